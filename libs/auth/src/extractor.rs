@@ -1,0 +1,116 @@
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
+use skillreel_db::users::{self, UserClaims};
+use skillreel_domain::{Role, Roles, UserId};
+use skillreel_web::ApiError;
+use sqlx::PgPool;
+
+use crate::{AuthError, JwtVerifier};
+
+/// The verifier and the database it provisions people into, shared by every handler.
+#[derive(Clone)]
+pub struct Authenticator {
+    verifier: Arc<JwtVerifier>,
+    pool: PgPool,
+}
+
+impl Authenticator {
+    pub fn new(verifier: JwtVerifier, pool: PgPool) -> Self {
+        Self {
+            verifier: Arc::new(verifier),
+            pool,
+        }
+    }
+
+    /// Verifies the token and returns the (possibly just created) person.
+    pub async fn authenticate(&self, token: &str) -> Result<AuthUser, ApiError> {
+        let claims = self.verifier.verify(token).await.map_err(to_api_error)?;
+        let name = claims
+            .name
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .unwrap_or(&claims.sub)
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(200)
+            .collect();
+        let user_claims = UserClaims {
+            subject: claims.sub,
+            name,
+            email: claims.email.filter(|e| e.len() <= 320),
+            roles: Roles::from_claims(&claims.roles),
+            manager_subject: claims.manager.filter(|m| !m.is_empty() && m.len() <= 255),
+            team: claims.team.filter(|t| !t.is_empty() && t.len() <= 200),
+        };
+        let mut conn = self.pool.acquire().await?;
+        let user = users::provision(&mut conn, &user_claims).await?;
+        Ok(AuthUser {
+            id: user.id,
+            subject: user.subject,
+            name: user.name,
+            roles: user.roles,
+            manager_subject: user.manager_subject,
+            team: user.team,
+        })
+    }
+}
+
+fn to_api_error(e: AuthError) -> ApiError {
+    match e {
+        AuthError::KeysUnavailable(_) | AuthError::NotConfigured => ApiError::unavailable(e),
+        other => ApiError::unauthenticated(other.to_string()),
+    }
+}
+
+/// An authenticated person. Asking for it in a handler makes the endpoint require a
+/// valid `Authorization: Bearer` token.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    pub id: UserId,
+    pub subject: String,
+    pub name: String,
+    pub roles: Roles,
+    pub manager_subject: Option<String>,
+    pub team: Option<String>,
+}
+
+impl AuthUser {
+    pub fn is_admin(&self) -> bool {
+        self.roles.contains(Role::Admin)
+    }
+}
+
+fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::unauthenticated(AuthError::Missing.to_string()))?
+        .to_str()
+        .map_err(|_| ApiError::unauthenticated("authorization header is not text"))?;
+    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(ApiError::unauthenticated(
+            "expected `Authorization: Bearer <token>`",
+        ));
+    }
+    Ok(token.trim().to_owned())
+}
+
+impl FromRequest for AuthUser {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let authenticator = req.app_data::<web::Data<Authenticator>>().cloned();
+        let token = bearer(req);
+        Box::pin(async move {
+            let authenticator =
+                authenticator.ok_or_else(|| ApiError::internal("no Authenticator configured"))?;
+            authenticator.authenticate(&token?).await
+        })
+    }
+}

@@ -1,0 +1,351 @@
+//! Skillreel's settings, one typed tree for every service.
+//!
+//! Layers, later wins: built-in defaults < a TOML file (`--config`, or
+//! `SKILLREEL_CONFIG`) < `SKILLREEL__SECTION__KEY` environment variables (plus the
+//! conventional `DATABASE_URL`) < command-line flags, which callers merge in last with
+//! [`Settings::load_with`]. There are no global statics: tests build their own value.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// A value that must never reach a log line.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret<T>(T);
+
+impl<T> Secret<T> {
+    pub const fn new(value: T) -> Self {
+        Self(value)
+    }
+
+    pub const fn expose(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> fmt::Debug for Secret<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl From<String> for Secret<String> {
+    fn from(value: String) -> Self {
+        Self(value)
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub storage: StorageSettings,
+    pub auth: AuthSettings,
+    pub media: MediaSettings,
+    pub upload: UploadSettings,
+    pub transcoder: TranscoderSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServerSettings {
+    pub host: String,
+    pub port: u16,
+    /// The URL clients reach this deployment at; media URLs are built from it. Defaults
+    /// to the request's own scheme and host.
+    pub public_url: Option<String>,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 8080,
+            public_url: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DatabaseSettings {
+    pub url: Secret<String>,
+    pub max_connections: u32,
+    /// Run pending migrations at start-up (the dev command and small deployments).
+    pub migrate: bool,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: Secret::new("postgres://postgres@127.0.0.1:5432/skillreel".into()),
+            max_connections: 20,
+            migrate: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageBackend {
+    #[default]
+    Local,
+    S3,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StorageSettings {
+    pub backend: StorageBackend,
+    /// Root folder of the local store.
+    pub local_root: PathBuf,
+    pub s3: S3Settings,
+}
+
+impl Default for StorageSettings {
+    fn default() -> Self {
+        Self {
+            backend: StorageBackend::Local,
+            local_root: "data/media".into(),
+            s3: S3Settings::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct S3Settings {
+    /// e.g. `https://s3.eu-west-1.amazonaws.com` or a Garage/MinIO URL; empty for AWS.
+    pub endpoint: Option<String>,
+    pub bucket: String,
+    pub region: String,
+    pub access_key_id: String,
+    pub secret_access_key: Secret<String>,
+    /// Path-style addressing (`endpoint/bucket/key`), which most self-hosted stores need.
+    pub force_path_style: bool,
+    /// Create the bucket at start-up if it is missing (development and tests).
+    pub create_bucket: bool,
+}
+
+impl Default for S3Settings {
+    fn default() -> Self {
+        Self {
+            endpoint: None,
+            bucket: "skillreel".into(),
+            region: "us-east-1".into(),
+            access_key_id: String::new(),
+            secret_access_key: Secret::default(),
+            force_path_style: true,
+            create_bucket: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuthSettings {
+    /// Development: tokens signed with this shared secret (HS256).
+    pub hs256_secret: Option<Secret<String>>,
+    /// Production: the identity provider's JWKS; tokens must be RS256 or ES256.
+    pub jwks_url: Option<String>,
+    pub issuer: String,
+    pub audience: String,
+    /// Clock skew tolerated on `exp`/`nbf`.
+    pub leeway_seconds: u64,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            hs256_secret: None,
+            jwks_url: None,
+            issuer: "skillreel-dev".into(),
+            audience: "skillreel".into(),
+            leeway_seconds: 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MediaSettings {
+    /// Key that signs playback URLs, so a player needs no `Authorization` header.
+    pub signing_key: Secret<String>,
+    /// How long a signed playback URL stays valid.
+    pub url_ttl_seconds: u64,
+}
+
+impl Default for MediaSettings {
+    fn default() -> Self {
+        Self {
+            signing_key: Secret::default(),
+            url_ttl_seconds: 6 * 3600,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UploadSettings {
+    /// Largest accepted upload in bytes.
+    pub max_size_bytes: u64,
+}
+
+impl Default for UploadSettings {
+    fn default() -> Self {
+        Self {
+            max_size_bytes: 2 * 1024 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TranscoderSettings {
+    /// Run the transcoding workers in this process.
+    pub enabled: bool,
+    /// Jobs one worker process runs at once.
+    pub concurrency: usize,
+    pub lease_seconds: u64,
+    pub heartbeat_seconds: u64,
+    pub max_attempts: i32,
+    /// Upper bound on one transcode; a job past it fails rather than hang.
+    pub job_timeout_seconds: u64,
+    /// Where sources are downloaded and renditions written before upload.
+    pub work_dir: Option<PathBuf>,
+    /// Fallback poll interval when no NOTIFY arrives.
+    pub poll_seconds: u64,
+    /// Rendition heights to produce, never above the source's.
+    pub ladder: Vec<u32>,
+}
+
+impl Default for TranscoderSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            concurrency: 1,
+            lease_seconds: 60,
+            heartbeat_seconds: 10,
+            max_attempts: 5,
+            job_timeout_seconds: 30 * 60,
+            work_dir: None,
+            poll_seconds: 5,
+            ladder: vec![240, 360, 480, 720, 1080],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    /// An `EnvFilter` directive; `RUST_LOG` wins when set.
+    pub filter: String,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Pretty,
+            filter: "info,sqlx=warn".into(),
+        }
+    }
+}
+
+/// A settings value that could not be read, with where it went wrong.
+#[derive(Debug)]
+pub struct ConfigError(Box<figment::Error>);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid configuration: {}", self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Settings {
+    /// Defaults, then the file, then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_with(file, Figment::new())
+    }
+
+    /// Like [`Settings::load`], with `overrides` (command-line flags) merged last.
+    pub fn load_with(file: Option<&Path>, overrides: Figment) -> Result<Self, ConfigError> {
+        Self::figment(file)
+            .merge(overrides)
+            .extract()
+            .map_err(|e| ConfigError(Box::new(e)))
+    }
+
+    fn figment(file: Option<&Path>) -> Figment {
+        let env_file = std::env::var_os("SKILLREEL_CONFIG").map(PathBuf::from);
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(path) = file.map(Path::to_path_buf).or(env_file) {
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        figment
+            .merge(
+                Env::raw()
+                    .only(&["DATABASE_URL"])
+                    .map(|_| "database.url".into()),
+            )
+            .merge(Env::prefixed("SKILLREEL__").split("__"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    #[test]
+    fn environment_overrides_file_which_overrides_defaults() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "skillreel.toml",
+                "[server]\nport = 9000\nhost = \"0.0.0.0\"\n[storage]\nbackend = \"s3\"",
+            )?;
+            jail.set_env("SKILLREEL__SERVER__PORT", "9100");
+            jail.set_env("SKILLREEL__STORAGE__S3__BUCKET", "videos");
+            jail.set_env("DATABASE_URL", "postgres://db/x");
+            let s = Settings::load(Some(Path::new("skillreel.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(s.server.port, 9100);
+            assert_eq!(s.server.host, "0.0.0.0");
+            assert_eq!(s.storage.backend, StorageBackend::S3);
+            assert_eq!(s.storage.s3.bucket, "videos");
+            assert_eq!(s.database.url.expose(), "postgres://db/x");
+            assert_eq!(s.transcoder.ladder, vec![240, 360, 480, 720, 1080]);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_secret_is_redacted_in_debug_output() {
+        let s = Secret::new("hunter2".to_string());
+        assert_eq!(format!("{s:?}"), "[redacted]");
+    }
+
+    #[test]
+    fn a_bad_value_is_reported_not_ignored() {
+        Jail::expect_with(|jail| {
+            jail.set_env("SKILLREEL__SERVER__PORT", "not-a-port");
+            assert!(Settings::load(None).is_err());
+            Ok(())
+        });
+    }
+}

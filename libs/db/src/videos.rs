@@ -1,0 +1,286 @@
+//! Videos: the rows every service reads or moves along their lifecycle.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use skillreel_domain::{Rendition, UserId, VideoId, VideoStatus};
+use sqlx::PgConnection;
+use sqlx::types::Json;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+#[derive(Debug, Clone)]
+pub struct VideoRecord {
+    pub id: VideoId,
+    pub owner_id: UserId,
+    pub owner_name: String,
+    pub title: String,
+    pub description: String,
+    pub tags: Vec<String>,
+    pub status: VideoStatus,
+    pub failure_reason: Option<String>,
+    pub source_key: Option<String>,
+    pub source_size: Option<i64>,
+    pub duration_ms: Option<i64>,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    pub hls_key: Option<String>,
+    pub thumbnail_key: Option<String>,
+    pub renditions: Vec<Rendition>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+/// What the upload service knows when a source has been stored.
+#[derive(Debug, Clone)]
+pub struct NewVideo<'a> {
+    pub id: VideoId,
+    pub owner_id: UserId,
+    pub title: &'a str,
+    pub description: &'a str,
+    pub tags: &'a [String],
+    pub source_key: &'a str,
+    pub source_size: i64,
+    pub source_filename: Option<&'a str>,
+}
+
+/// What a finished transcode produced.
+#[derive(Debug, Clone)]
+pub struct TranscodedMedia {
+    pub duration_ms: i64,
+    pub width: i32,
+    pub height: i32,
+    pub hls_key: String,
+    pub thumbnail_key: String,
+    pub renditions: Vec<Rendition>,
+}
+
+/// A position in a newest-first listing; opaque to clients and stable under inserts
+/// because it names a row, not an offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub created_at: OffsetDateTime,
+    pub id: Uuid,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(format!(
+            "{}|{}",
+            self.created_at.unix_timestamp_nanos(),
+            self.id
+        ))
+    }
+
+    pub fn decode(raw: &str) -> Option<Self> {
+        let bytes = URL_SAFE_NO_PAD.decode(raw).ok()?;
+        let text = std::str::from_utf8(&bytes).ok()?;
+        let (nanos, id) = text.split_once('|')?;
+        let created_at = OffsetDateTime::from_unix_timestamp_nanos(nanos.parse().ok()?).ok()?;
+        Some(Self {
+            created_at,
+            id: id.parse().ok()?,
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum VideoQueryError {
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error("row holds an unknown status: {0}")]
+    Status(#[from] skillreel_domain::UnknownStatus),
+}
+
+struct VideoRow {
+    id: Uuid,
+    owner_id: Uuid,
+    owner_name: String,
+    title: String,
+    description: String,
+    tags: Vec<String>,
+    status: String,
+    failure_reason: Option<String>,
+    source_key: Option<String>,
+    source_size: Option<i64>,
+    duration_ms: Option<i64>,
+    width: Option<i32>,
+    height: Option<i32>,
+    hls_key: Option<String>,
+    thumbnail_key: Option<String>,
+    renditions: Json<Vec<Rendition>>,
+    created_at: OffsetDateTime,
+    updated_at: OffsetDateTime,
+}
+
+impl TryFrom<VideoRow> for VideoRecord {
+    type Error = VideoQueryError;
+
+    fn try_from(r: VideoRow) -> Result<Self, Self::Error> {
+        Ok(Self {
+            id: VideoId::from_uuid(r.id),
+            owner_id: UserId::from_uuid(r.owner_id),
+            owner_name: r.owner_name,
+            title: r.title,
+            description: r.description,
+            tags: r.tags,
+            status: r.status.parse()?,
+            failure_reason: r.failure_reason,
+            source_key: r.source_key,
+            source_size: r.source_size,
+            duration_ms: r.duration_ms,
+            width: r.width,
+            height: r.height,
+            hls_key: r.hls_key,
+            thumbnail_key: r.thumbnail_key,
+            renditions: r.renditions.0,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+/// Inserts a video whose source is stored and waits for the transcoder.
+#[tracing::instrument(skip(conn, video), fields(video_id = %video.id))]
+pub async fn insert_processing(
+    conn: &mut PgConnection,
+    video: &NewVideo<'_>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"
+        insert into video (id, owner_id, title, description, tags, status, source_key, source_size, source_filename)
+        values ($1, $2, $3, $4, $5, 'processing', $6, $7, $8)
+        "#,
+        video.id.as_uuid(),
+        video.owner_id.as_uuid(),
+        video.title,
+        video.description,
+        video.tags,
+        video.source_key,
+        video.source_size,
+        video.source_filename,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[tracing::instrument(skip(conn))]
+pub async fn find(
+    conn: &mut PgConnection,
+    id: VideoId,
+) -> Result<Option<VideoRecord>, VideoQueryError> {
+    let row = sqlx::query_as!(
+        VideoRow,
+        r#"
+        select v.id, v.owner_id, u.name as owner_name, v.title, v.description, v.tags, v.status,
+               v.failure_reason, v.source_key, v.source_size, v.duration_ms, v.width, v.height,
+               v.hls_key, v.thumbnail_key, v.renditions as "renditions: Json<Vec<Rendition>>",
+               v.created_at, v.updated_at
+          from video v join app_user u on u.id = v.owner_id
+         where v.id = $1
+        "#,
+        id.as_uuid()
+    )
+    .fetch_optional(conn)
+    .await?;
+    row.map(VideoRecord::try_from).transpose()
+}
+
+/// Newest first: the viewer's own videos in any state and everyone's ready or
+/// published ones. `limit` rows after `after`.
+#[tracing::instrument(skip(conn))]
+pub async fn list_visible(
+    conn: &mut PgConnection,
+    viewer: UserId,
+    after: Option<Cursor>,
+    limit: i64,
+) -> Result<Vec<VideoRecord>, VideoQueryError> {
+    let (after_at, after_id) = match after {
+        Some(c) => (Some(c.created_at), Some(c.id)),
+        None => (None, None),
+    };
+    let rows = sqlx::query_as!(
+        VideoRow,
+        r#"
+        select v.id, v.owner_id, u.name as owner_name, v.title, v.description, v.tags, v.status,
+               v.failure_reason, v.source_key, v.source_size, v.duration_ms, v.width, v.height,
+               v.hls_key, v.thumbnail_key, v.renditions as "renditions: Json<Vec<Rendition>>",
+               v.created_at, v.updated_at
+          from video v join app_user u on u.id = v.owner_id
+         where (v.owner_id = $1 or v.status in ('ready', 'published'))
+           and v.status <> 'removed'
+           and ($2::timestamptz is null or (v.created_at, v.id) < ($2, $3::uuid))
+         order by v.created_at desc, v.id desc
+         limit $4
+        "#,
+        viewer.as_uuid(),
+        after_at,
+        after_id,
+        limit,
+    )
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter().map(VideoRecord::try_from).collect()
+}
+
+/// Moves a processing video to ready with what the transcoder made. Returns false when
+/// the video is no longer processing (deleted meanwhile), so the caller can clean up.
+#[tracing::instrument(skip(conn, media))]
+pub async fn mark_ready(
+    conn: &mut PgConnection,
+    id: VideoId,
+    media: &TranscodedMedia,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!(
+        r#"
+        update video
+           set status = 'ready', failure_reason = null, duration_ms = $2, width = $3, height = $4,
+               hls_key = $5, thumbnail_key = $6, renditions = $7, updated_at = now()
+         where id = $1 and status = 'processing'
+        "#,
+        id.as_uuid(),
+        media.duration_ms,
+        media.width,
+        media.height,
+        media.hls_key,
+        media.thumbnail_key,
+        Json(&media.renditions) as _,
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Ends a video as failed with a reason its author can read.
+#[tracing::instrument(skip(conn))]
+pub async fn mark_failed(
+    conn: &mut PgConnection,
+    id: VideoId,
+    reason: &str,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!(
+        "update video set status = 'failed', failure_reason = $2, updated_at = now() where id = $1 and status = 'processing'",
+        id.as_uuid(),
+        reason,
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_round_trips_and_garbage_is_refused() {
+        let c = Cursor {
+            created_at: OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_123_456_789)
+                .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+            id: Uuid::now_v7(),
+        };
+        assert_eq!(Cursor::decode(&c.encode()), Some(c));
+        assert_eq!(Cursor::decode("not a cursor"), None);
+        assert_eq!(Cursor::decode(&URL_SAFE_NO_PAD.encode("12|nope")), None);
+    }
+}

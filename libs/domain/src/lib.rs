@@ -1,0 +1,15 @@
+//! Skillreel's domain vocabulary, shared by every service.
+//!
+//! Input is parsed into these types at the edge (a [`Title`], a [`Tag`], a [`VideoId`]);
+//! code past the edge trusts them. This crate does no I/O so that every other crate can
+//! depend on it without paying for a database driver or FFmpeg.
+
+mod ids;
+mod role;
+mod text;
+mod video;
+
+pub use ids::{UserId, VideoId};
+pub use role::{Role, Roles, UnknownRole};
+pub use text::{Description, Tag, Tags, Title, ValidationError};
+pub use video::{Rendition, UnknownStatus, VideoStatus};

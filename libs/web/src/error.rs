@@ -1,0 +1,293 @@
+use std::fmt;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::ContentType;
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use serde::Serialize;
+use skillreel_domain::ValidationError;
+
+/// A stable, machine-readable reason for an error; clients may match on it.
+///
+/// One shared set rather than one per service: the services mount into one server in
+/// development, and a client should see the same code for the same problem wherever
+/// it came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    BadRequest,
+    Validation,
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    Conflict,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    RangeNotSatisfiable,
+    Unavailable,
+    Internal,
+}
+
+impl ErrorCode {
+    pub const fn status(self) -> StatusCode {
+        match self {
+            Self::BadRequest => StatusCode::BAD_REQUEST,
+            Self::Validation => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict => StatusCode::CONFLICT,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::BadRequest => "bad_request",
+            Self::Validation => "validation_failed",
+            Self::Unauthenticated => "unauthenticated",
+            Self::Forbidden => "forbidden",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::Conflict => "conflict",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::RangeNotSatisfiable => "range_not_satisfiable",
+            Self::Unavailable => "unavailable",
+            Self::Internal => "internal",
+        }
+    }
+
+    const fn title(self) -> &'static str {
+        match self {
+            Self::BadRequest => "The request is malformed",
+            Self::Validation => "The request is well-formed but its content is invalid",
+            Self::Unauthenticated => "Authentication is required",
+            Self::Forbidden => "You may not do this",
+            Self::NotFound => "Not found",
+            Self::MethodNotAllowed => "Method not allowed",
+            Self::Conflict => "The request conflicts with the current state",
+            Self::PayloadTooLarge => "The request body is too large",
+            Self::UnsupportedMediaType => "Unsupported media type",
+            Self::RangeNotSatisfiable => "The requested range is not satisfiable",
+            Self::Unavailable => "The service is temporarily unavailable",
+            Self::Internal => "Something went wrong on our side",
+        }
+    }
+}
+
+/// An error on its way to becoming a problem document.
+pub struct ApiError {
+    code: ErrorCode,
+    detail: Option<String>,
+    /// Only logged, never sent.
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
+        Self {
+            code,
+            detail: Some(detail.into()),
+            source: None,
+        }
+    }
+
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(ErrorCode::BadRequest, detail)
+    }
+
+    pub fn validation(detail: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Validation, detail)
+    }
+
+    pub fn unauthenticated(detail: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Unauthenticated, detail)
+    }
+
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Forbidden, detail)
+    }
+
+    /// `what` names the thing, e.g. "video": "video not found".
+    pub fn not_found(what: &str) -> Self {
+        Self::new(ErrorCode::NotFound, format!("{what} not found"))
+    }
+
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Conflict, detail)
+    }
+
+    /// A failure of ours: the client learns nothing about it, the log learns all.
+    pub fn internal(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self {
+            code: ErrorCode::Internal,
+            detail: None,
+            source: Some(source.into()),
+        }
+    }
+
+    /// A dependency (database, object store) is down: worth retrying later.
+    pub fn unavailable(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self {
+            code: ErrorCode::Unavailable,
+            detail: Some("a backing service is unavailable; retry shortly".into()),
+            source: Some(source.into()),
+        }
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+
+    pub fn detail(&self) -> Option<&str> {
+        self.detail.as_deref()
+    }
+}
+
+impl fmt::Debug for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiError")
+            .field("code", &self.code.as_str())
+            .field("detail", &self.detail)
+            .field("source", &self.source.as_ref().map(|s| s.to_string()))
+            .finish()
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.code.as_str())?;
+        if let Some(d) = &self.detail {
+            write!(f, ": {d}")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Serialize)]
+struct ProblemDocument<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'a str,
+    status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<&'a str>,
+    code: &'a str,
+}
+
+/// Writes the cause chain of a server-side error to the log.
+fn log_cause(error: &ApiError) {
+    let Some(source) = &error.source else { return };
+    let mut chain = source.to_string();
+    let mut next = source.source();
+    while let Some(cause) = next {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        next = cause.source();
+    }
+    if error.code.status().is_server_error() {
+        tracing::error!(code = error.code.as_str(), cause = %chain, "request failed");
+    } else {
+        tracing::debug!(code = error.code.as_str(), cause = %chain, "request refused");
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.code.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        log_cause(self);
+        let body = ProblemDocument {
+            kind: format!("urn:skillreel:problem:{}", self.code.as_str()),
+            title: self.code.title(),
+            status: self.code.status().as_u16(),
+            detail: self.detail.as_deref(),
+            code: self.code.as_str(),
+        };
+        let mut response = HttpResponse::build(self.code.status());
+        if self.code == ErrorCode::Unauthenticated {
+            response.insert_header(("WWW-Authenticate", "Bearer"));
+        }
+        response
+            .content_type(ContentType(mime_problem()))
+            .body(serde_json::to_string(&body).unwrap_or_default())
+    }
+}
+
+fn mime_problem() -> actix_web::mime::Mime {
+    "application/problem+json"
+        .parse()
+        .unwrap_or(actix_web::mime::APPLICATION_JSON)
+}
+
+impl From<ValidationError> for ApiError {
+    fn from(e: ValidationError) -> Self {
+        Self::validation(e.to_string())
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    /// Unique violations are the client's conflict; a lost connection is an outage;
+    /// anything else is a bug of ours.
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::Database(db) if db.is_unique_violation() => Self {
+                code: ErrorCode::Conflict,
+                detail: Some("it already exists".into()),
+                source: Some(e.into()),
+            },
+            sqlx::Error::RowNotFound => Self {
+                code: ErrorCode::NotFound,
+                detail: Some("not found".into()),
+                source: None,
+            },
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+                Self::unavailable(e)
+            }
+            _ => Self::internal(e),
+        }
+    }
+}
+
+/// Makes actix's own extractors (JSON, path, query, form) refuse with problem documents.
+pub fn configure_extractors(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(256 * 1024)
+            .error_handler(|err, _| {
+                let code = match &err {
+                    actix_web::error::JsonPayloadError::OverflowKnownLength { .. }
+                    | actix_web::error::JsonPayloadError::Overflow { .. } => {
+                        ErrorCode::PayloadTooLarge
+                    }
+                    actix_web::error::JsonPayloadError::ContentType => {
+                        ErrorCode::UnsupportedMediaType
+                    }
+                    _ => ErrorCode::BadRequest,
+                };
+                ApiError::new(code, format!("invalid JSON body: {err}")).into()
+            }),
+    )
+    .app_data(web::PathConfig::default().error_handler(|err, _| {
+        ApiError::new(ErrorCode::NotFound, format!("no such resource: {err}")).into()
+    }))
+    .app_data(web::QueryConfig::default().error_handler(|err, _| {
+        ApiError::bad_request(format!("invalid query string: {err}")).into()
+    }));
+}
+
+/// The default service: unknown paths get a problem document, not an empty 404.
+pub async fn not_found(req: HttpRequest) -> HttpResponse {
+    ApiError::new(
+        ErrorCode::NotFound,
+        format!("no route for {} {}", req.method(), req.path()),
+    )
+    .error_response()
+}

@@ -1,0 +1,19 @@
+//! The HTTP plumbing every Skillreel service shares.
+//!
+//! - [`ApiError`]: every failure becomes an RFC 9457 problem document with a stable
+//!   machine `code`; a 5xx says nothing internal and logs its cause chain instead.
+//! - [`configure_extractors`] and [`not_found`]: malformed JSON, paths and queries and
+//!   unknown routes answer with problem documents too, never actix's plain text.
+//! - [`telemetry`]: `tracing` set-up, pretty in development and JSON in production.
+//! - [`ops`]: `/healthz`, `/readyz` (with pluggable [`ops::ReadinessCheck`]s) and
+//!   `/metrics` with a request-metrics middleware.
+//! - [`serve`]: the actix-web server every service (and `skillreel dev`) runs.
+
+mod error;
+pub mod ops;
+pub mod range;
+mod server;
+pub mod telemetry;
+
+pub use error::{ApiError, ErrorCode, configure_extractors, not_found};
+pub use server::{StartError, serve};

@@ -1,0 +1,126 @@
+//! The JSON a client sees, built from rows. One representation of a video, used by
+//! every endpoint that returns one (including the upload service's 201).
+
+use serde::Serialize;
+use skillreel_db::videos::VideoRecord;
+use skillreel_domain::{UserId, VideoId, VideoStatus};
+use time::OffsetDateTime;
+
+use crate::MediaSigner;
+
+#[derive(Debug, Serialize)]
+pub struct OwnerView {
+    pub id: UserId,
+    pub name: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RenditionView {
+    pub width: u32,
+    pub height: u32,
+    pub bandwidth: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PlaybackView {
+    /// The master playlist.
+    pub hls: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct VideoView {
+    pub id: VideoId,
+    pub title: String,
+    pub description: String,
+    pub tags: Vec<String>,
+    pub status: VideoStatus,
+    /// Why processing failed, in words for the author; only the author sees it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_reason: Option<String>,
+    pub owner: OwnerView,
+    pub duration_seconds: Option<f64>,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    pub renditions: Vec<RenditionView>,
+    pub playback: Option<PlaybackView>,
+    pub thumbnail: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// How to reach media: the URL base and a signer; `None` when the caller gets no
+/// playback URLs (e.g. the upload response, before there is anything to play).
+pub struct MediaLinks<'a> {
+    pub base_url: &'a str,
+    pub signer: &'a MediaSigner,
+}
+
+impl MediaLinks<'_> {
+    /// `key` is a storage key under `videos/{id}/`.
+    fn url(&self, video: &VideoRecord, key: &str) -> Option<String> {
+        let prefix = format!("videos/{}/", video.id);
+        let path = key.strip_prefix(&prefix)?;
+        Some(format!(
+            "{}/api/v1/media/{}/{}/{}",
+            self.base_url,
+            video.id,
+            self.signer.token(video.id),
+            path
+        ))
+    }
+}
+
+impl VideoView {
+    pub fn new(video: VideoRecord, links: Option<&MediaLinks<'_>>, private_details: bool) -> Self {
+        let playable = matches!(
+            video.status,
+            VideoStatus::Ready | VideoStatus::Published | VideoStatus::PendingReview
+        );
+        let links = links.filter(|_| playable);
+        let hls = links
+            .zip(video.hls_key.as_deref())
+            .and_then(|(l, k)| l.url(&video, k));
+        let thumbnail = links
+            .zip(video.thumbnail_key.as_deref())
+            .and_then(|(l, k)| l.url(&video, k));
+        Self {
+            id: video.id,
+            title: video.title,
+            description: video.description,
+            tags: video.tags,
+            status: video.status,
+            failure_reason: video.failure_reason.filter(|_| private_details),
+            owner: OwnerView {
+                id: video.owner_id,
+                name: video.owner_name,
+            },
+            duration_seconds: video.duration_ms.map(|ms| ms as f64 / 1000.0),
+            width: video.width,
+            height: video.height,
+            renditions: video
+                .renditions
+                .iter()
+                .map(|r| RenditionView {
+                    width: r.width,
+                    height: r.height,
+                    bandwidth: r.bandwidth,
+                })
+                .collect(),
+            playback: hls.map(|hls| PlaybackView { hls }),
+            thumbnail,
+            created_at: video.created_at,
+            updated_at: video.updated_at,
+        }
+    }
+}
+
+/// A page of a cursor-paginated list.
+#[derive(Debug, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}

@@ -1,0 +1,98 @@
+//! `skillreel dev`: the whole platform in one process.
+
+use std::net::TcpListener;
+use std::path::Path;
+
+use actix_web::web;
+use figment::Figment;
+use figment::providers::Serialized;
+use skillreel_auth::{Authenticator, JwtVerifier};
+use skillreel_catalog::CatalogService;
+use skillreel_config::Settings;
+use skillreel_transcoder::CancellationToken;
+use skillreel_transcoder::{Worker, WorkerSettings};
+use skillreel_upload::UploadService;
+use skillreel_web::ops::{DatabaseCheck, Metrics, Readiness, StorageCheck};
+
+use crate::embedded_pg::EmbeddedPostgres;
+use crate::token::dev_secret;
+
+pub async fn run(data_dir: &Path, host: &str, port: u16) -> Result<(), String> {
+    std::fs::create_dir_all(data_dir).map_err(|e| format!("{}: {e}", data_dir.display()))?;
+    let data_dir = std::fs::canonicalize(data_dir).map_err(|e| e.to_string())?;
+    let jwt_secret = dev_secret(&data_dir, "dev-jwt-secret")?;
+    let media_key = dev_secret(&data_dir, "dev-media-key")?;
+
+    let embedded = match std::env::var("DATABASE_URL") {
+        Ok(_) => None,
+        Err(_) => Some(EmbeddedPostgres::start(&data_dir.join("postgres")).await?),
+    };
+    let mut overrides = Figment::new()
+        .merge(Serialized::default("server.host", host))
+        .merge(Serialized::default("server.port", port))
+        .merge(Serialized::default("database.migrate", true))
+        .merge(Serialized::default("storage.backend", "local"))
+        .merge(Serialized::default(
+            "storage.local_root",
+            data_dir.join("media"),
+        ))
+        .merge(Serialized::default("auth.hs256_secret", &jwt_secret))
+        .merge(Serialized::default("media.signing_key", &media_key))
+        .merge(Serialized::default(
+            "transcoder.work_dir",
+            data_dir.join("work"),
+        ));
+    if let Some(pg) = &embedded {
+        overrides = overrides.merge(Serialized::default("database.url", &pg.url));
+    }
+    let result = match Settings::load_with(None, overrides) {
+        Ok(settings) => serve(settings).await,
+        Err(e) => Err(e.to_string()),
+    };
+    if let Some(pg) = embedded {
+        pg.stop();
+    }
+    result
+}
+
+async fn serve(settings: Settings) -> Result<(), String> {
+    skillreel_web::telemetry::init(&settings.log);
+    let pool = skillreel_db::connect(&settings.database).map_err(|e| e.to_string())?;
+    skillreel_db::migrate(&pool)
+        .await
+        .map_err(|e| e.to_string())?;
+    let storage = skillreel_storage::from_settings(&settings.storage)
+        .await
+        .map_err(|e| e.to_string())?;
+    let verifier = JwtVerifier::from_settings(&settings.auth).map_err(|e| e.to_string())?;
+    let authenticator = web::Data::new(Authenticator::new(verifier, pool.clone()));
+    let metrics = web::Data::new(Metrics::default());
+    let readiness = web::Data::new(
+        Readiness::default()
+            .with(DatabaseCheck(pool.clone()))
+            .with(StorageCheck(storage.clone())),
+    );
+
+    let upload = UploadService::new(pool.clone(), storage.clone(), &settings);
+    let catalog = CatalogService::new(pool.clone(), storage.clone(), &settings);
+    let worker = Worker::new(pool, storage, WorkerSettings::from(&settings.transcoder));
+    worker.register_metrics(&metrics);
+
+    let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
+        .map_err(|e| e.to_string())?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let server = skillreel_web::serve(listener, metrics, readiness, move |cfg| {
+        cfg.app_data(authenticator.clone());
+        upload.configure(cfg);
+        catalog.configure(cfg);
+    })
+    .map_err(|e| e.to_string())?;
+
+    let shutdown = CancellationToken::new();
+    let workers = skillreel_transcoder::spawn_worker(worker, shutdown.clone());
+    println!("Skillreel is listening on http://{addr}  (Ctrl-C to stop)");
+    let served = server.await;
+    shutdown.cancel();
+    let _ = workers.await;
+    served.map_err(|e| e.to_string())
+}

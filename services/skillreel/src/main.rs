@@ -1,0 +1,76 @@
+//! `skillreel`: the command line.
+//!
+//! - `skillreel dev` runs upload, transcoder and catalog in one process on one port,
+//!   with a private PostgreSQL cluster under the data folder (unless `DATABASE_URL` is
+//!   set), media under `DIR/media` and a development token secret in `DIR`.
+//! - `skillreel token` prints a development JWT that `dev` with the same folder accepts.
+//! - `skillreel migrate` applies the schema to `DATABASE_URL`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod dev;
+mod embedded_pg;
+mod token;
+
+#[derive(Parser)]
+#[command(
+    name = "skillreel",
+    version,
+    about = "Skillreel: a microlearning video platform"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run every service in one process, on an embedded default.
+    Dev {
+        /// Where the database, media and development secrets live.
+        #[arg(long, default_value = "skillreel-data")]
+        data_dir: PathBuf,
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+    },
+    /// Print a development token accepted by `skillreel dev --data-dir DIR`.
+    Token(token::TokenArgs),
+    /// Apply pending database migrations to DATABASE_URL.
+    Migrate,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Dev {
+            data_dir,
+            port,
+            host,
+        } => dev::run(&data_dir, &host, port).await,
+        Command::Token(args) => token::run(&args),
+        Command::Migrate => migrate().await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("skillreel: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn migrate() -> Result<(), String> {
+    let settings = skillreel_config::Settings::load(None).map_err(|e| e.to_string())?;
+    let pool = skillreel_db::connect(&settings.database).map_err(|e| e.to_string())?;
+    skillreel_db::migrate(&pool)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("migrations applied");
+    Ok(())
+}

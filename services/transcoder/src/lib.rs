@@ -1,0 +1,86 @@
+//! The transcoder service: workers that turn uploaded sources into HLS.
+//!
+//! A [`Worker`] claims `transcode` jobs from the PostgreSQL queue (any number of
+//! workers, on any number of machines), downloads the source, runs
+//! [`skillreel_media::transcode`] on a blocking thread with a time limit, uploads the
+//! outputs and marks the video `ready`, all while heartbeating its lease. Bad media
+//! ends the video `failed` with the reason; storage or database trouble is retried
+//! with backoff. On shutdown a worker stops claiming, cancels what it runs and hands
+//! the jobs back.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::web;
+use skillreel_config::Settings;
+use skillreel_web::ops::{DatabaseCheck, Metrics, Readiness, StorageCheck};
+pub use tokio_util::sync::CancellationToken;
+
+mod job;
+mod worker;
+
+pub use worker::{Worker, WorkerSettings};
+
+pub use skillreel_web::StartError;
+
+/// The transcoder as a standalone process: the workers plus an HTTP server for
+/// `/healthz`, `/readyz` and `/metrics`.
+pub struct Application {
+    port: u16,
+    server: actix_web::dev::Server,
+    worker: Worker,
+    shutdown: CancellationToken,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> Result<Self, StartError> {
+        let pool = skillreel_db::connect(&settings.database)?;
+        if settings.database.migrate {
+            skillreel_db::migrate(&pool).await?;
+        }
+        let storage = skillreel_storage::from_settings(&settings.storage).await?;
+        let metrics = web::Data::new(Metrics::default());
+        let readiness = web::Data::new(
+            Readiness::default()
+                .with(DatabaseCheck(pool.clone()))
+                .with(StorageCheck(storage.clone())),
+        );
+        let worker = Worker::new(pool, storage, WorkerSettings::from(&settings.transcoder));
+        worker.register_metrics(&metrics);
+        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
+        let port = listener.local_addr()?.port();
+        let server = skillreel_web::serve(listener, metrics, readiness, |_| {})?;
+        Ok(Self {
+            port,
+            server,
+            worker,
+            shutdown: CancellationToken::new(),
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A token that stops the workers when cancelled (tests, signals).
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Runs until the HTTP server stops (on SIGINT/SIGTERM), then drains the workers.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let shutdown = self.shutdown.clone();
+        let workers = tokio::spawn(self.worker.run(shutdown.clone()));
+        let result = self.server.await;
+        shutdown.cancel();
+        let _ = workers.await;
+        result
+    }
+}
+
+/// Shared by the transcoder's tests and the dev command.
+pub fn spawn_worker(worker: Worker, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(worker.run(shutdown))
+}
+
+pub(crate) type SharedStorage = Arc<dyn skillreel_storage::Storage>;

@@ -1,0 +1,44 @@
+//! The one way an upload becomes a video.
+
+use serde::{Deserialize, Serialize};
+use skillreel_db::videos::{self, NewVideo};
+use skillreel_domain::VideoId;
+use sqlx::PgPool;
+
+/// The queue the transcoder takes its work from.
+pub const TRANSCODE_QUEUE: &str = "transcode";
+
+/// The payload of a transcoding job.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TranscodeRequest {
+    pub video_id: VideoId,
+}
+
+/// Creates the video and enqueues its transcoding in one transaction: either both
+/// exist or neither does.
+#[tracing::instrument(skip(pool, video), fields(video_id = %video.id))]
+pub async fn finalize(
+    pool: &PgPool,
+    video: &NewVideo<'_>,
+    max_attempts: i32,
+) -> Result<(), FinalizeError> {
+    let mut tx = pool.begin().await?;
+    videos::insert_processing(&mut tx, video).await?;
+    skillreel_queue::enqueue(
+        &mut tx,
+        TRANSCODE_QUEUE,
+        &TranscodeRequest { video_id: video.id },
+        max_attempts,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FinalizeError {
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Queue(#[from] skillreel_queue::QueueError),
+}

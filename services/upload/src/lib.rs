@@ -1,0 +1,101 @@
+//! The upload service: receives videos and hands them to the transcoder.
+//!
+//! `POST /api/v1/videos` takes a multipart form (the file plus `title`, `description`,
+//! `tags`), streams the file to object storage as it arrives (never holding it in
+//! memory), then creates the video (`processing`) and its transcoding job in one
+//! database transaction. Resumable tus uploads arrive with the Upload issue and share
+//! the same validation and the same [`finalize`] step.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::web;
+use skillreel_auth::{Authenticator, JwtVerifier};
+use skillreel_config::Settings;
+use skillreel_storage::Storage;
+use skillreel_web::ops::{DatabaseCheck, Metrics, Readiness, StorageCheck};
+use sqlx::PgPool;
+
+mod finalize;
+mod multipart;
+
+pub use finalize::{TRANSCODE_QUEUE, TranscodeRequest, finalize};
+
+pub struct UploadContext {
+    pub pool: PgPool,
+    pub storage: Arc<dyn Storage>,
+    pub max_size_bytes: u64,
+    pub max_attempts: i32,
+}
+
+/// The upload routes and state, to mount into any server.
+#[derive(Clone)]
+pub struct UploadService {
+    ctx: web::Data<UploadContext>,
+}
+
+impl UploadService {
+    pub fn new(pool: PgPool, storage: Arc<dyn Storage>, settings: &Settings) -> Self {
+        Self {
+            ctx: web::Data::new(UploadContext {
+                pool,
+                storage,
+                max_size_bytes: settings.upload.max_size_bytes,
+                max_attempts: settings.transcoder.max_attempts,
+            }),
+        }
+    }
+
+    pub fn configure(&self, cfg: &mut web::ServiceConfig) {
+        cfg.app_data(self.ctx.clone())
+            .route("/api/v1/videos", web::post().to(multipart::post_video));
+    }
+}
+
+pub use skillreel_web::StartError;
+
+/// The upload service as a standalone server.
+pub struct Application {
+    port: u16,
+    server: actix_web::dev::Server,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> Result<Self, StartError> {
+        let pool = skillreel_db::connect(&settings.database)?;
+        if settings.database.migrate {
+            skillreel_db::migrate(&pool).await?;
+        }
+        let storage = skillreel_storage::from_settings(&settings.storage).await?;
+        let authenticator = web::Data::new(Authenticator::new(
+            JwtVerifier::from_settings(&settings.auth)?,
+            pool.clone(),
+        ));
+        let readiness = web::Data::new(
+            Readiness::default()
+                .with(DatabaseCheck(pool.clone()))
+                .with(StorageCheck(storage.clone())),
+        );
+        let service = UploadService::new(pool, storage, &settings);
+        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
+        let port = listener.local_addr()?.port();
+        let server = skillreel_web::serve(
+            listener,
+            web::Data::new(Metrics::default()),
+            readiness,
+            move |cfg| {
+                cfg.app_data(authenticator.clone());
+                service.configure(cfg);
+            },
+        )?;
+        Ok(Self { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
