@@ -33,11 +33,7 @@ impl DevTokenIssuer {
         }
     }
 
-    pub fn issue(
-        &self,
-        who: &DevIdentity,
-        ttl: Duration,
-    ) -> Result<String, jsonwebtoken::errors::Error> {
+    pub fn issue(&self, who: &DevIdentity, ttl: Duration) -> Result<String, jsonwebtoken::errors::Error> {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()

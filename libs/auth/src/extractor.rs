@@ -93,9 +93,7 @@ fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
         .map_err(|_| ApiError::unauthenticated("authorization header is not text"))?;
     let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
     if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(ApiError::unauthenticated(
-            "expected `Authorization: Bearer <token>`",
-        ));
+        return Err(ApiError::unauthenticated("expected `Authorization: Bearer <token>`"));
     }
     Ok(token.trim().to_owned())
 }
@@ -108,8 +106,7 @@ impl FromRequest for AuthUser {
         let authenticator = req.app_data::<web::Data<Authenticator>>().cloned();
         let token = bearer(req);
         Box::pin(async move {
-            let authenticator =
-                authenticator.ok_or_else(|| ApiError::internal("no Authenticator configured"))?;
+            let authenticator = authenticator.ok_or_else(|| ApiError::internal("no Authenticator configured"))?;
             authenticator.authenticate(&token?).await
         })
     }

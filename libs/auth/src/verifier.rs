@@ -75,7 +75,14 @@ enum KeySource {
 struct JwksCache {
     url: String,
     client: reqwest::Client,
-    keys: RwLock<(HashMap<String, (DecodingKey, Algorithm)>, Option<Instant>)>,
+    keys: RwLock<KnownKeys>,
+}
+
+/// The keys of the last JWKS fetch, by `kid`, and when that fetch happened.
+#[derive(Default)]
+struct KnownKeys {
+    by_kid: HashMap<String, (DecodingKey, Algorithm)>,
+    fetched_at: Option<Instant>,
 }
 
 pub struct JwtVerifier {
@@ -103,9 +110,7 @@ fn jwk_algorithm(jwk: &Jwk) -> Option<Algorithm> {
     let declared = jwk.common.key_algorithm;
     match (&jwk.algorithm, declared) {
         (AlgorithmParameters::RSA(_), None | Some(KeyAlgorithm::RS256)) => Some(Algorithm::RS256),
-        (AlgorithmParameters::EllipticCurve(p), None | Some(KeyAlgorithm::ES256))
-            if p.curve == EllipticCurve::P256 =>
-        {
+        (AlgorithmParameters::EllipticCurve(p), None | Some(KeyAlgorithm::ES256)) if p.curve == EllipticCurve::P256 => {
             Some(Algorithm::ES256)
         }
         _ => None,
@@ -115,10 +120,10 @@ fn jwk_algorithm(jwk: &Jwk) -> Option<Algorithm> {
 impl JwksCache {
     async fn refresh(&self) -> Result<(), AuthError> {
         let mut guard = self.keys.write().await;
-        if guard.1.is_some_and(|at| at.elapsed() < JWKS_MIN_REFRESH) {
+        if guard.fetched_at.is_some_and(|at| at.elapsed() < JWKS_MIN_REFRESH) {
             return Ok(());
         }
-        guard.1 = Some(Instant::now());
+        guard.fetched_at = Some(Instant::now());
         let set: JwkSet = self
             .client
             .get(&self.url)
@@ -139,19 +144,19 @@ impl JwksCache {
             }
         }
         tracing::info!(keys = keys.len(), url = %self.url, "loaded JWKS");
-        guard.0 = keys;
+        guard.by_kid = keys;
         Ok(())
     }
 
     async fn key(&self, kid: &str) -> Result<(DecodingKey, Algorithm), AuthError> {
-        if let Some(found) = self.keys.read().await.0.get(kid) {
+        if let Some(found) = self.keys.read().await.by_kid.get(kid) {
             return Ok(found.clone());
         }
         self.refresh().await?;
         self.keys
             .read()
             .await
-            .0
+            .by_kid
             .get(kid)
             .cloned()
             .ok_or(AuthError::UnknownKey)
@@ -167,7 +172,7 @@ impl JwtVerifier {
                     .timeout(Duration::from_secs(10))
                     .build()
                     .map_err(|e| AuthError::KeysUnavailable(e.to_string()))?,
-                keys: RwLock::new((HashMap::new(), None)),
+                keys: RwLock::new(KnownKeys::default()),
             }),
             (None, Some(secret)) if !secret.expose().is_empty() => {
                 KeySource::Shared(DecodingKey::from_secret(secret.expose().as_bytes()))
@@ -209,10 +214,7 @@ impl JwtVerifier {
         }
         let data = decode::<Claims>(token, &key, &self.validation(alg))?;
         let claims = data.claims;
-        if claims.sub.is_empty()
-            || claims.sub.len() > 255
-            || claims.sub.chars().any(char::is_control)
-        {
+        if claims.sub.is_empty() || claims.sub.len() > 255 || claims.sub.chars().any(char::is_control) {
             return Err(AuthError::Invalid("bad subject".into()));
         }
         Ok(claims)

@@ -37,9 +37,9 @@ pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
     let mut attempt = 0;
     loop {
         match MIGRATOR.run(pool).await {
-            Err(sqlx::migrate::MigrateError::Execute(
-                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_),
-            )) if attempt < 10 => {
+            Err(sqlx::migrate::MigrateError::Execute(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)))
+                if attempt < 10 =>
+            {
                 attempt += 1;
                 tracing::warn!(attempt, "database not reachable yet, retrying migrations");
                 tokio::time::sleep(Duration::from_millis(500 * attempt)).await;

@@ -29,10 +29,7 @@ pub struct UserRecord {
 /// Creates the person on first sight and refreshes their profile when the identity
 /// provider's claims change; an unchanged profile costs no write.
 #[tracing::instrument(skip(conn, claims), fields(subject = %claims.subject))]
-pub async fn provision(
-    conn: &mut PgConnection,
-    claims: &UserClaims,
-) -> Result<UserRecord, sqlx::Error> {
+pub async fn provision(conn: &mut PgConnection, claims: &UserClaims) -> Result<UserRecord, sqlx::Error> {
     let roles = claims.roles.as_strings();
     let row = sqlx::query!(
         r#"

@@ -64,11 +64,7 @@ pub struct Cursor {
 
 impl Cursor {
     pub fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(format!(
-            "{}|{}",
-            self.created_at.unix_timestamp_nanos(),
-            self.id
-        ))
+        URL_SAFE_NO_PAD.encode(format!("{}|{}", self.created_at.unix_timestamp_nanos(), self.id))
     }
 
     pub fn decode(raw: &str) -> Option<Self> {
@@ -141,10 +137,7 @@ impl TryFrom<VideoRow> for VideoRecord {
 
 /// Inserts a video whose source is stored and waits for the transcoder.
 #[tracing::instrument(skip(conn, video), fields(video_id = %video.id))]
-pub async fn insert_processing(
-    conn: &mut PgConnection,
-    video: &NewVideo<'_>,
-) -> Result<(), sqlx::Error> {
+pub async fn insert_processing(conn: &mut PgConnection, video: &NewVideo<'_>) -> Result<(), sqlx::Error> {
     sqlx::query!(
         r#"
         insert into video (id, owner_id, title, description, tags, status, source_key, source_size, source_filename)
@@ -165,10 +158,7 @@ pub async fn insert_processing(
 }
 
 #[tracing::instrument(skip(conn))]
-pub async fn find(
-    conn: &mut PgConnection,
-    id: VideoId,
-) -> Result<Option<VideoRecord>, VideoQueryError> {
+pub async fn find(conn: &mut PgConnection, id: VideoId) -> Result<Option<VideoRecord>, VideoQueryError> {
     let row = sqlx::query_as!(
         VideoRow,
         r#"
@@ -226,11 +216,7 @@ pub async fn list_visible(
 /// Moves a processing video to ready with what the transcoder made. Returns false when
 /// the video is no longer processing (deleted meanwhile), so the caller can clean up.
 #[tracing::instrument(skip(conn, media))]
-pub async fn mark_ready(
-    conn: &mut PgConnection,
-    id: VideoId,
-    media: &TranscodedMedia,
-) -> Result<bool, sqlx::Error> {
+pub async fn mark_ready(conn: &mut PgConnection, id: VideoId, media: &TranscodedMedia) -> Result<bool, sqlx::Error> {
     let done = sqlx::query!(
         r#"
         update video
@@ -253,11 +239,7 @@ pub async fn mark_ready(
 
 /// Ends a video as failed with a reason its author can read.
 #[tracing::instrument(skip(conn))]
-pub async fn mark_failed(
-    conn: &mut PgConnection,
-    id: VideoId,
-    reason: &str,
-) -> Result<bool, sqlx::Error> {
+pub async fn mark_failed(conn: &mut PgConnection, id: VideoId, reason: &str) -> Result<bool, sqlx::Error> {
     let done = sqlx::query!(
         "update video set status = 'failed', failure_reason = $2, updated_at = now() where id = $1 and status = 'processing'",
         id.as_uuid(),

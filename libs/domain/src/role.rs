@@ -95,9 +95,6 @@ mod tests {
     #[test]
     fn everyone_is_an_employee_and_unknown_roles_are_dropped() {
         let roles = Roles::from_claims(["Manager", "wizard", "manager"]);
-        assert_eq!(
-            roles.iter().collect::<Vec<_>>(),
-            vec![Role::Employee, Role::Manager]
-        );
+        assert_eq!(roles.iter().collect::<Vec<_>>(), vec![Role::Employee, Role::Manager]);
     }
 }

@@ -21,18 +21,12 @@ pub enum ValidationError {
 
 /// Trims, refuses control characters (except newlines and tabs where allowed) and
 /// enforces a length in characters, not bytes.
-fn clean(
-    field: &'static str,
-    raw: &str,
-    max: usize,
-    allow_newlines: bool,
-) -> Result<String, ValidationError> {
+fn clean(field: &'static str, raw: &str, max: usize, allow_newlines: bool) -> Result<String, ValidationError> {
     let trimmed = raw.trim();
     if trimmed.chars().count() > max {
         return Err(ValidationError::TooLong { field, max });
     }
-    let bad =
-        |c: char| c.is_control() && !(allow_newlines && (c == '\n' || c == '\t' || c == '\r'));
+    let bad = |c: char| c.is_control() && !(allow_newlines && (c == '\n' || c == '\t' || c == '\r'));
     if trimmed.chars().any(bad) {
         return Err(ValidationError::ControlCharacters { field });
     }
@@ -130,9 +124,7 @@ impl Tags {
         Self::parse_all(raw.split(','))
     }
 
-    pub fn parse_all<'a>(
-        items: impl IntoIterator<Item = &'a str>,
-    ) -> Result<Self, ValidationError> {
+    pub fn parse_all<'a>(items: impl IntoIterator<Item = &'a str>) -> Result<Self, ValidationError> {
         let mut tags = Vec::new();
         for item in items {
             if item.trim().is_empty() {
@@ -169,10 +161,7 @@ mod tests {
             Title::parse("  Git rebase in 3 minutes ").map(|t| t.into_inner()),
             Ok("Git rebase in 3 minutes".into())
         );
-        assert_eq!(
-            Title::parse("   "),
-            Err(ValidationError::Empty { field: "title" })
-        );
+        assert_eq!(Title::parse("   "), Err(ValidationError::Empty { field: "title" }));
         assert!(Title::parse("two\nlines").is_err());
         assert!(Title::parse(&"x".repeat(201)).is_err());
         assert!(Title::parse(&"é".repeat(200)).is_ok());

@@ -46,8 +46,7 @@ impl RungWriter {
         audio: Option<&AudioTrack<'_>>,
     ) -> Result<Self, MediaError> {
         std::fs::create_dir_all(dir)?;
-        let mut output =
-            format::output_as(&dir.join("index.m3u8"), "hls").map_err(internal("hls muxer"))?;
+        let mut output = format::output_as(&dir.join("index.m3u8"), "hls").map_err(internal("hls muxer"))?;
         let encoder = open_x264(&rung, time_base, frame_rate)?;
         let mut video = output
             .add_stream(encoder::find(codec::Id::H264))
@@ -66,22 +65,15 @@ impl RungWriter {
         options.set("hls_playlist_type", "vod");
         options.set("hls_segment_type", "fmp4");
         options.set("hls_fmp4_init_filename", "init.mp4");
-        options.set(
-            "hls_segment_filename",
-            &dir.join("seg_%05d.m4s").to_string_lossy(),
-        );
+        options.set("hls_segment_filename", &dir.join("seg_%05d.m4s").to_string_lossy());
         options.set("hls_flags", "independent_segments");
         // A misspelt muxer option is silently ignored by FFmpeg: refuse to go on.
         let ignored = {
-            let unused = output
-                .write_header_with(options)
-                .map_err(internal("hls header"))?;
+            let unused = output.write_header_with(options).map_err(internal("hls header"))?;
             unused.iter().next().map(|(key, _)| key.to_owned())
         };
         if let Some(key) = ignored {
-            return Err(MediaError::Internal(format!(
-                "hls muxer ignored option `{key}`"
-            )));
+            return Err(MediaError::Internal(format!("hls muxer ignored option `{key}`")));
         }
         let video_out_tb = output.stream(0).map(|s| s.time_base()).unwrap_or(time_base);
         let audio_out_tb = audio.and_then(|_| output.stream(1).map(|s| s.time_base()));
@@ -90,10 +82,9 @@ impl RungWriter {
         } else {
             30.0
         };
-        let frame_duration =
-            ((f64::from(time_base.denominator()) / f64::from(time_base.numerator().max(1))) / fps)
-                .round()
-                .max(1.0) as i64;
+        let frame_duration = ((f64::from(time_base.denominator()) / f64::from(time_base.numerator().max(1))) / fps)
+            .round()
+            .max(1.0) as i64;
         Ok(Self {
             rung,
             dir: dir.to_path_buf(),
@@ -109,12 +100,7 @@ impl RungWriter {
 
     /// Scales and encodes one decoded frame; `keyframe` forces an IDR (the same
     /// decision for every rung keeps segment boundaries aligned).
-    pub fn push_frame(
-        &mut self,
-        decoded: &frame::Video,
-        pts: i64,
-        keyframe: bool,
-    ) -> Result<(), MediaError> {
+    pub fn push_frame(&mut self, decoded: &frame::Video, pts: i64, keyframe: bool) -> Result<(), MediaError> {
         let scaler = match &mut self.scaler {
             Some(s) => s,
             None => self.scaler.insert(
@@ -141,9 +127,7 @@ impl RungWriter {
         } else {
             picture::Type::None
         });
-        self.encoder
-            .send_frame(&scaled)
-            .map_err(internal("encode"))?;
+        self.encoder.send_frame(&scaled).map_err(internal("encode"))?;
         self.drain_video()
     }
 
@@ -181,9 +165,7 @@ impl RungWriter {
     pub fn finish(mut self, has_audio: bool) -> Result<crate::TranscodedRung, MediaError> {
         self.encoder.send_eof().map_err(internal("flush encoder"))?;
         self.drain_video()?;
-        self.output
-            .write_trailer()
-            .map_err(internal("hls trailer"))?;
+        self.output.write_trailer().map_err(internal("hls trailer"))?;
         let (bandwidth, average_bandwidth) = measure_bandwidth(&self.dir)?;
         let name = self.rung.name();
         let avc = format!("avc1.6400{:02x}", self.rung.level);
@@ -192,20 +174,12 @@ impl RungWriter {
             playlist: format!("{name}/index.m3u8"),
             bandwidth,
             average_bandwidth,
-            codecs: if has_audio {
-                format!("{avc},mp4a.40.2")
-            } else {
-                avc
-            },
+            codecs: if has_audio { format!("{avc},mp4a.40.2") } else { avc },
         })
     }
 }
 
-fn open_x264(
-    rung: &Rung,
-    time_base: Rational,
-    frame_rate: Rational,
-) -> Result<encoder::Video, MediaError> {
+fn open_x264(rung: &Rung, time_base: Rational, frame_rate: Rational) -> Result<encoder::Video, MediaError> {
     let codec = encoder::find_by_name("libx264")
         .ok_or_else(|| MediaError::Internal("FFmpeg was built without libx264".into()))?;
     let mut enc = codec::context::Context::new_with_codec(codec)
@@ -248,17 +222,13 @@ fn open_x264(
 /// Peak (per segment) and average bits per second of a rung, from its playlist.
 fn measure_bandwidth(dir: &Path) -> Result<(u64, u64), MediaError> {
     let playlist = std::fs::read_to_string(dir.join("index.m3u8"))?;
-    let init = std::fs::metadata(dir.join("init.mp4"))
-        .map(|m| m.len())
-        .unwrap_or(0);
+    let init = std::fs::metadata(dir.join("init.mp4")).map(|m| m.len()).unwrap_or(0);
     let (mut total_bits, mut total_s, mut peak) = (init as f64 * 8.0, 0.0_f64, 0.0_f64);
     let mut pending: Option<f64> = None;
     for line in playlist.lines() {
         if let Some(rest) = line.strip_prefix("#EXTINF:") {
             pending = rest.split(',').next().and_then(|d| d.parse().ok());
-        } else if let (Some(secs), false) =
-            (pending.take(), line.starts_with('#') || line.is_empty())
-        {
+        } else if let (Some(secs), false) = (pending.take(), line.starts_with('#') || line.is_empty()) {
             let file = Path::new(line)
                 .file_name()
                 .map(|f| dir.join(f))
@@ -271,11 +241,7 @@ fn measure_bandwidth(dir: &Path) -> Result<(u64, u64), MediaError> {
             }
         }
     }
-    let average = if total_s > 0.0 {
-        total_bits / total_s
-    } else {
-        0.0
-    };
+    let average = if total_s > 0.0 { total_bits / total_s } else { 0.0 };
     Ok((peak.max(average).ceil() as u64, average.ceil() as u64))
 }
 
@@ -290,13 +256,7 @@ pub(crate) fn write_master(
         let _ = writeln!(
             out,
             "#EXT-X-STREAM-INF:BANDWIDTH={},AVERAGE-BANDWIDTH={},RESOLUTION={}x{},CODECS=\"{}\",FRAME-RATE={:.3}\n{}",
-            r.bandwidth,
-            r.average_bandwidth,
-            r.rung.width,
-            r.rung.height,
-            r.codecs,
-            frame_rate,
-            r.playlist
+            r.bandwidth, r.average_bandwidth, r.rung.width, r.rung.height, r.codecs, frame_rate, r.playlist
         );
     }
     let path = dir.join("master.m3u8");

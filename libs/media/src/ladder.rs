@@ -53,13 +53,7 @@ impl Ladder {
     /// Picks the configured short-side sizes that fit the source (never upscaling);
     /// a source smaller than every size gets one rung at its own size. Portrait
     /// sources keep their orientation. `source_bitrate` caps each rung at 1.3x it.
-    pub fn for_source(
-        sizes: &[u32],
-        width: u32,
-        height: u32,
-        fps: f64,
-        source_bitrate: Option<u64>,
-    ) -> Self {
+    pub fn for_source(sizes: &[u32], width: u32, height: u32, fps: f64, source_bitrate: Option<u64>) -> Self {
         let short = width.min(height).max(2);
         let mut shorts: Vec<u32> = sizes.iter().copied().filter(|s| *s <= short).collect();
         if shorts.is_empty() {
@@ -77,10 +71,7 @@ impl Ladder {
             .map(|s| {
                 let scale = f64::from(s) / f64::from(short);
                 let even = |v: f64| ((v / 2.0).round() as u32).max(1) * 2;
-                let (w, h) = (
-                    even(f64::from(width) * scale),
-                    even(f64::from(height) * scale),
-                );
+                let (w, h) = (even(f64::from(width) * scale), even(f64::from(height) * scale));
                 let bpp = bits_per_pixel(s);
                 let mut video_bitrate = (f64::from(w) * f64::from(h) * fps.min(60.0) * bpp) as u64;
                 if let Some(cap) = source_bitrate.filter(|b| *b > 0) {
@@ -111,20 +102,9 @@ mod tests {
         let sizes: Vec<_> = ladder.rungs.iter().map(|r| (r.width, r.height)).collect();
         assert_eq!(
             sizes,
-            vec![
-                (426, 240),
-                (640, 360),
-                (854, 480),
-                (1280, 720),
-                (1920, 1080)
-            ]
+            vec![(426, 240), (640, 360), (854, 480), (1280, 720), (1920, 1080)]
         );
-        assert!(
-            ladder
-                .rungs
-                .windows(2)
-                .all(|w| w[0].video_bitrate < w[1].video_bitrate)
-        );
+        assert!(ladder.rungs.windows(2).all(|w| w[0].video_bitrate < w[1].video_bitrate));
     }
 
     #[test]

@@ -52,10 +52,7 @@ pub(crate) fn open(path: &Path) -> Result<format::context::Input, MediaError> {
     format::input(&path).map_err(|e| MediaError::Unreadable(e.to_string()))
 }
 
-pub(crate) fn describe(
-    input: &format::context::Input,
-    limits: &Limits,
-) -> Result<Probe, MediaError> {
+pub(crate) fn describe(input: &format::context::Input, limits: &Limits) -> Result<Probe, MediaError> {
     let stream = input
         .streams()
         .best(media::Type::Video)
@@ -71,12 +68,7 @@ pub(crate) fn describe(
     // Still images (PNG, JPEG, GIF) open as one-frame "videos": not what we host.
     if matches!(
         codec_id,
-        codec::Id::PNG
-            | codec::Id::MJPEG
-            | codec::Id::GIF
-            | codec::Id::BMP
-            | codec::Id::WEBP
-            | codec::Id::TIFF
+        codec::Id::PNG | codec::Id::MJPEG | codec::Id::GIF | codec::Id::BMP | codec::Id::WEBP | codec::Id::TIFF
     ) && input.format().name().contains("image2")
         || input.format().name().ends_with("_pipe")
     {
@@ -84,14 +76,9 @@ pub(crate) fn describe(
     }
     let (width, height) = (decoder.width(), decoder.height());
     if width == 0 || height == 0 {
-        return Err(MediaError::Corrupt(
-            "the video track declares no picture size".into(),
-        ));
+        return Err(MediaError::Corrupt("the video track declares no picture size".into()));
     }
-    if width > limits.max_width
-        || height > limits.max_height
-        || u64::from(width) * u64::from(height) > 7680 * 4320
-    {
+    if width > limits.max_width || height > limits.max_height || u64::from(width) * u64::from(height) > 7680 * 4320 {
         return Err(MediaError::TooLarge { width, height });
     }
     let duration = container_duration(input, &stream);

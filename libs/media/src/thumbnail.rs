@@ -9,14 +9,8 @@ use ffmpeg_next::{Packet, codec, encoder, frame};
 use crate::MediaError;
 
 /// Encodes `source` as a JPEG at most `max_width` wide; returns its size.
-pub(crate) fn write_jpeg(
-    source: &frame::Video,
-    max_width: u32,
-    path: &Path,
-) -> Result<(u32, u32), MediaError> {
-    let err = |what: &'static str| {
-        move |e: ffmpeg_next::Error| MediaError::Internal(format!("thumbnail {what}: {e}"))
-    };
+pub(crate) fn write_jpeg(source: &frame::Video, max_width: u32, path: &Path) -> Result<(u32, u32), MediaError> {
+    let err = |what: &'static str| move |e: ffmpeg_next::Error| MediaError::Internal(format!("thumbnail {what}: {e}"));
     let (sw, sh) = (source.width().max(2), source.height().max(2));
     let width = sw.min(max_width) / 2 * 2;
     let height = ((u64::from(sh) * u64::from(width) / u64::from(sw)) as u32 / 2 * 2).max(2);
@@ -34,8 +28,7 @@ pub(crate) fn write_jpeg(
     scaler.run(source, &mut scaled).map_err(err("scale"))?;
     scaled.set_pts(Some(0));
 
-    let codec = encoder::find(codec::Id::MJPEG)
-        .ok_or_else(|| MediaError::Internal("no MJPEG encoder".into()))?;
+    let codec = encoder::find(codec::Id::MJPEG).ok_or_else(|| MediaError::Internal("no MJPEG encoder".into()))?;
     let mut enc = codec::context::Context::new_with_codec(codec)
         .encoder()
         .video()

@@ -8,9 +8,7 @@ use std::time::Duration;
 use ffmpeg_next::format::Sample;
 use ffmpeg_next::format::sample::Type as SampleType;
 use ffmpeg_next::software::resampling;
-use ffmpeg_next::{
-    ChannelLayout, Packet, Rational, codec, decoder, encoder, frame, media, threading,
-};
+use ffmpeg_next::{ChannelLayout, Packet, Rational, codec, decoder, encoder, frame, media, threading};
 
 use crate::hls::{AudioTrack, KEYFRAME_INTERVAL_S, RungWriter, write_master};
 use crate::probe::{describe, open};
@@ -73,13 +71,7 @@ pub fn transcode(
     crate::init()?;
     let mut ictx = open(input)?;
     let probe = describe(&ictx, limits)?;
-    let ladder = Ladder::for_source(
-        sizes,
-        probe.width,
-        probe.height,
-        probe.frame_rate,
-        probe.bitrate,
-    );
+    let ladder = Ladder::for_source(sizes, probe.width, probe.height, probe.frame_rate, probe.bitrate);
 
     let video_stream = ictx
         .streams()
@@ -172,9 +164,7 @@ pub fn transcode(
     })
 }
 
-fn open_video_decoder(
-    stream: &ffmpeg_next::format::stream::Stream,
-) -> Result<decoder::Video, MediaError> {
+fn open_video_decoder(stream: &ffmpeg_next::format::stream::Stream) -> Result<decoder::Video, MediaError> {
     let mut context = codec::context::Context::from_parameters(stream.parameters())
         .map_err(|e| MediaError::UnsupportedCodec(e.to_string()))?;
     context.set_threading(threading::Config {
@@ -237,11 +227,7 @@ impl VideoState {
             let raw = decoded.timestamp().unwrap_or(self.last_pts + 1);
             let first = *self.first_pts.get_or_insert(raw);
             // Timestamps from 0 and strictly increasing, whatever the source did.
-            let pts = (raw - first).max(if self.frames == 0 {
-                0
-            } else {
-                self.last_pts + 1
-            });
+            let pts = (raw - first).max(if self.frames == 0 { 0 } else { self.last_pts + 1 });
             self.last_pts = pts;
             self.frames += 1;
             let t = self.seconds(pts);
@@ -256,7 +242,7 @@ impl VideoState {
                 write_jpeg(&decoded, 1280, &self.thumbnail_path)?;
                 self.thumbnail_written = true;
             }
-            if self.frames % 30 == 0 {
+            if self.frames.is_multiple_of(30) {
                 let total = self.declared.as_secs_f64().max(0.001);
                 progress((t / total).clamp(0.0, 0.99) as f32);
             }
@@ -307,8 +293,7 @@ impl AudioPipeline {
         } else {
             48000
         };
-        let codec = encoder::find(codec::Id::AAC)
-            .ok_or_else(|| MediaError::Internal("no AAC encoder".into()))?;
+        let codec = encoder::find(codec::Id::AAC).ok_or_else(|| MediaError::Internal("no AAC encoder".into()))?;
         let mut enc = codec::context::Context::new_with_codec(codec)
             .encoder()
             .audio()
@@ -335,11 +320,7 @@ impl AudioPipeline {
         })
     }
 
-    fn push_packet(
-        &mut self,
-        packet: &Packet,
-        writers: &mut [RungWriter],
-    ) -> Result<(), MediaError> {
+    fn push_packet(&mut self, packet: &Packet, writers: &mut [RungWriter]) -> Result<(), MediaError> {
         // Damaged audio is dropped rather than failing the video.
         if self.decoder.send_packet(packet).is_err() {
             return Ok(());
@@ -375,13 +356,8 @@ impl AudioPipeline {
                     .map_err(|e| MediaError::Internal(format!("resampler: {e}")))?,
                 ),
             };
-            let capacity =
-                decoded.samples() * self.rate as usize / decoded.rate().max(1) as usize + 256;
-            let mut converted = frame::Audio::new(
-                Sample::F32(SampleType::Planar),
-                capacity,
-                ChannelLayout::STEREO,
-            );
+            let capacity = decoded.samples() * self.rate as usize / decoded.rate().max(1) as usize + 256;
+            let mut converted = frame::Audio::new(Sample::F32(SampleType::Planar), capacity, ChannelLayout::STEREO);
             if resampler.run(&decoded, &mut converted).is_err() {
                 continue;
             }
@@ -393,15 +369,10 @@ impl AudioPipeline {
         }
     }
 
-    fn encode_full_frames(
-        &mut self,
-        writers: &mut [RungWriter],
-        flush: bool,
-    ) -> Result<(), MediaError> {
+    fn encode_full_frames(&mut self, writers: &mut [RungWriter], flush: bool) -> Result<(), MediaError> {
         while self.fifo[0].len() >= self.frame_size || (flush && !self.fifo[0].is_empty()) {
             let n = self.fifo[0].len().min(self.frame_size);
-            let mut frame =
-                frame::Audio::new(Sample::F32(SampleType::Planar), n, ChannelLayout::STEREO);
+            let mut frame = frame::Audio::new(Sample::F32(SampleType::Planar), n, ChannelLayout::STEREO);
             frame.set_rate(self.rate);
             for ch in 0..2 {
                 frame.plane_mut::<f32>(ch)[..n].copy_from_slice(&self.fifo[ch][..n]);

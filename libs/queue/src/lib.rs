@@ -86,12 +86,7 @@ pub async fn enqueue<T: Serialize>(
 
 /// Takes the oldest due job of `queue`, or one whose holder's lease has run out.
 #[tracing::instrument(skip(pool))]
-pub async fn claim(
-    pool: &PgPool,
-    queue: &str,
-    owner: &str,
-    lease: Duration,
-) -> Result<Option<ClaimedJob>, QueueError> {
+pub async fn claim(pool: &PgPool, queue: &str, owner: &str, lease: Duration) -> Result<Option<ClaimedJob>, QueueError> {
     let lease_secs = lease.as_secs_f64();
     let row = sqlx::query!(
         r#"
@@ -127,11 +122,7 @@ pub async fn claim(
 
 /// Extends the lease. `false` means the lease was lost (expired and taken by another
 /// worker, or the job was cancelled): the caller must stop working on it.
-pub async fn heartbeat(
-    pool: &PgPool,
-    job: &ClaimedJob,
-    lease: Duration,
-) -> Result<bool, QueueError> {
+pub async fn heartbeat(pool: &PgPool, job: &ClaimedJob, lease: Duration) -> Result<bool, QueueError> {
     let done = sqlx::query!(
         r#"
         update job set lease_expires_at = now() + make_interval(secs => $3), updated_at = now()

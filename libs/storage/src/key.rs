@@ -19,8 +19,7 @@ impl ObjectKey {
             !s.is_empty()
                 && s != "."
                 && s != ".."
-                && s.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+                && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
         };
         if raw.len() > Self::MAX_LEN || !raw.split('/').all(valid_segment) {
             return Err(InvalidKey(raw.chars().take(80).collect()));

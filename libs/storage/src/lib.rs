@@ -110,12 +110,7 @@ pub async fn from_settings(settings: &StorageSettings) -> Result<Arc<dyn Storage
 }
 
 /// Streams `body` into a fresh object; used by tests and small writers.
-pub async fn put_bytes(
-    storage: &dyn Storage,
-    key: &ObjectKey,
-    body: Bytes,
-    content_type: &str,
-) -> Result<u64> {
+pub async fn put_bytes(storage: &dyn Storage, key: &ObjectKey, body: Bytes, content_type: &str) -> Result<u64> {
     let mut writer = storage.writer(key, content_type).await?;
     writer.write(body).await?;
     writer.finish().await

@@ -47,10 +47,7 @@ async fn ensure_parent(path: &Path) -> Result<()> {
 #[async_trait]
 impl Storage for LocalStore {
     async fn put_file(&self, key: &ObjectKey, path: &Path, _content_type: &str) -> Result<()> {
-        let partial = self
-            .root
-            .join(".partial")
-            .join(uuid::Uuid::now_v7().to_string());
+        let partial = self.root.join(".partial").join(uuid::Uuid::now_v7().to_string());
         fs::copy(path, &partial).await?;
         let target = self.path(key);
         ensure_parent(&target).await?;
@@ -59,10 +56,7 @@ impl Storage for LocalStore {
     }
 
     async fn writer(&self, key: &ObjectKey, _content_type: &str) -> Result<Box<dyn ObjectWriter>> {
-        let partial = self
-            .root
-            .join(".partial")
-            .join(uuid::Uuid::now_v7().to_string());
+        let partial = self.root.join(".partial").join(uuid::Uuid::now_v7().to_string());
         let file = fs::File::create(&partial).await?;
         Ok(Box::new(LocalWriter {
             file,
@@ -81,9 +75,7 @@ impl Storage for LocalStore {
     }
 
     async fn get(&self, key: &ObjectKey, range: Option<(u64, u64)>) -> Result<ObjectBody> {
-        let mut file = fs::File::open(self.path(key))
-            .await
-            .map_err(not_found(key))?;
+        let mut file = fs::File::open(self.path(key)).await.map_err(not_found(key))?;
         let total_size = file.metadata().await?.len();
         let (start, end) = check_range(range, total_size)?;
         file.seek(SeekFrom::Start(start)).await?;

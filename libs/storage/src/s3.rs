@@ -94,18 +94,11 @@ impl S3Store {
     }
 
     async fn create_bucket(&self) -> Result<()> {
-        match self
-            .client
-            .create_bucket()
-            .bucket(&self.bucket)
-            .send()
-            .await
-        {
+        match self.client.create_bucket().bucket(&self.bucket).send().await {
             Ok(_) => Ok(()),
             Err(e)
-                if e.as_service_error().is_some_and(|s| {
-                    s.is_bucket_already_owned_by_you() || s.is_bucket_already_exists()
-                }) =>
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_bucket_already_owned_by_you() || s.is_bucket_already_exists()) =>
             {
                 Ok(())
             }
@@ -126,11 +119,7 @@ impl S3Store {
                 .send()
                 .await
                 .map_err(remote(prefix))?;
-            keys.extend(
-                page.contents()
-                    .iter()
-                    .filter_map(|o| o.key().map(str::to_owned)),
-            );
+            keys.extend(page.contents().iter().filter_map(|o| o.key().map(str::to_owned)));
             match page.next_continuation_token() {
                 Some(next) if page.is_truncated() == Some(true) => token = Some(next.to_owned()),
                 _ => return Ok(keys),
@@ -185,11 +174,7 @@ impl Storage for S3Store {
     async fn get(&self, key: &ObjectKey, range: Option<(u64, u64)>) -> Result<ObjectBody> {
         let total_size = self.size(key).await?;
         let (start, end) = check_range(range, total_size)?;
-        let mut request = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key.as_str());
+        let mut request = self.client.get_object().bucket(&self.bucket).key(key.as_str());
         if total_size > 0 {
             request = request.range(format!("bytes={start}-{end}"));
         }
@@ -219,17 +204,19 @@ impl Storage for S3Store {
     }
 
     async fn delete_prefix(&self, prefix: &ObjectKey) -> Result<()> {
-        // One object, or everything "inside" it as a folder.
-        let mut keys = self.list_keys(&format!("{}/", prefix.as_str())).await?;
-        keys.push(prefix.to_string());
-        for key in keys {
+        // The object itself or everything "inside" it as a folder, but not its
+        // neighbours (`videos/a` must not take `videos/ab` with it). Only keys that
+        // exist are deleted.
+        let folder = format!("{}/", prefix.as_str());
+        let keys = self.list_keys(prefix.as_str()).await?;
+        for key in keys.iter().filter(|k| *k == prefix.as_str() || k.starts_with(&folder)) {
             self.client
                 .delete_object()
                 .bucket(&self.bucket)
-                .key(&key)
+                .key(key)
                 .send()
                 .await
-                .map_err(remote(&key))?;
+                .map_err(remote(key))?;
         }
         Ok(())
     }

@@ -248,9 +248,7 @@ impl From<sqlx::Error> for ApiError {
                 detail: Some("not found".into()),
                 source: None,
             },
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
-                Self::unavailable(e)
-            }
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => Self::unavailable(e),
             _ => Self::internal(e),
         }
     }
@@ -258,29 +256,23 @@ impl From<sqlx::Error> for ApiError {
 
 /// Makes actix's own extractors (JSON, path, query, form) refuse with problem documents.
 pub fn configure_extractors(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(
-        web::JsonConfig::default()
-            .limit(256 * 1024)
-            .error_handler(|err, _| {
-                let code = match &err {
-                    actix_web::error::JsonPayloadError::OverflowKnownLength { .. }
-                    | actix_web::error::JsonPayloadError::Overflow { .. } => {
-                        ErrorCode::PayloadTooLarge
-                    }
-                    actix_web::error::JsonPayloadError::ContentType => {
-                        ErrorCode::UnsupportedMediaType
-                    }
-                    _ => ErrorCode::BadRequest,
-                };
-                ApiError::new(code, format!("invalid JSON body: {err}")).into()
-            }),
-    )
-    .app_data(web::PathConfig::default().error_handler(|err, _| {
-        ApiError::new(ErrorCode::NotFound, format!("no such resource: {err}")).into()
+    cfg.app_data(web::JsonConfig::default().limit(256 * 1024).error_handler(|err, _| {
+        let code = match &err {
+            actix_web::error::JsonPayloadError::OverflowKnownLength { .. }
+            | actix_web::error::JsonPayloadError::Overflow { .. } => ErrorCode::PayloadTooLarge,
+            actix_web::error::JsonPayloadError::ContentType => ErrorCode::UnsupportedMediaType,
+            _ => ErrorCode::BadRequest,
+        };
+        ApiError::new(code, format!("invalid JSON body: {err}")).into()
     }))
-    .app_data(web::QueryConfig::default().error_handler(|err, _| {
-        ApiError::bad_request(format!("invalid query string: {err}")).into()
-    }));
+    .app_data(
+        web::PathConfig::default()
+            .error_handler(|err, _| ApiError::new(ErrorCode::NotFound, format!("no such resource: {err}")).into()),
+    )
+    .app_data(
+        web::QueryConfig::default()
+            .error_handler(|err, _| ApiError::bad_request(format!("invalid query string: {err}")).into()),
+    );
 }
 
 /// The default service: unknown paths get a problem document, not an empty 404.

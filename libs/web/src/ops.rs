@@ -62,11 +62,7 @@ impl Default for Metrics {
             Histogram::new(exponential_buckets(0.001, 2.0, 16))
         });
         registry.register("http_requests", "HTTP requests answered", requests.clone());
-        registry.register(
-            "http_request_duration_seconds",
-            "HTTP request latency",
-            latency.clone(),
-        );
+        registry.register("http_request_duration_seconds", "HTTP request latency", latency.clone());
         Self {
             registry: Mutex::new(registry),
             requests,
@@ -77,12 +73,7 @@ impl Default for Metrics {
 
 impl Metrics {
     /// Lets a service add its own metrics (e.g. the transcoder's job counters).
-    pub fn register(
-        &self,
-        name: &str,
-        help: &str,
-        metric: impl prometheus_client::registry::Metric,
-    ) {
+    pub fn register(&self, name: &str, help: &str, metric: impl prometheus_client::registry::Metric) {
         if let Ok(mut registry) = self.registry.lock() {
             registry.register(name, help, metric);
         }
@@ -148,8 +139,7 @@ async fn readyz(readiness: Option<web::Data<Readiness>>) -> HttpResponse {
         };
         checks.insert(check.name().to_owned(), outcome.into());
     }
-    let body =
-        serde_json::json!({ "status": if ready { "ok" } else { "unavailable" }, "checks": checks });
+    let body = serde_json::json!({ "status": if ready { "ok" } else { "unavailable" }, "checks": checks });
     if ready {
         HttpResponse::Ok().json(body)
     } else {

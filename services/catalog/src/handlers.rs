@@ -76,9 +76,7 @@ pub async fn list_videos(
         return Err(ApiError::bad_request("limit must be between 1 and 100"));
     }
     let after = match query.cursor.as_deref() {
-        Some(raw) => {
-            Some(Cursor::decode(raw).ok_or_else(|| ApiError::bad_request("invalid cursor"))?)
-        }
+        Some(raw) => Some(Cursor::decode(raw).ok_or_else(|| ApiError::bad_request("invalid cursor"))?),
         None => None,
     };
     let mut conn = ctx.pool.acquire().await?;
@@ -142,13 +140,9 @@ pub async fn get_media(
     if file == "source" || file.starts_with("source/") {
         return Err(ApiError::not_found("media file"));
     }
-    let key = ObjectKey::parse(&format!("videos/{video}/{file}"))
-        .map_err(|_| ApiError::not_found("media file"))?;
+    let key = ObjectKey::parse(&format!("videos/{video}/{file}")).map_err(|_| ApiError::not_found("media file"))?;
     let size = ctx.storage.size(&key).await.map_err(storage_error)?;
-    let range_header = req
-        .headers()
-        .get(header::RANGE)
-        .and_then(|v| v.to_str().ok());
+    let range_header = req.headers().get(header::RANGE).and_then(|v| v.to_str().ok());
     let range = match parse_range(range_header, size) {
         RangeRequest::Full => None,
         RangeRequest::Partial(start, end) => Some((start, end)),
@@ -183,12 +177,8 @@ pub async fn get_media(
 
 fn storage_error(e: StorageError) -> ApiError {
     match e {
-        StorageError::NotFound(_) | StorageError::InvalidKey(_) => {
-            ApiError::not_found("media file")
-        }
-        StorageError::InvalidRange { .. } => {
-            ApiError::new(ErrorCode::RangeNotSatisfiable, e.to_string())
-        }
+        StorageError::NotFound(_) | StorageError::InvalidKey(_) => ApiError::not_found("media file"),
+        StorageError::InvalidRange { .. } => ApiError::new(ErrorCode::RangeNotSatisfiable, e.to_string()),
         other => ApiError::unavailable(other),
     }
 }

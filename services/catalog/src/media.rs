@@ -36,8 +36,7 @@ impl MediaSigner {
 
     fn mac(&self, video: VideoId, expires: u64) -> HmacSha256 {
         // HMAC accepts keys of any length; this cannot fail.
-        let mut mac =
-            <HmacSha256 as Mac>::new_from_slice(&self.key).unwrap_or_else(|_| unreachable!());
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.key).unwrap_or_else(|_| unreachable!());
         mac.update(format!("{video}:{expires}").as_bytes());
         mac
     }

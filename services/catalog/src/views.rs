@@ -79,9 +79,7 @@ impl VideoView {
             VideoStatus::Ready | VideoStatus::Published | VideoStatus::PendingReview
         );
         let links = links.filter(|_| playable);
-        let hls = links
-            .zip(video.hls_key.as_deref())
-            .and_then(|(l, k)| l.url(&video, k));
+        let hls = links.zip(video.hls_key.as_deref()).and_then(|(l, k)| l.url(&video, k));
         let thumbnail = links
             .zip(video.thumbnail_key.as_deref())
             .and_then(|(l, k)| l.url(&video, k));

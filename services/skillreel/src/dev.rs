@@ -32,16 +32,10 @@ pub async fn run(data_dir: &Path, host: &str, port: u16) -> Result<(), String> {
         .merge(Serialized::default("server.port", port))
         .merge(Serialized::default("database.migrate", true))
         .merge(Serialized::default("storage.backend", "local"))
-        .merge(Serialized::default(
-            "storage.local_root",
-            data_dir.join("media"),
-        ))
+        .merge(Serialized::default("storage.local_root", data_dir.join("media")))
         .merge(Serialized::default("auth.hs256_secret", &jwt_secret))
         .merge(Serialized::default("media.signing_key", &media_key))
-        .merge(Serialized::default(
-            "transcoder.work_dir",
-            data_dir.join("work"),
-        ));
+        .merge(Serialized::default("transcoder.work_dir", data_dir.join("work")));
     if let Some(pg) = &embedded {
         overrides = overrides.merge(Serialized::default("database.url", &pg.url));
     }
@@ -58,9 +52,7 @@ pub async fn run(data_dir: &Path, host: &str, port: u16) -> Result<(), String> {
 async fn serve(settings: Settings) -> Result<(), String> {
     skillreel_web::telemetry::init(&settings.log);
     let pool = skillreel_db::connect(&settings.database).map_err(|e| e.to_string())?;
-    skillreel_db::migrate(&pool)
-        .await
-        .map_err(|e| e.to_string())?;
+    skillreel_db::migrate(&pool).await.map_err(|e| e.to_string())?;
     let storage = skillreel_storage::from_settings(&settings.storage)
         .await
         .map_err(|e| e.to_string())?;
@@ -78,8 +70,8 @@ async fn serve(settings: Settings) -> Result<(), String> {
     let worker = Worker::new(pool, storage, WorkerSettings::from(&settings.transcoder));
     worker.register_metrics(&metrics);
 
-    let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
-        .map_err(|e| e.to_string())?;
+    let listener =
+        TcpListener::bind((settings.server.host.as_str(), settings.server.port)).map_err(|e| e.to_string())?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let server = skillreel_web::serve(listener, metrics, readiness, move |cfg| {
         cfg.app_data(authenticator.clone());

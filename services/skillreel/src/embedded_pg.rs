@@ -29,10 +29,9 @@ fn find_bin() -> Result<PathBuf, String> {
             .and_then(|v| v.parse::<u32>().ok())
             .unwrap_or(0)
     });
-    candidates.pop().ok_or_else(|| {
-        "PostgreSQL server binaries not found (apt-get install postgresql), or set DATABASE_URL"
-            .into()
-    })
+    candidates
+        .pop()
+        .ok_or_else(|| "PostgreSQL server binaries not found (apt-get install postgresql), or set DATABASE_URL".into())
 }
 
 fn is_root() -> bool {
@@ -45,10 +44,29 @@ fn is_root() -> bool {
 
 fn free_port() -> Result<u16, String> {
     let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    listener
-        .local_addr()
-        .map(|a| a.port())
-        .map_err(|e| e.to_string())
+    listener.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
+}
+
+/// Hands `dir` to the postgres user and checks it can write there.
+fn postgres_can_use(dir: &Path) -> bool {
+    let chowned = Command::new("chown")
+        .args(["-R", "postgres:postgres"])
+        .arg(dir)
+        .status();
+    chowned.map(|s| s.success()).unwrap_or(false)
+        && Command::new("runuser")
+            .args(["-u", "postgres", "--", "test", "-w"])
+            .arg(dir)
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+}
+
+fn fallback_dir(data: &Path) -> PathBuf {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    data.hash(&mut hasher);
+    PathBuf::from(format!("/var/lib/skillreel/postgres-{:016x}", hasher.finish()))
 }
 
 impl EmbeddedPostgres {
@@ -85,34 +103,28 @@ impl EmbeddedPostgres {
         let bin = find_bin()?;
         let as_postgres = is_root();
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let data = std::fs::canonicalize(dir).map_err(|e| e.to_string())?;
+        let mut data = std::fs::canonicalize(dir).map_err(|e| e.to_string())?;
+        if as_postgres && !postgres_can_use(&data) {
+            // e.g. a data folder under /root: keep the cluster where the postgres user
+            // can reach it, one per data folder.
+            let fallback = fallback_dir(&data);
+            println!(
+                "the postgres user cannot reach {}; keeping the cluster in {}",
+                data.display(),
+                fallback.display()
+            );
+            std::fs::create_dir_all(&fallback).map_err(|e| format!("{}: {e}", fallback.display()))?;
+            data = fallback;
+            if !postgres_can_use(&data) {
+                return Err(format!("the postgres user cannot use {}", data.display()));
+            }
+        }
         let mut pg = Self {
             bin,
             data,
             url: String::new(),
             as_postgres,
         };
-        if as_postgres {
-            let status = Command::new("chown")
-                .args(["-R", "postgres:postgres"])
-                .arg(&pg.data)
-                .status();
-            if !status.map(|s| s.success()).unwrap_or(false) {
-                return Err("cannot hand the cluster folder to the postgres user".into());
-            }
-            let reachable = Command::new("runuser")
-                .args(["-u", "postgres", "--", "test", "-w"])
-                .arg(&pg.data)
-                .status()
-                .map(|s| s.success())
-                .unwrap_or(false);
-            if !reachable {
-                return Err(format!(
-                    "the postgres user cannot reach {}; choose a --data-dir outside private folders such as /root",
-                    pg.data.display()
-                ));
-            }
-        }
         let data_str = pg.data.to_string_lossy().into_owned();
         if !pg.data.join("PG_VERSION").exists() {
             println!("initialising a private PostgreSQL cluster in {data_str}");
@@ -136,13 +148,10 @@ impl EmbeddedPostgres {
         }
         let port = free_port()?;
         let log = pg.data.join("server.log").to_string_lossy().into_owned();
-        let options =
-            format!("-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''");
+        let options = format!("-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''");
         pg.run(
             "pg_ctl",
-            &[
-                "-D", &data_str, "-l", &log, "-w", "-t", "60", "-o", &options, "start",
-            ],
+            &["-D", &data_str, "-l", &log, "-w", "-t", "60", "-o", &options, "start"],
         )?;
         pg.url = format!("postgres://postgres@127.0.0.1:{port}/skillreel");
         pg.create_database(port).await?;
@@ -152,15 +161,11 @@ impl EmbeddedPostgres {
     async fn create_database(&self, port: u16) -> Result<(), String> {
         use sqlx::Connection;
         let admin = format!("postgres://postgres@127.0.0.1:{port}/postgres");
-        let mut conn = sqlx::PgConnection::connect(&admin)
+        let mut conn = sqlx::PgConnection::connect(&admin).await.map_err(|e| e.to_string())?;
+        let exists: bool = sqlx::query_scalar("select exists (select 1 from pg_database where datname = 'skillreel')")
+            .fetch_one(&mut conn)
             .await
             .map_err(|e| e.to_string())?;
-        let exists: bool = sqlx::query_scalar(
-            "select exists (select 1 from pg_database where datname = 'skillreel')",
-        )
-        .fetch_one(&mut conn)
-        .await
-        .map_err(|e| e.to_string())?;
         if !exists {
             sqlx::query("create database skillreel")
                 .execute(&mut conn)

@@ -16,11 +16,7 @@ mod embedded_pg;
 mod token;
 
 #[derive(Parser)]
-#[command(
-    name = "skillreel",
-    version,
-    about = "Skillreel: a microlearning video platform"
-)]
+#[command(name = "skillreel", version, about = "Skillreel: a microlearning video platform")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -48,11 +44,7 @@ enum Command {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Dev {
-            data_dir,
-            port,
-            host,
-        } => dev::run(&data_dir, &host, port).await,
+        Command::Dev { data_dir, port, host } => dev::run(&data_dir, &host, port).await,
         Command::Token(args) => token::run(&args),
         Command::Migrate => migrate().await,
     };
@@ -68,9 +60,7 @@ async fn main() -> ExitCode {
 async fn migrate() -> Result<(), String> {
     let settings = skillreel_config::Settings::load(None).map_err(|e| e.to_string())?;
     let pool = skillreel_db::connect(&settings.database).map_err(|e| e.to_string())?;
-    skillreel_db::migrate(&pool)
-        .await
-        .map_err(|e| e.to_string())?;
+    skillreel_db::migrate(&pool).await.map_err(|e| e.to_string())?;
     println!("migrations applied");
     Ok(())
 }

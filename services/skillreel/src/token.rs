@@ -49,13 +49,12 @@ pub fn parse_ttl(raw: &str) -> Result<Duration, String> {
 
 /// The development secret of a data folder, created on first use.
 pub fn dev_secret(data_dir: &Path, name: &str) -> Result<String, String> {
-    std::fs::create_dir_all(data_dir)
-        .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
+    std::fs::create_dir_all(data_dir).map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
     let path = data_dir.join(name);
-    if let Ok(existing) = std::fs::read_to_string(&path) {
-        if existing.trim().len() >= 32 {
-            return Ok(existing.trim().to_owned());
-        }
+    if let Ok(existing) = std::fs::read_to_string(&path)
+        && existing.trim().len() >= 32
+    {
+        return Ok(existing.trim().to_owned());
     }
     let secret: String = {
         use rand::Rng;

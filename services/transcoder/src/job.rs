@@ -86,23 +86,19 @@ impl Worker {
         self.metrics.running.inc();
         let cancel = Cancel::default();
         let lease_lost = CancellationToken::new();
-        let heartbeat = tokio::spawn(self.clone().heartbeat(
-            job.clone(),
-            cancel.clone(),
-            stop.clone(),
-            lease_lost.clone(),
-        ));
-        let outcome = self.attempt(&job, &cancel).await;
-        heartbeat.abort();
+        // The heartbeat lives in this task, not a detached one: if the task dies, the
+        // lease lapses and another worker takes the job over.
+        let attempt = self.attempt(&job, &cancel);
+        tokio::pin!(attempt);
+        let outcome = tokio::select! {
+            outcome = &mut attempt => outcome,
+            () = self.heartbeat(&job, &cancel, &stop, &lease_lost) => attempt.await,
+        };
         let result = match outcome {
             Ok((video, media)) => self.finish_ready(&job, video, &media).await,
             Err(JobError::Gone) => self.finish_gone(&job).await,
-            Err(JobError::BadMedia(reason)) => {
-                self.finish_failed(&job, Failure::Permanent, &reason).await
-            }
-            Err(JobError::Transient(reason)) => {
-                self.finish_failed(&job, Failure::Transient, &reason).await
-            }
+            Err(JobError::BadMedia(reason)) => self.finish_failed(&job, Failure::Permanent, &reason).await,
+            Err(JobError::Transient(reason)) => self.finish_failed(&job, Failure::Transient, &reason).await,
             Err(JobError::Cancelled) if lease_lost.is_cancelled() => {
                 tracing::warn!("lease lost; another worker owns the job now");
                 self.metrics.record("lease_lost");
@@ -124,18 +120,18 @@ impl Worker {
     /// Extends the lease until the job ends; cancels the transcode when the lease is
     /// lost or the worker shuts down.
     async fn heartbeat(
-        self,
-        job: ClaimedJob,
-        cancel: Cancel,
-        stop: CancellationToken,
-        lease_lost: CancellationToken,
+        &self,
+        job: &ClaimedJob,
+        cancel: &Cancel,
+        stop: &CancellationToken,
+        lease_lost: &CancellationToken,
     ) {
         loop {
             tokio::select! {
                 _ = stop.cancelled() => { cancel.cancel(); return; }
                 _ = tokio::time::sleep(self.settings.heartbeat) => {}
             }
-            match skillreel_queue::heartbeat(&self.pool, &job, self.settings.lease).await {
+            match skillreel_queue::heartbeat(&self.pool, job, self.settings.lease).await {
                 Ok(true) => {}
                 Ok(false) => {
                     lease_lost.cancel();
@@ -148,11 +144,7 @@ impl Worker {
         }
     }
 
-    async fn attempt(
-        &self,
-        job: &ClaimedJob,
-        cancel: &Cancel,
-    ) -> Result<(VideoId, TranscodedMedia), JobError> {
+    async fn attempt(&self, job: &ClaimedJob, cancel: &Cancel) -> Result<(VideoId, TranscodedMedia), JobError> {
         let request: TranscodeRequest = job
             .payload()
             .map_err(|e| JobError::BadMedia(format!("the job is malformed: {e}")))?;
@@ -168,11 +160,7 @@ impl Worker {
             .as_deref()
             .ok_or(JobError::BadMedia("the upload has no file".into()))?)?;
 
-        let base = self
-            .settings
-            .work_dir
-            .clone()
-            .unwrap_or_else(std::env::temp_dir);
+        let base = self.settings.work_dir.clone().unwrap_or_else(std::env::temp_dir);
         tokio::fs::create_dir_all(&base)
             .await
             .map_err(|e| JobError::Transient(e.to_string()))?;
@@ -194,24 +182,12 @@ impl Worker {
     }
 
     /// Runs FFmpeg on a blocking thread, bounded by the job timeout.
-    async fn run_media(
-        &self,
-        source: &Path,
-        out_dir: &Path,
-        cancel: &Cancel,
-    ) -> Result<TranscodeOutput, JobError> {
+    async fn run_media(&self, source: &Path, out_dir: &Path, cancel: &Cancel) -> Result<TranscodeOutput, JobError> {
         let (source, out_dir) = (source.to_path_buf(), out_dir.to_path_buf());
         let (ladder, limits) = (self.settings.ladder.clone(), self.settings.limits);
         let task_cancel = cancel.clone();
         let mut handle = tokio::task::spawn_blocking(move || {
-            skillreel_media::transcode(
-                &source,
-                &out_dir,
-                &ladder,
-                &limits,
-                &task_cancel,
-                &mut |_| {},
-            )
+            skillreel_media::transcode(&source, &out_dir, &ladder, &limits, &task_cancel, &mut |_| {})
         });
         let timeout = self.settings.job_timeout;
         let joined = match tokio::time::timeout(timeout, &mut handle).await {
@@ -225,8 +201,7 @@ impl Worker {
                 )));
             }
         };
-        let output =
-            joined.map_err(|e| JobError::Transient(format!("transcoder thread failed: {e}")))??;
+        let output = joined.map_err(|e| JobError::Transient(format!("transcoder thread failed: {e}")))??;
         Ok(output)
     }
 
@@ -242,9 +217,7 @@ impl Worker {
         let files = files_under(out_dir).map_err(|e| JobError::Transient(e.to_string()))?;
         for rel in files {
             let rel_str = rel.to_string_lossy().replace('\\', "/");
-            let object = prefix
-                .join(&rel_str)
-                .map_err(|e| JobError::Transient(e.to_string()))?;
+            let object = prefix.join(&rel_str).map_err(|e| JobError::Transient(e.to_string()))?;
             self.storage
                 .put_file(&object, &out_dir.join(&rel), content_type(&rel))
                 .await?;
@@ -270,12 +243,7 @@ impl Worker {
         })
     }
 
-    async fn finish_ready(
-        &self,
-        job: &ClaimedJob,
-        video: VideoId,
-        media: &TranscodedMedia,
-    ) -> Result<(), String> {
+    async fn finish_ready(&self, job: &ClaimedJob, video: VideoId, media: &TranscodedMedia) -> Result<(), String> {
         let mut tx = self.pool.begin().await.map_err(|e| e.to_string())?;
         let still_wanted = videos::mark_ready(&mut tx, video, media)
             .await
@@ -307,12 +275,7 @@ impl Worker {
         Ok(())
     }
 
-    async fn finish_failed(
-        &self,
-        job: &ClaimedJob,
-        failure: Failure,
-        reason: &str,
-    ) -> Result<(), String> {
+    async fn finish_failed(&self, job: &ClaimedJob, failure: Failure, reason: &str) -> Result<(), String> {
         let mut tx = self.pool.begin().await.map_err(|e| e.to_string())?;
         let terminal = skillreel_queue::fail(&mut tx, job, failure, reason)
             .await
@@ -322,10 +285,7 @@ impl Worker {
             if let Some(request) = request {
                 let shown = match failure {
                     Failure::Permanent => reason.to_owned(),
-                    Failure::Transient => format!(
-                        "processing failed {} times; last error: {reason}",
-                        job.attempt
-                    ),
+                    Failure::Transient => format!("processing failed {} times; last error: {reason}", job.attempt),
                 };
                 videos::mark_failed(&mut tx, request.video_id, &shown)
                     .await
@@ -334,8 +294,7 @@ impl Worker {
         }
         tx.commit().await.map_err(|e| e.to_string())?;
         tracing::info!(reason, terminal, "transcode attempt failed");
-        self.metrics
-            .record(if terminal { "failed" } else { "retry" });
+        self.metrics.record(if terminal { "failed" } else { "retry" });
         Ok(())
     }
 }
@@ -347,8 +306,7 @@ pub(crate) async fn fail_video_of_job(pool: &PgPool, job: uuid::Uuid) -> Result<
         .fetch_optional(&mut *conn)
         .await
         .map_err(|e| e.to_string())?;
-    let Some(request) = payload.and_then(|p| serde_json::from_value::<TranscodeRequest>(p).ok())
-    else {
+    let Some(request) = payload.and_then(|p| serde_json::from_value::<TranscodeRequest>(p).ok()) else {
         return Ok(());
     };
     videos::mark_failed(

@@ -35,9 +35,7 @@ impl From<&TranscoderSettings> for WorkerSettings {
         Self {
             concurrency: s.concurrency.max(1),
             lease: Duration::from_secs(s.lease_seconds.max(2)),
-            heartbeat: Duration::from_secs(
-                s.heartbeat_seconds.clamp(1, s.lease_seconds.max(2) / 2),
-            ),
+            heartbeat: Duration::from_secs(s.heartbeat_seconds.clamp(1, s.lease_seconds.max(2) / 2)),
             job_timeout: Duration::from_secs(s.job_timeout_seconds.max(1)),
             poll: Duration::from_secs(s.poll_seconds.max(1)),
             work_dir: s.work_dir.clone(),
@@ -115,9 +113,7 @@ impl Worker {
             };
             while running.try_join_next().is_some() {}
             self.fail_abandoned().await;
-            match skillreel_queue::claim(&self.pool, TRANSCODE_QUEUE, &self.id, self.settings.lease)
-                .await
-            {
+            match skillreel_queue::claim(&self.pool, TRANSCODE_QUEUE, &self.id, self.settings.lease).await {
                 Ok(Some(job)) => {
                     let worker = self.clone();
                     let stop = shutdown.child_token();

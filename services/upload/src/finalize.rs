@@ -17,11 +17,7 @@ pub struct TranscodeRequest {
 /// Creates the video and enqueues its transcoding in one transaction: either both
 /// exist or neither does.
 #[tracing::instrument(skip(pool, video), fields(video_id = %video.id))]
-pub async fn finalize(
-    pool: &PgPool,
-    video: &NewVideo<'_>,
-    max_attempts: i32,
-) -> Result<(), FinalizeError> {
+pub async fn finalize(pool: &PgPool, video: &NewVideo<'_>, max_attempts: i32) -> Result<(), FinalizeError> {
     let mut tx = pool.begin().await?;
     videos::insert_processing(&mut tx, video).await?;
     skillreel_queue::enqueue(

@@ -79,15 +79,10 @@ impl Application {
         let service = UploadService::new(pool, storage, &settings);
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
         let port = listener.local_addr()?.port();
-        let server = skillreel_web::serve(
-            listener,
-            web::Data::new(Metrics::default()),
-            readiness,
-            move |cfg| {
-                cfg.app_data(authenticator.clone());
-                service.configure(cfg);
-            },
-        )?;
+        let server = skillreel_web::serve(listener, web::Data::new(Metrics::default()), readiness, move |cfg| {
+            cfg.app_data(authenticator.clone());
+            service.configure(cfg);
+        })?;
         Ok(Self { port, server })
     }
 

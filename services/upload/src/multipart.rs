@@ -20,10 +20,9 @@ fn multipart_error(e: MultipartError) -> ApiError {
     match e {
         MultipartError::ContentTypeMissing
         | MultipartError::ContentTypeParse
-        | MultipartError::ContentTypeIncompatible => ApiError::new(
-            ErrorCode::UnsupportedMediaType,
-            "expected a multipart/form-data body",
-        ),
+        | MultipartError::ContentTypeIncompatible => {
+            ApiError::new(ErrorCode::UnsupportedMediaType, "expected a multipart/form-data body")
+        }
         other => ApiError::bad_request(format!("malformed multipart body: {other}")),
     }
 }
@@ -51,8 +50,7 @@ async fn read_text(mut field: Field, name: &str) -> Result<String, ApiError> {
         }
         buf.extend_from_slice(&chunk);
     }
-    String::from_utf8(buf)
-        .map_err(|_| ApiError::validation(format!("field `{name}` is not UTF-8 text")))
+    String::from_utf8(buf).map_err(|_| ApiError::validation(format!("field `{name}` is not UTF-8 text")))
 }
 
 /// The file's bytes as they went to storage.
@@ -62,11 +60,7 @@ struct StoredFile {
     filename: Option<String>,
 }
 
-async fn stream_file(
-    mut field: Field,
-    ctx: &UploadContext,
-    key: &ObjectKey,
-) -> Result<StoredFile, ApiError> {
+async fn stream_file(mut field: Field, ctx: &UploadContext, key: &ObjectKey) -> Result<StoredFile, ApiError> {
     let filename = field
         .content_disposition()
         .and_then(|cd| cd.get_filename())
@@ -83,10 +77,7 @@ async fn stream_file(
             if size > ctx.max_size_bytes {
                 return Err(ApiError::new(
                     ErrorCode::PayloadTooLarge,
-                    format!(
-                        "the file is larger than the limit of {} bytes",
-                        ctx.max_size_bytes
-                    ),
+                    format!("the file is larger than the limit of {} bytes", ctx.max_size_bytes),
                 ));
             }
             writer.write(chunk).await.map_err(storage_error)?;
@@ -95,11 +86,7 @@ async fn stream_file(
     }
     .await;
     match outcome {
-        Ok(()) => Ok(StoredFile {
-            writer,
-            size,
-            filename,
-        }),
+        Ok(()) => Ok(StoredFile { writer, size, filename }),
         Err(e) => {
             let _ = writer.abort().await;
             Err(e)
@@ -115,11 +102,7 @@ struct Form {
     file: Option<StoredFile>,
 }
 
-async fn read_form(
-    payload: &mut Multipart,
-    ctx: &UploadContext,
-    key: &ObjectKey,
-) -> Result<Form, ApiError> {
+async fn read_form(payload: &mut Multipart, ctx: &UploadContext, key: &ObjectKey) -> Result<Form, ApiError> {
     let mut form = Form::default();
     while let Some(field) = payload.try_next().await.map_err(multipart_error)? {
         let name = field.name().unwrap_or_default().to_owned();

@@ -1,0 +1,200 @@
+//! Every way a token can lie, checked against a real verifier. The JWKS is served over
+//! a real socket, as an identity provider would.
+
+use std::net::TcpListener;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use actix_web::{App, HttpResponse, HttpServer, web};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+use serde_json::json;
+use skillreel_auth::{AuthError, JwtVerifier};
+use skillreel_config::{AuthSettings, Secret};
+
+const RSA_PRIVATE: &[u8] = include_bytes!("keys/rsa.pem");
+const RSA_PUBLIC: &[u8] = include_bytes!("keys/rsa.pub.pem");
+const RSA_OTHER: &[u8] = include_bytes!("keys/rsa-other.pem");
+const EC_PRIVATE: &[u8] = include_bytes!("keys/ec.pk8.pem");
+const JWKS: &str = include_str!("keys/jwks.json");
+const SECRET: &str = "a-development-secret-of-enough-length";
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn claims(exp: u64) -> serde_json::Value {
+    json!({ "sub": "alice", "name": "Alice", "roles": ["employee"], "exp": exp, "iss": "skillreel-dev", "aud": "skillreel" })
+}
+
+fn sign(alg: Algorithm, kid: Option<&str>, key: &EncodingKey, body: &serde_json::Value) -> String {
+    let mut header = Header::new(alg);
+    header.kid = kid.map(str::to_owned);
+    encode(&header, body, key).unwrap_or_default()
+}
+
+fn hs256_verifier() -> JwtVerifier {
+    let settings = AuthSettings {
+        hs256_secret: Some(Secret::new(SECRET.into())),
+        ..AuthSettings::default()
+    };
+    JwtVerifier::from_settings(&settings).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Serves the test JWKS on a free port and returns a verifier that trusts it.
+fn jwks_verifier() -> JwtVerifier {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
+    let server = HttpServer::new(|| {
+        App::new().route(
+            "/jwks.json",
+            web::get().to(|| async { HttpResponse::Ok().content_type("application/json").body(JWKS) }),
+        )
+    })
+    .workers(1)
+    .listen(listener)
+    .unwrap_or_else(|e| panic!("{e}"))
+    .run();
+    tokio::spawn(server);
+    let settings = AuthSettings {
+        jwks_url: Some(format!("http://127.0.0.1:{port}/jwks.json")),
+        ..AuthSettings::default()
+    };
+    JwtVerifier::from_settings(&settings).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn rsa_key() -> EncodingKey {
+    EncodingKey::from_rsa_pem(RSA_PRIVATE).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[tokio::test]
+async fn a_valid_hs256_token_is_accepted_in_development() {
+    let token = sign(
+        Algorithm::HS256,
+        None,
+        &EncodingKey::from_secret(SECRET.as_bytes()),
+        &claims(now() + 60),
+    );
+    let verified = hs256_verifier().verify(&token).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(verified.sub, "alice");
+    assert_eq!(verified.roles, vec!["employee".to_owned()]);
+}
+
+#[tokio::test]
+async fn alg_none_is_refused() {
+    let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
+    let payload = URL_SAFE_NO_PAD.encode(claims(now() + 60).to_string());
+    for token in [format!("{header}.{payload}."), format!("{header}.{payload}")] {
+        assert!(hs256_verifier().verify(&token).await.is_err());
+        assert!(jwks_verifier().verify(&token).await.is_err());
+    }
+}
+
+#[tokio::test]
+async fn a_token_signed_with_another_secret_is_refused() {
+    let token = sign(
+        Algorithm::HS256,
+        None,
+        &EncodingKey::from_secret(b"someone else's secret"),
+        &claims(now() + 60),
+    );
+    assert!(matches!(hs256_verifier().verify(&token).await, Err(AuthError::Invalid(r)) if r == "bad signature"));
+}
+
+#[tokio::test]
+async fn an_expired_token_is_refused_beyond_the_leeway() {
+    let token = sign(
+        Algorithm::HS256,
+        None,
+        &EncodingKey::from_secret(SECRET.as_bytes()),
+        &claims(now() - 120),
+    );
+    assert!(matches!(hs256_verifier().verify(&token).await, Err(AuthError::Invalid(r)) if r == "expired"));
+}
+
+#[tokio::test]
+async fn a_token_without_exp_is_refused() {
+    let body = json!({ "sub": "alice", "iss": "skillreel-dev", "aud": "skillreel" });
+    let token = sign(
+        Algorithm::HS256,
+        None,
+        &EncodingKey::from_secret(SECRET.as_bytes()),
+        &body,
+    );
+    assert!(hs256_verifier().verify(&token).await.is_err());
+}
+
+#[tokio::test]
+async fn a_token_for_another_issuer_or_audience_is_refused() {
+    let key = EncodingKey::from_secret(SECRET.as_bytes());
+    let mut wrong_iss = claims(now() + 60);
+    wrong_iss["iss"] = json!("https://evil.example");
+    let mut wrong_aud = claims(now() + 60);
+    wrong_aud["aud"] = json!("another-app");
+    assert!(
+        matches!(hs256_verifier().verify(&sign(Algorithm::HS256, None, &key, &wrong_iss)).await, Err(AuthError::Invalid(r)) if r == "wrong issuer")
+    );
+    assert!(
+        matches!(hs256_verifier().verify(&sign(Algorithm::HS256, None, &key, &wrong_aud)).await, Err(AuthError::Invalid(r)) if r == "wrong audience")
+    );
+}
+
+#[tokio::test]
+async fn rs256_and_es256_tokens_verify_against_the_jwks() {
+    let verifier = jwks_verifier();
+    let rs = sign(Algorithm::RS256, Some("rsa-1"), &rsa_key(), &claims(now() + 60));
+    assert_eq!(verifier.verify(&rs).await.map(|c| c.sub).ok(), Some("alice".into()));
+    let ec_key = EncodingKey::from_ec_pem(EC_PRIVATE).unwrap_or_else(|e| panic!("{e}"));
+    let es = sign(Algorithm::ES256, Some("ec-1"), &ec_key, &claims(now() + 60));
+    assert_eq!(verifier.verify(&es).await.map(|c| c.sub).ok(), Some("alice".into()));
+}
+
+#[tokio::test]
+async fn hs256_signed_with_the_public_rsa_key_is_refused() {
+    // The classic confusion attack: the public key, which anyone has, used as an HMAC secret.
+    let forged = sign(
+        Algorithm::HS256,
+        Some("rsa-1"),
+        &EncodingKey::from_secret(RSA_PUBLIC),
+        &claims(now() + 60),
+    );
+    assert!(matches!(
+        jwks_verifier().verify(&forged).await,
+        Err(AuthError::AlgorithmNotAllowed)
+    ));
+}
+
+#[tokio::test]
+async fn an_rs256_token_is_refused_when_only_hs256_is_configured() {
+    let token = sign(Algorithm::RS256, None, &rsa_key(), &claims(now() + 60));
+    assert!(matches!(
+        hs256_verifier().verify(&token).await,
+        Err(AuthError::AlgorithmNotAllowed)
+    ));
+}
+
+#[tokio::test]
+async fn a_token_signed_by_a_key_the_jwks_does_not_hold_is_refused() {
+    let other = EncodingKey::from_rsa_pem(RSA_OTHER).unwrap_or_else(|e| panic!("{e}"));
+    let verifier = jwks_verifier();
+    let wrong_key_known_kid = sign(Algorithm::RS256, Some("rsa-1"), &other, &claims(now() + 60));
+    assert!(matches!(verifier.verify(&wrong_key_known_kid).await, Err(AuthError::Invalid(r)) if r == "bad signature"));
+    let unknown_kid = sign(Algorithm::RS256, Some("rotated-away"), &other, &claims(now() + 60));
+    assert!(matches!(
+        verifier.verify(&unknown_kid).await,
+        Err(AuthError::UnknownKey)
+    ));
+    let no_kid = sign(Algorithm::RS256, None, &rsa_key(), &claims(now() + 60));
+    assert!(matches!(verifier.verify(&no_kid).await, Err(AuthError::UnknownKey)));
+}
+
+#[tokio::test]
+async fn garbage_is_refused_without_panicking() {
+    let verifier = hs256_verifier();
+    for token in ["", ".", "..", "a.b.c", "eyJhbGciOiJIUzI1NiJ9.e30.", &"x".repeat(10_000)] {
+        assert!(verifier.verify(token).await.is_err(), "{token:?} accepted");
+    }
+}

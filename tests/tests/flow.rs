@@ -1,0 +1,249 @@
+//! One video from upload to playback through the separate services, and what must
+//! not happen along the way.
+
+mod support;
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use skillreel_testkit::fixtures::{self, VideoSpec};
+use skillreel_testkit::token;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use support::{Backend, TestApp, assert_problem};
+
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn a_720p_video_goes_from_upload_to_playback_on_s3(_: PgPoolOptions, db: PgConnectOptions) {
+    let mut app = TestApp::spawn(&db, Backend::S3, |s| s.transcoder.ladder = vec![240, 720]).await;
+    app.start_transcoder().await;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let src = fixtures::video(dir.path(), "git-rebase.mp4", VideoSpec::landscape(1280, 720, 10.0));
+    let alice = token("alice", &[]);
+
+    let response = app
+        .post_video(
+            Some(&alice),
+            Some(&src),
+            &[("title", "Git rebase in 10 s"), ("tags", "git, Rust")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let created: Value = response.json().await.unwrap_or_default();
+    assert_eq!(created["status"], "processing");
+    assert_eq!(created["tags"], serde_json::json!(["git", "rust"]));
+    let id = created["id"].as_str().unwrap_or_default().to_owned();
+
+    let video = app.settled(&alice, &id).await;
+    assert_eq!(video["status"], "ready", "{video}");
+    assert_eq!(video["duration_seconds"].as_f64().map(f64::round), Some(10.0));
+    assert_eq!(
+        (video["width"].as_i64(), video["height"].as_i64()),
+        (Some(1280), Some(720))
+    );
+
+    // The master playlist opens in ffprobe straight from its URL, no header needed.
+    let hls = video["playback"]["hls"].as_str().unwrap_or_default();
+    // Async: a blocking wait would stall the in-process servers ffprobe is talking to.
+    let probe = tokio::process::Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_name,width,height",
+            "-of",
+            "csv=p=0",
+            hls,
+        ])
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let streams = String::from_utf8_lossy(&probe.stdout);
+    assert!(probe.status.success(), "{}", String::from_utf8_lossy(&probe.stderr));
+    assert!(
+        streams.contains("h264,1280,720") && streams.contains("h264,426,240") && streams.contains("aac"),
+        "{streams}"
+    );
+
+    // The thumbnail is a real JPEG, and media URLs honour ranges.
+    let thumbnail = video["thumbnail"].as_str().unwrap_or_default();
+    let jpeg = app.client.get(thumbnail).send().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        jpeg.headers().get("content-type").and_then(|v| v.to_str().ok()),
+        Some("image/jpeg")
+    );
+    let bytes = jpeg.bytes().await.unwrap_or_default();
+    assert_eq!(&bytes[..3], &[0xFF, 0xD8, 0xFF]);
+    let partial = app
+        .client
+        .get(thumbnail)
+        .header("Range", "bytes=2-9")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(partial.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(
+        partial.headers().get("content-range").and_then(|v| v.to_str().ok()),
+        Some(format!("bytes 2-9/{}", bytes.len()).as_str())
+    );
+    assert_eq!(partial.bytes().await.unwrap_or_default(), bytes[2..10]);
+    let beyond = app
+        .client
+        .get(thumbnail)
+        .header("Range", format!("bytes={}-", bytes.len()))
+        .send()
+        .await;
+    assert_eq!(beyond.map(|r| r.status()).ok(), Some(StatusCode::RANGE_NOT_SATISFIABLE));
+
+    // Others see a ready video and may play it.
+    let bob = token("bob", &[]);
+    let seen: Value = app.get_video(&bob, &id).await.json().await.unwrap_or_default();
+    assert_eq!(seen["status"], "ready");
+    assert!(seen["playback"]["hls"].is_string());
+}
+
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn a_non_video_and_a_truncated_mp4_end_failed_with_reasons(_: PgPoolOptions, db: PgConnectOptions) {
+    let mut app = TestApp::spawn(&db, Backend::Local, |_| {}).await;
+    app.start_transcoder().await;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let text = fixtures::text_file(dir.path(), "minutes.mp4");
+    let good = fixtures::video(dir.path(), "good.mp4", VideoSpec::landscape(320, 240, 3.0));
+    let cut = fixtures::truncated(&good, dir.path(), "cut.mp4", 0.5);
+    let alice = token("alice", &[]);
+    for file in [&text, &cut] {
+        let id = app.upload(&alice, file, "Broken").await;
+        let video = app.settled(&alice, &id).await;
+        assert_eq!(video["status"], "failed", "{video}");
+        let reason = video["failure_reason"].as_str().unwrap_or_default();
+        assert!(
+            reason.starts_with("the file is not a video we can read") || reason.contains("damaged"),
+            "{reason}"
+        );
+        assert!(video["playback"].is_null());
+    }
+}
+
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn nobody_reads_another_persons_processing_or_failed_video(_: PgPoolOptions, db: PgConnectOptions) {
+    let mut app = TestApp::spawn(&db, Backend::Local, |_| {}).await;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let bob = token("bob", &[]);
+    let alice = token("alice", &["manager", "moderator"]);
+    let good = fixtures::video(dir.path(), "draft.mp4", VideoSpec::landscape(320, 240, 2.0));
+    let text = fixtures::text_file(dir.path(), "x.mp4");
+    let processing = app.upload(&bob, &good, "Draft").await;
+    let failing = app.upload(&bob, &text, "Broken").await;
+
+    // While processing (no transcoder yet): the owner sees it, nobody else does.
+    assert_eq!(app.get_video(&bob, &processing).await.status(), StatusCode::OK);
+    assert_problem(
+        app.get_video(&alice, &processing).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    let listed: Value = app
+        .get(Some(&alice), "/api/v1/videos")
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(listed["items"].as_array().map(Vec::len), Some(0), "{listed}");
+
+    app.start_transcoder().await;
+    let failed = app.settled(&bob, &failing).await;
+    assert_eq!(failed["status"], "failed");
+    assert!(failed["failure_reason"].is_string());
+    assert_problem(
+        app.get_video(&alice, &failing).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+
+    // Once ready, everyone sees it; the owner's private details stay private.
+    assert_eq!(app.settled(&bob, &processing).await["status"], "ready");
+    let seen: Value = app
+        .get_video(&alice, &processing)
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(seen["status"], "ready");
+    let admin = token("root", &["admin"]);
+    assert_eq!(
+        app.get_video(&admin, &failing).await.status(),
+        StatusCode::OK,
+        "admins see everything"
+    );
+}
+
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn media_links_cannot_be_forged_or_reused_for_another_video(_: PgPoolOptions, db: PgConnectOptions) {
+    let mut app = TestApp::spawn(&db, Backend::Local, |_| {}).await;
+    app.start_transcoder().await;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let src = fixtures::video(dir.path(), "a.mp4", VideoSpec::landscape(320, 240, 2.0));
+    let alice = token("alice", &[]);
+    let (a, b) = (app.upload(&alice, &src, "A").await, app.upload(&alice, &src, "B").await);
+    let (va, vb) = (app.settled(&alice, &a).await, app.settled(&alice, &b).await);
+    let hls_a = va["playback"]["hls"].as_str().unwrap_or_default();
+    let hls_b = vb["playback"]["hls"].as_str().unwrap_or_default();
+    assert_eq!(
+        app.client.get(hls_a).send().await.map(|r| r.status()).ok(),
+        Some(StatusCode::OK)
+    );
+
+    let token_a = hls_a.split('/').nth(7).unwrap_or_default();
+    let token_b = hls_b.split('/').nth(7).unwrap_or_default();
+    let cases = [
+        (hls_b.replace(token_b, token_a), StatusCode::FORBIDDEN),
+        (
+            hls_a.replace(&token_a[token_a.len() - 4..], "0000"),
+            StatusCode::FORBIDDEN,
+        ),
+        (hls_a.replace(token_a, "4102444800.00"), StatusCode::FORBIDDEN),
+        (hls_a.replace("media/master.m3u8", "source"), StatusCode::NOT_FOUND),
+        (
+            hls_a.replace("media/master.m3u8", "media/../source"),
+            StatusCode::NOT_FOUND,
+        ),
+        (hls_a.replace("master.m3u8", "nothing.m3u8"), StatusCode::NOT_FOUND),
+    ];
+    for (url, status) in cases {
+        let response = app.client.get(&url).send().await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(response.status(), status, "{url}");
+    }
+}
+
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn the_list_is_newest_first_and_paginates_with_a_cursor(_: PgPoolOptions, db: PgConnectOptions) {
+    let app = TestApp::spawn(&db, Backend::Local, |_| {}).await;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let file = fixtures::text_file(dir.path(), "a.mp4");
+    let alice = token("alice", &[]);
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        ids.push(app.upload(&alice, &file, &format!("Video {n}")).await);
+    }
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/v1/videos?limit=2&cursor={c}"),
+            None => "/api/v1/videos?limit=2".into(),
+        };
+        let page: Value = app.get(Some(&alice), &path).await.json().await.unwrap_or_default();
+        let items = page["items"].as_array().cloned().unwrap_or_default();
+        assert!(items.len() <= 2);
+        seen.extend(items.iter().filter_map(|v| v["id"].as_str().map(str::to_owned)));
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+        // A video uploaded mid-pagination appears on no later page (it is newer).
+        if seen.len() == 2 {
+            app.upload(&alice, &file, "Late").await;
+        }
+    }
+    ids.reverse();
+    assert_eq!(seen, ids);
+}
