@@ -3,6 +3,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
+use skillreel_config::AuthSettings;
 use skillreel_db::users::{self, UserClaims};
 use skillreel_domain::{Role, Roles, UserId};
 use skillreel_web::ApiError;
@@ -23,6 +24,10 @@ impl Authenticator {
             verifier: Arc::new(verifier),
             pool,
         }
+    }
+
+    pub fn from_settings(settings: &AuthSettings, pool: PgPool) -> Result<Self, AuthError> {
+        Ok(Self::new(JwtVerifier::from_settings(settings)?, pool))
     }
 
     /// Verifies the token and returns the (possibly just created) person.

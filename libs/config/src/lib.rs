@@ -208,8 +208,6 @@ impl Default for UploadSettings {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct TranscoderSettings {
-    /// Run the transcoding workers in this process.
-    pub enabled: bool,
     /// Jobs one worker process runs at once.
     pub concurrency: usize,
     pub lease_seconds: u64,
@@ -228,7 +226,6 @@ pub struct TranscoderSettings {
 impl Default for TranscoderSettings {
     fn default() -> Self {
         Self {
-            enabled: true,
             concurrency: 1,
             lease_seconds: 60,
             heartbeat_seconds: 10,

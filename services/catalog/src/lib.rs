@@ -6,15 +6,14 @@
 //! `Authorization` header. Who may see a video is decided in [`access`], next to the
 //! query that loads it.
 
-use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::web;
-use skillreel_auth::{Authenticator, JwtVerifier};
+use skillreel_auth::Authenticator;
 use skillreel_config::Settings;
 use skillreel_storage::Storage;
-use skillreel_web::StartError;
-use skillreel_web::ops::{DatabaseCheck, Metrics, Readiness};
+use skillreel_web::ops::Metrics;
+use skillreel_web::{Backends, StartError};
 use sqlx::PgPool;
 
 pub mod access;
@@ -77,32 +76,24 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartError> {
-        let pool = skillreel_db::connect(&settings.database)?;
-        if settings.database.migrate {
-            skillreel_db::migrate(&pool).await?;
-        }
-        let storage = skillreel_storage::from_settings(&settings.storage).await?;
         if settings.media.signing_key.expose().len() < 32 {
             return Err(StartError::Config(
                 "media.signing_key must be at least 32 characters".into(),
             ));
         }
-        let authenticator = web::Data::new(Authenticator::new(
-            JwtVerifier::from_settings(&settings.auth)?,
-            pool.clone(),
-        ));
-        let readiness = web::Data::new(
-            Readiness::default()
-                .with(DatabaseCheck(pool.clone()))
-                .with(skillreel_web::ops::StorageCheck(storage.clone())),
-        );
-        let service = CatalogService::new(pool, storage, &settings);
-        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
-        let port = listener.local_addr()?.port();
-        let server = skillreel_web::serve(listener, web::Data::new(Metrics::default()), readiness, move |cfg| {
-            cfg.app_data(authenticator.clone());
-            service.configure(cfg);
-        })?;
+        let backends = Backends::connect(&settings).await?;
+        let authenticator = web::Data::new(Authenticator::from_settings(&settings.auth, backends.pool.clone())?);
+        let service = CatalogService::new(backends.pool, backends.storage, &settings);
+        let (listener, port) = skillreel_web::bind(&settings.server)?;
+        let server = skillreel_web::serve(
+            listener,
+            web::Data::new(Metrics::default()),
+            backends.readiness,
+            move |cfg| {
+                cfg.app_data(authenticator.clone());
+                service.configure(cfg);
+            },
+        )?;
         Ok(Self { port, server })
     }
 

@@ -1,18 +1,18 @@
 //! `skillreel dev`: the whole platform in one process.
 
-use std::net::TcpListener;
 use std::path::Path;
 
 use actix_web::web;
 use figment::Figment;
 use figment::providers::Serialized;
-use skillreel_auth::{Authenticator, JwtVerifier};
+use skillreel_auth::Authenticator;
 use skillreel_catalog::CatalogService;
 use skillreel_config::Settings;
 use skillreel_transcoder::CancellationToken;
 use skillreel_transcoder::{Worker, WorkerSettings};
 use skillreel_upload::UploadService;
-use skillreel_web::ops::{DatabaseCheck, Metrics, Readiness, StorageCheck};
+use skillreel_web::Backends;
+use skillreel_web::ops::Metrics;
 
 use crate::embedded_pg::EmbeddedPostgres;
 use crate::token::dev_secret;
@@ -51,29 +51,23 @@ pub async fn run(data_dir: &Path, host: &str, port: u16) -> Result<(), String> {
 
 async fn serve(settings: Settings) -> Result<(), String> {
     skillreel_web::telemetry::init(&settings.log);
-    let pool = skillreel_db::connect(&settings.database).map_err(|e| e.to_string())?;
-    skillreel_db::migrate(&pool).await.map_err(|e| e.to_string())?;
-    let storage = skillreel_storage::from_settings(&settings.storage)
-        .await
-        .map_err(|e| e.to_string())?;
-    let verifier = JwtVerifier::from_settings(&settings.auth).map_err(|e| e.to_string())?;
-    let authenticator = web::Data::new(Authenticator::new(verifier, pool.clone()));
+    let backends = Backends::connect(&settings).await.map_err(|e| e.to_string())?;
+    let authenticator =
+        Authenticator::from_settings(&settings.auth, backends.pool.clone()).map_err(|e| e.to_string())?;
+    let authenticator = web::Data::new(authenticator);
     let metrics = web::Data::new(Metrics::default());
-    let readiness = web::Data::new(
-        Readiness::default()
-            .with(DatabaseCheck(pool.clone()))
-            .with(StorageCheck(storage.clone())),
+    let upload = UploadService::new(backends.pool.clone(), backends.storage.clone(), &settings);
+    let catalog = CatalogService::new(backends.pool.clone(), backends.storage.clone(), &settings);
+    let worker = Worker::new(
+        backends.pool,
+        backends.storage,
+        WorkerSettings::from(&settings.transcoder),
     );
-
-    let upload = UploadService::new(pool.clone(), storage.clone(), &settings);
-    let catalog = CatalogService::new(pool.clone(), storage.clone(), &settings);
-    let worker = Worker::new(pool, storage, WorkerSettings::from(&settings.transcoder));
     worker.register_metrics(&metrics);
 
-    let listener =
-        TcpListener::bind((settings.server.host.as_str(), settings.server.port)).map_err(|e| e.to_string())?;
+    let (listener, _) = skillreel_web::bind(&settings.server).map_err(|e| e.to_string())?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let server = skillreel_web::serve(listener, metrics, readiness, move |cfg| {
+    let server = skillreel_web::serve(listener, metrics, backends.readiness, move |cfg| {
         cfg.app_data(authenticator.clone());
         upload.configure(cfg);
         catalog.configure(cfg);

@@ -13,6 +13,15 @@ use tokio_util::sync::CancellationToken;
 
 use crate::Worker;
 
+/// Recording a job's outcome failed: the lease will lapse and the job run again.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum RecordError {
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Queue(#[from] skillreel_queue::QueueError),
+}
+
 /// How an attempt ended, short of success.
 #[derive(Debug)]
 enum JobError {
@@ -32,6 +41,19 @@ impl From<StorageError> for JobError {
     }
 }
 
+/// Local disk, a key we built ourselves, a query: our side, worth a retry.
+macro_rules! transient_from {
+    ($($source:ty),*) => {$(
+        impl From<$source> for JobError {
+            fn from(e: $source) -> Self {
+                Self::Transient(e.to_string())
+            }
+        }
+    )*};
+}
+
+transient_from!(std::io::Error, skillreel_storage::InvalidKey, videos::VideoQueryError);
+
 impl From<sqlx::Error> for JobError {
     fn from(e: sqlx::Error) -> Self {
         Self::Transient(format!("database: {e}"))
@@ -49,7 +71,7 @@ impl From<MediaError> for JobError {
 }
 
 fn key(raw: &str) -> Result<ObjectKey, JobError> {
-    ObjectKey::parse(raw).map_err(|e| JobError::Transient(e.to_string()))
+    Ok(ObjectKey::parse(raw)?)
 }
 
 fn content_type(path: &Path) -> &'static str {
@@ -108,7 +130,7 @@ impl Worker {
                 self.metrics.record("released");
                 skillreel_queue::release(&self.pool, &job)
                     .await
-                    .map_err(|e| e.to_string())
+                    .map_err(RecordError::from)
             }
         };
         if let Err(e) = result {
@@ -150,8 +172,7 @@ impl Worker {
             .map_err(|e| JobError::BadMedia(format!("the job is malformed: {e}")))?;
         let mut conn = self.pool.acquire().await?;
         let video = videos::find(&mut conn, request.video_id)
-            .await
-            .map_err(|e| JobError::Transient(e.to_string()))?
+            .await?
             .filter(|v| v.status == VideoStatus::Processing)
             .ok_or(JobError::Gone)?;
         drop(conn);
@@ -161,13 +182,10 @@ impl Worker {
             .ok_or(JobError::BadMedia("the upload has no file".into()))?)?;
 
         let base = self.settings.work_dir.clone().unwrap_or_else(std::env::temp_dir);
-        tokio::fs::create_dir_all(&base)
-            .await
-            .map_err(|e| JobError::Transient(e.to_string()))?;
+        tokio::fs::create_dir_all(&base).await?;
         let workdir = tempfile::Builder::new()
             .prefix("skillreel-transcode-")
-            .tempdir_in(&base)
-            .map_err(|e| JobError::Transient(e.to_string()))?;
+            .tempdir_in(&base)?;
         let source = workdir.path().join("source");
         match self.storage.download_to(&source_key, &source).await {
             Err(StorageError::NotFound(_)) => {
@@ -214,10 +232,10 @@ impl Worker {
         let prefix = key(&format!("videos/{video}/media"))?;
         // Leftovers of an earlier, interrupted attempt.
         self.storage.delete_prefix(&prefix).await?;
-        let files = files_under(out_dir).map_err(|e| JobError::Transient(e.to_string()))?;
+        let files = files_under(out_dir)?;
         for rel in files {
             let rel_str = rel.to_string_lossy().replace('\\', "/");
-            let object = prefix.join(&rel_str).map_err(|e| JobError::Transient(e.to_string()))?;
+            let object = prefix.join(&rel_str)?;
             self.storage
                 .put_file(&object, &out_dir.join(&rel), content_type(&rel))
                 .await?;
@@ -243,19 +261,14 @@ impl Worker {
         })
     }
 
-    async fn finish_ready(&self, job: &ClaimedJob, video: VideoId, media: &TranscodedMedia) -> Result<(), String> {
-        let mut tx = self.pool.begin().await.map_err(|e| e.to_string())?;
-        let still_wanted = videos::mark_ready(&mut tx, video, media)
-            .await
-            .map_err(|e| e.to_string())?;
-        if !skillreel_queue::complete(&mut tx, job)
-            .await
-            .map_err(|e| e.to_string())?
-        {
+    async fn finish_ready(&self, job: &ClaimedJob, video: VideoId, media: &TranscodedMedia) -> Result<(), RecordError> {
+        let mut tx = self.pool.begin().await?;
+        let still_wanted = videos::mark_ready(&mut tx, video, media).await?;
+        if !skillreel_queue::complete(&mut tx, job).await? {
             // Another worker holds the job now; its result will count.
             return Ok(());
         }
-        tx.commit().await.map_err(|e| e.to_string())?;
+        tx.commit().await?;
         if still_wanted {
             tracing::info!(video = %video, rungs = media.renditions.len(), "video ready");
             self.metrics.record("ready");
@@ -265,21 +278,17 @@ impl Worker {
         Ok(())
     }
 
-    async fn finish_gone(&self, job: &ClaimedJob) -> Result<(), String> {
-        let mut tx = self.pool.begin().await.map_err(|e| e.to_string())?;
-        skillreel_queue::complete(&mut tx, job)
-            .await
-            .map_err(|e| e.to_string())?;
-        tx.commit().await.map_err(|e| e.to_string())?;
+    async fn finish_gone(&self, job: &ClaimedJob) -> Result<(), RecordError> {
+        let mut tx = self.pool.begin().await?;
+        skillreel_queue::complete(&mut tx, job).await?;
+        tx.commit().await?;
         self.metrics.record("gone");
         Ok(())
     }
 
-    async fn finish_failed(&self, job: &ClaimedJob, failure: Failure, reason: &str) -> Result<(), String> {
-        let mut tx = self.pool.begin().await.map_err(|e| e.to_string())?;
-        let terminal = skillreel_queue::fail(&mut tx, job, failure, reason)
-            .await
-            .map_err(|e| e.to_string())?;
+    async fn finish_failed(&self, job: &ClaimedJob, failure: Failure, reason: &str) -> Result<(), RecordError> {
+        let mut tx = self.pool.begin().await?;
+        let terminal = skillreel_queue::fail(&mut tx, job, failure, reason).await?;
         if terminal {
             let request: Option<TranscodeRequest> = job.payload().ok();
             if let Some(request) = request {
@@ -287,12 +296,10 @@ impl Worker {
                     Failure::Permanent => reason.to_owned(),
                     Failure::Transient => format!("processing failed {} times; last error: {reason}", job.attempt),
                 };
-                videos::mark_failed(&mut tx, request.video_id, &shown)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                videos::mark_failed(&mut tx, request.video_id, &shown).await?;
             }
         }
-        tx.commit().await.map_err(|e| e.to_string())?;
+        tx.commit().await?;
         tracing::info!(reason, terminal, "transcode attempt failed");
         self.metrics.record(if terminal { "failed" } else { "retry" });
         Ok(())
@@ -300,12 +307,11 @@ impl Worker {
 }
 
 /// Marks the video of a job `failed` after its worker vanished on the last attempt.
-pub(crate) async fn fail_video_of_job(pool: &PgPool, job: uuid::Uuid) -> Result<(), String> {
-    let mut conn = pool.acquire().await.map_err(|e| e.to_string())?;
+pub(crate) async fn fail_video_of_job(pool: &PgPool, job: uuid::Uuid) -> Result<(), RecordError> {
+    let mut conn = pool.acquire().await?;
     let payload = sqlx::query_scalar!("select payload from job where id = $1", job)
         .fetch_optional(&mut *conn)
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     let Some(request) = payload.and_then(|p| serde_json::from_value::<TranscodeRequest>(p).ok()) else {
         return Ok(());
     };
@@ -314,7 +320,6 @@ pub(crate) async fn fail_video_of_job(pool: &PgPool, job: uuid::Uuid) -> Result<
         request.video_id,
         "processing stopped responding repeatedly; please upload again",
     )
-    .await
-    .map_err(|e| e.to_string())?;
+    .await?;
     Ok(())
 }

@@ -8,12 +8,12 @@
 //! with backoff. On shutdown a worker stops claiming, cancels what it runs and hands
 //! the jobs back.
 
-use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::web;
 use skillreel_config::Settings;
-use skillreel_web::ops::{DatabaseCheck, Metrics, Readiness, StorageCheck};
+use skillreel_web::Backends;
+use skillreel_web::ops::Metrics;
 pub use tokio_util::sync::CancellationToken;
 
 mod job;
@@ -34,22 +34,16 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartError> {
-        let pool = skillreel_db::connect(&settings.database)?;
-        if settings.database.migrate {
-            skillreel_db::migrate(&pool).await?;
-        }
-        let storage = skillreel_storage::from_settings(&settings.storage).await?;
+        let backends = Backends::connect(&settings).await?;
         let metrics = web::Data::new(Metrics::default());
-        let readiness = web::Data::new(
-            Readiness::default()
-                .with(DatabaseCheck(pool.clone()))
-                .with(StorageCheck(storage.clone())),
+        let worker = Worker::new(
+            backends.pool,
+            backends.storage,
+            WorkerSettings::from(&settings.transcoder),
         );
-        let worker = Worker::new(pool, storage, WorkerSettings::from(&settings.transcoder));
         worker.register_metrics(&metrics);
-        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
-        let port = listener.local_addr()?.port();
-        let server = skillreel_web::serve(listener, metrics, readiness, |_| {})?;
+        let (listener, port) = skillreel_web::bind(&settings.server)?;
+        let server = skillreel_web::serve(listener, metrics, backends.readiness, |_| {})?;
         Ok(Self {
             port,
             server,

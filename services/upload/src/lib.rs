@@ -6,14 +6,14 @@
 //! database transaction. Resumable tus uploads arrive with the Upload issue and share
 //! the same validation and the same [`finalize`] step.
 
-use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::web;
-use skillreel_auth::{Authenticator, JwtVerifier};
+use skillreel_auth::Authenticator;
 use skillreel_config::Settings;
 use skillreel_storage::Storage;
-use skillreel_web::ops::{DatabaseCheck, Metrics, Readiness, StorageCheck};
+use skillreel_web::Backends;
+use skillreel_web::ops::Metrics;
 use sqlx::PgPool;
 
 mod finalize;
@@ -62,27 +62,19 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartError> {
-        let pool = skillreel_db::connect(&settings.database)?;
-        if settings.database.migrate {
-            skillreel_db::migrate(&pool).await?;
-        }
-        let storage = skillreel_storage::from_settings(&settings.storage).await?;
-        let authenticator = web::Data::new(Authenticator::new(
-            JwtVerifier::from_settings(&settings.auth)?,
-            pool.clone(),
-        ));
-        let readiness = web::Data::new(
-            Readiness::default()
-                .with(DatabaseCheck(pool.clone()))
-                .with(StorageCheck(storage.clone())),
-        );
-        let service = UploadService::new(pool, storage, &settings);
-        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
-        let port = listener.local_addr()?.port();
-        let server = skillreel_web::serve(listener, web::Data::new(Metrics::default()), readiness, move |cfg| {
-            cfg.app_data(authenticator.clone());
-            service.configure(cfg);
-        })?;
+        let backends = Backends::connect(&settings).await?;
+        let authenticator = web::Data::new(Authenticator::from_settings(&settings.auth, backends.pool.clone())?);
+        let service = UploadService::new(backends.pool, backends.storage, &settings);
+        let (listener, port) = skillreel_web::bind(&settings.server)?;
+        let server = skillreel_web::serve(
+            listener,
+            web::Data::new(Metrics::default()),
+            backends.readiness,
+            move |cfg| {
+                cfg.app_data(authenticator.clone());
+                service.configure(cfg);
+            },
+        )?;
         Ok(Self { port, server })
     }
 

@@ -1,7 +1,7 @@
 //! `POST /api/v1/videos`: a multipart form with the file and its metadata.
 
 use actix_multipart::{Field, Multipart, MultipartError};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use futures_util::TryStreamExt;
 use skillreel_auth::AuthUser;
 use skillreel_catalog::views::VideoView;
@@ -149,15 +149,11 @@ fn validate(form: &Form) -> Result<Metadata, ApiError> {
 pub async fn post_video(
     user: AuthUser,
     ctx: web::Data<UploadContext>,
-    req: HttpRequest,
     mut payload: Multipart,
 ) -> Result<HttpResponse, ApiError> {
     let id = VideoId::new();
     let key = ObjectKey::parse(&format!("videos/{id}/source")).map_err(ApiError::internal)?;
-    let mut form = match read_form(&mut payload, &ctx, &key).await {
-        Ok(form) => form,
-        Err(e) => return Err(e),
-    };
+    let mut form = read_form(&mut payload, &ctx, &key).await?;
     // Nothing is visible in storage until `finish`: on a refusal, abort and leave nothing.
     let metadata = match validate(&form) {
         Ok(m) => m,
@@ -199,7 +195,6 @@ pub async fn post_video(
         .await
         .map_err(ApiError::internal)?
         .ok_or_else(|| ApiError::internal("video vanished after insert"))?;
-    let _ = req;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/videos/{id}")))
         .json(VideoView::new(record, None, true)))
