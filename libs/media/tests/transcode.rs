@@ -13,41 +13,8 @@ fn run(input: &Path, out: &Path, limits: &Limits) -> Result<TranscodeOutput, Med
     transcode(input, out, &SIZES, limits, &Cancel::default(), &mut |_| {})
 }
 
-/// `(codec, width, height)` of every distinct stream `ffprobe` sees in `path` (an HLS
-/// playlist lists its streams once per program and once more at the top level).
 fn ffprobe_streams(path: &Path) -> Vec<(String, u32, u32)> {
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_entries",
-            "stream=codec_name,width,height",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(path)
-        .output()
-        .unwrap_or_else(|e| panic!("ffprobe: {e}"));
-    assert!(
-        out.status.success(),
-        "ffprobe could not open {}: {}",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            let num = |i: usize| f.get(i).and_then(|v| v.trim().parse().ok()).unwrap_or(0);
-            (f[0].to_owned(), num(1), num(2))
-        })
-        .fold(Vec::new(), |mut seen: Vec<(String, u32, u32)>, s| {
-            if !seen.contains(&s) {
-                seen.push(s);
-            }
-            seen
-        })
+    fixtures::ffprobe_streams(&path.to_string_lossy())
 }
 
 /// The segment durations a media playlist lists.

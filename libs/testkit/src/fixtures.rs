@@ -84,3 +84,40 @@ pub fn text_file(dir: &Path, name: &str) -> PathBuf {
     std::fs::write(&path, "This is a meeting summary, not a video.\n".repeat(200)).unwrap();
     path
 }
+
+/// `(codec, width, height)` of every distinct stream `ffprobe` finds at `target` (a
+/// path or URL). An HLS playlist lists its streams once per program and once more at
+/// the top level; duplicates are dropped. Blocking: async tests call it through
+/// `spawn_blocking` so in-process servers keep serving.
+pub fn ffprobe_streams(target: &str) -> Vec<(String, u32, u32)> {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_name,width,height",
+            "-of",
+            "csv=p=0",
+            target,
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("the ffprobe CLI is required (scripts/test installs it): {e}"));
+    assert!(
+        out.status.success(),
+        "ffprobe could not open {target}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut streams: Vec<(String, u32, u32)> = Vec::new();
+    for line in String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+    {
+        let f: Vec<&str> = line.split(',').collect();
+        let num = |i: usize| f.get(i).and_then(|v| v.trim().parse().ok()).unwrap_or(0);
+        let stream = (f[0].to_owned(), num(1), num(2));
+        if !streams.contains(&stream) {
+            streams.push(stream);
+        }
+    }
+    streams
+}
