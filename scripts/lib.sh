@@ -15,7 +15,8 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 # Debian packages: FFmpeg libraries and CLI, clang for bindgen, pkg-config, PostgreSQL.
 ensure_packages() {
   local wanted=(ffmpeg libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev
-                libavfilter-dev libavdevice-dev clang libclang-dev pkg-config postgresql curl ca-certificates)
+                libavfilter-dev libavdevice-dev clang libclang-dev pkg-config postgresql curl ca-certificates
+                python3 python3-venv)
   local missing=()
   for p in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -76,6 +77,17 @@ ensure_s3() {
   for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$port" && break; sleep 0.2; done
   curl -s -o /dev/null "http://127.0.0.1:$port" || die "s3s-fs did not start (see $dir.log)"
   log "s3s-fs listening on $SKILLREEL_TEST_S3_ENDPOINT"
+}
+
+# tuspy, the independent tus client the upload tests drive, in a venv of its own.
+ensure_tus_client() {
+  local venv="$HOME/.cache/skillreel-venv"
+  if ! "$venv/bin/python" -c 'import tusclient' 2>/dev/null; then
+    log "installing tuspy"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check tuspy==1.1.0
+  fi
+  export SKILLREEL_TEST_PYTHON="$venv/bin/python"
 }
 
 # A database with the schema, for the compile-time checked queries.

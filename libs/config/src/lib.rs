@@ -195,12 +195,18 @@ impl Default for MediaSettings {
 pub struct UploadSettings {
     /// Largest accepted upload in bytes.
     pub max_size_bytes: u64,
+    /// How long an unfinished resumable upload is kept.
+    pub expiry_seconds: u64,
+    /// How often abandoned uploads are looked for and removed.
+    pub sweep_seconds: u64,
 }
 
 impl Default for UploadSettings {
     fn default() -> Self {
         Self {
             max_size_bytes: 2 * 1024 * 1024 * 1024,
+            expiry_seconds: 24 * 3600,
+            sweep_seconds: 300,
         }
     }
 }

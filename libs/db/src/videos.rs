@@ -135,13 +135,14 @@ impl TryFrom<VideoRow> for VideoRecord {
     }
 }
 
-/// Inserts a video whose source is stored and waits for the transcoder.
+/// Inserts a video: `processing` when its source is stored, `uploading` while a
+/// resumable upload fills it.
 #[tracing::instrument(skip(conn, video), fields(video_id = %video.id))]
-pub async fn insert_processing(conn: &mut PgConnection, video: &NewVideo<'_>) -> Result<(), sqlx::Error> {
+pub async fn insert(conn: &mut PgConnection, video: &NewVideo<'_>, status: VideoStatus) -> Result<(), sqlx::Error> {
     sqlx::query!(
         r#"
         insert into video (id, owner_id, title, description, tags, status, source_key, source_size, source_filename)
-        values ($1, $2, $3, $4, $5, 'processing', $6, $7, $8)
+        values ($1, $2, $3, $4, $5, $9, $6, $7, $8)
         "#,
         video.id.as_uuid(),
         video.owner_id.as_uuid(),
@@ -151,6 +152,39 @@ pub async fn insert_processing(conn: &mut PgConnection, video: &NewVideo<'_>) ->
         video.source_key,
         video.source_size,
         video.source_filename,
+        status.as_str(),
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// An upload finished: the video waits for the transcoder now.
+pub async fn start_processing(conn: &mut PgConnection, id: VideoId, source_size: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!(
+        "update video set status = 'processing', source_size = $2, updated_at = now() where id = $1 and status = 'uploading'",
+        id.as_uuid(),
+        source_size,
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Removes a video that never got past `uploading` (a terminated upload).
+pub async fn delete_uploading(conn: &mut PgConnection, id: VideoId) -> Result<(), sqlx::Error> {
+    sqlx::query!("delete from video where id = $1 and status = 'uploading'", id.as_uuid())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Ends an upload that never finished: the author sees why in their list.
+pub async fn fail_uploading(conn: &mut PgConnection, id: VideoId, reason: &str) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "update video set status = 'failed', failure_reason = $2, updated_at = now() where id = $1 and status = 'uploading'",
+        id.as_uuid(),
+        reason,
     )
     .execute(conn)
     .await?;

@@ -87,6 +87,24 @@ pub trait Storage: Send + Sync + fmt::Debug {
 
     /// Whether the store answers (for `/readyz`).
     async fn ping(&self) -> Result<()>;
+
+    /// Starts an object assembled from numbered parts over many requests, even across
+    /// processes: the caller keeps the returned multipart id and the parts' etags (in
+    /// PostgreSQL), so any replica can continue. `None` when the store needs no id.
+    async fn begin_parts(&self, key: &ObjectKey) -> Result<Option<String>>;
+
+    /// Stores part `number` (from 1) and returns its etag; storing a number again
+    /// replaces it, so a retried request can't corrupt the object.
+    async fn put_part(&self, key: &ObjectKey, multipart: Option<&str>, number: i32, body: Bytes) -> Result<String>;
+
+    /// Joins `parts` (number, etag), in order, into the object.
+    async fn complete_parts(&self, key: &ObjectKey, multipart: Option<&str>, parts: &[(i32, String)]) -> Result<()>;
+
+    /// Drops every stored part.
+    async fn abort_parts(&self, key: &ObjectKey, multipart: Option<&str>) -> Result<()>;
+
+    /// The smallest size of any part but the last (S3: 5 MiB).
+    fn min_part_size(&self) -> usize;
 }
 
 /// A write in progress. Dropping it without `finish` leaves nothing visible, but

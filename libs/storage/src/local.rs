@@ -28,6 +28,10 @@ impl LocalStore {
     fn path(&self, key: &ObjectKey) -> PathBuf {
         self.root.join(key.as_str())
     }
+
+    fn parts_dir(&self, key: &ObjectKey) -> PathBuf {
+        self.root.join(".parts").join(key.as_str())
+    }
 }
 
 fn not_found(key: &ObjectKey) -> impl Fn(std::io::Error) -> StorageError + '_ {
@@ -108,6 +112,52 @@ impl Storage for LocalStore {
     async fn ping(&self) -> Result<()> {
         fs::metadata(&self.root).await?;
         Ok(())
+    }
+
+    async fn begin_parts(&self, key: &ObjectKey) -> Result<Option<String>> {
+        fs::create_dir_all(self.parts_dir(key)).await?;
+        Ok(None)
+    }
+
+    async fn put_part(&self, key: &ObjectKey, _multipart: Option<&str>, number: i32, body: Bytes) -> Result<String> {
+        let dir = self.parts_dir(key);
+        fs::create_dir_all(&dir).await?;
+        // Write then rename: a part is either all there or not at all.
+        let staging = dir.join(format!("{number:05}.partial"));
+        let mut file = fs::File::create(&staging).await?;
+        file.write_all(&body).await?;
+        file.sync_all().await?;
+        fs::rename(&staging, dir.join(format!("{number:05}"))).await?;
+        Ok(format!("{}", body.len()))
+    }
+
+    async fn complete_parts(&self, key: &ObjectKey, _multipart: Option<&str>, parts: &[(i32, String)]) -> Result<()> {
+        let dir = self.parts_dir(key);
+        let partial = self.root.join(".partial").join(uuid::Uuid::now_v7().to_string());
+        let mut out = fs::File::create(&partial).await?;
+        for (number, _) in parts {
+            let mut part = fs::File::open(dir.join(format!("{number:05}")))
+                .await
+                .map_err(not_found(key))?;
+            tokio::io::copy(&mut part, &mut out).await?;
+        }
+        out.sync_all().await?;
+        let target = self.path(key);
+        ensure_parent(&target).await?;
+        fs::rename(&partial, &target).await?;
+        fs::remove_dir_all(&dir).await?;
+        Ok(())
+    }
+
+    async fn abort_parts(&self, key: &ObjectKey, _multipart: Option<&str>) -> Result<()> {
+        match fs::remove_dir_all(self.parts_dir(key)).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        }
+    }
+
+    fn min_part_size(&self) -> usize {
+        1
     }
 }
 

@@ -230,6 +230,76 @@ impl Storage for S3Store {
             .map_err(remote(&self.bucket))?;
         Ok(())
     }
+
+    async fn begin_parts(&self, key: &ObjectKey) -> Result<Option<String>> {
+        let created = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .send()
+            .await
+            .map_err(remote(key.as_str()))?;
+        let id = created
+            .upload_id()
+            .ok_or_else(|| StorageError::Remote("store returned no upload id".into()))?;
+        Ok(Some(id.to_owned()))
+    }
+
+    async fn put_part(&self, key: &ObjectKey, multipart: Option<&str>, number: i32, body: Bytes) -> Result<String> {
+        let uploaded = self
+            .client
+            .upload_part()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .set_upload_id(multipart.map(str::to_owned))
+            .part_number(number)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(remote(key.as_str()))?;
+        Ok(uploaded.e_tag().unwrap_or_default().to_owned())
+    }
+
+    async fn complete_parts(&self, key: &ObjectKey, multipart: Option<&str>, parts: &[(i32, String)]) -> Result<()> {
+        let completed = parts
+            .iter()
+            .map(|(n, etag)| CompletedPart::builder().part_number(*n).e_tag(etag).build())
+            .collect();
+        self.client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .set_upload_id(multipart.map(str::to_owned))
+            .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(completed)).build())
+            .send()
+            .await
+            .map_err(remote(key.as_str()))?;
+        Ok(())
+    }
+
+    async fn abort_parts(&self, key: &ObjectKey, multipart: Option<&str>) -> Result<()> {
+        let Some(id) = multipart else { return Ok(()) };
+        match self
+            .client
+            .abort_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .upload_id(id)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => match remote(key.as_str())(e) {
+                StorageError::NotFound(_) => Ok(()),
+                other => Err(other),
+            },
+        }
+    }
+
+    fn min_part_size(&self) -> usize {
+        5 * 1024 * 1024
+    }
 }
 
 /// A streamed write: one `PutObject` when it stays under a part, a multipart upload

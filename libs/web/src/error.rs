@@ -20,15 +20,19 @@ pub enum ErrorCode {
     NotFound,
     MethodNotAllowed,
     Conflict,
+    Gone,
+    PreconditionFailed,
     PayloadTooLarge,
     UnsupportedMediaType,
     RangeNotSatisfiable,
+    /// tus: the `Upload-Checksum` does not match the bytes received.
+    ChecksumMismatch,
     Unavailable,
     Internal,
 }
 
 impl ErrorCode {
-    pub const fn status(self) -> StatusCode {
+    pub fn status(self) -> StatusCode {
         match self {
             Self::BadRequest => StatusCode::BAD_REQUEST,
             Self::Validation => StatusCode::UNPROCESSABLE_ENTITY,
@@ -37,9 +41,12 @@ impl ErrorCode {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict => StatusCode::CONFLICT,
+            Self::Gone => StatusCode::GONE,
+            Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
+            Self::ChecksumMismatch => StatusCode::from_u16(460).unwrap_or(StatusCode::BAD_REQUEST),
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -54,9 +61,12 @@ impl ErrorCode {
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict => "conflict",
+            Self::Gone => "gone",
+            Self::PreconditionFailed => "precondition_failed",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::RangeNotSatisfiable => "range_not_satisfiable",
+            Self::ChecksumMismatch => "checksum_mismatch",
             Self::Unavailable => "unavailable",
             Self::Internal => "internal",
         }
@@ -71,9 +81,12 @@ impl ErrorCode {
             Self::NotFound => "Not found",
             Self::MethodNotAllowed => "Method not allowed",
             Self::Conflict => "The request conflicts with the current state",
+            Self::Gone => "It is gone",
+            Self::PreconditionFailed => "A precondition of the request failed",
             Self::PayloadTooLarge => "The request body is too large",
             Self::UnsupportedMediaType => "Unsupported media type",
             Self::RangeNotSatisfiable => "The requested range is not satisfiable",
+            Self::ChecksumMismatch => "The checksum does not match the data received",
             Self::Unavailable => "The service is temporarily unavailable",
             Self::Internal => "Something went wrong on our side",
         }

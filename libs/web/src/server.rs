@@ -63,6 +63,8 @@ where
 {
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(from_fn(method_override))
+            .wrap(cors())
             .wrap(from_fn(record_metrics))
             .app_data(metrics.clone())
             .app_data(readiness.clone())
@@ -77,6 +79,56 @@ where
     .listen(listener)?
     .run();
     Ok(server)
+}
+
+/// Browsers upload from other origins (a learning portal embedding an uploader). Tokens
+/// travel in `Authorization`, never in cookies, so any origin may call; the tus headers
+/// are exposed so tus-js-client and Uppy can resume.
+fn cors() -> actix_cors::Cors {
+    actix_cors::Cors::default()
+        .allow_any_origin()
+        .allow_any_header()
+        .allowed_methods(["GET", "HEAD", "POST", "PATCH", "PUT", "DELETE", "OPTIONS"])
+        .expose_headers([
+            "Location",
+            "Upload-Offset",
+            "Upload-Length",
+            "Upload-Metadata",
+            "Upload-Defer-Length",
+            "Upload-Expires",
+            "Tus-Resumable",
+            "Tus-Version",
+            "Tus-Extension",
+            "Tus-Max-Size",
+            "Tus-Checksum-Algorithm",
+            "Video-Id",
+        ])
+        .max_age(86_400)
+}
+
+/// `X-HTTP-Method-Override` on a POST (for clients and proxies that only speak GET and
+/// POST, as tus allows) becomes the method it names, before routing.
+async fn method_override(
+    mut req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    use actix_web::http::Method;
+    if req.method() == Method::POST {
+        let wanted = req
+            .headers()
+            .get("X-HTTP-Method-Override")
+            .and_then(|v| v.to_str().ok());
+        let method = match wanted.map(str::to_ascii_uppercase).as_deref() {
+            Some("PATCH") => Some(Method::PATCH),
+            Some("DELETE") => Some(Method::DELETE),
+            Some("HEAD") => Some(Method::HEAD),
+            _ => None,
+        };
+        if let Some(method) = method {
+            req.head_mut().method = method;
+        }
+    }
+    next.call(req).await
 }
 
 /// Why a service could not start.

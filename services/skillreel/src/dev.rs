@@ -57,6 +57,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
     let authenticator = web::Data::new(authenticator);
     let metrics = web::Data::new(Metrics::default());
     let upload = UploadService::new(backends.pool.clone(), backends.storage.clone(), &settings);
+    upload.spawn_sweeper();
     let catalog = CatalogService::new(backends.pool.clone(), backends.storage.clone(), &settings);
     let worker = Worker::new(
         backends.pool,

@@ -19,7 +19,7 @@ pub struct TranscodeRequest {
 #[tracing::instrument(skip(pool, video), fields(video_id = %video.id))]
 pub async fn finalize(pool: &PgPool, video: &NewVideo<'_>, max_attempts: i32) -> Result<(), FinalizeError> {
     let mut tx = pool.begin().await?;
-    videos::insert_processing(&mut tx, video).await?;
+    videos::insert(&mut tx, video, skillreel_domain::VideoStatus::Processing).await?;
     skillreel_queue::enqueue(
         &mut tx,
         TRANSCODE_QUEUE,

@@ -3,8 +3,8 @@
 //! `POST /api/v1/videos` takes a multipart form (the file plus `title`, `description`,
 //! `tags`), streams the file to object storage as it arrives (never holding it in
 //! memory), then creates the video (`processing`) and its transcoding job in one
-//! database transaction. Resumable tus uploads arrive with the Upload issue and share
-//! the same validation and the same [`finalize`] step.
+//! database transaction. [`tus`] serves resumable uploads at `/api/v1/uploads`, whose
+//! completion moves the video to `processing` and enqueues its job the same way.
 
 use std::sync::Arc;
 
@@ -18,6 +18,7 @@ use sqlx::PgPool;
 
 mod finalize;
 mod multipart;
+pub mod tus;
 
 pub use finalize::{TRANSCODE_QUEUE, TranscodeRequest, finalize};
 
@@ -26,29 +27,49 @@ pub struct UploadContext {
     pub storage: Arc<dyn Storage>,
     pub max_size_bytes: u64,
     pub max_attempts: i32,
+    /// How long an unfinished resumable upload is kept.
+    pub upload_expiry: std::time::Duration,
+    pub public_url: Option<String>,
+}
+
+impl UploadContext {
+    /// The context the settings describe (tests build one to drive a task directly).
+    pub fn from_settings(pool: PgPool, storage: Arc<dyn Storage>, settings: &Settings) -> Self {
+        Self {
+            pool,
+            storage,
+            max_size_bytes: settings.upload.max_size_bytes,
+            max_attempts: settings.transcoder.max_attempts,
+            upload_expiry: std::time::Duration::from_secs(settings.upload.expiry_seconds),
+            public_url: settings.server.public_url.clone(),
+        }
+    }
 }
 
 /// The upload routes and state, to mount into any server.
 #[derive(Clone)]
 pub struct UploadService {
     ctx: web::Data<UploadContext>,
+    sweep_every: std::time::Duration,
 }
 
 impl UploadService {
     pub fn new(pool: PgPool, storage: Arc<dyn Storage>, settings: &Settings) -> Self {
         Self {
-            ctx: web::Data::new(UploadContext {
-                pool,
-                storage,
-                max_size_bytes: settings.upload.max_size_bytes,
-                max_attempts: settings.transcoder.max_attempts,
-            }),
+            ctx: web::Data::new(UploadContext::from_settings(pool, storage, settings)),
+            sweep_every: std::time::Duration::from_secs(settings.upload.sweep_seconds.max(1)),
         }
     }
 
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {
         cfg.app_data(self.ctx.clone())
             .route("/api/v1/videos", web::post().to(multipart::post_video));
+        tus::configure(cfg);
+    }
+
+    /// Starts the background task that removes abandoned uploads.
+    pub fn spawn_sweeper(&self) -> tokio::task::JoinHandle<()> {
+        tus::spawn_sweeper(self.ctx.clone().into_inner(), self.sweep_every)
     }
 }
 
@@ -65,6 +86,7 @@ impl Application {
         let backends = Backends::connect(&settings).await?;
         let authenticator = web::Data::new(Authenticator::from_settings(&settings.auth, backends.pool.clone())?);
         let service = UploadService::new(backends.pool, backends.storage, &settings);
+        service.spawn_sweeper();
         let (listener, port) = skillreel_web::bind(&settings.server)?;
         let server = skillreel_web::serve(
             listener,
@@ -80,6 +102,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Stops the server (tests restart replicas with it).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {

@@ -17,6 +17,7 @@ use sqlx::postgres::PgConnectOptions;
 
 pub struct TestApp {
     pub upload: String,
+    pub upload_handle: actix_web::dev::ServerHandle,
     pub catalog: String,
     pub transcoder: Option<String>,
     pub client: Client,
@@ -48,10 +49,12 @@ impl TestApp {
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         let (upload_port, catalog_port) = (upload.port(), catalog.port());
+        let upload_handle = upload.handle();
         tokio::spawn(upload.run_until_stopped());
         tokio::spawn(catalog.run_until_stopped());
         Self {
             upload: format!("http://127.0.0.1:{upload_port}"),
+            upload_handle,
             catalog: format!("http://127.0.0.1:{catalog_port}"),
             transcoder: None,
             client: Client::builder()
@@ -66,6 +69,28 @@ impl TestApp {
 
     pub fn media_root(&self) -> std::path::PathBuf {
         self.settings.storage.local_root.clone()
+    }
+
+    /// Another upload server on the same database and store: a replica, or the same
+    /// service after a restart.
+    pub async fn spawn_upload_replica(&self) -> (String, actix_web::dev::ServerHandle) {
+        let app = skillreel_upload::Application::build(self.settings.clone())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let (port, handle) = (app.port(), app.handle());
+        tokio::spawn(app.run_until_stopped());
+        (format!("http://127.0.0.1:{port}"), handle)
+    }
+
+    /// The object store the services use, opened afresh.
+    pub async fn storage(&self) -> std::sync::Arc<dyn skillreel_storage::Storage> {
+        skillreel_storage::from_settings(&self.settings.storage)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
     }
 
     pub async fn start_transcoder(&mut self) {

@@ -1,0 +1,328 @@
+//! One handler per tus request.
+
+use std::collections::HashMap;
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
+use skillreel_auth::AuthUser;
+use skillreel_db::uploads::{self, Lease, NewUpload};
+use skillreel_db::videos::{self, NewVideo};
+use skillreel_domain::{Description, Tags, Title, VideoId, VideoStatus};
+use skillreel_storage::ObjectKey;
+use skillreel_web::{ApiError, ErrorCode};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::append::{AppendRequest, append, unavailable};
+use super::protocol::{self, Checksum};
+use crate::UploadContext;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route(
+        "/api/v1/uploads",
+        web::method(actix_web::http::Method::OPTIONS).to(discover),
+    )
+    .route("/api/v1/uploads", web::post().to(create_upload))
+    .route("/api/v1/uploads/{id}", web::head().to(head_upload))
+    .route("/api/v1/uploads/{id}", web::patch().to(patch_upload))
+    .route("/api/v1/uploads/{id}", web::delete().to(delete_upload));
+}
+
+fn tus(mut response: HttpResponseBuilder) -> HttpResponseBuilder {
+    response
+        .insert_header(("Tus-Resumable", protocol::VERSION))
+        .insert_header((header::CACHE_CONTROL, "no-store"));
+    response
+}
+
+fn upload_id(raw: &str) -> Result<Uuid, ApiError> {
+    raw.parse().map_err(|_| ApiError::not_found("upload"))
+}
+
+/// `OPTIONS`: what this server supports.
+async fn discover(ctx: web::Data<UploadContext>) -> HttpResponse {
+    tus(HttpResponse::NoContent())
+        .insert_header(("Tus-Version", protocol::VERSION))
+        .insert_header(("Tus-Extension", protocol::EXTENSIONS))
+        .insert_header(("Tus-Max-Size", ctx.max_size_bytes.to_string()))
+        .insert_header(("Tus-Checksum-Algorithm", protocol::CHECKSUM_ALGORITHMS))
+        .finish()
+}
+
+/// The metadata a video needs, validated before a byte is stored.
+struct UploadMetadata {
+    title: Title,
+    description: Description,
+    tags: Tags,
+    filename: Option<String>,
+}
+
+/// Declared types that are clearly not video are refused before any byte arrives.
+fn check_filetype(filetype: Option<&str>) -> Result<(), ApiError> {
+    match filetype.map(str::to_ascii_lowercase) {
+        Some(t) if ["image/", "audio/", "text/", "font/"].iter().any(|p| t.starts_with(p)) => Err(ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            format!("`{t}` is not a video; upload a video file"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn sanitize_filename(raw: &str) -> Option<String> {
+    let name: String = raw
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(255)
+        .collect();
+    Some(name.trim().to_owned()).filter(|n| !n.is_empty())
+}
+
+fn validate_metadata(meta: &HashMap<String, String>) -> Result<UploadMetadata, ApiError> {
+    check_filetype(meta.get("filetype").map(String::as_str))?;
+    let filename = meta.get("filename").and_then(|f| sanitize_filename(f));
+    // A title, or failing that the file's name without its extension.
+    let title_source = meta.get("title").cloned().or_else(|| {
+        filename
+            .as_deref()
+            .map(|f| f.rsplit_once('.').map_or(f, |(stem, _)| stem).replace(['_', '-'], " "))
+    });
+    let title = Title::parse(&title_source.ok_or_else(|| ApiError::validation("metadata `title` is required"))?)?;
+    let description = Description::parse(meta.get("description").map(String::as_str).unwrap_or_default())?;
+    let tags = Tags::parse_csv(meta.get("tags").map(String::as_str).unwrap_or_default())?;
+    if meta.get("community").is_some_and(|c| c.len() > 100) {
+        return Err(ApiError::validation("metadata `community` is too long"));
+    }
+    Ok(UploadMetadata {
+        title,
+        description,
+        tags,
+        filename,
+    })
+}
+
+fn location(ctx: &UploadContext, req: &HttpRequest, id: Uuid) -> String {
+    let base = match &ctx.public_url {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => {
+            let info = req.connection_info();
+            format!("{}://{}", info.scheme(), info.host())
+        }
+    };
+    format!("{base}/api/v1/uploads/{id}")
+}
+
+/// `POST`: creates an upload (and its video, `uploading`), optionally with the first bytes.
+#[tracing::instrument(skip_all, fields(user = %user.subject))]
+async fn create_upload(
+    user: AuthUser,
+    ctx: web::Data<UploadContext>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    protocol::check_version(&req)?;
+    let length = protocol::byte_count(&req, "Upload-Length")?;
+    let deferred = req
+        .headers()
+        .get("Upload-Defer-Length")
+        .is_some_and(|v| v.as_bytes() == b"1");
+    match (length, deferred) {
+        (None, false) => {
+            return Err(ApiError::bad_request(
+                "send `Upload-Length` or `Upload-Defer-Length: 1`",
+            ));
+        }
+        (Some(_), true) => {
+            return Err(ApiError::bad_request(
+                "send `Upload-Length` or `Upload-Defer-Length`, not both",
+            ));
+        }
+        (Some(0), _) => return Err(ApiError::validation("the file is empty")),
+        (Some(l), _) if l > ctx.max_size_bytes => {
+            return Err(ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                format!("uploads are limited to {} bytes", ctx.max_size_bytes),
+            ));
+        }
+        _ => {}
+    }
+    let raw_metadata = req
+        .headers()
+        .get("Upload-Metadata")
+        .map(|v| v.to_str().unwrap_or("\u{0}"))
+        .unwrap_or_default();
+    if raw_metadata.contains('\u{0}') || raw_metadata.len() > 8 * 1024 {
+        return Err(ApiError::bad_request(
+            "`Upload-Metadata` must be ASCII and at most 8 KiB",
+        ));
+    }
+    let metadata = validate_metadata(&protocol::parse_metadata(raw_metadata)?)?;
+    let with_body = protocol::has_upload_body(&req)?;
+    let checksum = if with_body { Checksum::from_request(&req)? } else { None };
+
+    let (id, video_id) = (Uuid::now_v7(), VideoId::new());
+    let key = ObjectKey::parse(&format!("videos/{video_id}/source")).map_err(ApiError::internal)?;
+    let multipart = ctx.storage.begin_parts(&key).await.map_err(ApiError::unavailable)?;
+    let expires_at = OffsetDateTime::now_utc() + ctx.upload_expiry;
+    let tags = metadata.tags.as_strings();
+    let mut tx = ctx.pool.begin().await?;
+    let video = NewVideo {
+        id: video_id,
+        owner_id: user.id,
+        title: metadata.title.as_str(),
+        description: metadata.description.as_str(),
+        tags: &tags,
+        source_key: key.as_str(),
+        source_size: length.unwrap_or(0) as i64,
+        source_filename: metadata.filename.as_deref(),
+    };
+    videos::insert(&mut tx, &video, VideoStatus::Uploading).await?;
+    let upload = NewUpload {
+        id,
+        owner_id: user.id,
+        video_id,
+        length: length.map(|l| l as i64),
+        storage_key: key.as_str(),
+        multipart_id: multipart.as_deref(),
+        metadata: raw_metadata,
+        expires_at,
+    };
+    uploads::create(&mut tx, &upload).await?;
+    tx.commit().await?;
+    tracing::info!(upload = %id, video = %video_id, length, "upload created");
+
+    let mut response = tus(HttpResponse::Created());
+    response
+        .insert_header((header::LOCATION, location(&ctx, &req, id)))
+        .insert_header(("Video-Id", video_id.to_string()))
+        .insert_header(("Upload-Expires", protocol::http_date(expires_at)));
+    if with_body {
+        let appended = append(
+            &ctx,
+            &user,
+            id,
+            AppendRequest {
+                offset: 0,
+                length,
+                checksum,
+            },
+            body,
+        )
+        .await?;
+        response.insert_header(("Upload-Offset", appended.offset.to_string()));
+    }
+    Ok(response.finish())
+}
+
+/// `HEAD`: where the upload stands.
+#[tracing::instrument(skip_all, fields(user = %user.subject))]
+async fn head_upload(
+    user: AuthUser,
+    ctx: web::Data<UploadContext>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    protocol::check_version(&req)?;
+    let id = upload_id(&path)?;
+    let mut conn = ctx.pool.acquire().await?;
+    let upload = uploads::find_for_owner(&mut conn, id, user.id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("upload"))?;
+    if upload.status == "cancelled" || upload.status == "expired" || upload.expires_at < OffsetDateTime::now_utc() {
+        return Err(ApiError::new(ErrorCode::Gone, "this upload expired or was terminated"));
+    }
+    let mut response = tus(HttpResponse::Ok());
+    response
+        .insert_header(("Upload-Offset", upload.offset.to_string()))
+        .insert_header(("Video-Id", upload.video_id.to_string()));
+    match upload.length {
+        Some(l) => response.insert_header(("Upload-Length", l.to_string())),
+        None => response.insert_header(("Upload-Defer-Length", "1")),
+    };
+    if !upload.metadata.is_empty() {
+        response.insert_header(("Upload-Metadata", upload.metadata.clone()));
+    }
+    if upload.status == "uploading" {
+        response.insert_header(("Upload-Expires", protocol::http_date(upload.expires_at)));
+    }
+    Ok(response.finish())
+}
+
+/// `PATCH`: the next bytes, at the offset the upload is at.
+#[tracing::instrument(skip_all, fields(user = %user.subject))]
+async fn patch_upload(
+    user: AuthUser,
+    ctx: web::Data<UploadContext>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    protocol::check_version(&req)?;
+    let id = upload_id(&path)?;
+    if !protocol::has_upload_body(&req)? {
+        return Err(ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            format!("a PATCH carries `Content-Type: {}`", protocol::OFFSET_OCTET_STREAM),
+        ));
+    }
+    let offset =
+        protocol::byte_count(&req, "Upload-Offset")?.ok_or_else(|| ApiError::bad_request("missing `Upload-Offset`"))?;
+    let request = AppendRequest {
+        offset,
+        length: protocol::byte_count(&req, "Upload-Length")?,
+        checksum: Checksum::from_request(&req)?,
+    };
+    let appended = append(&ctx, &user, id, request, body).await?;
+    Ok(tus(HttpResponse::NoContent())
+        .insert_header(("Upload-Offset", appended.offset.to_string()))
+        .insert_header(("Upload-Expires", protocol::http_date(appended.upload.expires_at)))
+        .finish())
+}
+
+/// `DELETE`: terminates the upload; its bytes and its video go with it.
+#[tracing::instrument(skip_all, fields(user = %user.subject))]
+async fn delete_upload(
+    user: AuthUser,
+    ctx: web::Data<UploadContext>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    protocol::check_version(&req)?;
+    let id = upload_id(&path)?;
+    let token = Uuid::new_v4();
+    let upload = match uploads::lease(&ctx.pool, id, user.id, token, std::time::Duration::from_secs(60)).await? {
+        Lease::Held(upload) => upload,
+        Lease::Busy => return Err(ApiError::conflict("a PATCH to this upload is in progress")),
+        Lease::Unavailable => return Err(unavailable(&ctx, &user, id).await),
+    };
+    super::sweep::discard(&ctx, &upload).await?;
+    let mut tx = ctx.pool.begin().await?;
+    // The upload row goes with its video (on delete cascade).
+    videos::delete_uploading(&mut tx, upload.video_id).await?;
+    tx.commit().await?;
+    tracing::info!(upload = %id, "upload terminated");
+    Ok(tus(HttpResponse::NoContent()).finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn the_title_falls_back_to_the_file_name_and_paths_are_stripped() {
+        let m = validate_metadata(&meta(&[("filename", "../../etc/Git_rebase-basics.mp4")]));
+        let m = m.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(m.title.as_str(), "Git rebase basics");
+        assert_eq!(m.filename.as_deref(), Some("Git_rebase-basics.mp4"));
+        assert!(validate_metadata(&meta(&[])).is_err());
+        assert!(validate_metadata(&meta(&[("title", "x"), ("filetype", "image/png")])).is_err());
+        assert!(validate_metadata(&meta(&[("title", "x"), ("filetype", "video/mp4")])).is_ok());
+        assert!(validate_metadata(&meta(&[("title", "x"), ("tags", "<b>")])).is_err());
+    }
+}

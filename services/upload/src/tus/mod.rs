@@ -1,0 +1,12 @@
+//! Resumable uploads over tus 1.0 (`/api/v1/uploads`): core protocol plus the
+//! creation, creation-with-upload, creation-defer-length, termination, checksum and
+//! expiration extensions. The state of every upload lives in PostgreSQL, so a
+//! restarted server or another replica takes the next PATCH where the last one ended.
+
+mod append;
+mod handlers;
+mod protocol;
+mod sweep;
+
+pub use handlers::configure;
+pub use sweep::{spawn_sweeper, sweep_expired};
