@@ -109,6 +109,7 @@ async fn malformed_uploads_are_refused_and_store_nothing(_: PgPoolOptions, db: P
     let big = fixtures::video(dir.path(), "big.mp4", VideoSpec::landscape(1280, 720, 4.0));
     let empty = dir.path().join("empty.mp4");
     std::fs::write(&empty, b"").unwrap_or_else(|e| panic!("{e}"));
+    let text = fixtures::text_file(dir.path(), "notes.mp4");
     let alice = token("alice", &[]);
     let long_title = "x".repeat(201);
     let long_field = "y".repeat(20_000);
@@ -168,6 +169,12 @@ async fn malformed_uploads_are_refused_and_store_nothing(_: PgPoolOptions, db: P
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
         ),
+        (
+            Some(&text),
+            vec![("title", "notes")],
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        ),
     ];
     for (file, fields, status, code) in cases {
         let response = app.post_video(Some(&alice), file, &fields).await;
@@ -210,6 +217,48 @@ async fn malformed_uploads_are_refused_and_store_nothing(_: PgPoolOptions, db: P
         .map(|d| d.count())
         .unwrap_or(0);
     assert_eq!(staging, 0, "aborted uploads left partial files");
+}
+
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn uploads_beyond_a_persons_quota_are_refused(_: PgPoolOptions, db: PgConnectOptions) {
+    let app = TestApp::spawn(&db, Backend::Local, |s| {
+        s.upload.user_quota_bytes = 1_000_000;
+        s.upload.daily_quota_bytes = 600_000;
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let small = dir.path().join("small.mp4");
+    std::fs::write(&small, fixtures::mp4_prefixed(400_000, 1)).unwrap_or_else(|e| panic!("{e}"));
+    let alice = token("alice", &[]);
+    assert_eq!(
+        app.post_video(Some(&alice), Some(&small), &[("title", "one")])
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+    // 400 kB used of a 600 kB daily quota: another 400 kB is refused, by either protocol.
+    let second = app.post_video(Some(&alice), Some(&small), &[("title", "two")]).await;
+    assert_problem(second, StatusCode::PAYLOAD_TOO_LARGE, "quota_exceeded").await;
+    let tus = app
+        .client
+        .post(format!("{}/api/v1/uploads", app.upload))
+        .bearer_auth(&alice)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Length", "400000")
+        .header("Upload-Metadata", "title eA==")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_problem(tus, StatusCode::PAYLOAD_TOO_LARGE, "quota_exceeded").await;
+    // Someone else's quota is their own.
+    let bob = token("bob", &[]);
+    assert_eq!(
+        app.post_video(Some(&bob), Some(&small), &[("title", "mine")])
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(count(&db, "video").await, 2);
 }
 
 #[sqlx::test(migrator = "skillreel_db::MIGRATOR")]

@@ -94,7 +94,7 @@ async fn a_non_video_and_a_truncated_mp4_end_failed_with_reasons(_: PgPoolOption
     let mut app = TestApp::spawn(&db, Backend::Local, |_| {}).await;
     app.start_transcoder().await;
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let text = fixtures::text_file(dir.path(), "minutes.mp4");
+    let text = fixtures::fake_mp4(dir.path(), "minutes.mp4");
     let good = fixtures::video(dir.path(), "good.mp4", VideoSpec::landscape(320, 240, 3.0));
     let cut = fixtures::truncated(&good, dir.path(), "cut.mp4", 0.5);
     let alice = token("alice", &[]);
@@ -118,7 +118,7 @@ async fn nobody_reads_another_persons_processing_or_failed_video(_: PgPoolOption
     let bob = token("bob", &[]);
     let alice = token("alice", &["manager", "moderator"]);
     let good = fixtures::video(dir.path(), "draft.mp4", VideoSpec::landscape(320, 240, 2.0));
-    let text = fixtures::text_file(dir.path(), "x.mp4");
+    let text = fixtures::fake_mp4(dir.path(), "x.mp4");
     let processing = app.upload(&bob, &good, "Draft").await;
     let failing = app.upload(&bob, &text, "Broken").await;
 
@@ -208,7 +208,7 @@ async fn media_links_cannot_be_forged_or_reused_for_another_video(_: PgPoolOptio
 async fn the_list_is_newest_first_and_paginates_with_a_cursor(_: PgPoolOptions, db: PgConnectOptions) {
     let app = TestApp::spawn(&db, Backend::Local, |_| {}).await;
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let file = fixtures::text_file(dir.path(), "a.mp4");
+    let file = fixtures::fake_mp4(dir.path(), "a.mp4");
     let alice = token("alice", &[]);
     let mut ids = Vec::new();
     for n in 0..5 {

@@ -11,6 +11,7 @@ use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use skillreel_storage::ObjectKey;
+use skillreel_testkit::fixtures::mp4_prefixed;
 use skillreel_testkit::token;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use support::{Backend, TestApp, assert_problem};
@@ -55,8 +56,11 @@ fn random_file(dir: &Path, name: &str, len: usize) -> std::path::PathBuf {
             (state >> 24) as u8
         })
         .collect();
+    // It must start like a video container to pass the upload's content sniff.
+    let mut file = mp4_prefixed(0, 0);
+    file.extend_from_slice(&bytes[file.len()..]);
     let path = dir.join(name);
-    std::fs::write(&path, bytes).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&path, file).unwrap_or_else(|e| panic!("{e}"));
     path
 }
 
@@ -274,6 +278,7 @@ async fn the_protocol_refuses_what_would_corrupt_an_upload(_: PgPoolOptions, db:
 
     // a created upload shows as an `uploading` video to its owner only
     let url = create(&app, &alice, 300).await;
+    let first = mp4_prefixed(100 - mp4_prefixed(0, 0).len(), 7);
     let video = video_of(&app, &alice, &url).await;
     assert_eq!(
         (video["status"].as_str(), video["title"].as_str()),
@@ -296,7 +301,7 @@ async fn the_protocol_refuses_what_would_corrupt_an_upload(_: PgPoolOptions, db:
     assert_problem(bob_delete, StatusCode::NOT_FOUND, "not_found").await;
 
     // the right offset appends; a wrong one is refused and changes nothing
-    let ok = patch(&app, &url, &alice, 0, vec![7; 100])
+    let ok = patch(&app, &url, &alice, 0, first.clone())
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -376,8 +381,22 @@ async fn the_protocol_refuses_what_would_corrupt_an_upload(_: PgPoolOptions, db:
         app.media_root()
             .join(format!("videos/{}/source", video["id"].as_str().unwrap_or_default())),
     );
-    let expected: Vec<u8> = [vec![7; 100], vec![9; 100], vec![5; 100]].concat();
+    let expected: Vec<u8> = [first, vec![9; 100], vec![5; 100]].concat();
     assert_eq!(stored.unwrap_or_default(), expected);
+}
+
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn an_upload_that_does_not_start_like_a_video_is_refused_early(_: PgPoolOptions, db: PgConnectOptions) {
+    let app = TestApp::spawn(&db, Backend::Local, |_| {}).await;
+    let alice = token("alice", &[]);
+    let url = create(&app, &alice, 10_000).await;
+    let pdf = [b"%PDF-1.7\n".to_vec(), vec![b'x'; 990]].concat();
+    let r = patch(&app, &url, &alice, 0, pdf)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_problem(r, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type").await;
+    assert_eq!(offset_of(&app, &url, &alice).await, "0", "refused bytes were kept");
 }
 
 fn base64_sha1(data: &[u8]) -> String {
@@ -401,7 +420,7 @@ async fn concurrent_patches_to_one_upload_let_one_win(_: PgPoolOptions, db: PgCo
             .body(slow_body)
             .send(),
     );
-    let _ = tx.send(Ok(bytes::Bytes::from(vec![1u8; 500_000]))).await;
+    let _ = tx.send(Ok(bytes::Bytes::from(mp4_prefixed(500_000 - 24, 1)))).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let second = patch(&app, &url, &alice, 0, vec![2; 1000])
         .send()
@@ -434,16 +453,16 @@ async fn creation_with_upload_defer_length_and_termination(_: PgPoolOptions, db:
 
     // creation-with-upload: the first bytes ride on the POST
     let created = tus(&app, Method::POST, &base, &alice)
-        .header("Upload-Length", "20")
+        .header("Upload-Length", "44")
         .header("Upload-Metadata", "title SW4gb25lIGdv")
         .header("Content-Type", "application/offset+octet-stream")
-        .body(vec![3u8; 20])
+        .body(mp4_prefixed(20, 3))
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         (created.status(), header(&created, "Upload-Offset")),
-        (StatusCode::CREATED, "20".into())
+        (StatusCode::CREATED, "44".into())
     );
     assert!(!header(&created, "Upload-Expires").is_empty());
     let video = video_of(&app, &alice, &header(&created, "Location")).await;
@@ -463,7 +482,7 @@ async fn creation_with_upload_defer_length_and_termination(_: PgPoolOptions, db:
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(header(&head, "Upload-Defer-Length"), "1");
     // 6 MB: above S3's part minimum, so a real part is stored before the end
-    let r = patch(&app, &url, &alice, 0, vec![4; 6_000_000])
+    let r = patch(&app, &url, &alice, 0, mp4_prefixed(6_000_000 - 24, 4))
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -500,7 +519,7 @@ async fn an_abandoned_upload_expires_and_is_cleaned_up(_: PgPoolOptions, db: PgC
     let app = TestApp::spawn(&db, Backend::S3, |s| s.upload.expiry_seconds = 1).await;
     let alice = token("alice", &[]);
     let url = create(&app, &alice, 10_000).await;
-    let r = patch(&app, &url, &alice, 0, vec![1; 1000])
+    let r = patch(&app, &url, &alice, 0, mp4_prefixed(1000 - 24, 1))
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e}"));

@@ -199,6 +199,10 @@ pub struct UploadSettings {
     pub expiry_seconds: u64,
     /// How often abandoned uploads are looked for and removed.
     pub sweep_seconds: u64,
+    /// All of one person's sources together.
+    pub user_quota_bytes: u64,
+    /// What one person may upload in 24 hours.
+    pub daily_quota_bytes: u64,
 }
 
 impl Default for UploadSettings {
@@ -207,6 +211,8 @@ impl Default for UploadSettings {
             max_size_bytes: 2 * 1024 * 1024 * 1024,
             expiry_seconds: 24 * 3600,
             sweep_seconds: 300,
+            user_quota_bytes: 50 * 1024 * 1024 * 1024,
+            daily_quota_bytes: 10 * 1024 * 1024 * 1024,
         }
     }
 }

@@ -121,3 +121,22 @@ pub fn ffprobe_streams(target: &str) -> Vec<(String, u32, u32)> {
     }
     streams
 }
+
+/// The start of an MP4 (`ftyp` box) followed by `len` bytes of `fill`: passes the
+/// upload's content sniff, fails any decoder.
+pub fn mp4_prefixed(len: usize, fill: u8) -> Vec<u8> {
+    let mut bytes = vec![0, 0, 0, 0x18];
+    bytes.extend_from_slice(b"ftypisom\0\0\x02\0isomiso2");
+    bytes.resize(bytes.len() + len, fill);
+    bytes
+}
+
+/// A file that claims to be an MP4 (it starts like one) but holds text: a non-video
+/// that only the transcoder can unmask.
+pub fn fake_mp4(dir: &Path, name: &str) -> PathBuf {
+    let path = dir.join(name);
+    let mut bytes = mp4_prefixed(0, 0);
+    bytes.extend_from_slice("These are meeting notes, not a video.\n".repeat(300).as_bytes());
+    std::fs::write(&path, bytes).unwrap();
+    path
+}

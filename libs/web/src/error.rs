@@ -23,6 +23,8 @@ pub enum ErrorCode {
     Gone,
     PreconditionFailed,
     PayloadTooLarge,
+    /// The person's storage or daily upload quota would be exceeded.
+    QuotaExceeded,
     UnsupportedMediaType,
     RangeNotSatisfiable,
     /// tus: the `Upload-Checksum` does not match the bytes received.
@@ -43,7 +45,7 @@ impl ErrorCode {
             Self::Conflict => StatusCode::CONFLICT,
             Self::Gone => StatusCode::GONE,
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
-            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::PayloadTooLarge | Self::QuotaExceeded => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
             Self::ChecksumMismatch => StatusCode::from_u16(460).unwrap_or(StatusCode::BAD_REQUEST),
@@ -64,6 +66,7 @@ impl ErrorCode {
             Self::Gone => "gone",
             Self::PreconditionFailed => "precondition_failed",
             Self::PayloadTooLarge => "payload_too_large",
+            Self::QuotaExceeded => "quota_exceeded",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::RangeNotSatisfiable => "range_not_satisfiable",
             Self::ChecksumMismatch => "checksum_mismatch",
@@ -84,6 +87,7 @@ impl ErrorCode {
             Self::Gone => "It is gone",
             Self::PreconditionFailed => "A precondition of the request failed",
             Self::PayloadTooLarge => "The request body is too large",
+            Self::QuotaExceeded => "Your upload quota would be exceeded",
             Self::UnsupportedMediaType => "Unsupported media type",
             Self::RangeNotSatisfiable => "The requested range is not satisfiable",
             Self::ChecksumMismatch => "The checksum does not match the data received",

@@ -5,6 +5,7 @@
 //!   set), media under `DIR/media` and a development token secret in `DIR`.
 //! - `skillreel token` prints a development JWT that `dev` with the same folder accepts.
 //! - `skillreel migrate` applies the schema to `DATABASE_URL`.
+//! - `skillreel upload FILE --title ..` uploads over tus and resumes after interruptions.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,6 +15,7 @@ use clap::{Parser, Subcommand};
 mod dev;
 mod embedded_pg;
 mod token;
+mod upload;
 
 #[derive(Parser)]
 #[command(name = "skillreel", version, about = "Skillreel: a microlearning video platform")]
@@ -38,6 +40,8 @@ enum Command {
     Token(token::TokenArgs),
     /// Apply pending database migrations to DATABASE_URL.
     Migrate,
+    /// Upload a video over tus, resuming where an earlier run stopped.
+    Upload(upload::UploadArgs),
 }
 
 #[tokio::main]
@@ -47,6 +51,7 @@ async fn main() -> ExitCode {
         Command::Dev { data_dir, port, host } => dev::run(&data_dir, &host, port).await,
         Command::Token(args) => token::run(&args),
         Command::Migrate => migrate().await,
+        Command::Upload(args) => upload::run(&args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

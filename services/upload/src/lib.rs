@@ -16,10 +16,12 @@ use skillreel_web::Backends;
 use skillreel_web::ops::Metrics;
 use sqlx::PgPool;
 
+mod checks;
 mod finalize;
 mod multipart;
 pub mod tus;
 
+pub use checks::Quotas;
 pub use finalize::{TRANSCODE_QUEUE, TranscodeRequest, finalize};
 
 pub struct UploadContext {
@@ -30,6 +32,7 @@ pub struct UploadContext {
     /// How long an unfinished resumable upload is kept.
     pub upload_expiry: std::time::Duration,
     pub public_url: Option<String>,
+    pub quotas: Quotas,
 }
 
 impl UploadContext {
@@ -42,6 +45,10 @@ impl UploadContext {
             max_attempts: settings.transcoder.max_attempts,
             upload_expiry: std::time::Duration::from_secs(settings.upload.expiry_seconds),
             public_url: settings.server.public_url.clone(),
+            quotas: Quotas {
+                storage_bytes: settings.upload.user_quota_bytes,
+                daily_bytes: settings.upload.daily_quota_bytes,
+            },
         }
     }
 }

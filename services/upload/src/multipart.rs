@@ -10,8 +10,8 @@ use skillreel_domain::{Description, Tags, Title, VideoId};
 use skillreel_storage::{ObjectKey, ObjectWriter, StorageError};
 use skillreel_web::{ApiError, ErrorCode};
 
-use crate::UploadContext;
 use crate::finalize::FinalizeError;
+use crate::{UploadContext, checks};
 
 /// Text fields are short; anything longer is refused before it is buffered.
 const MAX_TEXT_FIELD: usize = 16 * 1024;
@@ -60,7 +60,12 @@ struct StoredFile {
     filename: Option<String>,
 }
 
-async fn stream_file(mut field: Field, ctx: &UploadContext, key: &ObjectKey) -> Result<StoredFile, ApiError> {
+async fn stream_file(
+    mut field: Field,
+    ctx: &UploadContext,
+    key: &ObjectKey,
+    quota: u64,
+) -> Result<StoredFile, ApiError> {
     let filename = field
         .content_disposition()
         .and_then(|cd| cd.get_filename())
@@ -71,6 +76,8 @@ async fn stream_file(mut field: Field, ctx: &UploadContext, key: &ObjectKey) -> 
         .await
         .map_err(storage_error)?;
     let mut size: u64 = 0;
+    // The first bytes wait here until there are enough to tell a video container.
+    let mut head = Vec::with_capacity(checks::SNIFF_LEN);
     let outcome: Result<(), ApiError> = async {
         while let Some(chunk) = field.try_next().await.map_err(multipart_error)? {
             size += chunk.len() as u64;
@@ -80,7 +87,19 @@ async fn stream_file(mut field: Field, ctx: &UploadContext, key: &ObjectKey) -> 
                     format!("the file is larger than the limit of {} bytes", ctx.max_size_bytes),
                 ));
             }
+            if size > quota {
+                return Err(checks::over_quota(quota));
+            }
+            if head.len() < checks::SNIFF_LEN {
+                head.extend_from_slice(&chunk);
+                if head.len() >= checks::SNIFF_LEN {
+                    checks::sniff(&head)?;
+                }
+            }
             writer.write(chunk).await.map_err(storage_error)?;
+        }
+        if !head.is_empty() && head.len() < checks::SNIFF_LEN {
+            checks::sniff(&head)?;
         }
         Ok(())
     }
@@ -102,12 +121,17 @@ struct Form {
     file: Option<StoredFile>,
 }
 
-async fn read_form(payload: &mut Multipart, ctx: &UploadContext, key: &ObjectKey) -> Result<Form, ApiError> {
+async fn read_form(
+    payload: &mut Multipart,
+    ctx: &UploadContext,
+    key: &ObjectKey,
+    quota: u64,
+) -> Result<Form, ApiError> {
     let mut form = Form::default();
     while let Some(field) = payload.try_next().await.map_err(multipart_error)? {
         let name = field.name().unwrap_or_default().to_owned();
         match name.as_str() {
-            "file" if form.file.is_none() => form.file = Some(stream_file(field, ctx, key).await?),
+            "file" if form.file.is_none() => form.file = Some(stream_file(field, ctx, key, quota).await?),
             "title" => form.title = Some(read_text(field, &name).await?),
             "description" => form.description = Some(read_text(field, &name).await?),
             "tags" => form.tags = Some(read_text(field, &name).await?),
@@ -153,7 +177,8 @@ pub async fn post_video(
 ) -> Result<HttpResponse, ApiError> {
     let id = VideoId::new();
     let key = ObjectKey::parse(&format!("videos/{id}/source")).map_err(ApiError::internal)?;
-    let mut form = read_form(&mut payload, &ctx, &key).await?;
+    let quota = checks::remaining_quota(&ctx.pool, user.id, ctx.quotas).await?;
+    let mut form = read_form(&mut payload, &ctx, &key, quota).await?;
     // Nothing is visible in storage until `finish`: on a refusal, abort and leave nothing.
     let metadata = match validate(&form) {
         Ok(m) => m,

@@ -14,7 +14,7 @@ use skillreel_web::{ApiError, ErrorCode};
 use uuid::Uuid;
 
 use super::protocol::Checksum;
-use crate::{TRANSCODE_QUEUE, TranscodeRequest, UploadContext};
+use crate::{TRANSCODE_QUEUE, TranscodeRequest, UploadContext, checks};
 
 /// Parts are cut at this size; memory per PATCH stays around it.
 const PART_SIZE: usize = 8 * 1024 * 1024;
@@ -126,6 +126,13 @@ impl Appender<'_> {
             let pending = read_all(storage, &pending_key(upload, start)?).await?;
             buffer.extend_from_slice(&pending);
         }
+        // A deferred length was not counted against the quota at creation: cap it here.
+        let quota = match length {
+            Some(_) => u64::MAX,
+            None => checks::remaining_quota(&self.ctx.pool, upload.owner_id, self.ctx.quotas).await?,
+        };
+        // The first bytes of an upload must look like a video container.
+        let mut sniffed = start > 0;
         let mut checksum = request.checksum;
         let mut received: u64 = 0;
         let mut stored = Vec::new();
@@ -146,10 +153,17 @@ impl Appender<'_> {
             if total > self.ctx.max_size_bytes {
                 return Err(self.too_large());
             }
+            if total > quota {
+                return Err(checks::over_quota(quota));
+            }
             if let Some(c) = checksum.as_mut() {
                 c.update(&chunk);
             }
             buffer.extend_from_slice(&chunk);
+            if !sniffed && buffer.len() >= checks::SNIFF_LEN {
+                checks::sniff(&buffer[..checks::SNIFF_LEN])?;
+                sniffed = true;
+            }
             while buffer.len() >= PART_SIZE {
                 let part = buffer.split_to(PART_SIZE).freeze();
                 stored.push(self.put_part(&key, next_part, part).await?);
@@ -171,6 +185,9 @@ impl Appender<'_> {
 
         let offset = start + received as i64;
         let complete = length == Some(offset as u64);
+        if !sniffed && complete {
+            checks::sniff(&buffer)?;
+        }
         let mut pending_size = 0;
         if complete || buffer.len() >= storage.min_part_size() {
             // The last part may be small; so may be the only part of a tiny file.

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::append::{AppendRequest, append, unavailable};
 use super::protocol::{self, Checksum};
-use crate::UploadContext;
+use crate::{UploadContext, checks};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route(
@@ -159,6 +159,12 @@ async fn create_upload(
         ));
     }
     let metadata = validate_metadata(&protocol::parse_metadata(raw_metadata)?)?;
+    if let Some(l) = length {
+        let remaining = checks::remaining_quota(&ctx.pool, user.id, ctx.quotas).await?;
+        if l > remaining {
+            return Err(checks::over_quota(remaining));
+        }
+    }
     let with_body = protocol::has_upload_body(&req)?;
     let checksum = if with_body { Checksum::from_request(&req)? } else { None };
 

@@ -1,0 +1,103 @@
+//! What every upload path checks, whichever protocol brought the bytes: that the first
+//! bytes look like a video container, and that the person has room left.
+
+use skillreel_domain::UserId;
+use skillreel_web::{ApiError, ErrorCode};
+use sqlx::PgPool;
+
+/// Bytes needed to recognise a container (MPEG-TS needs its second sync byte at 188).
+pub const SNIFF_LEN: usize = 189;
+
+/// Whether `head` (the first bytes of a file, up to [`SNIFF_LEN`]) can start a video
+/// container we might decode. Deliberately permissive: it only catches what is clearly
+/// something else (documents, images, archives, text); the transcoder's probe decides.
+pub fn looks_like_video(head: &[u8]) -> bool {
+    let at = |offset: usize, magic: &[u8]| head.get(offset..offset + magic.len()) == Some(magic);
+    let iso_box = [b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip", b"pnot"]
+        .iter()
+        .any(|b| at(4, *b));
+    iso_box                                         // MP4, MOV, 3GP, M4V
+        || at(0, &[0x1A, 0x45, 0xDF, 0xA3])          // Matroska, WebM
+        || (at(0, b"RIFF") && at(8, b"AVI "))        // AVI
+        || (at(0, &[0x47]) && (head.len() <= 188 || at(188, &[0x47]))) // MPEG-TS
+        || at(0, &[0x00, 0x00, 0x01, 0xBA])          // MPEG-PS
+        || at(0, &[0x00, 0x00, 0x01, 0xB3])          // MPEG-1/2 video
+        || at(0, &[0x00, 0x00, 0x00, 0x01])          // H.264/H.265 elementary stream
+        || at(0, b"FLV")                             // Flash video
+        || at(0, b"OggS")                            // Ogg (Theora)
+        || at(0, &[0x30, 0x26, 0xB2, 0x75]) // ASF, WMV
+}
+
+/// 415 unless `head` [`looks_like_video`].
+pub fn sniff(head: &[u8]) -> Result<(), ApiError> {
+    if looks_like_video(head) {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        ErrorCode::UnsupportedMediaType,
+        "the file does not look like a video (MP4, MOV, WebM, MKV, AVI, MPEG-TS, …)",
+    ))
+}
+
+/// Limits on what one person may store.
+#[derive(Debug, Clone, Copy)]
+pub struct Quotas {
+    /// All of a person's sources together.
+    pub storage_bytes: u64,
+    /// What a person may upload in 24 hours.
+    pub daily_bytes: u64,
+}
+
+/// How many more bytes `user` may upload now.
+pub async fn remaining_quota(pool: &PgPool, user: UserId, quotas: Quotas) -> Result<u64, ApiError> {
+    let usage = sqlx::query!(
+        r#"
+        select coalesce(sum(source_size), 0)::bigint as "stored!",
+               coalesce(sum(source_size) filter (where created_at > now() - interval '1 day'), 0)::bigint as "today!"
+          from video
+         where owner_id = $1 and status <> 'removed'
+        "#,
+        user.as_uuid()
+    )
+    .fetch_one(pool)
+    .await?;
+    let stored = quotas.storage_bytes.saturating_sub(usage.stored.max(0) as u64);
+    let today = quotas.daily_bytes.saturating_sub(usage.today.max(0) as u64);
+    Ok(stored.min(today))
+}
+
+pub fn over_quota(remaining: u64) -> ApiError {
+    ApiError::new(
+        ErrorCode::QuotaExceeded,
+        format!("this upload would exceed your storage or daily upload quota ({remaining} bytes left)"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn containers_are_recognised_and_other_files_are_not() {
+        let mut mp4 = vec![0, 0, 0, 0x20];
+        mp4.extend_from_slice(b"ftypisom");
+        assert!(looks_like_video(&mp4));
+        assert!(looks_like_video(&[0x1A, 0x45, 0xDF, 0xA3, 0x9F]));
+        assert!(looks_like_video(b"RIFF\x00\x00\x00\x00AVI LIST"));
+        let mut ts = vec![0x47; 1];
+        ts.extend(vec![0xFF; 187]);
+        ts.push(0x47);
+        assert!(looks_like_video(&ts));
+        for other in [
+            &b"%PDF-1.7"[..],
+            b"\x89PNG\r\n\x1a\n",
+            b"PK\x03\x04",
+            b"\xFF\xD8\xFF\xE0",
+            b"Meeting notes: ...",
+            b"",
+            b"ID3\x04",
+        ] {
+            assert!(!looks_like_video(other), "{other:?}");
+        }
+    }
+}
