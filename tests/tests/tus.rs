@@ -119,6 +119,8 @@ async fn tuspy_uploads_50_mb_in_5_mb_chunks_killed_and_resumed_byte_identical_on
     assert_eq!(code, 3, "the first run should have been cut short");
     let halfway = video_of(&app, &alice, &url).await;
     assert_eq!(halfway["status"], "uploading", "{halfway}");
+    assert_eq!(halfway["upload"]["received_bytes"], 15_000_000, "{halfway}");
+    assert_eq!(halfway["upload"]["total_bytes"], 50_000_000);
 
     let (code, resumed_url) = tuspy(&app.upload, &alice, &file, &state, &[]).await;
     assert_eq!(code, 0);

@@ -203,6 +203,9 @@ pub struct UploadSettings {
     pub user_quota_bytes: u64,
     /// What one person may upload in 24 hours.
     pub daily_quota_bytes: u64,
+    /// Keep the original after transcoding, so a video can be transcoded again with a
+    /// new ladder.
+    pub keep_source: bool,
 }
 
 impl Default for UploadSettings {
@@ -213,6 +216,7 @@ impl Default for UploadSettings {
             sweep_seconds: 300,
             user_quota_bytes: 50 * 1024 * 1024 * 1024,
             daily_quota_bytes: 10 * 1024 * 1024 * 1024,
+            keep_source: true,
         }
     }
 }

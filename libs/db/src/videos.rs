@@ -28,6 +28,8 @@ pub struct VideoRecord {
     pub renditions: Vec<Rendition>,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
+    /// While `uploading`: bytes received and expected (`None` while deferred).
+    pub upload_progress: Option<(i64, Option<i64>)>,
 }
 
 /// What the upload service knows when a source has been stored.
@@ -106,6 +108,8 @@ struct VideoRow {
     renditions: Json<Vec<Rendition>>,
     created_at: OffsetDateTime,
     updated_at: OffsetDateTime,
+    upload_offset: Option<i64>,
+    upload_length: Option<i64>,
 }
 
 impl TryFrom<VideoRow> for VideoRecord {
@@ -131,6 +135,7 @@ impl TryFrom<VideoRow> for VideoRecord {
             renditions: r.renditions.0,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            upload_progress: r.upload_offset.map(|received| (received, r.upload_length)),
         })
     }
 }
@@ -199,8 +204,9 @@ pub async fn find(conn: &mut PgConnection, id: VideoId) -> Result<Option<VideoRe
         select v.id, v.owner_id, u.name as owner_name, v.title, v.description, v.tags, v.status,
                v.failure_reason, v.source_key, v.source_size, v.duration_ms, v.width, v.height,
                v.hls_key, v.thumbnail_key, v.renditions as "renditions: Json<Vec<Rendition>>",
-               v.created_at, v.updated_at
+               v.created_at, v.updated_at, up.upload_offset as "upload_offset?", up.length as "upload_length?"
           from video v join app_user u on u.id = v.owner_id
+          left join upload up on up.video_id = v.id and v.status = 'uploading'
          where v.id = $1
         "#,
         id.as_uuid()
@@ -229,8 +235,9 @@ pub async fn list_visible(
         select v.id, v.owner_id, u.name as owner_name, v.title, v.description, v.tags, v.status,
                v.failure_reason, v.source_key, v.source_size, v.duration_ms, v.width, v.height,
                v.hls_key, v.thumbnail_key, v.renditions as "renditions: Json<Vec<Rendition>>",
-               v.created_at, v.updated_at
+               v.created_at, v.updated_at, up.upload_offset as "upload_offset?", up.length as "upload_length?"
           from video v join app_user u on u.id = v.owner_id
+          left join upload up on up.video_id = v.id and v.status = 'uploading'
          where (v.owner_id = $1 or v.status in ('ready', 'published'))
            and v.status <> 'removed'
            and ($2::timestamptz is null or (v.created_at, v.id) < ($2, $3::uuid))

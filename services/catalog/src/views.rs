@@ -27,6 +27,15 @@ pub struct PlaybackView {
     pub hls: String,
 }
 
+/// How far a resumable upload has come.
+#[derive(Debug, Serialize)]
+pub struct UploadProgressView {
+    pub received_bytes: i64,
+    /// Absent while the client defers the length.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_bytes: Option<i64>,
+}
+
 #[derive(Debug, Serialize)]
 pub struct VideoView {
     pub id: VideoId,
@@ -38,6 +47,9 @@ pub struct VideoView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure_reason: Option<String>,
     pub owner: OwnerView,
+    /// While `uploading`, to its owner.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upload: Option<UploadProgressView>,
     pub duration_seconds: Option<f64>,
     pub width: Option<i32>,
     pub height: Option<i32>,
@@ -94,6 +106,13 @@ impl VideoView {
                 id: video.owner_id,
                 name: video.owner_name,
             },
+            upload: video
+                .upload_progress
+                .filter(|_| private_details)
+                .map(|(received_bytes, total_bytes)| UploadProgressView {
+                    received_bytes,
+                    total_bytes,
+                }),
             duration_seconds: video.duration_ms.map(|ms| ms as f64 / 1000.0),
             width: video.width,
             height: video.height,

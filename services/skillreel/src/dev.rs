@@ -62,7 +62,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
     let worker = Worker::new(
         backends.pool,
         backends.storage,
-        WorkerSettings::from(&settings.transcoder),
+        WorkerSettings::from_settings(&settings),
     );
     worker.register_metrics(&metrics);
 

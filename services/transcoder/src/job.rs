@@ -272,6 +272,11 @@ impl Worker {
         if still_wanted {
             tracing::info!(video = %video, rungs = media.renditions.len(), "video ready");
             self.metrics.record("ready");
+            if !self.settings.keep_source
+                && let Ok(source) = key(&format!("videos/{video}/source"))
+            {
+                let _ = self.storage.delete_prefix(&source).await;
+            }
         } else if let Ok(prefix) = key(&format!("videos/{video}/media")) {
             let _ = self.storage.delete_prefix(&prefix).await;
         }

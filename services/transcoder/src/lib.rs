@@ -39,7 +39,7 @@ impl Application {
         let worker = Worker::new(
             backends.pool,
             backends.storage,
-            WorkerSettings::from(&settings.transcoder),
+            WorkerSettings::from_settings(&settings),
         );
         worker.register_metrics(&metrics);
         let (listener, port) = skillreel_web::bind(&settings.server)?;

@@ -28,6 +28,17 @@ pub struct WorkerSettings {
     pub work_dir: Option<PathBuf>,
     pub ladder: Vec<u32>,
     pub limits: skillreel_media::Limits,
+    /// Keep the original once the video is ready.
+    pub keep_source: bool,
+}
+
+impl WorkerSettings {
+    pub fn from_settings(settings: &skillreel_config::Settings) -> Self {
+        Self {
+            keep_source: settings.upload.keep_source,
+            ..Self::from(&settings.transcoder)
+        }
+    }
 }
 
 impl From<&TranscoderSettings> for WorkerSettings {
@@ -41,6 +52,7 @@ impl From<&TranscoderSettings> for WorkerSettings {
             work_dir: s.work_dir.clone(),
             ladder: s.ladder.clone(),
             limits: skillreel_media::Limits::default(),
+            keep_source: true,
         }
     }
 }

@@ -128,6 +128,24 @@ async fn a_video_is_transcoded_and_its_media_stored(pool: PgPool) {
         assert!(f.storage.size(&key).await.is_ok_and(|s| s > 0), "{key} missing");
     }
     assert_eq!(f.job_of(id).await, ("succeeded".into(), 1, None));
+    // The original is kept by default, so the video can be transcoded again.
+    let source = ObjectKey::parse(&format!("videos/{id}/source")).unwrap_or_else(|e| panic!("{e}"));
+    assert!(f.storage.size(&source).await.is_ok());
+}
+
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn the_original_is_deleted_after_transcoding_when_configured(pool: PgPool) {
+    let mut f = fixture(pool).await;
+    f.settings.keep_source = false;
+    let src = fixtures::video(f.dir.path(), "a.mp4", VideoSpec::landscape(320, 240, 2.0));
+    let id = f.upload(&src).await;
+    let (stop, handle) = f.worker();
+    let video = f.settled(id).await;
+    stop.cancel();
+    let _ = handle.await;
+    assert_eq!(video.status, VideoStatus::Ready);
+    let source = ObjectKey::parse(&format!("videos/{id}/source")).unwrap_or_else(|e| panic!("{e}"));
+    assert!(f.storage.size(&source).await.is_err(), "the original was kept");
 }
 
 #[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
