@@ -93,12 +93,26 @@ pub trait Storage: Send + Sync + fmt::Debug {
     /// PostgreSQL), so any replica can continue. `None` when the store needs no id.
     async fn begin_parts(&self, key: &ObjectKey) -> Result<Option<String>>;
 
-    /// Stores part `number` (from 1) and returns its etag; storing a number again
-    /// replaces it, so a retried request can't corrupt the object.
-    async fn put_part(&self, key: &ObjectKey, multipart: Option<&str>, number: i32, body: Bytes) -> Result<String>;
+    /// Stores part `number` (from 1), which starts at byte `offset` of the object, and
+    /// returns its etag; storing a number again replaces it, so a retried request can't
+    /// corrupt the object.
+    async fn put_part(
+        &self,
+        key: &ObjectKey,
+        multipart: Option<&str>,
+        number: i32,
+        offset: u64,
+        body: Bytes,
+    ) -> Result<String>;
 
-    /// Joins `parts` (number, etag), in order, into the object.
-    async fn complete_parts(&self, key: &ObjectKey, multipart: Option<&str>, parts: &[(i32, String)]) -> Result<()>;
+    /// Joins `parts` (number, etag), in order, into the object of `size` bytes.
+    async fn complete_parts(
+        &self,
+        key: &ObjectKey,
+        multipart: Option<&str>,
+        parts: &[(i32, String)],
+        size: u64,
+    ) -> Result<()>;
 
     /// Drops every stored part.
     async fn abort_parts(&self, key: &ObjectKey, multipart: Option<&str>) -> Result<()>;

@@ -29,7 +29,8 @@ impl LocalStore {
         self.root.join(key.as_str())
     }
 
-    fn parts_dir(&self, key: &ObjectKey) -> PathBuf {
+    /// Where an object assembled from parts grows until it is complete.
+    fn staging_path(&self, key: &ObjectKey) -> PathBuf {
         self.root.join(".parts").join(key.as_str())
     }
 }
@@ -115,42 +116,60 @@ impl Storage for LocalStore {
     }
 
     async fn begin_parts(&self, key: &ObjectKey) -> Result<Option<String>> {
-        fs::create_dir_all(self.parts_dir(key)).await?;
+        let staging = self.staging_path(key);
+        ensure_parent(&staging).await?;
+        fs::File::create(&staging).await?;
         Ok(None)
     }
 
-    async fn put_part(&self, key: &ObjectKey, _multipart: Option<&str>, number: i32, body: Bytes) -> Result<String> {
-        let dir = self.parts_dir(key);
-        fs::create_dir_all(&dir).await?;
-        // Write then rename: a part is either all there or not at all.
-        let staging = dir.join(format!("{number:05}.partial"));
-        let mut file = fs::File::create(&staging).await?;
+    /// Parts land at their offset in one staging file: the object is appended to as it
+    /// arrives, a re-sent part overwrites its own range, and completion is a rename.
+    async fn put_part(
+        &self,
+        key: &ObjectKey,
+        _multipart: Option<&str>,
+        _number: i32,
+        offset: u64,
+        body: Bytes,
+    ) -> Result<String> {
+        let staging = self.staging_path(key);
+        ensure_parent(&staging).await?;
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&staging)
+            .await?;
+        file.seek(SeekFrom::Start(offset)).await?;
         file.write_all(&body).await?;
-        file.sync_all().await?;
-        fs::rename(&staging, dir.join(format!("{number:05}"))).await?;
-        Ok(format!("{}", body.len()))
+        file.sync_data().await?;
+        Ok(body.len().to_string())
     }
 
-    async fn complete_parts(&self, key: &ObjectKey, _multipart: Option<&str>, parts: &[(i32, String)]) -> Result<()> {
-        let dir = self.parts_dir(key);
-        let partial = self.root.join(".partial").join(uuid::Uuid::now_v7().to_string());
-        let mut out = fs::File::create(&partial).await?;
-        for (number, _) in parts {
-            let mut part = fs::File::open(dir.join(format!("{number:05}")))
-                .await
-                .map_err(not_found(key))?;
-            tokio::io::copy(&mut part, &mut out).await?;
-        }
-        out.sync_all().await?;
+    async fn complete_parts(
+        &self,
+        key: &ObjectKey,
+        _multipart: Option<&str>,
+        _parts: &[(i32, String)],
+        size: u64,
+    ) -> Result<()> {
+        let staging = self.staging_path(key);
+        // Bytes of a failed request beyond the end are not part of the object.
+        fs::OpenOptions::new()
+            .write(true)
+            .open(&staging)
+            .await
+            .map_err(not_found(key))?
+            .set_len(size)
+            .await?;
         let target = self.path(key);
         ensure_parent(&target).await?;
-        fs::rename(&partial, &target).await?;
-        fs::remove_dir_all(&dir).await?;
+        fs::rename(&staging, &target).await?;
         Ok(())
     }
 
     async fn abort_parts(&self, key: &ObjectKey, _multipart: Option<&str>) -> Result<()> {
-        match fs::remove_dir_all(self.parts_dir(key)).await {
+        match fs::remove_file(self.staging_path(key)).await {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
             _ => Ok(()),
         }

@@ -246,7 +246,14 @@ impl Storage for S3Store {
         Ok(Some(id.to_owned()))
     }
 
-    async fn put_part(&self, key: &ObjectKey, multipart: Option<&str>, number: i32, body: Bytes) -> Result<String> {
+    async fn put_part(
+        &self,
+        key: &ObjectKey,
+        multipart: Option<&str>,
+        number: i32,
+        _offset: u64,
+        body: Bytes,
+    ) -> Result<String> {
         let uploaded = self
             .client
             .upload_part()
@@ -261,7 +268,13 @@ impl Storage for S3Store {
         Ok(uploaded.e_tag().unwrap_or_default().to_owned())
     }
 
-    async fn complete_parts(&self, key: &ObjectKey, multipart: Option<&str>, parts: &[(i32, String)]) -> Result<()> {
+    async fn complete_parts(
+        &self,
+        key: &ObjectKey,
+        multipart: Option<&str>,
+        parts: &[(i32, String)],
+        _size: u64,
+    ) -> Result<()> {
         let completed = parts
             .iter()
             .map(|(n, etag)| CompletedPart::builder().part_number(*n).e_tag(etag).build())

@@ -122,11 +122,77 @@ async fn suite(store: &dyn Storage) {
         .unwrap_or_else(|e| panic!("deleting nothing: {e}"));
 }
 
+/// Parts written over several requests: a re-sent part replaces its first version, and
+/// the object is exactly the parts in order.
+async fn parts_suite(store: &dyn Storage) {
+    let k = key("videos/p/source");
+    let multipart = store.begin_parts(&k).await.unwrap_or_else(|e| panic!("begin: {e}"));
+    let min = store.min_part_size().max(1);
+    let (first, second, last) = (
+        pattern(min.max(6 * 1024 * 1024)),
+        vec![7u8; min.max(5 * 1024 * 1024)],
+        b"tail".to_vec(),
+    );
+    let a = store
+        .put_part(&k, multipart.as_deref(), 1, 0, Bytes::from(first.clone()))
+        .await;
+    // A failed request stored part 2 with other bytes (and more of them) …
+    let junk = vec![9u8; second.len() + 1000];
+    store
+        .put_part(&k, multipart.as_deref(), 2, first.len() as u64, Bytes::from(junk))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    // … and the retry replaces it.
+    let b = store
+        .put_part(
+            &k,
+            multipart.as_deref(),
+            2,
+            first.len() as u64,
+            Bytes::from(second.clone()),
+        )
+        .await;
+    let c = store
+        .put_part(
+            &k,
+            multipart.as_deref(),
+            3,
+            (first.len() + second.len()) as u64,
+            Bytes::from(last.clone()),
+        )
+        .await;
+    let parts = vec![
+        (1, a.unwrap_or_else(|e| panic!("{e}"))),
+        (2, b.unwrap_or_else(|e| panic!("{e}"))),
+        (3, c.unwrap_or_else(|e| panic!("{e}"))),
+    ];
+    let expected = [first, second, last].concat();
+    store
+        .complete_parts(&k, multipart.as_deref(), &parts, expected.len() as u64)
+        .await
+        .unwrap_or_else(|e| panic!("complete: {e}"));
+    assert_eq!(read_all(store, &k, None).await, expected);
+
+    // An aborted write leaves nothing behind.
+    let aborted = key("videos/q/source");
+    let multipart = store.begin_parts(&aborted).await.unwrap_or_else(|e| panic!("{e}"));
+    store
+        .put_part(&aborted, multipart.as_deref(), 1, 0, Bytes::from(vec![1u8; 100]))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    store
+        .abort_parts(&aborted, multipart.as_deref())
+        .await
+        .unwrap_or_else(|e| panic!("abort: {e}"));
+    assert!(matches!(store.size(&aborted).await, Err(StorageError::NotFound(_))));
+}
+
 #[tokio::test]
 async fn the_local_store_passes_the_suite() {
     let root = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let store = LocalStore::new(root.path()).await.unwrap_or_else(|e| panic!("{e}"));
     suite(&store).await;
+    parts_suite(&store).await;
 }
 
 #[tokio::test]
@@ -135,6 +201,7 @@ async fn the_s3_store_passes_the_suite() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     suite(&store).await;
+    parts_suite(&store).await;
 }
 
 #[tokio::test]

@@ -122,6 +122,8 @@ impl Appender<'_> {
         let mut next_part = committed.last().map_or(1, |p| p.number + 1);
 
         let mut buffer = BytesMut::new();
+        // The object offset at which `buffer` begins.
+        let mut buffer_at = (start - upload.pending_size) as u64;
         if upload.pending_size > 0 {
             let pending = read_all(storage, &pending_key(upload, start)?).await?;
             buffer.extend_from_slice(&pending);
@@ -166,7 +168,8 @@ impl Appender<'_> {
             }
             while buffer.len() >= PART_SIZE {
                 let part = buffer.split_to(PART_SIZE).freeze();
-                stored.push(self.put_part(&key, next_part, part).await?);
+                stored.push(self.put_part(&key, next_part, buffer_at, part).await?);
+                buffer_at += PART_SIZE as u64;
                 next_part += 1;
             }
             if renewed.elapsed() > LEASE_RENEW {
@@ -192,7 +195,10 @@ impl Appender<'_> {
         if complete || buffer.len() >= storage.min_part_size() {
             // The last part may be small; so may be the only part of a tiny file.
             if !buffer.is_empty() || (committed.is_empty() && stored.is_empty()) {
-                stored.push(self.put_part(&key, next_part, buffer.split().freeze()).await?);
+                stored.push(
+                    self.put_part(&key, next_part, buffer_at, buffer.split().freeze())
+                        .await?,
+                );
             }
         } else if !buffer.is_empty() {
             pending_size = buffer.len() as i64;
@@ -212,7 +218,7 @@ impl Appender<'_> {
                 .map(|p| (p.number, p.etag.clone()))
                 .collect();
             storage
-                .complete_parts(&key, upload.multipart_id.as_deref(), &all)
+                .complete_parts(&key, upload.multipart_id.as_deref(), &all, offset as u64)
                 .await
                 .map_err(storage_error)?;
         }
@@ -233,12 +239,12 @@ impl Appender<'_> {
         )
     }
 
-    async fn put_part(&self, key: &ObjectKey, number: i32, body: Bytes) -> Result<UploadPart, ApiError> {
+    async fn put_part(&self, key: &ObjectKey, number: i32, offset: u64, body: Bytes) -> Result<UploadPart, ApiError> {
         let size = body.len() as i64;
         let etag = self
             .ctx
             .storage
-            .put_part(key, self.upload.multipart_id.as_deref(), number, body)
+            .put_part(key, self.upload.multipart_id.as_deref(), number, offset, body)
             .await
             .map_err(storage_error)?;
         Ok(UploadPart { number, etag, size })
