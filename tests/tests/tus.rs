@@ -401,6 +401,48 @@ async fn an_upload_that_does_not_start_like_a_video_is_refused_early(_: PgPoolOp
     assert_eq!(offset_of(&app, &url, &alice).await, "0", "refused bytes were kept");
 }
 
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn browsers_on_other_origins_may_upload_and_read_the_tus_headers(_: PgPoolOptions, db: PgConnectOptions) {
+    let app = TestApp::spawn(&db, Backend::Local, |_| {}).await;
+    let base = format!("{}/api/v1/uploads", app.upload);
+    let preflight = app
+        .client
+        .request(Method::OPTIONS, &base)
+        .header("Origin", "https://learning.example.com")
+        .header("Access-Control-Request-Method", "POST")
+        .header(
+            "Access-Control-Request-Headers",
+            "authorization,tus-resumable,upload-length,upload-metadata",
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(preflight.status().is_success(), "{}", preflight.status());
+    assert_eq!(
+        header(&preflight, "Access-Control-Allow-Origin"),
+        "https://learning.example.com"
+    );
+    let alice = token("alice", &[]);
+    let created = tus(&app, Method::POST, &base, &alice)
+        .header("Origin", "https://learning.example.com")
+        .header("Upload-Length", "100")
+        .header("Upload-Metadata", "title eA==")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let exposed = header(&created, "Access-Control-Expose-Headers").to_ascii_lowercase();
+    for needed in [
+        "location",
+        "upload-offset",
+        "tus-resumable",
+        "video-id",
+        "upload-expires",
+    ] {
+        assert!(exposed.contains(needed), "{needed} not exposed: {exposed}");
+    }
+}
+
 fn base64_sha1(data: &[u8]) -> String {
     use base64::Engine;
     use sha1::Digest as _;

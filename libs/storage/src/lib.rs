@@ -119,6 +119,19 @@ pub trait Storage: Send + Sync + fmt::Debug {
 
     /// The smallest size of any part but the last (S3: 5 MiB).
     fn min_part_size(&self) -> usize;
+
+    /// A URL a client may `PUT` part `number` to directly, for `valid_for`; `None` when
+    /// the store cannot be reached by clients (the local store).
+    async fn presign_part(
+        &self,
+        key: &ObjectKey,
+        multipart: Option<&str>,
+        number: i32,
+        valid_for: std::time::Duration,
+    ) -> Result<Option<String>>;
+
+    /// The parts the store holds for a multipart write: (number, size, etag).
+    async fn list_parts(&self, key: &ObjectKey, multipart: Option<&str>) -> Result<Vec<(i32, u64, String)>>;
 }
 
 /// A write in progress. Dropping it without `finish` leaves nothing visible, but

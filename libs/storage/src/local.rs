@@ -178,6 +178,20 @@ impl Storage for LocalStore {
     fn min_part_size(&self) -> usize {
         1
     }
+
+    async fn presign_part(
+        &self,
+        _key: &ObjectKey,
+        _multipart: Option<&str>,
+        _number: i32,
+        _valid_for: std::time::Duration,
+    ) -> Result<Option<String>> {
+        Ok(None)
+    }
+
+    async fn list_parts(&self, _key: &ObjectKey, _multipart: Option<&str>) -> Result<Vec<(i32, u64, String)>> {
+        Ok(Vec::new())
+    }
 }
 
 struct LocalWriter {

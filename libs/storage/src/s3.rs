@@ -313,6 +313,57 @@ impl Storage for S3Store {
     fn min_part_size(&self) -> usize {
         5 * 1024 * 1024
     }
+
+    async fn presign_part(
+        &self,
+        key: &ObjectKey,
+        multipart: Option<&str>,
+        number: i32,
+        valid_for: std::time::Duration,
+    ) -> Result<Option<String>> {
+        let config = aws_sdk_s3::presigning::PresigningConfig::expires_in(valid_for)
+            .map_err(|e| StorageError::Remote(e.to_string()))?;
+        let request = self
+            .client
+            .upload_part()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .set_upload_id(multipart.map(str::to_owned))
+            .part_number(number)
+            .presigned(config)
+            .await
+            .map_err(remote(key.as_str()))?;
+        Ok(Some(request.uri().to_owned()))
+    }
+
+    async fn list_parts(&self, key: &ObjectKey, multipart: Option<&str>) -> Result<Vec<(i32, u64, String)>> {
+        let mut parts = Vec::new();
+        let mut marker = None;
+        loop {
+            let page = self
+                .client
+                .list_parts()
+                .bucket(&self.bucket)
+                .key(key.as_str())
+                .set_upload_id(multipart.map(str::to_owned))
+                .set_part_number_marker(marker)
+                .send()
+                .await
+                .map_err(remote(key.as_str()))?;
+            parts.extend(page.parts().iter().map(|p| {
+                let size = p.size().unwrap_or(0).max(0) as u64;
+                (
+                    p.part_number().unwrap_or(0),
+                    size,
+                    p.e_tag().unwrap_or_default().to_owned(),
+                )
+            }));
+            match page.next_part_number_marker() {
+                Some(next) if page.is_truncated() == Some(true) => marker = Some(next.to_owned()),
+                _ => return Ok(parts),
+            }
+        }
+    }
 }
 
 /// A streamed write: one `PutObject` when it stays under a part, a multipart upload

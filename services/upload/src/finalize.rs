@@ -31,10 +31,40 @@ pub async fn finalize(pool: &PgPool, video: &NewVideo<'_>, max_attempts: i32) ->
     Ok(())
 }
 
+impl From<FinalizeError> for skillreel_web::ApiError {
+    fn from(e: FinalizeError) -> Self {
+        match e {
+            FinalizeError::Database(e) => e.into(),
+            other => skillreel_web::ApiError::internal(other),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum FinalizeError {
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error(transparent)]
     Queue(#[from] skillreel_queue::QueueError),
+}
+
+/// The last byte of a resumable or direct upload is stored: the upload is complete, the
+/// video waits for the transcoder and its job is queued, all in the caller's transaction.
+pub async fn complete_upload(
+    conn: &mut sqlx::PgConnection,
+    upload: uuid::Uuid,
+    video: VideoId,
+    size: i64,
+    max_attempts: i32,
+) -> Result<(), FinalizeError> {
+    skillreel_db::uploads::finish(conn, upload, "complete").await?;
+    videos::start_processing(conn, video, size).await?;
+    skillreel_queue::enqueue(
+        conn,
+        TRANSCODE_QUEUE,
+        &TranscodeRequest { video_id: video },
+        max_attempts,
+    )
+    .await?;
+    Ok(())
 }

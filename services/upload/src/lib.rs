@@ -17,12 +17,13 @@ use skillreel_web::ops::Metrics;
 use sqlx::PgPool;
 
 mod checks;
+mod direct;
 mod finalize;
 mod multipart;
 pub mod tus;
 
 pub use checks::Quotas;
-pub use finalize::{TRANSCODE_QUEUE, TranscodeRequest, finalize};
+pub use finalize::{FinalizeError, TRANSCODE_QUEUE, TranscodeRequest, complete_upload, finalize};
 
 pub struct UploadContext {
     pub pool: PgPool,
@@ -72,6 +73,7 @@ impl UploadService {
         cfg.app_data(self.ctx.clone())
             .route("/api/v1/videos", web::post().to(multipart::post_video));
         tus::configure(cfg);
+        direct::configure(cfg);
     }
 
     /// Starts the background task that removes abandoned uploads.

@@ -10,7 +10,6 @@ use skillreel_domain::{Description, Tags, Title, VideoId};
 use skillreel_storage::{ObjectKey, ObjectWriter, StorageError};
 use skillreel_web::{ApiError, ErrorCode};
 
-use crate::finalize::FinalizeError;
 use crate::{UploadContext, checks};
 
 /// Text fields are short; anything longer is refused before it is buffered.
@@ -29,15 +28,6 @@ fn multipart_error(e: MultipartError) -> ApiError {
 
 fn storage_error(e: StorageError) -> ApiError {
     ApiError::unavailable(e)
-}
-
-impl From<FinalizeError> for ApiError {
-    fn from(e: FinalizeError) -> Self {
-        match e {
-            FinalizeError::Database(e) => e.into(),
-            other => ApiError::internal(other),
-        }
-    }
 }
 
 async fn read_text(mut field: Field, name: &str) -> Result<String, ApiError> {

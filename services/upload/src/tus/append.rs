@@ -8,13 +8,12 @@ use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use skillreel_auth::AuthUser;
 use skillreel_db::uploads::{self, Lease, UploadPart, UploadRecord};
-use skillreel_db::videos;
 use skillreel_storage::{ObjectKey, Storage, StorageError};
 use skillreel_web::{ApiError, ErrorCode};
 use uuid::Uuid;
 
 use super::protocol::Checksum;
-use crate::{TRANSCODE_QUEUE, TranscodeRequest, UploadContext, checks};
+use crate::{UploadContext, checks};
 
 /// Parts are cut at this size; memory per PATCH stays around it.
 const PART_SIZE: usize = 8 * 1024 * 1024;
@@ -267,14 +266,8 @@ impl Appender<'_> {
             return Err(ApiError::conflict("the upload was taken over by another request"));
         }
         if complete {
-            uploads::finish(&mut tx, upload.id, "complete").await?;
-            videos::start_processing(&mut tx, upload.video_id, offset).await?;
-            let job = TranscodeRequest {
-                video_id: upload.video_id,
-            };
-            skillreel_queue::enqueue(&mut tx, TRANSCODE_QUEUE, &job, self.ctx.max_attempts)
-                .await
-                .map_err(ApiError::internal)?;
+            crate::finalize::complete_upload(&mut tx, upload.id, upload.video_id, offset, self.ctx.max_attempts)
+                .await?;
         }
         tx.commit().await?;
         Ok(())

@@ -1,13 +1,11 @@
 //! One handler per tus request.
 
-use std::collections::HashMap;
-
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use skillreel_auth::AuthUser;
 use skillreel_db::uploads::{self, Lease, NewUpload};
 use skillreel_db::videos::{self, NewVideo};
-use skillreel_domain::{Description, Tags, Title, VideoId, VideoStatus};
+use skillreel_domain::{VideoId, VideoStatus};
 use skillreel_storage::ObjectKey;
 use skillreel_web::{ApiError, ErrorCode};
 use time::OffsetDateTime;
@@ -15,7 +13,8 @@ use uuid::Uuid;
 
 use super::append::{AppendRequest, append, unavailable};
 use super::protocol::{self, Checksum};
-use crate::{UploadContext, checks};
+use crate::UploadContext;
+use crate::checks::{self, validate_metadata};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route(
@@ -47,60 +46,6 @@ async fn discover(ctx: web::Data<UploadContext>) -> HttpResponse {
         .insert_header(("Tus-Max-Size", ctx.max_size_bytes.to_string()))
         .insert_header(("Tus-Checksum-Algorithm", protocol::CHECKSUM_ALGORITHMS))
         .finish()
-}
-
-/// The metadata a video needs, validated before a byte is stored.
-struct UploadMetadata {
-    title: Title,
-    description: Description,
-    tags: Tags,
-    filename: Option<String>,
-}
-
-/// Declared types that are clearly not video are refused before any byte arrives.
-fn check_filetype(filetype: Option<&str>) -> Result<(), ApiError> {
-    match filetype.map(str::to_ascii_lowercase) {
-        Some(t) if ["image/", "audio/", "text/", "font/"].iter().any(|p| t.starts_with(p)) => Err(ApiError::new(
-            ErrorCode::UnsupportedMediaType,
-            format!("`{t}` is not a video; upload a video file"),
-        )),
-        _ => Ok(()),
-    }
-}
-
-fn sanitize_filename(raw: &str) -> Option<String> {
-    let name: String = raw
-        .rsplit(['/', '\\'])
-        .next()
-        .unwrap_or_default()
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(255)
-        .collect();
-    Some(name.trim().to_owned()).filter(|n| !n.is_empty())
-}
-
-fn validate_metadata(meta: &HashMap<String, String>) -> Result<UploadMetadata, ApiError> {
-    check_filetype(meta.get("filetype").map(String::as_str))?;
-    let filename = meta.get("filename").and_then(|f| sanitize_filename(f));
-    // A title, or failing that the file's name without its extension.
-    let title_source = meta.get("title").cloned().or_else(|| {
-        filename
-            .as_deref()
-            .map(|f| f.rsplit_once('.').map_or(f, |(stem, _)| stem).replace(['_', '-'], " "))
-    });
-    let title = Title::parse(&title_source.ok_or_else(|| ApiError::validation("metadata `title` is required"))?)?;
-    let description = Description::parse(meta.get("description").map(String::as_str).unwrap_or_default())?;
-    let tags = Tags::parse_csv(meta.get("tags").map(String::as_str).unwrap_or_default())?;
-    if meta.get("community").is_some_and(|c| c.len() > 100) {
-        return Err(ApiError::validation("metadata `community` is too long"));
-    }
-    Ok(UploadMetadata {
-        title,
-        description,
-        tags,
-        filename,
-    })
 }
 
 fn location(ctx: &UploadContext, req: &HttpRequest, id: Uuid) -> String {
@@ -310,25 +255,4 @@ async fn delete_upload(
     tx.commit().await?;
     tracing::info!(upload = %id, "upload terminated");
     Ok(tus(HttpResponse::NoContent()).finish())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn meta(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
-    }
-
-    #[test]
-    fn the_title_falls_back_to_the_file_name_and_paths_are_stripped() {
-        let m = validate_metadata(&meta(&[("filename", "../../etc/Git_rebase-basics.mp4")]));
-        let m = m.unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(m.title.as_str(), "Git rebase basics");
-        assert_eq!(m.filename.as_deref(), Some("Git_rebase-basics.mp4"));
-        assert!(validate_metadata(&meta(&[])).is_err());
-        assert!(validate_metadata(&meta(&[("title", "x"), ("filetype", "image/png")])).is_err());
-        assert!(validate_metadata(&meta(&[("title", "x"), ("filetype", "video/mp4")])).is_ok());
-        assert!(validate_metadata(&meta(&[("title", "x"), ("tags", "<b>")])).is_err());
-    }
 }

@@ -8,5 +8,6 @@ mod handlers;
 mod protocol;
 mod sweep;
 
+pub use append::unavailable;
 pub use handlers::configure;
 pub use sweep::{spawn_sweeper, sweep_expired};
