@@ -105,6 +105,10 @@ pub trait Storage: Send + Sync + fmt::Debug {
         body: Bytes,
     ) -> Result<String>;
 
+    /// Makes the parts stored so far durable. Callers record a part as stored (commit an
+    /// upload's offset) only after this returns, so one sync covers a whole request.
+    async fn sync_parts(&self, key: &ObjectKey) -> Result<()>;
+
     /// Joins `parts` (number, etag), in order, into the object of `size` bytes.
     async fn complete_parts(
         &self,

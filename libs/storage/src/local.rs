@@ -142,8 +142,17 @@ impl Storage for LocalStore {
             .await?;
         file.seek(SeekFrom::Start(offset)).await?;
         file.write_all(&body).await?;
-        file.sync_data().await?;
         Ok(body.len().to_string())
+    }
+
+    async fn sync_parts(&self, key: &ObjectKey) -> Result<()> {
+        let file = fs::OpenOptions::new()
+            .write(true)
+            .open(self.staging_path(key))
+            .await
+            .map_err(not_found(key))?;
+        file.sync_data().await?;
+        Ok(())
     }
 
     async fn complete_parts(

@@ -314,6 +314,11 @@ impl Storage for S3Store {
         5 * 1024 * 1024
     }
 
+    /// An acknowledged `UploadPart` is already durable.
+    async fn sync_parts(&self, _key: &ObjectKey) -> Result<()> {
+        Ok(())
+    }
+
     async fn presign_part(
         &self,
         key: &ObjectKey,

@@ -210,6 +210,9 @@ impl Appender<'_> {
             .await
             .map_err(storage_error)?;
         }
+        if !stored.is_empty() {
+            storage.sync_parts(&key).await.map_err(storage_error)?;
+        }
         if complete {
             let all: Vec<(i32, String)> = committed
                 .iter()
