@@ -138,46 +138,64 @@ impl Appender<'_> {
         let mut received: u64 = 0;
         let mut stored = Vec::new();
         let mut renewed = Instant::now();
-        while let Some(chunk) = body.next().await {
-            let chunk = match chunk {
-                Ok(chunk) => chunk,
-                // The client went away. Without a checksum, keep what arrived so it can
-                // resume from there; with one, the chunk is incomplete and unverifiable.
-                Err(_) if checksum.is_none() => break,
-                Err(e) => return Err(ApiError::bad_request(format!("the upload was interrupted: {e}"))),
-            };
-            received += chunk.len() as u64;
-            let total = start as u64 + received;
-            if length.is_some_and(|l| total > l) {
-                return Err(ApiError::bad_request("more bytes than `Upload-Length` announced"));
-            }
-            if total > self.ctx.max_size_bytes {
-                return Err(self.too_large());
-            }
-            if total > quota {
-                return Err(checks::over_quota(quota));
-            }
-            if let Some(c) = checksum.as_mut() {
-                c.update(&chunk);
-            }
-            buffer.extend_from_slice(&chunk);
-            if !sniffed && buffer.len() >= checks::SNIFF_LEN {
-                checks::sniff(&buffer[..checks::SNIFF_LEN])?;
-                sniffed = true;
-            }
-            while buffer.len() >= PART_SIZE {
-                let part = buffer.split_to(PART_SIZE).freeze();
-                stored.push(self.put_part(&key, next_part, buffer_at, part).await?);
-                buffer_at += PART_SIZE as u64;
-                next_part += 1;
-            }
-            if renewed.elapsed() > LEASE_RENEW {
-                if !uploads::extend_lease(&self.ctx.pool, upload.id, self.token, LEASE_TTL).await? {
-                    return Err(ApiError::conflict("the upload was taken over by another request"));
+        // One part is written while the next is received, so network and store work at
+        // the same time. The write in flight is always awaited before this returns: no
+        // stale write can land after the upload is handed back.
+        let mut in_flight = None;
+        let streamed: Result<(), ApiError> = async {
+            while let Some(chunk) = body.next().await {
+                let chunk = match chunk {
+                    Ok(chunk) => chunk,
+                    // The client went away. Without a checksum, keep what arrived so it can
+                    // resume from there; with one, the chunk is incomplete and unverifiable.
+                    Err(_) if checksum.is_none() => break,
+                    Err(e) => return Err(ApiError::bad_request(format!("the upload was interrupted: {e}"))),
+                };
+                received += chunk.len() as u64;
+                let total = start as u64 + received;
+                if length.is_some_and(|l| total > l) {
+                    return Err(ApiError::bad_request("more bytes than `Upload-Length` announced"));
                 }
-                renewed = Instant::now();
+                if total > self.ctx.max_size_bytes {
+                    return Err(self.too_large());
+                }
+                if total > quota {
+                    return Err(checks::over_quota(quota));
+                }
+                if let Some(c) = checksum.as_mut() {
+                    c.update(&chunk);
+                }
+                buffer.extend_from_slice(&chunk);
+                if !sniffed && buffer.len() >= checks::SNIFF_LEN {
+                    checks::sniff(&buffer[..checks::SNIFF_LEN])?;
+                    sniffed = true;
+                }
+                while buffer.len() >= PART_SIZE {
+                    let part = buffer.split_to(PART_SIZE).freeze();
+                    if let Some(previous) = in_flight.take() {
+                        stored.push(joined(previous).await?);
+                    }
+                    in_flight = Some(self.spawn_part(&key, next_part, buffer_at, part));
+                    buffer_at += PART_SIZE as u64;
+                    next_part += 1;
+                }
+                if renewed.elapsed() > LEASE_RENEW {
+                    if !uploads::extend_lease(&self.ctx.pool, upload.id, self.token, LEASE_TTL).await? {
+                        return Err(ApiError::conflict("the upload was taken over by another request"));
+                    }
+                    renewed = Instant::now();
+                }
+            }
+            Ok(())
+        }
+        .await;
+        if let Some(last) = in_flight.take() {
+            let written = joined(last).await;
+            if streamed.is_ok() {
+                stored.push(written?);
             }
         }
+        streamed?;
         if checksum.is_some_and(|c| !c.matches()) {
             return Err(ApiError::new(
                 ErrorCode::ChecksumMismatch,
@@ -241,6 +259,20 @@ impl Appender<'_> {
         )
     }
 
+    /// Writes a part on its own task, so the request body keeps flowing meanwhile.
+    fn spawn_part(&self, key: &ObjectKey, number: i32, offset: u64, body: Bytes) -> PartWrite {
+        let storage = self.ctx.storage.clone();
+        let (key, multipart) = (key.clone(), self.upload.multipart_id.clone());
+        tokio::spawn(async move {
+            let size = body.len() as i64;
+            let etag = storage
+                .put_part(&key, multipart.as_deref(), number, offset, body)
+                .await
+                .map_err(storage_error)?;
+            Ok(UploadPart { number, etag, size })
+        })
+    }
+
     async fn put_part(&self, key: &ObjectKey, number: i32, offset: u64, body: Bytes) -> Result<UploadPart, ApiError> {
         let size = body.len() as i64;
         let etag = self
@@ -275,6 +307,12 @@ impl Appender<'_> {
         tx.commit().await?;
         Ok(())
     }
+}
+
+type PartWrite = tokio::task::JoinHandle<Result<UploadPart, ApiError>>;
+
+async fn joined(write: PartWrite) -> Result<UploadPart, ApiError> {
+    write.await.map_err(ApiError::internal)?
 }
 
 async fn read_all(storage: &dyn Storage, key: &ObjectKey) -> Result<Vec<u8>, ApiError> {
