@@ -232,18 +232,9 @@ impl Storage for S3Store {
     }
 
     async fn begin_parts(&self, key: &ObjectKey) -> Result<Option<String>> {
-        let created = self
-            .client
-            .create_multipart_upload()
-            .bucket(&self.bucket)
-            .key(key.as_str())
-            .send()
+        create_multipart(&self.client, &self.bucket, key.as_str(), None)
             .await
-            .map_err(remote(key.as_str()))?;
-        let id = created
-            .upload_id()
-            .ok_or_else(|| StorageError::Remote("store returned no upload id".into()))?;
-        Ok(Some(id.to_owned()))
+            .map(Some)
     }
 
     async fn put_part(
@@ -371,6 +362,22 @@ impl Storage for S3Store {
     }
 }
 
+/// Starts a multipart upload and returns its id.
+async fn create_multipart(client: &Client, bucket: &str, key: &str, content_type: Option<&str>) -> Result<String> {
+    let created = client
+        .create_multipart_upload()
+        .bucket(bucket)
+        .key(key)
+        .set_content_type(content_type.map(str::to_owned))
+        .send()
+        .await
+        .map_err(remote(key))?;
+    let id = created
+        .upload_id()
+        .ok_or_else(|| StorageError::Remote("store returned no upload id".into()))?;
+    Ok(id.to_owned())
+}
+
 /// A streamed write: one `PutObject` when it stays under a part, a multipart upload
 /// once it grows past one.
 struct S3Writer {
@@ -389,19 +396,7 @@ impl S3Writer {
         if let Some(id) = &self.upload_id {
             return Ok(id.clone());
         }
-        let created = self
-            .client
-            .create_multipart_upload()
-            .bucket(&self.bucket)
-            .key(&self.key)
-            .content_type(&self.content_type)
-            .send()
-            .await
-            .map_err(remote(&self.key))?;
-        let id = created
-            .upload_id()
-            .ok_or_else(|| StorageError::Remote("store returned no upload id".into()))?
-            .to_owned();
+        let id = create_multipart(&self.client, &self.bucket, &self.key, Some(&self.content_type)).await?;
         self.upload_id = Some(id.clone());
         Ok(id)
     }
