@@ -82,6 +82,19 @@ async fn a_720p_video_goes_from_upload_to_playback_on_s3(_: PgPoolOptions, db: P
         .await;
     assert_eq!(beyond.map(|r| r.status()).ok(), Some(StatusCode::RANGE_NOT_SATISFIABLE));
 
+    let small = video["thumbnail_small"].as_str().unwrap_or_default();
+    let small = app
+        .client
+        .get(small)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .bytes()
+        .await
+        .unwrap_or_default();
+    assert_eq!(&small[..3], &[0xFF, 0xD8, 0xFF], "the small poster is not a JPEG");
+    assert!(small.len() < bytes.len());
+
     // Others see a ready video and may play it.
     let bob = token("bob", &[]);
     let seen: Value = app.get_video(&bob, &id).await.json().await.unwrap_or_default();

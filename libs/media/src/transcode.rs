@@ -12,7 +12,7 @@ use ffmpeg_next::{ChannelLayout, Packet, Rational, codec, decoder, encoder, fram
 
 use crate::hls::{AudioTrack, KEYFRAME_INTERVAL_S, RungWriter, write_master};
 use crate::probe::{describe, open};
-use crate::thumbnail::write_jpeg;
+use crate::thumbnail::{PosterPicker, write_posters};
 use crate::{Ladder, Limits, MediaError, Probe, Rung};
 
 /// Set from another thread to stop a transcode at the next packet.
@@ -45,7 +45,7 @@ pub struct TranscodeOutput {
     pub rungs: Vec<TranscodedRung>,
     /// `master.m3u8` in the output directory.
     pub master_playlist: PathBuf,
-    /// `thumbnail.jpg` in the output directory.
+    /// `thumbnail.jpg` in the output directory (beside it `thumbnail-small.jpg`).
     pub thumbnail: PathBuf,
 }
 
@@ -104,7 +104,7 @@ pub fn transcode(
         )?);
     }
 
-    let mut state = VideoState::new(video_tb, probe.duration, out_dir.join("thumbnail.jpg"));
+    let mut state = VideoState::new(video_tb, probe.duration);
     let mut decode_errors = 0;
     let mut packet = Packet::empty();
     loop {
@@ -141,13 +141,15 @@ pub fn transcode(
         a.finish(&mut writers)?;
     }
     state.check_coverage()?;
-    if !state.thumbnail_written {
-        let last = state
+    // A video too short for the poster window falls back to its last frame.
+    let poster = match state.poster.chosen() {
+        Some(frame) => frame,
+        None => state
             .last_frame
             .take()
-            .ok_or_else(|| MediaError::Corrupt("no picture could be decoded".into()))?;
-        write_jpeg(&last, 1280, &state.thumbnail_path)?;
-    }
+            .ok_or_else(|| MediaError::Corrupt("no picture could be decoded".into()))?,
+    };
+    let thumbnail = write_posters(&poster, out_dir)?;
 
     let has_audio = audio.is_some();
     let rungs = writers
@@ -160,7 +162,7 @@ pub fn transcode(
         probe,
         rungs,
         master_playlist,
-        thumbnail: state.thumbnail_path,
+        thumbnail,
     })
 }
 
@@ -186,14 +188,12 @@ struct VideoState {
     last_pts: i64,
     next_keyframe_s: f64,
     frames: u64,
-    thumbnail_at_s: f64,
-    thumbnail_path: PathBuf,
-    thumbnail_written: bool,
+    poster: PosterPicker,
     last_frame: Option<frame::Video>,
 }
 
 impl VideoState {
-    fn new(time_base: Rational, declared: Duration, thumbnail_path: PathBuf) -> Self {
+    fn new(time_base: Rational, declared: Duration) -> Self {
         Self {
             time_base,
             declared,
@@ -201,10 +201,7 @@ impl VideoState {
             last_pts: 0,
             next_keyframe_s: 0.0,
             frames: 0,
-            // A frame a little in, not the (often black) first one.
-            thumbnail_at_s: (declared.as_secs_f64() * 0.1).min(3.0),
-            thumbnail_path,
-            thumbnail_written: false,
+            poster: PosterPicker::new(declared.as_secs_f64()),
             last_frame: None,
         }
     }
@@ -238,17 +235,12 @@ impl VideoState {
             for w in writers.iter_mut() {
                 w.push_frame(&decoded, pts, keyframe)?;
             }
-            if !self.thumbnail_written && t >= self.thumbnail_at_s {
-                write_jpeg(&decoded, 1280, &self.thumbnail_path)?;
-                self.thumbnail_written = true;
-            }
+            self.poster.offer(t, &decoded);
             if self.frames.is_multiple_of(30) {
                 let total = self.declared.as_secs_f64().max(0.001);
                 progress((t / total).clamp(0.0, 0.99) as f32);
             }
-            if !self.thumbnail_written {
-                self.last_frame = Some(decoded);
-            }
+            self.last_frame = Some(decoded);
         }
     }
 

@@ -77,6 +77,55 @@ fn a_720p_source_with_sound_becomes_four_aligned_rungs_with_aac() {
     assert_eq!(ffprobe_streams(&output.thumbnail)[0], ("mjpeg".to_owned(), 1280, 720));
 }
 
+/// Mean brightness (0-255) of an image, as ffmpeg sees it.
+fn mean_luma(path: &Path) -> f64 {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args(["-vf", "scale=32:18,format=gray", "-f", "rawvideo", "-"])
+        .output()
+        .unwrap_or_else(|e| panic!("ffmpeg: {e}"));
+    out.stdout.iter().map(|b| f64::from(*b)).sum::<f64>() / out.stdout.len().max(1) as f64
+}
+
+#[test]
+fn the_poster_shows_content_not_a_black_opening_in_two_sizes() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let src = dir.path().join("fade.mp4");
+    // Two seconds of black, then four of picture: a naive first or 10 % frame is black.
+    let status = Command::new("ffmpeg")
+        .args([
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=black:s=640x360:r=25:d=2",
+        ])
+        .args(["-f", "lavfi", "-i", "testsrc2=s=640x360:r=25:d=4"])
+        .args([
+            "-filter_complex",
+            "[0][1]concat=n=2:v=1:a=0",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+        ])
+        .arg(&src)
+        .status();
+    assert!(status.map(|s| s.success()).unwrap_or(false));
+    let output = run(&src, &dir.path().join("out"), &Limits::default()).unwrap_or_else(|e| panic!("{e}"));
+    let small = output.thumbnail.with_file_name("thumbnail-small.jpg");
+    assert_eq!(ffprobe_streams(&output.thumbnail)[0], ("mjpeg".to_owned(), 640, 360));
+    assert_eq!(ffprobe_streams(&small)[0], ("mjpeg".to_owned(), 320, 180));
+    let luma = mean_luma(&output.thumbnail);
+    assert!(
+        luma > 40.0,
+        "the poster is dark (mean luma {luma:.0}): a black frame was picked"
+    );
+}
+
 #[test]
 fn a_silent_source_gives_video_only_renditions() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));

@@ -56,6 +56,8 @@ pub struct VideoView {
     pub renditions: Vec<RenditionView>,
     pub playback: Option<PlaybackView>,
     pub thumbnail: Option<String>,
+    /// The poster at most 320 pixels wide, for lists.
+    pub thumbnail_small: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -95,6 +97,10 @@ impl VideoView {
         let thumbnail = links
             .zip(video.thumbnail_key.as_deref())
             .and_then(|(l, k)| l.url(&video, k));
+        // The small poster sits beside the large one.
+        let thumbnail_small = thumbnail
+            .as_ref()
+            .map(|url| url.replace("thumbnail.jpg", "thumbnail-small.jpg"));
         Self {
             id: video.id,
             title: video.title,
@@ -127,6 +133,7 @@ impl VideoView {
                 .collect(),
             playback: hls.map(|hls| PlaybackView { hls }),
             thumbnail,
+            thumbnail_small,
             created_at: video.created_at,
             updated_at: video.updated_at,
         }
