@@ -205,6 +205,23 @@ async fn malformed_uploads_are_refused_and_store_nothing(_: PgPoolOptions, db: P
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(garbage.status().is_client_error(), "{}", garbage.status());
 
+    // A bad field after the file: the streamed file must be thrown away too.
+    let file_first = reqwest::multipart::Form::new()
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(std::fs::read(&small).unwrap_or_default()).file_name("a.mp4"),
+        )
+        .text("owner", "bob");
+    let r = app
+        .client
+        .post(format!("{}/api/v1/videos", app.upload))
+        .bearer_auth(&alice)
+        .multipart(file_first)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_problem(r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+
     assert_eq!(count(&db, "video").await, 0);
     assert_eq!(count(&db, "job").await, 0);
     // Nothing left in storage either: only the store's own staging folder exists.

@@ -250,3 +250,80 @@ async fn the_list_is_newest_first_and_paginates_with_a_cursor(_: PgPoolOptions, 
     ids.reverse();
     assert_eq!(seen, ids);
 }
+
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn an_admin_lists_failed_jobs_and_retries_one(_: PgPoolOptions, db: PgConnectOptions) {
+    let app = TestApp::spawn(&db, Backend::Local, |_| {}).await;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let alice = token("alice", &[]);
+    let id = app
+        .upload(&alice, &fixtures::fake_mp4(dir.path(), "a.mp4"), "Retry me")
+        .await;
+    // The job ran out of attempts (no transcoder here: set the dead-letter state directly).
+    let pool = PgPoolOptions::new()
+        .connect_with(db.clone())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    sqlx::query("update job set status = 'failed', attempts = 5, last_error = 'storage unavailable'")
+        .execute(&pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    sqlx::query("update video set status = 'failed', failure_reason = 'processing failed 5 times'")
+        .execute(&pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    assert_problem(
+        app.get(Some(&alice), "/api/v1/admin/jobs").await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    let admin = token("ops", &["admin"]);
+    let bad = app.get(Some(&admin), "/api/v1/admin/jobs?status=lost").await;
+    assert_problem(bad, StatusCode::BAD_REQUEST, "bad_request").await;
+    let failed: Value = app
+        .get(Some(&admin), "/api/v1/admin/jobs?status=failed")
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    let jobs = failed["items"].as_array().cloned().unwrap_or_default();
+    assert_eq!(jobs.len(), 1, "{failed}");
+    assert_eq!(
+        (jobs[0]["last_error"].as_str(), jobs[0]["payload"]["video_id"].as_str()),
+        (Some("storage unavailable"), Some(id.as_str()))
+    );
+
+    let job = jobs[0]["id"].as_str().unwrap_or_default();
+    let retry = |who: &str| {
+        app.client
+            .post(format!("{}/api/v1/admin/jobs/{job}/retry", app.catalog))
+            .bearer_auth(who.to_owned())
+            .send()
+    };
+    assert_problem(
+        retry(&alice).await.unwrap_or_else(|e| panic!("{e}")),
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    assert_eq!(retry(&admin).await.map(|r| r.status()).ok(), Some(StatusCode::OK));
+    let video: Value = app.get_video(&alice, &id).await.json().await.unwrap_or_default();
+    assert_eq!(video["status"], "processing");
+    assert!(video["failure_reason"].is_null());
+    let queued: Value = app
+        .get(Some(&admin), "/api/v1/admin/jobs?status=queued")
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(queued["items"][0]["attempts"], 0);
+    // Only a failed job can be retried.
+    assert_problem(
+        retry(&admin).await.unwrap_or_else(|e| panic!("{e}")),
+        StatusCode::CONFLICT,
+        "conflict",
+    )
+    .await;
+}

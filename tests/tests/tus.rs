@@ -399,6 +399,29 @@ async fn an_upload_that_does_not_start_like_a_video_is_refused_early(_: PgPoolOp
         .unwrap_or_else(|e| panic!("{e}"));
     assert_problem(r, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type").await;
     assert_eq!(offset_of(&app, &url, &alice).await, "0", "refused bytes were kept");
+
+    // The same bytes riding on the creation request: nothing is created at all.
+    let pdf = [b"%PDF-1.7\n".to_vec(), vec![b'x'; 990]].concat();
+    let created = tus(&app, Method::POST, &format!("{}/api/v1/uploads", app.upload), &alice)
+        .header("Upload-Length", pdf.len().to_string())
+        .header("Upload-Metadata", "title eA==")
+        .header("Content-Type", "application/offset+octet-stream")
+        .body(pdf)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_problem(created, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type").await;
+    let mine: Value = app
+        .get(Some(&alice), "/api/v1/videos")
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(
+        mine["items"].as_array().map(Vec::len),
+        Some(1),
+        "only the first upload's video should exist: {mine}"
+    );
 }
 
 #[sqlx::test(migrator = "skillreel_db::MIGRATOR")]

@@ -278,6 +278,17 @@ pub async fn mark_ready(conn: &mut PgConnection, id: VideoId, media: &Transcoded
     Ok(done.rows_affected() == 1)
 }
 
+/// A failed video goes back to `processing` for another transcode (an operator's retry).
+pub async fn retry_processing(conn: &mut PgConnection, id: VideoId) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!(
+        "update video set status = 'processing', failure_reason = null, updated_at = now() where id = $1 and status = 'failed'",
+        id.as_uuid(),
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Ends a video as failed with a reason its author can read.
 #[tracing::instrument(skip(conn))]
 pub async fn mark_failed(conn: &mut PgConnection, id: VideoId, reason: &str) -> Result<bool, sqlx::Error> {

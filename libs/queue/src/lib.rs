@@ -301,3 +301,65 @@ mod tests {
         assert_eq!(backoff(-1), Duration::from_secs(1));
     }
 }
+
+/// A job as an operator sees it in a list.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct JobSummary {
+    pub id: Uuid,
+    pub queue: String,
+    pub status: String,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub last_error: Option<String>,
+    pub payload: serde_json::Value,
+    #[serde(with = "time::serde::rfc3339")]
+    pub run_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// The newest jobs, optionally only those in `status`.
+pub async fn list(conn: &mut PgConnection, status: Option<&str>, limit: i64) -> Result<Vec<JobSummary>, QueueError> {
+    let rows = sqlx::query_as!(
+        JobSummary,
+        r#"
+        select id, queue, status, attempts, max_attempts, last_error, payload, run_at, created_at, updated_at
+          from job
+         where ($1::text is null or status = $1)
+         order by created_at desc, id desc
+         limit $2
+        "#,
+        status,
+        limit,
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows)
+}
+
+/// Gives a failed job a fresh set of attempts, due now. `None` when there is no such
+/// failed job; otherwise its payload.
+pub async fn retry(conn: &mut PgConnection, id: Uuid) -> Result<Option<serde_json::Value>, QueueError> {
+    let payload = sqlx::query_scalar!(
+        r#"
+        update job set status = 'queued', attempts = 0, run_at = now(), last_error = null,
+               finished_at = null, updated_at = now()
+         where id = $1 and status = 'failed'
+        returning payload
+        "#,
+        id,
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    if payload.is_some() {
+        let queue = sqlx::query_scalar!("select queue from job where id = $1", id)
+            .fetch_one(&mut *conn)
+            .await?;
+        sqlx::query!("select pg_notify($1, $2)", NOTIFY_CHANNEL, queue)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(payload)
+}

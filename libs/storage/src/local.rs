@@ -134,14 +134,17 @@ impl Storage for LocalStore {
     ) -> Result<String> {
         let staging = self.staging_path(key);
         ensure_parent(&staging).await?;
+        // No `create`: the staging file exists from `begin_parts` until completion, and
+        // writing into a recreated, empty one would pad the object with zeros.
         let mut file = fs::OpenOptions::new()
             .write(true)
-            .create(true)
-            .truncate(false)
             .open(&staging)
-            .await?;
+            .await
+            .map_err(not_found(key))?;
         file.seek(SeekFrom::Start(offset)).await?;
         file.write_all(&body).await?;
+        // tokio finishes a write on a blocking thread: wait for it, and for its errors.
+        file.flush().await?;
         Ok(body.len().to_string())
     }
 

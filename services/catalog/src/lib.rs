@@ -17,6 +17,7 @@ use skillreel_web::{Backends, StartError};
 use sqlx::PgPool;
 
 pub mod access;
+mod admin;
 mod handlers;
 pub mod media;
 pub mod views;
@@ -55,6 +56,8 @@ impl CatalogService {
 
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {
         cfg.app_data(self.ctx.clone())
+            .route("/api/v1/admin/jobs", web::get().to(admin::list_jobs))
+            .route("/api/v1/admin/jobs/{id}/retry", web::post().to(admin::retry_job))
             .route("/api/v1/videos", web::get().to(handlers::list_videos))
             .route("/api/v1/videos/{id}", web::get().to(handlers::get_video))
             .route(

@@ -118,6 +118,23 @@ async fn read_form(
     quota: u64,
 ) -> Result<Form, ApiError> {
     let mut form = Form::default();
+    let outcome = read_fields(payload, ctx, key, quota, &mut form).await;
+    if outcome.is_err()
+        && let Some(file) = form.file.take()
+    {
+        // A bad field after the file: the stored bytes must not linger.
+        let _ = file.writer.abort().await;
+    }
+    outcome.map(|()| form)
+}
+
+async fn read_fields(
+    payload: &mut Multipart,
+    ctx: &UploadContext,
+    key: &ObjectKey,
+    quota: u64,
+    form: &mut Form,
+) -> Result<(), ApiError> {
     while let Some(field) = payload.try_next().await.map_err(multipart_error)? {
         let name = field.name().unwrap_or_default().to_owned();
         match name.as_str() {
@@ -127,14 +144,12 @@ async fn read_form(
             "tags" => form.tags = Some(read_text(field, &name).await?),
             "file" => return Err(ApiError::validation("send exactly one `file`")),
             other => {
-                return Err(ApiError::validation(format!(
-                    "unexpected field `{}`",
-                    other.chars().take(40).collect::<String>()
-                )));
+                let shown: String = other.chars().take(40).collect();
+                return Err(ApiError::validation(format!("unexpected field `{shown}`")));
             }
         }
     }
-    Ok(form)
+    Ok(())
 }
 
 /// Validated metadata, parsed at the edge.

@@ -128,12 +128,12 @@ impl Appender<'_> {
             buffer.extend_from_slice(&pending);
         }
         // A deferred length was not counted against the quota at creation: cap it here.
-        let quota = match length {
+        let quota = match upload.length {
             Some(_) => u64::MAX,
             None => checks::remaining_quota(&self.ctx.pool, upload.owner_id, self.ctx.quotas).await?,
         };
         // The first bytes of an upload must look like a video container.
-        let mut sniffed = start > 0;
+        let mut sniffed = buffer_at > 0;
         let mut checksum = request.checksum;
         let mut received: u64 = 0;
         let mut stored = Vec::new();
@@ -196,6 +196,10 @@ impl Appender<'_> {
             }
         }
         streamed?;
+        // A request that stalled past its lease must not write its tail over another's.
+        if !uploads::extend_lease(&self.ctx.pool, upload.id, self.token, LEASE_TTL).await? {
+            return Err(ApiError::conflict("the upload was taken over by another request"));
+        }
         if checksum.is_some_and(|c| !c.matches()) {
             return Err(ApiError::new(
                 ErrorCode::ChecksumMismatch,

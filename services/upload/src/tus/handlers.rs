@@ -150,21 +150,36 @@ async fn create_upload(
         .insert_header(("Video-Id", video_id.to_string()))
         .insert_header(("Upload-Expires", protocol::http_date(expires_at)));
     if with_body {
-        let appended = append(
-            &ctx,
-            &user,
-            id,
-            AppendRequest {
-                offset: 0,
-                length,
-                checksum,
-            },
-            body,
-        )
-        .await?;
-        response.insert_header(("Upload-Offset", appended.offset.to_string()));
+        // All or nothing: a refused first chunk leaves no upload the client can't see.
+        let first = AppendRequest {
+            offset: 0,
+            length,
+            checksum,
+        };
+        match append(&ctx, &user, id, first, body).await {
+            Ok(appended) => {
+                response.insert_header(("Upload-Offset", appended.offset.to_string()));
+            }
+            Err(refused) => {
+                remove_upload(&ctx, &user, id).await;
+                return Err(refused);
+            }
+        }
     }
     Ok(response.finish())
+}
+
+/// Removes a just-created upload, its bytes and its video (best effort).
+async fn remove_upload(ctx: &UploadContext, user: &AuthUser, id: Uuid) {
+    let token = Uuid::new_v4();
+    let lease = uploads::lease(&ctx.pool, id, user.id, token, std::time::Duration::from_secs(60)).await;
+    if let Ok(Lease::Held(upload)) = lease {
+        let _ = super::sweep::discard(ctx, &upload).await;
+        if let Ok(mut tx) = ctx.pool.begin().await {
+            let _ = videos::delete_uploading(&mut tx, upload.video_id).await;
+            let _ = tx.commit().await;
+        }
+    }
 }
 
 /// `HEAD`: where the upload stands.
@@ -248,7 +263,10 @@ async fn delete_upload(
         Lease::Busy => return Err(ApiError::conflict("a PATCH to this upload is in progress")),
         Lease::Unavailable => return Err(unavailable(&ctx, &user, id).await),
     };
-    super::sweep::discard(&ctx, &upload).await?;
+    if let Err(e) = super::sweep::discard(&ctx, &upload).await {
+        let _ = uploads::release_lease(&ctx.pool, id, token).await;
+        return Err(e);
+    }
     let mut tx = ctx.pool.begin().await?;
     // The upload row goes with its video (on delete cascade).
     videos::delete_uploading(&mut tx, upload.video_id).await?;

@@ -1,0 +1,83 @@
+//! Operators' endpoints: the transcoding jobs, and a retry for the failed ones.
+
+use actix_web::web;
+use serde::Deserialize;
+use skillreel_auth::AuthUser;
+use skillreel_db::videos;
+use skillreel_domain::VideoId;
+use skillreel_queue::JobSummary;
+use skillreel_web::ApiError;
+use uuid::Uuid;
+
+use crate::CatalogContext;
+use crate::views::Page;
+
+fn require_admin(user: &AuthUser) -> Result<(), ApiError> {
+    if user.is_admin() {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("only admins may manage jobs"))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobsQuery {
+    status: Option<String>,
+    limit: Option<u32>,
+}
+
+const STATUSES: [&str; 5] = ["queued", "running", "succeeded", "failed", "cancelled"];
+
+/// `GET /api/v1/admin/jobs?status=failed`: newest first.
+#[tracing::instrument(skip(ctx, user), fields(user = %user.subject))]
+pub async fn list_jobs(
+    user: AuthUser,
+    ctx: web::Data<CatalogContext>,
+    query: web::Query<JobsQuery>,
+) -> Result<web::Json<Page<JobSummary>>, ApiError> {
+    require_admin(&user)?;
+    if let Some(status) = query.status.as_deref().filter(|s| !STATUSES.contains(s)) {
+        return Err(ApiError::bad_request(format!(
+            "unknown status `{status}`; use one of {}",
+            STATUSES.join(", ")
+        )));
+    }
+    let limit = i64::from(query.limit.unwrap_or(50).clamp(1, 200));
+    let mut conn = ctx.pool.acquire().await?;
+    let items = skillreel_queue::list(&mut conn, query.status.as_deref(), limit)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(web::Json(Page {
+        items,
+        next_cursor: None,
+    }))
+}
+
+/// `POST /api/v1/admin/jobs/{id}/retry`: a failed job runs again, and its video goes
+/// back to `processing`.
+#[tracing::instrument(skip(ctx, user), fields(user = %user.subject))]
+pub async fn retry_job(
+    user: AuthUser,
+    ctx: web::Data<CatalogContext>,
+    path: web::Path<String>,
+) -> Result<web::Json<serde_json::Value>, ApiError> {
+    require_admin(&user)?;
+    let id: Uuid = path.parse().map_err(|_| ApiError::not_found("job"))?;
+    let mut tx = ctx.pool.begin().await?;
+    let payload = skillreel_queue::retry(&mut tx, id).await.map_err(ApiError::internal)?;
+    let Some(payload) = payload else {
+        return Err(ApiError::conflict("no failed job with this id"));
+    };
+    let video = payload
+        .get("video_id")
+        .and_then(|v| v.as_str())
+        .and_then(|v| v.parse::<VideoId>().ok());
+    if let Some(video) = video {
+        videos::retry_processing(&mut tx, video).await?;
+    }
+    tx.commit().await?;
+    Ok(web::Json(
+        serde_json::json!({ "id": id, "status": "queued", "video_id": video }),
+    ))
+}
