@@ -618,3 +618,55 @@ async fn an_abandoned_upload_expires_and_is_cleaned_up(_: PgPoolOptions, db: PgC
         "the abandoned bytes were kept"
     );
 }
+
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn an_upload_assembled_but_never_recorded_is_finished_by_the_sweep(_: PgPoolOptions, db: PgConnectOptions) {
+    let app = TestApp::spawn(&db, Backend::Local, |_| {}).await;
+    let alice = token("alice", &[]);
+    // One upload whose parts were assembled, but whose commit never happened …
+    let done_url = create(&app, &alice, 1000).await;
+    let done = video_of(&app, &alice, &done_url).await["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let key = ObjectKey::parse(&format!("videos/{done}/source")).unwrap_or_else(|e| panic!("{e}"));
+    let storage = app.storage().await;
+    skillreel_storage::put_bytes(
+        storage.as_ref(),
+        &key,
+        bytes::Bytes::from(mp4_prefixed(1000 - 24, 1)),
+        "video/mp4",
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    // … and one still being uploaded; both idle for a while.
+    let open_url = create(&app, &alice, 1000).await;
+    let r = patch(&app, &open_url, &alice, 0, mp4_prefixed(500 - 24, 2))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let pool = PgPoolOptions::new()
+        .connect_with(db.clone())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    sqlx::query("update upload set updated_at = now() - interval '2 minutes'")
+        .execute(&pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    let ctx = skillreel_upload::UploadContext::from_settings(pool, storage, app.settings());
+    assert_eq!(skillreel_upload::tus::finish_assembled(&ctx).await.ok(), Some(1));
+    assert_eq!(skillreel_upload::tus::finish_assembled(&ctx).await.ok(), Some(0));
+    assert_eq!(
+        app.get_video(&alice, &done)
+            .await
+            .json::<Value>()
+            .await
+            .unwrap_or_default()["status"],
+        "processing"
+    );
+    assert_eq!(offset_of(&app, &done_url, &alice).await, "1000");
+    assert_eq!(video_of(&app, &alice, &open_url).await["status"], "uploading");
+    assert_eq!(offset_of(&app, &open_url, &alice).await, "500");
+}

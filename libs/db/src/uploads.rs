@@ -274,3 +274,39 @@ pub async fn claim_expired(conn: &mut PgConnection, limit: i64) -> Result<Vec<Up
     .await?;
     Ok(rows.into_iter().map(UploadRecord::from).collect())
 }
+
+/// Unfinished uploads nobody has touched for `idle`, with a known length: candidates
+/// whose object may already be assembled (a commit that failed after assembly).
+pub async fn claim_idle(conn: &mut PgConnection, idle: Duration, limit: i64) -> Result<Vec<UploadRecord>, sqlx::Error> {
+    let rows = sqlx::query_as!(
+        Row,
+        r#"
+        select id, owner_id, video_id, length, upload_offset, storage_key, multipart_id, pending_size,
+               metadata, status, expires_at
+          from upload
+         where status = 'uploading' and length is not null and expires_at > now()
+           and updated_at < now() - make_interval(secs => $1)
+           and (locked_until is null or locked_until < now())
+         order by updated_at
+         limit $2
+         for update skip locked
+        "#,
+        idle.as_secs_f64(),
+        limit,
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(UploadRecord::from).collect())
+}
+
+/// Records an upload as fully received (its object is assembled).
+pub async fn mark_received(conn: &mut PgConnection, id: Uuid, size: i64) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "update upload set upload_offset = $2, pending_size = 0, updated_at = now() where id = $1",
+        id,
+        size
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}

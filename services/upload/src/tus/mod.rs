@@ -10,4 +10,4 @@ mod sweep;
 
 pub use append::unavailable;
 pub use handlers::configure;
-pub use sweep::{spawn_sweeper, sweep_expired};
+pub use sweep::{finish_assembled, spawn_sweeper, sweep_expired};

@@ -50,7 +50,33 @@ pub async fn sweep_expired(ctx: &UploadContext) -> Result<usize, ApiError> {
     Ok(due.len())
 }
 
-/// Runs [`sweep_expired`] every `every` until the process ends.
+/// Finishes uploads whose object was assembled but whose completion was never
+/// committed (the database failed right after assembly): the object is there at its
+/// full length, so the video moves to `processing` and its job is queued. In-progress
+/// uploads have no object yet (S3 multipart and the local staging file are invisible
+/// until completion), so they are never touched. Returns how many it finished.
+pub async fn finish_assembled(ctx: &UploadContext) -> Result<usize, ApiError> {
+    let mut tx = ctx.pool.begin().await?;
+    let idle = uploads::claim_idle(&mut tx, Duration::from_secs(60), 100).await?;
+    let mut finished = 0;
+    for upload in &idle {
+        let Some(length) = upload.length else { continue };
+        let key = ObjectKey::parse(&upload.storage_key).map_err(ApiError::internal)?;
+        if ctx.storage.size(&key).await.ok() != Some(length as u64) {
+            continue;
+        }
+        uploads::mark_received(&mut tx, upload.id, length).await?;
+        crate::complete_upload(&mut tx, upload.id, upload.video_id, length, ctx.max_attempts).await?;
+        finished += 1;
+    }
+    tx.commit().await?;
+    if finished > 0 {
+        tracing::info!(finished, "finished uploads whose completion was interrupted");
+    }
+    Ok(finished)
+}
+
+/// Runs [`sweep_expired`] and [`finish_assembled`] every `every` until the process ends.
 pub fn spawn_sweeper(ctx: Arc<UploadContext>, every: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
@@ -58,6 +84,9 @@ pub fn spawn_sweeper(ctx: Arc<UploadContext>, every: Duration) -> tokio::task::J
             tick.tick().await;
             if let Err(e) = sweep_expired(&ctx).await {
                 tracing::warn!(error = %e, "sweeping expired uploads failed");
+            }
+            if let Err(e) = finish_assembled(&ctx).await {
+                tracing::warn!(error = %e, "finishing interrupted uploads failed");
             }
         }
     })
