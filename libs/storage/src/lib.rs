@@ -165,6 +165,20 @@ pub async fn put_bytes(storage: &dyn Storage, key: &ObjectKey, body: Bytes, cont
     writer.finish().await
 }
 
+/// The media type of a stored file, by its extension (HLS playlists and segments,
+/// posters, captions); what the transcoder stores objects with and the catalog serves
+/// them as.
+pub fn content_type(key: &str) -> &'static str {
+    match key.rsplit_once('.').map(|(_, ext)| ext) {
+        Some("m3u8") => "application/vnd.apple.mpegurl",
+        Some("m4s") => "video/iso.segment",
+        Some("mp4") => "video/mp4",
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("vtt") => "text/vtt; charset=utf-8",
+        _ => "application/octet-stream",
+    }
+}
+
 /// Checks an inclusive range against an object's size.
 fn check_range(range: Option<(u64, u64)>, size: u64) -> Result<(u64, u64)> {
     match range {

@@ -245,18 +245,7 @@ impl Storage for S3Store {
         _offset: u64,
         body: Bytes,
     ) -> Result<String> {
-        let uploaded = self
-            .client
-            .upload_part()
-            .bucket(&self.bucket)
-            .key(key.as_str())
-            .set_upload_id(multipart.map(str::to_owned))
-            .part_number(number)
-            .body(ByteStream::from(body))
-            .send()
-            .await
-            .map_err(remote(key.as_str()))?;
-        Ok(uploaded.e_tag().unwrap_or_default().to_owned())
+        upload_part(&self.client, &self.bucket, key.as_str(), multipart, number, body).await
     }
 
     async fn complete_parts(
@@ -378,6 +367,28 @@ async fn create_multipart(client: &Client, bucket: &str, key: &str, content_type
     Ok(id.to_owned())
 }
 
+/// Stores one part of a multipart upload and returns its ETag.
+async fn upload_part(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    multipart: Option<&str>,
+    number: i32,
+    body: Bytes,
+) -> Result<String> {
+    let uploaded = client
+        .upload_part()
+        .bucket(bucket)
+        .key(key)
+        .set_upload_id(multipart.map(str::to_owned))
+        .part_number(number)
+        .body(ByteStream::from(body))
+        .send()
+        .await
+        .map_err(remote(key))?;
+    Ok(uploaded.e_tag().unwrap_or_default().to_owned())
+}
+
 /// A streamed write: one `PutObject` when it stays under a part, a multipart upload
 /// once it grows past one.
 struct S3Writer {
@@ -405,23 +416,17 @@ impl S3Writer {
         let upload_id = self.upload_id().await?;
         let part_number = self.parts.len() as i32 + 1;
         let body = self.buffer.split().freeze();
-        let uploaded = self
-            .client
-            .upload_part()
-            .bucket(&self.bucket)
-            .key(&self.key)
-            .upload_id(upload_id)
-            .part_number(part_number)
-            .body(ByteStream::from(body))
-            .send()
-            .await
-            .map_err(remote(&self.key))?;
-        self.parts.push(
-            CompletedPart::builder()
-                .part_number(part_number)
-                .set_e_tag(uploaded.e_tag().map(str::to_owned))
-                .build(),
-        );
+        let etag = upload_part(
+            &self.client,
+            &self.bucket,
+            &self.key,
+            Some(&upload_id),
+            part_number,
+            body,
+        )
+        .await?;
+        self.parts
+            .push(CompletedPart::builder().part_number(part_number).e_tag(etag).build());
         Ok(())
     }
 }

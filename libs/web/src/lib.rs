@@ -16,4 +16,4 @@ mod server;
 pub mod telemetry;
 
 pub use error::{ApiError, ErrorCode, configure_extractors, not_found};
-pub use server::{Backends, StartError, bind, serve};
+pub use server::{Backends, StartError, bind, public_base_url, serve};

@@ -41,6 +41,18 @@ impl Backends {
     }
 }
 
+/// The base URL clients reach this deployment at: the configured public URL, or else
+/// the scheme and host the request came in on.
+pub fn public_base_url(public_url: Option<&str>, req: &actix_web::HttpRequest) -> String {
+    match public_url {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => {
+            let info = req.connection_info();
+            format!("{}://{}", info.scheme(), info.host())
+        }
+    }
+}
+
 /// Binds the configured address; returns the listener and the port it got (port 0
 /// picks a free one).
 pub fn bind(settings: &ServerSettings) -> Result<(TcpListener, u16), StartError> {

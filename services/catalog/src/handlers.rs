@@ -13,16 +13,6 @@ use skillreel_web::{ApiError, ErrorCode};
 use crate::views::{MediaLinks, Page, VideoView};
 use crate::{CatalogContext, access};
 
-fn base_url(ctx: &CatalogContext, req: &HttpRequest) -> String {
-    match &ctx.public_url {
-        Some(url) => url.trim_end_matches('/').to_owned(),
-        None => {
-            let info = req.connection_info();
-            format!("{}://{}", info.scheme(), info.host())
-        }
-    }
-}
-
 fn parse_video_id(raw: &str) -> Result<VideoId, ApiError> {
     raw.parse().map_err(|_| ApiError::not_found("video"))
 }
@@ -48,7 +38,7 @@ pub async fn get_video(
     let video = video
         .filter(|v| access::can_view(&user, v))
         .ok_or_else(|| ApiError::not_found("video"))?;
-    let base = base_url(&ctx, &req);
+    let base = skillreel_web::public_base_url(ctx.public_url.as_deref(), &req);
     let links = MediaLinks {
         base_url: &base,
         signer: &ctx.signer,
@@ -95,7 +85,7 @@ pub async fn list_videos(
     } else {
         None
     };
-    let base = base_url(&ctx, &req);
+    let base = skillreel_web::public_base_url(ctx.public_url.as_deref(), &req);
     let links = MediaLinks {
         base_url: &base,
         signer: &ctx.signer,
@@ -108,17 +98,6 @@ pub async fn list_videos(
         })
         .collect();
     Ok(web::Json(Page { items, next_cursor }))
-}
-
-fn content_type(path: &str) -> &'static str {
-    match path.rsplit_once('.').map(|(_, ext)| ext) {
-        Some("m3u8") => "application/vnd.apple.mpegurl",
-        Some("m4s") => "video/iso.segment",
-        Some("mp4") => "video/mp4",
-        Some("jpg" | "jpeg") => "image/jpeg",
-        Some("vtt") => "text/vtt; charset=utf-8",
-        _ => "application/octet-stream",
-    }
 }
 
 /// Serves a file of a video's renditions through a signed URL, with range support.
@@ -160,7 +139,7 @@ pub async fn get_media(
         None => HttpResponse::Ok(),
     };
     response
-        .content_type(content_type(&file))
+        .content_type(skillreel_storage::content_type(&file))
         .insert_header((header::ACCEPT_RANGES, "bytes"))
         .insert_header((header::CACHE_CONTROL, "private, max-age=3600"));
     if req.method() == actix_web::http::Method::HEAD {

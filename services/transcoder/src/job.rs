@@ -74,16 +74,6 @@ fn key(raw: &str) -> Result<ObjectKey, JobError> {
     Ok(ObjectKey::parse(raw)?)
 }
 
-fn content_type(path: &Path) -> &'static str {
-    match path.extension().and_then(|e| e.to_str()) {
-        Some("m3u8") => "application/vnd.apple.mpegurl",
-        Some("m4s") => "video/iso.segment",
-        Some("mp4") => "video/mp4",
-        Some("jpg") => "image/jpeg",
-        _ => "application/octet-stream",
-    }
-}
-
 /// Every file under `dir`, as paths relative to it.
 fn files_under(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
@@ -232,12 +222,16 @@ impl Worker {
         let prefix = key(&format!("videos/{video}/media"))?;
         // Leftovers of an earlier, interrupted attempt.
         self.storage.delete_prefix(&prefix).await?;
-        let files = files_under(out_dir)?;
+        let dir = out_dir.to_path_buf();
+        // A directory walk is blocking I/O: keep it off the async runtime.
+        let files = tokio::task::spawn_blocking(move || files_under(&dir))
+            .await
+            .map_err(|e| JobError::Transient(format!("listing outputs failed: {e}")))??;
         for rel in files {
             let rel_str = rel.to_string_lossy().replace('\\', "/");
             let object = prefix.join(&rel_str)?;
             self.storage
-                .put_file(&object, &out_dir.join(&rel), content_type(&rel))
+                .put_file(&object, &out_dir.join(&rel), skillreel_storage::content_type(&rel_str))
                 .await?;
         }
         let p = &output.probe;

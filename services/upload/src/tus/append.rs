@@ -23,7 +23,7 @@ const LEASE_RENEW: Duration = Duration::from_secs(15);
 
 /// Where bytes below the store's minimum part size wait for the next PATCH. Named by
 /// the offset they end at, so a failed PATCH never overwrites the committed one.
-fn pending_key(upload: &UploadRecord, offset: i64) -> Result<ObjectKey, ApiError> {
+pub(super) fn pending_key(upload: &UploadRecord, offset: i64) -> Result<ObjectKey, ApiError> {
     ObjectKey::parse(&format!("{}.pending-{offset}", upload.storage_key)).map_err(ApiError::internal)
 }
 

@@ -3,7 +3,7 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use skillreel_auth::AuthUser;
-use skillreel_db::uploads::{self, Lease, NewUpload};
+use skillreel_db::uploads::{self, Lease, NewUpload, UploadRecord};
 use skillreel_db::videos::{self, NewVideo};
 use skillreel_domain::{VideoId, VideoStatus};
 use skillreel_storage::ObjectKey;
@@ -49,14 +49,10 @@ async fn discover(ctx: web::Data<UploadContext>) -> HttpResponse {
 }
 
 fn location(ctx: &UploadContext, req: &HttpRequest, id: Uuid) -> String {
-    let base = match &ctx.public_url {
-        Some(url) => url.trim_end_matches('/').to_owned(),
-        None => {
-            let info = req.connection_info();
-            format!("{}://{}", info.scheme(), info.host())
-        }
-    };
-    format!("{base}/api/v1/uploads/{id}")
+    format!(
+        "{}/api/v1/uploads/{id}",
+        skillreel_web::public_base_url(ctx.public_url.as_deref(), req)
+    )
 }
 
 /// `POST`: creates an upload (and its video, `uploading`), optionally with the first bytes.
@@ -169,16 +165,25 @@ async fn create_upload(
     Ok(response.finish())
 }
 
+/// Ends a leased upload: frees its bytes in storage, then deletes its video (the
+/// upload row goes with it, on delete cascade). On failure the lease is given back.
+async fn terminate(ctx: &UploadContext, upload: &UploadRecord, token: Uuid) -> Result<(), ApiError> {
+    if let Err(e) = super::sweep::discard(ctx, upload).await {
+        let _ = uploads::release_lease(&ctx.pool, upload.id, token).await;
+        return Err(e);
+    }
+    let mut tx = ctx.pool.begin().await?;
+    videos::delete_uploading(&mut tx, upload.video_id).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Removes a just-created upload, its bytes and its video (best effort).
 async fn remove_upload(ctx: &UploadContext, user: &AuthUser, id: Uuid) {
     let token = Uuid::new_v4();
     let lease = uploads::lease(&ctx.pool, id, user.id, token, std::time::Duration::from_secs(60)).await;
     if let Ok(Lease::Held(upload)) = lease {
-        let _ = super::sweep::discard(ctx, &upload).await;
-        if let Ok(mut tx) = ctx.pool.begin().await {
-            let _ = videos::delete_uploading(&mut tx, upload.video_id).await;
-            let _ = tx.commit().await;
-        }
+        let _ = terminate(ctx, &upload, token).await;
     }
 }
 
@@ -263,14 +268,7 @@ async fn delete_upload(
         Lease::Busy => return Err(ApiError::conflict("a PATCH to this upload is in progress")),
         Lease::Unavailable => return Err(unavailable(&ctx, &user, id).await),
     };
-    if let Err(e) = super::sweep::discard(&ctx, &upload).await {
-        let _ = uploads::release_lease(&ctx.pool, id, token).await;
-        return Err(e);
-    }
-    let mut tx = ctx.pool.begin().await?;
-    // The upload row goes with its video (on delete cascade).
-    videos::delete_uploading(&mut tx, upload.video_id).await?;
-    tx.commit().await?;
+    terminate(&ctx, &upload, token).await?;
     tracing::info!(upload = %id, "upload terminated");
     Ok(tus(HttpResponse::NoContent()).finish())
 }

@@ -19,8 +19,7 @@ pub(super) async fn discard(ctx: &UploadContext, upload: &UploadRecord) -> Resul
         .await
         .map_err(ApiError::unavailable)?;
     if upload.pending_size > 0 {
-        let pending = ObjectKey::parse(&format!("{}.pending-{}", upload.storage_key, upload.offset))
-            .map_err(ApiError::internal)?;
+        let pending = super::append::pending_key(upload, upload.offset)?;
         ctx.storage
             .delete_prefix(&pending)
             .await
