@@ -327,3 +327,108 @@ async fn an_admin_lists_failed_jobs_and_retries_one(_: PgPoolOptions, db: PgConn
     )
     .await;
 }
+
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn the_author_is_told_when_a_video_is_ready_and_may_delete_it(_: PgPoolOptions, db: PgConnectOptions) {
+    let mut app = TestApp::spawn(&db, Backend::Local, |_| {}).await;
+    app.start_transcoder().await;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let src = fixtures::video(dir.path(), "tip.mp4", VideoSpec::landscape(640, 360, 3.0));
+    let (alice, bob, admin) = (token("alice", &[]), token("bob", &[]), token("root", &["admin"]));
+    let id = app.upload(&alice, &src, "A quick tip").await;
+    let video = app.settled(&alice, &id).await;
+    assert_eq!(video["status"], "ready", "{video}");
+    // The author sees how processing went; others do not.
+    assert_eq!(video["processing"]["progress"], 1.0, "{video}");
+    assert!(
+        video["processing"]["time_to_complete_seconds"].as_f64() > Some(0.0),
+        "{video}"
+    );
+    let seen: Value = app.get_video(&bob, &id).await.json().await.unwrap_or_default();
+    assert!(seen["processing"].is_null(), "{seen}");
+
+    // The storyboard index is reachable through the signed URL, and so is its sprite.
+    let vtt_url = video["playback"]["storyboard"].as_str().unwrap_or_default().to_owned();
+    let vtt = app.client.get(&vtt_url).send().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(vtt.status(), StatusCode::OK);
+    let vtt = vtt.text().await.unwrap_or_default();
+    assert!(vtt.starts_with("WEBVTT"), "{vtt}");
+    let sprite_url = vtt_url.replace("storyboard.vtt", "storyboard.jpg");
+    let sprite = app
+        .client
+        .get(&sprite_url)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(sprite.status(), StatusCode::OK);
+
+    // The inbox says so; reading it clears the badge; nobody reads another's inbox.
+    let inbox: Value = app
+        .get(Some(&alice), "/api/v1/me/inbox")
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(inbox["unread"], 1, "{inbox}");
+    assert_eq!(inbox["items"][0]["kind"], "video_ready");
+    assert_eq!(inbox["items"][0]["video_id"], id.as_str());
+    assert_eq!(inbox["items"][0]["payload"]["title"], "A quick tip");
+    let note = inbox["items"][0]["id"].as_str().unwrap_or_default().to_owned();
+    let mark = |who: &str| {
+        app.client
+            .post(format!("{}/api/v1/me/inbox/{note}/read", app.catalog))
+            .bearer_auth(who.to_owned())
+            .send()
+    };
+    assert_problem(
+        mark(&bob).await.unwrap_or_else(|e| panic!("{e}")),
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    let marked = mark(&alice).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(marked.status(), StatusCode::NO_CONTENT);
+    let unread: Value = app
+        .get(Some(&alice), "/api/v1/me/inbox?unread=true")
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(
+        (unread["unread"].as_i64(), unread["items"].as_array().map(Vec::len)),
+        (Some(0), Some(0))
+    );
+    assert_problem(
+        app.get(Some(&alice), "/api/v1/me/inbox?limit=0").await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    )
+    .await;
+
+    // Someone else may not delete it; the author may, and then it is gone with its media.
+    let delete = |who: &str| {
+        app.client
+            .delete(format!("{}/api/v1/videos/{id}", app.catalog))
+            .bearer_auth(who.to_owned())
+            .send()
+    };
+    assert_problem(
+        delete(&bob).await.unwrap_or_else(|e| panic!("{e}")),
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    let deleted = delete(&alice).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    for who in [&alice, &admin] {
+        assert_problem(app.get_video(who, &id).await, StatusCode::NOT_FOUND, "not_found").await;
+    }
+    let gone = app.client.get(&vtt_url).send().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+    assert_problem(
+        delete(&alice).await.unwrap_or_else(|e| panic!("{e}")),
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+}

@@ -1,7 +1,7 @@
 //! Skillreel's PostgreSQL layer.
 //!
 //! [`connect`] builds the pool, [`MIGRATOR`] holds the one schema under `migrations/`,
-//! and [`users`], [`videos`] and [`uploads`] are the plain query functions more than one service
+//! and [`users`], [`videos`], [`uploads`] and [`notifications`] are the plain query functions more than one service
 //! needs. Each takes `&mut PgConnection` (or an executor) so callers choose the
 //! transaction. Queries are compile-time checked (`sqlx::query!`) against `.sqlx/`.
 
@@ -11,6 +11,7 @@ use skillreel_config::DatabaseSettings;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
+pub mod notifications;
 pub mod uploads;
 pub mod users;
 pub mod videos;

@@ -25,11 +25,18 @@ pub struct VideoRecord {
     pub height: Option<i32>,
     pub hls_key: Option<String>,
     pub thumbnail_key: Option<String>,
+    pub storyboard_key: Option<String>,
     pub renditions: Vec<Rendition>,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
     /// While `uploading`: bytes received and expected (`None` while deferred).
     pub upload_progress: Option<(i64, Option<i64>)>,
+    /// While `processing`: how far the transcode has come, 0 to 1.
+    pub processing_progress: Option<f32>,
+    /// When the first segments of every rendition were stored (watchable before `ready`).
+    pub playable_at: Option<OffsetDateTime>,
+    pub time_to_playable_ms: Option<i64>,
+    pub time_to_complete_ms: Option<i64>,
 }
 
 /// What the upload service knows when a source has been stored.
@@ -53,7 +60,9 @@ pub struct TranscodedMedia {
     pub height: i32,
     pub hls_key: String,
     pub thumbnail_key: String,
+    pub storyboard_key: Option<String>,
     pub renditions: Vec<Rendition>,
+    pub time_to_complete_ms: i64,
 }
 
 /// A position in a newest-first listing; opaque to clients and stable under inserts
@@ -105,11 +114,16 @@ struct VideoRow {
     height: Option<i32>,
     hls_key: Option<String>,
     thumbnail_key: Option<String>,
+    storyboard_key: Option<String>,
     renditions: Json<Vec<Rendition>>,
     created_at: OffsetDateTime,
     updated_at: OffsetDateTime,
     upload_offset: Option<i64>,
     upload_length: Option<i64>,
+    processing_progress: Option<f32>,
+    playable_at: Option<OffsetDateTime>,
+    time_to_playable_ms: Option<i64>,
+    time_to_complete_ms: Option<i64>,
 }
 
 impl TryFrom<VideoRow> for VideoRecord {
@@ -132,10 +146,15 @@ impl TryFrom<VideoRow> for VideoRecord {
             height: r.height,
             hls_key: r.hls_key,
             thumbnail_key: r.thumbnail_key,
+            storyboard_key: r.storyboard_key,
             renditions: r.renditions.0,
             created_at: r.created_at,
             updated_at: r.updated_at,
             upload_progress: r.upload_offset.map(|received| (received, r.upload_length)),
+            processing_progress: r.processing_progress,
+            playable_at: r.playable_at,
+            time_to_playable_ms: r.time_to_playable_ms,
+            time_to_complete_ms: r.time_to_complete_ms,
         })
     }
 }
@@ -167,7 +186,7 @@ pub async fn insert(conn: &mut PgConnection, video: &NewVideo<'_>, status: Video
 /// An upload finished: the video waits for the transcoder now.
 pub async fn start_processing(conn: &mut PgConnection, id: VideoId, source_size: i64) -> Result<bool, sqlx::Error> {
     let done = sqlx::query!(
-        "update video set status = 'processing', source_size = $2, updated_at = now() where id = $1 and status = 'uploading'",
+        "update video set status = 'processing', source_size = $2, processing_progress = 0, updated_at = now() where id = $1 and status = 'uploading'",
         id.as_uuid(),
         source_size,
     )
@@ -203,8 +222,9 @@ pub async fn find(conn: &mut PgConnection, id: VideoId) -> Result<Option<VideoRe
         r#"
         select v.id, v.owner_id, u.name as owner_name, v.title, v.description, v.tags, v.status,
                v.failure_reason, v.source_key, v.source_size, v.duration_ms, v.width, v.height,
-               v.hls_key, v.thumbnail_key, v.renditions as "renditions: Json<Vec<Rendition>>",
-               v.created_at, v.updated_at, up.upload_offset as "upload_offset?", up.length as "upload_length?"
+               v.hls_key, v.thumbnail_key, v.storyboard_key, v.renditions as "renditions: Json<Vec<Rendition>>",
+               v.created_at, v.updated_at, up.upload_offset as "upload_offset?", up.length as "upload_length?",
+               v.processing_progress, v.playable_at, v.time_to_playable_ms, v.time_to_complete_ms
           from video v join app_user u on u.id = v.owner_id
           left join upload up on up.video_id = v.id and v.status = 'uploading'
          where v.id = $1
@@ -234,8 +254,9 @@ pub async fn list_visible(
         r#"
         select v.id, v.owner_id, u.name as owner_name, v.title, v.description, v.tags, v.status,
                v.failure_reason, v.source_key, v.source_size, v.duration_ms, v.width, v.height,
-               v.hls_key, v.thumbnail_key, v.renditions as "renditions: Json<Vec<Rendition>>",
-               v.created_at, v.updated_at, up.upload_offset as "upload_offset?", up.length as "upload_length?"
+               v.hls_key, v.thumbnail_key, v.storyboard_key, v.renditions as "renditions: Json<Vec<Rendition>>",
+               v.created_at, v.updated_at, up.upload_offset as "upload_offset?", up.length as "upload_length?",
+               v.processing_progress, v.playable_at, v.time_to_playable_ms, v.time_to_complete_ms
           from video v join app_user u on u.id = v.owner_id
           left join upload up on up.video_id = v.id and v.status = 'uploading'
          where (v.owner_id = $1 or v.status in ('ready', 'published'))
@@ -262,7 +283,9 @@ pub async fn mark_ready(conn: &mut PgConnection, id: VideoId, media: &Transcoded
         r#"
         update video
            set status = 'ready', failure_reason = null, duration_ms = $2, width = $3, height = $4,
-               hls_key = $5, thumbnail_key = $6, renditions = $7, updated_at = now()
+               hls_key = $5, thumbnail_key = $6, renditions = $7, processing_progress = 1,
+               time_to_complete_ms = $8, playable_at = coalesce(playable_at, now()),
+               time_to_playable_ms = coalesce(time_to_playable_ms, $8), storyboard_key = $9, updated_at = now()
          where id = $1 and status = 'processing'
         "#,
         id.as_uuid(),
@@ -272,16 +295,83 @@ pub async fn mark_ready(conn: &mut PgConnection, id: VideoId, media: &Transcoded
         media.hls_key,
         media.thumbnail_key,
         Json(&media.renditions) as _,
+        media.time_to_complete_ms,
+        media.storyboard_key,
     )
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
 }
 
+/// How far the transcode of a processing video has come.
+pub async fn set_progress(conn: &mut PgConnection, id: VideoId, progress: f32) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "update video set processing_progress = $2 where id = $1 and status = 'processing'",
+        id.as_uuid(),
+        progress.clamp(0.0, 1.0),
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The first segments of every rendition are stored: the author can start watching
+/// while the rest of the ladder is made. False when the video is no longer processing.
+pub async fn mark_playable(
+    conn: &mut PgConnection,
+    id: VideoId,
+    hls_key: &str,
+    time_to_playable_ms: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!(
+        r#"
+        update video set hls_key = $2, playable_at = now(), time_to_playable_ms = $3, updated_at = now()
+         where id = $1 and status = 'processing'
+        "#,
+        id.as_uuid(),
+        hls_key,
+        time_to_playable_ms,
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Removes a video from every listing (its media is deleted by the caller). An
+/// unfinished upload is made due for the expiry sweep, which frees its parts.
+/// Returns false when there was nothing to remove.
+pub async fn mark_removed(conn: &mut PgConnection, id: VideoId) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!(
+        r#"
+        update video set status = 'removed', hls_key = null, thumbnail_key = null, storyboard_key = null,
+               playable_at = null,
+               updated_at = now()
+         where id = $1 and status <> 'removed'
+        "#,
+        id.as_uuid(),
+    )
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    sqlx::query!(
+        "update upload set expires_at = now() where video_id = $1 and status = 'uploading'",
+        id.as_uuid()
+    )
+    .execute(conn)
+    .await?;
+    Ok(true)
+}
+
 /// A failed video goes back to `processing` for another transcode (an operator's retry).
 pub async fn retry_processing(conn: &mut PgConnection, id: VideoId) -> Result<bool, sqlx::Error> {
     let done = sqlx::query!(
-        "update video set status = 'processing', failure_reason = null, updated_at = now() where id = $1 and status = 'failed'",
+        r#"
+        update video set status = 'processing', failure_reason = null, processing_progress = 0, playable_at = null,
+               time_to_playable_ms = null, time_to_complete_ms = null, updated_at = now()
+         where id = $1 and status = 'failed'
+        "#,
         id.as_uuid(),
     )
     .execute(conn)

@@ -2,6 +2,8 @@
 /// video's author, so it says what is wrong with *their file* in plain words.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum MediaError {
+    #[error("the file is empty")]
+    Empty,
     #[error("the file is not a video we can read ({0})")]
     Unreadable(String),
     #[error("the file has no video track")]

@@ -8,7 +8,58 @@ use ffmpeg_next::format::Pixel;
 use ffmpeg_next::software::scaling;
 use ffmpeg_next::{Dictionary, Packet, Rational, codec, encoder, format, frame, picture};
 
+use crate::rotate::{Rotation, rotate_yuv420p};
 use crate::{MediaError, Rung};
+
+/// The AAC bitrate every rung carries.
+pub(crate) const AUDIO_BITRATE: u64 = 128_000;
+
+/// Brings decoded pictures to a rung's size, upright. Made on the rung's own thread
+/// (a libswscale context is not `Send`).
+pub(crate) struct RungScaler {
+    stored: (u32, u32),
+    rotation: Rotation,
+    context: Option<scaling::Context>,
+}
+
+impl RungScaler {
+    pub fn new(rung: &Rung, rotation: Rotation) -> Self {
+        Self {
+            stored: rotation.stored_size(rung.width, rung.height),
+            rotation,
+            context: None,
+        }
+    }
+
+    /// A fresh frame each time: the encoder may keep a reference to the last one.
+    pub fn scale(&mut self, decoded: &frame::Video) -> Result<frame::Video, MediaError> {
+        if self.context.is_none() {
+            let context = scaling::Context::get(
+                decoded.format(),
+                decoded.width(),
+                decoded.height(),
+                Pixel::YUV420P,
+                self.stored.0,
+                self.stored.1,
+                scaling::Flags::BICUBIC,
+            )
+            .map_err(internal("scaler"))?;
+            self.context = Some(context);
+        }
+        let Some(context) = self.context.as_mut() else {
+            return Err(MediaError::Internal("scaler missing".into()));
+        };
+        let mut scaled = frame::Video::empty();
+        context
+            .run(decoded, &mut scaled)
+            .map_err(|e| MediaError::Corrupt(format!("picture could not be scaled: {e}")))?;
+        Ok(if self.rotation == Rotation::None {
+            scaled
+        } else {
+            rotate_yuv420p(&scaled, self.rotation)
+        })
+    }
+}
 
 /// HLS segment duration; keyframes every [`KEYFRAME_INTERVAL_S`] keep segments aligned.
 pub(crate) const SEGMENT_S: u32 = 4;
@@ -29,7 +80,7 @@ pub(crate) struct RungWriter {
     dir: PathBuf,
     output: format::context::Output,
     encoder: encoder::Video,
-    scaler: Option<scaling::Context>,
+    rotation: Rotation,
     time_base: Rational,
     frame_duration: i64,
     video_out_tb: Rational,
@@ -38,11 +89,13 @@ pub(crate) struct RungWriter {
 
 impl RungWriter {
     /// `time_base` is the decoder's; frames keep their timestamps in it.
+    /// `rotation` is applied to every picture after scaling (the rung's size is upright).
     pub fn new(
         rung: Rung,
         dir: &Path,
         time_base: Rational,
         frame_rate: Rational,
+        rotation: Rotation,
         audio: Option<&AudioTrack<'_>>,
     ) -> Result<Self, MediaError> {
         std::fs::create_dir_all(dir)?;
@@ -62,11 +115,14 @@ impl RungWriter {
         }
         let mut options = Dictionary::new();
         options.set("hls_time", &SEGMENT_S.to_string());
-        options.set("hls_playlist_type", "vod");
+        // `event` rewrites the playlist after every segment, so the first segments can be
+        // published (and watched) while the rest is encoded; `finish` makes it `VOD`.
+        options.set("hls_playlist_type", "event");
         options.set("hls_segment_type", "fmp4");
         options.set("hls_fmp4_init_filename", "init.mp4");
         options.set("hls_segment_filename", &dir.join("seg_%05d.m4s").to_string_lossy());
-        options.set("hls_flags", "independent_segments");
+        // temp_file: a playlist is renamed into place, never seen half-written.
+        options.set("hls_flags", "independent_segments+temp_file");
         // A misspelt muxer option is silently ignored by FFmpeg: refuse to go on.
         let ignored = {
             let unused = output.write_header_with(options).map_err(internal("hls header"))?;
@@ -90,7 +146,7 @@ impl RungWriter {
             dir: dir.to_path_buf(),
             output,
             encoder,
-            scaler: None,
+            rotation,
             time_base,
             frame_duration,
             video_out_tb,
@@ -98,29 +154,9 @@ impl RungWriter {
         })
     }
 
-    /// Scales and encodes one decoded frame; `keyframe` forces an IDR (the same
+    /// Encodes one picture of the rung's size; `keyframe` forces an IDR (the same
     /// decision for every rung keeps segment boundaries aligned).
-    pub fn push_frame(&mut self, decoded: &frame::Video, pts: i64, keyframe: bool) -> Result<(), MediaError> {
-        let scaler = match &mut self.scaler {
-            Some(s) => s,
-            None => self.scaler.insert(
-                scaling::Context::get(
-                    decoded.format(),
-                    decoded.width(),
-                    decoded.height(),
-                    Pixel::YUV420P,
-                    self.rung.width,
-                    self.rung.height,
-                    scaling::Flags::BICUBIC,
-                )
-                .map_err(internal("scaler"))?,
-            ),
-        };
-        // A fresh frame per encode: the encoder may keep a reference to the last one.
-        let mut scaled = frame::Video::empty();
-        scaler
-            .run(decoded, &mut scaled)
-            .map_err(|e| MediaError::Corrupt(format!("picture could not be scaled: {e}")))?;
+    pub fn push_frame(&mut self, mut scaled: frame::Video, pts: i64, keyframe: bool) -> Result<(), MediaError> {
         scaled.set_pts(Some(pts));
         scaled.set_kind(if keyframe {
             picture::Type::I
@@ -129,6 +165,10 @@ impl RungWriter {
         });
         self.encoder.send_frame(&scaled).map_err(internal("encode"))?;
         self.drain_video()
+    }
+
+    pub fn scaler(&self) -> RungScaler {
+        RungScaler::new(&self.rung, self.rotation)
     }
 
     fn drain_video(&mut self) -> Result<(), MediaError> {
@@ -166,17 +206,42 @@ impl RungWriter {
         self.encoder.send_eof().map_err(internal("flush encoder"))?;
         self.drain_video()?;
         self.output.write_trailer().map_err(internal("hls trailer"))?;
+        mark_complete(&self.dir.join("index.m3u8"))?;
         let (bandwidth, average_bandwidth) = measure_bandwidth(&self.dir)?;
         let name = self.rung.name();
-        let avc = format!("avc1.6400{:02x}", self.rung.level);
         Ok(crate::TranscodedRung {
             rung: self.rung,
             playlist: format!("{name}/index.m3u8"),
             bandwidth,
             average_bandwidth,
-            codecs: if has_audio { format!("{avc},mp4a.40.2") } else { avc },
+            codecs: codecs(&self.rung, has_audio),
         })
     }
+
+    /// The rung's folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+fn codecs(rung: &Rung, has_audio: bool) -> String {
+    let avc = format!("avc1.6400{:02x}", rung.level);
+    if has_audio { format!("{avc},mp4a.40.2") } else { avc }
+}
+
+/// Whether a rung's playlist lists a finished segment yet.
+pub(crate) fn has_segment(dir: &Path) -> bool {
+    std::fs::read_to_string(dir.join("index.m3u8")).is_ok_and(|p| p.contains("#EXTINF:"))
+}
+
+/// The encoder's playlist says `EVENT` while it grows; once complete it is `VOD`.
+fn mark_complete(playlist: &Path) -> Result<(), MediaError> {
+    let text = std::fs::read_to_string(playlist)?;
+    let text = text.replace("#EXT-X-PLAYLIST-TYPE:EVENT", "#EXT-X-PLAYLIST-TYPE:VOD");
+    let tmp = playlist.with_extension("m3u8.tmp");
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(tmp, playlist)?;
+    Ok(())
 }
 
 fn open_x264(rung: &Rung, time_base: Rational, frame_rate: Rational) -> Result<encoder::Video, MediaError> {
@@ -251,7 +316,39 @@ pub(crate) fn write_master(
     rungs: &[crate::TranscodedRung],
     frame_rate: f64,
 ) -> Result<PathBuf, MediaError> {
-    let mut out = String::from("#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n");
+    write_master_text(dir, rungs, frame_rate, "")
+}
+
+/// The master playlist published as soon as every rung has its first segment, with
+/// bandwidths from the encoder's targets (measured ones replace them at the end).
+/// Players start at the beginning rather than at the growing end.
+pub(crate) fn write_provisional_master(
+    dir: &Path,
+    rungs: &[Rung],
+    has_audio: bool,
+    frame_rate: f64,
+) -> Result<PathBuf, MediaError> {
+    let audio = if has_audio { AUDIO_BITRATE } else { 0 };
+    let estimated: Vec<crate::TranscodedRung> = rungs
+        .iter()
+        .map(|r| crate::TranscodedRung {
+            rung: *r,
+            playlist: format!("{}/index.m3u8", r.name()),
+            bandwidth: r.max_bitrate + audio,
+            average_bandwidth: r.video_bitrate + audio,
+            codecs: codecs(r, has_audio),
+        })
+        .collect();
+    write_master_text(dir, &estimated, frame_rate, "#EXT-X-START:TIME-OFFSET=0,PRECISE=YES\n")
+}
+
+fn write_master_text(
+    dir: &Path,
+    rungs: &[crate::TranscodedRung],
+    frame_rate: f64,
+    extra: &str,
+) -> Result<PathBuf, MediaError> {
+    let mut out = format!("#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n{extra}");
     for r in rungs.iter().rev() {
         let _ = writeln!(
             out,
@@ -260,6 +357,9 @@ pub(crate) fn write_master(
         );
     }
     let path = dir.join("master.m3u8");
-    std::fs::write(&path, out)?;
+    // Renamed into place: a publisher reading it never sees half a playlist.
+    let tmp = dir.join("master.m3u8.tmp");
+    std::fs::write(&tmp, out)?;
+    std::fs::rename(&tmp, &path)?;
     Ok(path)
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use ffmpeg_next::{codec, format, media};
 
 use crate::MediaError;
+use crate::rotate::Rotation;
 
 /// What we refuse before spending CPU on a source.
 #[derive(Debug, Clone, Copy)]
@@ -33,8 +34,11 @@ pub struct Probe {
     pub container: String,
     pub duration: Duration,
     pub video_codec: String,
+    /// The picture as shown, after `rotation`.
     pub width: u32,
     pub height: u32,
+    /// What the source's display matrix asks for; applied to every output.
+    pub rotation: Rotation,
     pub frame_rate: f64,
     pub has_audio: bool,
     /// Overall bitrate the container declares, if any.
@@ -49,7 +53,95 @@ pub fn probe(path: &Path, limits: &Limits) -> Result<Probe, MediaError> {
 }
 
 pub(crate) fn open(path: &Path) -> Result<format::context::Input, MediaError> {
-    format::input(&path).map_err(|e| MediaError::Unreadable(e.to_string()))
+    // FFmpeg makes do with half an index and would publish whatever it describes.
+    if read_head(path).is_ok_and(|head| head.get(4..8) == Some(b"ftyp")) && matches!(mp4_index(path), Mp4Index::CutOff)
+    {
+        return Err(cut_off_index());
+    }
+    format::input(&path).map_err(|e| explain_unopenable(path, &e))
+}
+
+fn cut_off_index() -> MediaError {
+    MediaError::Corrupt("the MP4 index (moov box) is cut off".into())
+}
+
+/// FFmpeg says "Invalid data found when processing input" about most broken files;
+/// the author deserves to know which kind of broken theirs is.
+fn explain_unopenable(path: &Path, error: &ffmpeg_next::Error) -> MediaError {
+    let Ok(bytes) = read_head(path) else {
+        return MediaError::Unreadable(error.to_string());
+    };
+    if bytes.is_empty() {
+        return MediaError::Empty;
+    }
+    if bytes.get(4..8) == Some(b"ftyp") {
+        return match mp4_index(path) {
+            Mp4Index::Missing => MediaError::Corrupt(
+                "it is an MP4 without its index (moov box): the upload was probably cut short".into(),
+            ),
+            Mp4Index::CutOff => cut_off_index(),
+            Mp4Index::Present => MediaError::Corrupt(format!("the MP4 structure is broken: {error}")),
+        };
+    }
+    let text = bytes
+        .iter()
+        .all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace() || *b >= 0x80);
+    if text && std::str::from_utf8(&bytes).is_ok() {
+        return MediaError::Unreadable("it is a text document, not a video".into());
+    }
+    MediaError::Unreadable(format!("no known video format: {error}"))
+}
+
+fn read_head(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut head = Vec::with_capacity(512);
+    std::fs::File::open(path)?.take(512).read_to_end(&mut head)?;
+    Ok(head)
+}
+
+enum Mp4Index {
+    Missing,
+    CutOff,
+    Present,
+}
+
+/// Walks the top-level MP4 boxes (without reading their contents) to find `moov`.
+fn mp4_index(path: &Path) -> Mp4Index {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return Mp4Index::Missing;
+    };
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut at = 0u64;
+    let mut header = [0u8; 16];
+    while at + 8 <= len {
+        if file.seek(SeekFrom::Start(at)).is_err() || file.read_exact(&mut header[..8]).is_err() {
+            break;
+        }
+        let mut size = u64::from(u32::from_be_bytes([header[0], header[1], header[2], header[3]]));
+        if size == 1 {
+            if file.read_exact(&mut header[8..16]).is_err() {
+                break;
+            }
+            size = u64::from_be_bytes([
+                header[8], header[9], header[10], header[11], header[12], header[13], header[14], header[15],
+            ]);
+        } else if size == 0 {
+            size = len - at;
+        }
+        if &header[4..8] == b"moov" {
+            return if at + size > len {
+                Mp4Index::CutOff
+            } else {
+                Mp4Index::Present
+            };
+        }
+        if size < 8 {
+            break;
+        }
+        at += size;
+    }
+    Mp4Index::Missing
 }
 
 pub(crate) fn describe(input: &format::context::Input, limits: &Limits) -> Result<Probe, MediaError> {
@@ -81,6 +173,12 @@ pub(crate) fn describe(input: &format::context::Input, limits: &Limits) -> Resul
     if width > limits.max_width || height > limits.max_height || u64::from(width) * u64::from(height) > 7680 * 4320 {
         return Err(MediaError::TooLarge { width, height });
     }
+    let rotation = rotation_of(&stream);
+    let (width, height) = if rotation.swaps_sides() {
+        (height, width)
+    } else {
+        (width, height)
+    };
     let duration = container_duration(input, &stream);
     let secs = duration.as_secs_f64();
     if duration > limits.max_duration {
@@ -107,10 +205,20 @@ pub(crate) fn describe(input: &format::context::Input, limits: &Limits) -> Resul
         video_codec: format!("{codec_id:?}").to_lowercase(),
         width,
         height,
+        rotation,
         frame_rate,
         has_audio: input.streams().best(media::Type::Audio).is_some(),
         bitrate: u64::try_from(input.bit_rate()).ok().filter(|b| *b > 0),
     })
+}
+
+/// The rotation a stream's display matrix (if any) asks for.
+pub(crate) fn rotation_of(stream: &format::stream::Stream) -> Rotation {
+    stream
+        .side_data()
+        .find(|d| d.kind() == codec::packet::side_data::Type::DisplayMatrix)
+        .map(|d| Rotation::from_display_matrix(d.data()))
+        .unwrap_or_default()
 }
 
 /// The container's duration, or the video stream's when the container has none.

@@ -1,8 +1,11 @@
-//! The pipeline: demux → decode once → (scale + encode) per rung → HLS; AAC once.
+//! The pipeline: demux → decode once → one thread per rung (scale, rotate, encode,
+//! mux HLS); AAC encoded once and shared.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::ScopedJoinHandle;
 use std::time::Duration;
 
 use ffmpeg_next::format::Sample;
@@ -10,8 +13,12 @@ use ffmpeg_next::format::sample::Type as SampleType;
 use ffmpeg_next::software::resampling;
 use ffmpeg_next::{ChannelLayout, Packet, Rational, codec, decoder, encoder, frame, media, threading};
 
-use crate::hls::{AudioTrack, KEYFRAME_INTERVAL_S, RungWriter, write_master};
+use crate::hls::{
+    AUDIO_BITRATE, AudioTrack, KEYFRAME_INTERVAL_S, RungWriter, has_segment, write_master, write_provisional_master,
+};
 use crate::probe::{describe, open};
+use crate::rotate::upright;
+use crate::storyboard::Storyboard;
 use crate::thumbnail::{PosterPicker, write_posters};
 use crate::{Ladder, Limits, MediaError, Probe, Rung};
 
@@ -27,6 +34,16 @@ impl Cancel {
     pub fn is_cancelled(&self) -> bool {
         self.0.load(Ordering::Relaxed)
     }
+}
+
+/// What a running transcode reports to its caller.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Event {
+    /// The fraction of the source decoded so far, 0 to 1.
+    Progress(f32),
+    /// Every rung has a finished first segment and `master.m3u8` lists them: what is in
+    /// the output directory can be published and watched while the rest is encoded.
+    Playable,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -47,26 +64,115 @@ pub struct TranscodeOutput {
     pub master_playlist: PathBuf,
     /// `thumbnail.jpg` in the output directory (beside it `thumbnail-small.jpg`).
     pub thumbnail: PathBuf,
+    /// `storyboard.vtt`, indexing `storyboard.jpg`, in the output directory.
+    pub storyboard: PathBuf,
 }
 
 /// More undecodable packets than this and the file is called damaged.
 const MAX_DECODE_ERRORS: usize = 32;
+
+/// Decoded frames waiting per rung: enough to keep every encoder busy, few enough
+/// that memory does not grow with a slow rung (the decoder waits instead).
+const LANE_DEPTH: usize = 8;
 
 /// AAC sample rates; anything else is resampled to 48 kHz.
 const AAC_RATES: [u32; 13] = [
     96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350,
 ];
 
+/// What the decode thread hands a rung's thread.
+enum LaneInput {
+    Video {
+        frame: Arc<frame::Video>,
+        pts: i64,
+        keyframe: bool,
+    },
+    Audio {
+        packet: Packet,
+        time_base: Rational,
+    },
+}
+
+/// One rung's thread and the channel that feeds it.
+struct Lane<'scope> {
+    dir: PathBuf,
+    input: SyncSender<LaneInput>,
+    handle: ScopedJoinHandle<'scope, Result<TranscodedRung, MediaError>>,
+}
+
+/// The rung threads, fed in lockstep by the decode thread.
+struct Lanes<'scope> {
+    lanes: Vec<Lane<'scope>>,
+}
+
+impl Lanes<'_> {
+    /// Hands the input to every rung; `Err` when one has stopped (its error is
+    /// reported by [`Lanes::finish`]).
+    fn send(&self, make: impl Fn() -> LaneInput) -> Result<(), MediaError> {
+        for lane in &self.lanes {
+            if lane.input.send(make()).is_err() {
+                return Err(MediaError::Internal("a rendition stopped".into()));
+            }
+        }
+        Ok(())
+    }
+
+    fn all_have_a_segment(&self) -> bool {
+        self.lanes.iter().all(|l| has_segment(&l.dir))
+    }
+
+    /// Closes the inputs and waits for every rung; the first failure wins.
+    fn finish(self) -> Result<Vec<TranscodedRung>, MediaError> {
+        let handles: Vec<_> = self
+            .lanes
+            .into_iter()
+            .map(|l| {
+                drop(l.input);
+                l.handle
+            })
+            .collect();
+        let mut rungs = Vec::with_capacity(handles.len());
+        let mut first_error = None;
+        for handle in handles {
+            match handle.join() {
+                Ok(Ok(rung)) => rungs.push(rung),
+                Ok(Err(e)) => {
+                    first_error.get_or_insert(e);
+                }
+                Err(_) => {
+                    first_error.get_or_insert(MediaError::Internal("a rendition thread panicked".into()));
+                }
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(rungs),
+        }
+    }
+}
+
+/// A rung's thread: scale, encode and mux everything it is given, then finish.
+fn run_lane(mut writer: RungWriter, input: Receiver<LaneInput>, has_audio: bool) -> Result<TranscodedRung, MediaError> {
+    let mut scaler = writer.scaler();
+    for item in input {
+        match item {
+            LaneInput::Video { frame, pts, keyframe } => writer.push_frame(scaler.scale(&frame)?, pts, keyframe)?,
+            LaneInput::Audio { packet, time_base } => writer.push_audio(&packet, time_base)?,
+        }
+    }
+    writer.finish(has_audio)
+}
+
 /// Transcodes `input` into `out_dir` (which it fills with `master.m3u8`, one folder
-/// per rung and `thumbnail.jpg`). `sizes` are the ladder's short-side sizes.
-/// `progress` receives the fraction done, from 0 to 1.
+/// per rung, the posters and the storyboard). `sizes` are the ladder's short-side
+/// sizes. `events` hears progress and the moment the output becomes playable.
 pub fn transcode(
     input: &Path,
     out_dir: &Path,
     sizes: &[u32],
     limits: &Limits,
     cancel: &Cancel,
-    progress: &mut dyn FnMut(f32),
+    events: &mut dyn FnMut(Event),
 ) -> Result<TranscodeOutput, MediaError> {
     crate::init()?;
     let mut ictx = open(input)?;
@@ -89,6 +195,7 @@ pub fn transcode(
         Some(stream) => AudioPipeline::new(&stream).ok(),
         None => None,
     };
+    let has_audio = audio.is_some();
     let mut writers = Vec::with_capacity(ladder.rungs.len());
     for rung in &ladder.rungs {
         let track = audio.as_ref().map(|a| AudioTrack {
@@ -100,22 +207,102 @@ pub fn transcode(
             &out_dir.join(rung.name()),
             video_tb,
             frame_rate,
+            probe.rotation,
             track.as_ref(),
         )?);
     }
 
-    let mut state = VideoState::new(video_tb, probe.duration);
+    let mut state = VideoState::new(video_tb, &probe);
+    let fps = f64::from(frame_rate);
+    let (decoded, rungs) = std::thread::scope(|scope| {
+        let lanes = Lanes {
+            lanes: writers
+                .into_iter()
+                .map(|writer| {
+                    let (input, receiver) = sync_channel(LANE_DEPTH);
+                    let dir = writer.dir().to_path_buf();
+                    let handle = scope.spawn(move || run_lane(writer, receiver, has_audio));
+                    Lane { dir, input, handle }
+                })
+                .collect(),
+        };
+        let decoded = decode_all(
+            &mut ictx,
+            video_index,
+            &mut video_decoder,
+            audio.as_mut(),
+            &mut state,
+            &lanes,
+            cancel,
+            events,
+            &mut |lanes| {
+                if lanes.all_have_a_segment() {
+                    write_provisional_master(out_dir, &ladder.rungs, has_audio, fps)?;
+                    return Ok(true);
+                }
+                Ok(false)
+            },
+        );
+        // Every rung is finished (or stopped) before we look at the outcome, so no
+        // thread outlives a failure.
+        let rungs = lanes.finish();
+        (decoded, rungs)
+    });
+    // A rung's own failure explains a stopped decode better than "a rendition stopped".
+    let rungs = rungs?;
+    decoded?;
+    state.check_coverage()?;
+
+    // A video too short for the poster window falls back to its last frame.
+    let poster = match state.poster.chosen() {
+        Some(frame) => frame,
+        None => state
+            .last_frame
+            .take()
+            .ok_or_else(|| MediaError::Corrupt("no picture could be decoded".into()))?,
+    };
+    let thumbnail = write_posters(&upright(&poster, probe.rotation)?, out_dir)?;
+    state.storyboard.write(out_dir, probe.duration.as_secs_f64())?;
+    let master_playlist = write_master(out_dir, &rungs, fps)?;
+    if !state.announced_playable {
+        events(Event::Playable);
+    }
+    events(Event::Progress(1.0));
+    Ok(TranscodeOutput {
+        probe,
+        rungs,
+        master_playlist,
+        thumbnail,
+        storyboard: out_dir.join(crate::storyboard::INDEX_FILE),
+    })
+}
+
+/// Reads every packet: video is decoded once and fanned out to the rungs, audio is
+/// encoded once and shared. `playable` is asked now and then whether the first
+/// segments are out (it writes the provisional master when they are).
+#[allow(clippy::too_many_arguments)]
+fn decode_all(
+    ictx: &mut ffmpeg_next::format::context::Input,
+    video_index: usize,
+    video_decoder: &mut decoder::Video,
+    mut audio: Option<&mut AudioPipeline>,
+    state: &mut VideoState,
+    lanes: &Lanes<'_>,
+    cancel: &Cancel,
+    events: &mut dyn FnMut(Event),
+    playable: &mut dyn FnMut(&Lanes<'_>) -> Result<bool, MediaError>,
+) -> Result<(), MediaError> {
     let mut decode_errors = 0;
     let mut packet = Packet::empty();
     loop {
         if cancel.is_cancelled() {
             return Err(MediaError::Cancelled);
         }
-        match packet.read(&mut ictx) {
+        match packet.read(ictx) {
             Ok(()) => {}
             Err(ffmpeg_next::Error::Eof) => break,
-            // A read error mid-file: stop here; the coverage check below decides
-            // whether what was read is the whole video.
+            // A read error mid-file: stop here; the coverage check decides whether
+            // what was read is the whole video.
             Err(_) => break,
         }
         let stream = packet.stream();
@@ -129,41 +316,22 @@ pub fn transcode(
                 }
                 continue;
             }
-            state.receive(&mut video_decoder, &mut writers, progress)?;
-        } else if let Some(a) = audio.as_mut().filter(|a| a.stream_index == stream) {
-            a.push_packet(&packet, &mut writers)?;
+            state.receive(video_decoder, lanes, events)?;
+            if !state.announced_playable && state.frames.is_multiple_of(15) && playable(lanes)? {
+                state.announced_playable = true;
+                events(Event::Playable);
+            }
+        } else if let Some(a) = audio.as_deref_mut().filter(|a| a.stream_index == stream) {
+            a.push_packet(&packet, lanes)?;
         }
         packet = Packet::empty();
     }
     let _ = video_decoder.send_eof();
-    state.receive(&mut video_decoder, &mut writers, progress)?;
-    if let Some(a) = audio.as_mut() {
-        a.finish(&mut writers)?;
+    state.receive(video_decoder, lanes, events)?;
+    if let Some(a) = audio {
+        a.finish(lanes)?;
     }
-    state.check_coverage()?;
-    // A video too short for the poster window falls back to its last frame.
-    let poster = match state.poster.chosen() {
-        Some(frame) => frame,
-        None => state
-            .last_frame
-            .take()
-            .ok_or_else(|| MediaError::Corrupt("no picture could be decoded".into()))?,
-    };
-    let thumbnail = write_posters(&poster, out_dir)?;
-
-    let has_audio = audio.is_some();
-    let rungs = writers
-        .into_iter()
-        .map(|w| w.finish(has_audio))
-        .collect::<Result<Vec<_>, _>>()?;
-    let master_playlist = write_master(out_dir, &rungs, f64::from(frame_rate))?;
-    progress(1.0);
-    Ok(TranscodeOutput {
-        probe,
-        rungs,
-        master_playlist,
-        thumbnail,
-    })
+    Ok(())
 }
 
 fn open_video_decoder(stream: &ffmpeg_next::format::stream::Stream) -> Result<decoder::Video, MediaError> {
@@ -189,11 +357,14 @@ struct VideoState {
     next_keyframe_s: f64,
     frames: u64,
     poster: PosterPicker,
+    storyboard: Storyboard,
     last_frame: Option<frame::Video>,
+    announced_playable: bool,
 }
 
 impl VideoState {
-    fn new(time_base: Rational, declared: Duration) -> Self {
+    fn new(time_base: Rational, probe: &Probe) -> Self {
+        let declared = probe.duration;
         Self {
             time_base,
             declared,
@@ -202,7 +373,9 @@ impl VideoState {
             next_keyframe_s: 0.0,
             frames: 0,
             poster: PosterPicker::new(declared.as_secs_f64()),
+            storyboard: Storyboard::new(declared.as_secs_f64(), probe.width, probe.height, probe.rotation),
             last_frame: None,
+            announced_playable: false,
         }
     }
 
@@ -213,8 +386,8 @@ impl VideoState {
     fn receive(
         &mut self,
         decoder: &mut decoder::Video,
-        writers: &mut [RungWriter],
-        progress: &mut dyn FnMut(f32),
+        lanes: &Lanes<'_>,
+        events: &mut dyn FnMut(Event),
     ) -> Result<(), MediaError> {
         loop {
             let mut decoded = frame::Video::empty();
@@ -232,15 +405,20 @@ impl VideoState {
             if keyframe {
                 self.next_keyframe_s += KEYFRAME_INTERVAL_S;
             }
-            for w in writers.iter_mut() {
-                w.push_frame(&decoded, pts, keyframe)?;
-            }
             self.poster.offer(t, &decoded);
+            self.storyboard.offer(t, &decoded)?;
+            let shared = Arc::new(decoded);
+            lanes.send(|| LaneInput::Video {
+                frame: Arc::clone(&shared),
+                pts,
+                keyframe,
+            })?;
             if self.frames.is_multiple_of(30) {
                 let total = self.declared.as_secs_f64().max(0.001);
-                progress((t / total).clamp(0.0, 0.99) as f32);
+                events(Event::Progress((t / total).clamp(0.0, 0.99) as f32));
             }
-            self.last_frame = Some(decoded);
+            // The last frame is kept for a video too short for the poster window.
+            self.last_frame = Some(frame::Video::clone(&shared));
         }
     }
 
@@ -294,7 +472,7 @@ impl AudioPipeline {
         enc.set_channel_layout(ChannelLayout::STEREO);
         enc.set_channels(2);
         enc.set_format(Sample::F32(SampleType::Planar));
-        enc.set_bit_rate(128_000);
+        enc.set_bit_rate(AUDIO_BITRATE as usize);
         enc.set_time_base(Rational::new(1, rate as i32));
         enc.set_flags(codec::Flags::GLOBAL_HEADER);
         let encoder = enc.open().map_err(err)?;
@@ -312,15 +490,15 @@ impl AudioPipeline {
         })
     }
 
-    fn push_packet(&mut self, packet: &Packet, writers: &mut [RungWriter]) -> Result<(), MediaError> {
+    fn push_packet(&mut self, packet: &Packet, lanes: &Lanes<'_>) -> Result<(), MediaError> {
         // Damaged audio is dropped rather than failing the video.
         if self.decoder.send_packet(packet).is_err() {
             return Ok(());
         }
-        self.receive(writers)
+        self.receive(lanes)
     }
 
-    fn receive(&mut self, writers: &mut [RungWriter]) -> Result<(), MediaError> {
+    fn receive(&mut self, lanes: &Lanes<'_>) -> Result<(), MediaError> {
         loop {
             let mut decoded = frame::Audio::empty();
             if self.decoder.receive_frame(&mut decoded).is_err() {
@@ -357,11 +535,11 @@ impl AudioPipeline {
             for ch in 0..2 {
                 self.fifo[ch].extend_from_slice(&converted.plane::<f32>(ch)[..n]);
             }
-            self.encode_full_frames(writers, false)?;
+            self.encode_full_frames(lanes, false)?;
         }
     }
 
-    fn encode_full_frames(&mut self, writers: &mut [RungWriter], flush: bool) -> Result<(), MediaError> {
+    fn encode_full_frames(&mut self, lanes: &Lanes<'_>, flush: bool) -> Result<(), MediaError> {
         while self.fifo[0].len() >= self.frame_size || (flush && !self.fifo[0].is_empty()) {
             let n = self.fifo[0].len().min(self.frame_size);
             let mut frame = frame::Audio::new(Sample::F32(SampleType::Planar), n, ChannelLayout::STEREO);
@@ -375,27 +553,29 @@ impl AudioPipeline {
             self.encoder
                 .send_frame(&frame)
                 .map_err(|e| MediaError::Internal(format!("aac encode: {e}")))?;
-            self.drain(writers)?;
+            self.drain(lanes)?;
         }
         Ok(())
     }
 
-    fn drain(&mut self, writers: &mut [RungWriter]) -> Result<(), MediaError> {
+    fn drain(&mut self, lanes: &Lanes<'_>) -> Result<(), MediaError> {
         let mut packet = Packet::empty();
         while self.encoder.receive_packet(&mut packet).is_ok() {
-            for w in writers.iter_mut() {
-                w.push_audio(&packet, self.encoder_tb)?;
-            }
+            let time_base = self.encoder_tb;
+            lanes.send(|| LaneInput::Audio {
+                packet: packet.clone(),
+                time_base,
+            })?;
             packet = Packet::empty();
         }
         Ok(())
     }
 
-    fn finish(&mut self, writers: &mut [RungWriter]) -> Result<(), MediaError> {
+    fn finish(&mut self, lanes: &Lanes<'_>) -> Result<(), MediaError> {
         let _ = self.decoder.send_eof();
-        self.receive(writers)?;
-        self.encode_full_frames(writers, true)?;
+        self.receive(lanes)?;
+        self.encode_full_frames(lanes, true)?;
         let _ = self.encoder.send_eof();
-        self.drain(writers)
+        self.drain(lanes)
     }
 }

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use skillreel_media::{Cancel, Limits, MediaError, TranscodeOutput, probe, transcode};
+use skillreel_media::{Cancel, Event, Limits, MediaError, Rotation, TranscodeOutput, probe, transcode};
 use skillreel_testkit::fixtures::{self, VideoSpec};
 
 const SIZES: [u32; 5] = [240, 360, 480, 720, 1080];
@@ -23,6 +23,28 @@ fn segment_durations(playlist: &Path) -> Vec<String> {
         .unwrap_or_default()
         .lines()
         .filter_map(|l| l.strip_prefix("#EXTINF:").map(str::to_owned))
+        .collect()
+}
+
+/// Presentation times of the video keyframes of a playlist, as `ffprobe` reads them.
+fn keyframe_times(playlist: &Path) -> Vec<String> {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "packet=pts_time,flags",
+        ])
+        .args(["-of", "csv=p=0"])
+        .arg(playlist)
+        .output()
+        .unwrap_or_else(|e| panic!("ffprobe: {e}"));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains('K'))
+        .filter_map(|l| l.split(',').next().map(str::to_owned))
         .collect()
 }
 
@@ -166,77 +188,165 @@ fn broken_files_fail_with_distinct_readable_reasons() {
     let good = fixtures::video(d, "good.mp4", VideoSpec::landscape(320, 240, 4.0));
     let empty = d.join("empty.mp4");
     std::fs::write(&empty, b"").unwrap_or_else(|e| panic!("{e}"));
-    let random = d.join("random.mp4");
-    std::fs::write(
-        &random,
-        (0..50_000u32)
-            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-            .collect::<Vec<_>>(),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let cut = fixtures::truncated(&good, d, "cut.mp4", 0.5);
-    let text = fixtures::text_file(d, "notes.mp4");
-    let audio_only = d.join("podcast.m4a");
-    let status = Command::new("ffmpeg")
-        .args([
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=d=3",
-            "-c:a",
-            "aac",
-        ])
-        .arg(&audio_only)
-        .status();
-    assert!(status.map(|s| s.success()).unwrap_or(false));
-    let image = d.join("slide.png");
-    let status = Command::new("ffmpeg")
-        .args([
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=320x240",
-            "-frames:v",
-            "1",
-        ])
-        .arg(&image)
-        .status();
-    assert!(status.map(|s| s.success()).unwrap_or(false));
-
-    let limits = Limits {
-        max_duration: Duration::from_secs(3),
-        ..Limits::default()
-    };
-    let cases: Vec<(&Path, ExpectedError)> = vec![
-        (&empty, |e| matches!(e, MediaError::Unreadable(_))),
-        (&random, |e| matches!(e, MediaError::Unreadable(_))),
-        (&cut, |e| {
-            matches!(e, MediaError::Unreadable(_) | MediaError::Corrupt(_))
-        }),
-        (&text, |e| matches!(e, MediaError::Unreadable(_))),
-        (&audio_only, |e| matches!(e, MediaError::NoVideoStream)),
+    let cases: Vec<(std::path::PathBuf, ExpectedError)> = vec![
+        (empty, |e| matches!(e, MediaError::Empty)),
         (
-            &image,
+            fixtures::random_bytes(d, "random.mp4"),
+            |e| matches!(e, MediaError::Unreadable(r) if r.contains("no known video format")),
+        ),
+        (
+            fixtures::truncated(&good, d, "cut.mp4", 0.5),
+            |e| matches!(e, MediaError::Corrupt(r) if r.contains("without its index")),
+        ),
+        (
+            fixtures::moov_cut(&good, d, "moov-cut.mp4"),
+            |e| matches!(e, MediaError::Corrupt(r) if r.contains("index (moov box) is cut off")),
+        ),
+        (
+            fixtures::text_file(d, "notes.mp4"),
+            |e| matches!(e, MediaError::Unreadable(r) if r.contains("text document")),
+        ),
+        (fixtures::audio_only(d, "podcast.m4a"), |e| {
+            matches!(e, MediaError::NoVideoStream)
+        }),
+        (
+            fixtures::image(d, "slide.png"),
             |e| matches!(e, MediaError::Unreadable(r) if r.contains("still image")),
         ),
-        (&good, |e| matches!(e, MediaError::TooLong { .. })),
+        (fixtures::long_video(d, "lecture.mp4", 20 * 60), |e| {
+            matches!(e, MediaError::TooLong { .. })
+        }),
+        (fixtures::absurd_dimensions(d, "huge.mp4"), |e| {
+            matches!(e, MediaError::TooLarge { .. })
+        }),
     ];
-    for (path, expected) in cases {
-        let err = run(path, &d.join("out"), &limits)
+    let mut reasons = std::collections::HashSet::new();
+    for (path, expected) in &cases {
+        let err = run(path, &d.join("out"), &Limits::default())
             .err()
             .unwrap_or_else(|| panic!("{} was accepted", path.display()));
         assert!(expected(&err), "{}: unexpected {err:?}", path.display());
         assert!(err.is_bad_media(), "{err:?} would be retried");
         assert!(err.to_string().len() > 15, "reason too terse: {err}");
+        assert!(reasons.insert(err.to_string()), "reason given twice: {err}");
         // probe agrees with transcode on what is refused
-        assert!(probe(path, &limits).is_err());
+        assert!(probe(path, &Limits::default()).is_err());
     }
+    let short = Limits {
+        max_duration: Duration::from_secs(3),
+        ..Limits::default()
+    };
+    assert!(matches!(
+        run(&good, &d.join("out"), &short),
+        Err(MediaError::TooLong { .. })
+    ));
+}
+
+#[test]
+fn a_1080p_source_becomes_five_rungs_with_aligned_keyframes_and_a_storyboard() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let src = fixtures::video(dir.path(), "screen.mp4", VideoSpec::landscape(1920, 1080, 5.0));
+    let out = dir.path().join("out");
+    let output = run(&src, &out, &Limits::default()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        sizes(&output),
+        vec![(426, 240), (640, 360), (854, 480), (1280, 720), (1920, 1080)]
+    );
+    let reference = keyframe_times(&out.join("240p/index.m3u8"));
+    // A keyframe every 2 s: at 0, 2 and 4 s.
+    assert_eq!(reference.len(), 3, "{reference:?}");
+    for rung in &output.rungs {
+        let playlist = out.join(&rung.playlist);
+        assert_eq!(keyframe_times(&playlist), reference, "{}", rung.playlist);
+        let text = std::fs::read_to_string(&playlist).unwrap_or_default();
+        assert!(
+            text.contains("#EXT-X-PLAYLIST-TYPE:VOD") && text.contains("#EXT-X-ENDLIST"),
+            "{text}"
+        );
+        assert_eq!(
+            ffprobe_streams(&playlist)[0],
+            ("h264".to_owned(), rung.rung.width, rung.rung.height)
+        );
+    }
+    let master = std::fs::read_to_string(&output.master_playlist).unwrap_or_default();
+    assert!(
+        master.contains("RESOLUTION=1920x1080") && master.contains("avc1.640028"),
+        "{master}"
+    );
+    assert!(
+        !master.contains("EXT-X-START"),
+        "the final master is plain VOD: {master}"
+    );
+
+    let vtt = std::fs::read_to_string(&output.storyboard).unwrap_or_default();
+    assert!(vtt.starts_with("WEBVTT\n"), "{vtt}");
+    assert!(
+        vtt.contains("00:00:00.000 --> 00:00:01.000\nstoryboard.jpg#xywh=0,0,160,90"),
+        "{vtt}"
+    );
+    assert_eq!(vtt.matches("#xywh=").count(), 5, "one tile a second: {vtt}");
+    assert_eq!(
+        ffprobe_streams(&out.join("storyboard.jpg"))[0],
+        ("mjpeg".to_owned(), 800, 90)
+    );
+}
+
+#[test]
+fn a_phone_clip_with_rotation_metadata_gets_upright_portrait_rungs() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let src = fixtures::rotated(dir.path(), "phone.mp4", 90);
+    let probed = probe(&src, &Limits::default()).unwrap_or_else(|e| panic!("{e}"));
+    assert_ne!(probed.rotation, Rotation::None);
+    assert_eq!((probed.width, probed.height), (720, 1280));
+
+    let out = dir.path().join("out");
+    let output = run(&src, &out, &Limits::default()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(sizes(&output), vec![(240, 426), (360, 640), (480, 854), (720, 1280)]);
+    // The pixels are turned the way ffmpeg's own autorotate turns them (the outputs
+    // carry no rotation of their own, so every player shows them the same way).
+    let (want_left, want_right) = fixtures::left_right_luma(&src);
+    assert!((want_left - want_right).abs() > 100.0, "{want_left} vs {want_right}");
+    for picture in [out.join("720p/index.m3u8"), output.thumbnail.clone()] {
+        let (left, right) = fixtures::left_right_luma(&picture);
+        assert!(
+            (left - want_left).abs() < 40.0 && (right - want_right).abs() < 40.0,
+            "{}: {left:.0}/{right:.0}, ffmpeg shows {want_left:.0}/{want_right:.0}",
+            picture.display()
+        );
+    }
+    assert_eq!(ffprobe_streams(&output.thumbnail)[0], ("mjpeg".to_owned(), 720, 1280));
+}
+
+#[test]
+fn the_first_segments_are_playable_long_before_the_end() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let src = fixtures::video(dir.path(), "talk.mp4", VideoSpec::landscape(640, 360, 16.0));
+    let out = dir.path().join("out");
+    let mut last_progress = 0.0;
+    let mut playable_at = None;
+    let mut master_then = String::new();
+    let result = transcode(
+        &src,
+        &out,
+        &SIZES,
+        &Limits::default(),
+        &Cancel::default(),
+        &mut |event| match event {
+            Event::Progress(f) => last_progress = f,
+            Event::Playable => {
+                playable_at.get_or_insert(last_progress);
+                master_then = std::fs::read_to_string(out.join("master.m3u8")).unwrap_or_default();
+            }
+        },
+    );
+    result.unwrap_or_else(|e| panic!("{e}"));
+    let at = playable_at.unwrap_or_else(|| panic!("never playable"));
+    assert!(at < 0.6, "playable only at {at:.2} of the way");
+    // What was playable then: a master that starts players at the beginning, over
+    // rung playlists that already list a segment.
+    assert!(master_then.contains("#EXT-X-START:TIME-OFFSET=0"), "{master_then}");
+    assert_eq!(master_then.matches("#EXT-X-STREAM-INF").count(), 2, "{master_then}");
+    assert_eq!(last_progress, 1.0);
 }
 
 #[test]

@@ -122,19 +122,61 @@ pub async fn claim(pool: &PgPool, queue: &str, owner: &str, lease: Duration) -> 
 
 /// Extends the lease. `false` means the lease was lost (expired and taken by another
 /// worker, or the job was cancelled): the caller must stop working on it.
-pub async fn heartbeat(pool: &PgPool, job: &ClaimedJob, lease: Duration) -> Result<bool, QueueError> {
+pub async fn heartbeat(pool: &PgPool, job: &ClaimedJob, lease: Duration, progress: f32) -> Result<bool, QueueError> {
     let done = sqlx::query!(
         r#"
-        update job set lease_expires_at = now() + make_interval(secs => $3), updated_at = now()
+        update job set lease_expires_at = now() + make_interval(secs => $3), progress = $4, updated_at = now()
          where id = $1 and lease_owner = $2 and status = 'running'
         "#,
         job.id,
         job.lease_owner,
         lease.as_secs_f64(),
+        progress.clamp(0.0, 1.0),
     )
     .execute(pool)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// How long the attempt took to become watchable and to finish, in milliseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Timings {
+    pub time_to_playable_ms: Option<i64>,
+    pub time_to_complete_ms: Option<i64>,
+}
+
+/// Records the timings of the running attempt (kept with the job for operators).
+pub async fn record_timings(conn: &mut PgConnection, job: &ClaimedJob, timings: Timings) -> Result<(), QueueError> {
+    sqlx::query!(
+        r#"
+        update job set time_to_playable_ms = coalesce($3, time_to_playable_ms),
+               time_to_complete_ms = coalesce($4, time_to_complete_ms), updated_at = now()
+         where id = $1 and lease_owner = $2
+        "#,
+        job.id,
+        job.lease_owner,
+        timings.time_to_playable_ms,
+        timings.time_to_complete_ms,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Cancels the queued or running jobs whose payload names `video_id` (the video was
+/// deleted). A running job notices at its next heartbeat and stops.
+pub async fn cancel_for_video(conn: &mut PgConnection, video_id: Uuid) -> Result<u64, QueueError> {
+    let done = sqlx::query!(
+        r#"
+        update job set status = 'cancelled', lease_owner = null, lease_expires_at = null,
+               finished_at = now(), updated_at = now()
+         where payload ->> 'video_id' = $1::uuid::text and status in ('queued', 'running')
+        "#,
+        video_id,
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 /// Marks the job done, inside the caller's transaction so the result and the job's
@@ -312,6 +354,10 @@ pub struct JobSummary {
     pub max_attempts: i32,
     pub last_error: Option<String>,
     pub payload: serde_json::Value,
+    /// Of the running attempt, 0 to 1.
+    pub progress: f32,
+    pub time_to_playable_ms: Option<i64>,
+    pub time_to_complete_ms: Option<i64>,
     #[serde(with = "time::serde::rfc3339")]
     pub run_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -325,7 +371,8 @@ pub async fn list(conn: &mut PgConnection, status: Option<&str>, limit: i64) -> 
     let rows = sqlx::query_as!(
         JobSummary,
         r#"
-        select id, queue, status, attempts, max_attempts, last_error, payload, run_at, created_at, updated_at
+        select id, queue, status, attempts, max_attempts, last_error, payload, progress,
+               time_to_playable_ms, time_to_complete_ms, run_at, created_at, updated_at
           from job
          where ($1::text is null or status = $1)
          order by created_at desc, id desc

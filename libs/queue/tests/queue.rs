@@ -4,7 +4,9 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use serde_json::json;
-use skillreel_queue::{Failure, claim, complete, enqueue, fail, fail_abandoned, heartbeat, release, state};
+use skillreel_queue::{
+    Failure, cancel_for_video, claim, complete, enqueue, fail, fail_abandoned, heartbeat, list, release, state,
+};
 use sqlx::PgPool;
 
 const Q: &str = "transcode";
@@ -82,7 +84,7 @@ async fn a_job_whose_worker_died_is_claimed_again_after_its_lease(pool: PgPool) 
     assert_eq!((again.id, again.attempt), (id, 2));
 
     // The dead worker, should it wake up, can neither heartbeat nor complete.
-    assert!(!heartbeat(&pool, &dead, LEASE).await.unwrap_or(true));
+    assert!(!heartbeat(&pool, &dead, LEASE, 0.5).await.unwrap_or(true));
     let mut conn = pool.acquire().await.unwrap_or_else(|e| panic!("{e}"));
     assert!(!complete(&mut conn, &dead).await.unwrap_or(true));
     assert!(complete(&mut conn, &again).await.unwrap_or(false));
@@ -102,9 +104,44 @@ async fn a_heartbeat_keeps_the_lease(pool: PgPool) {
         .ok()
         .flatten()
         .unwrap_or_else(|| panic!("no job"));
-    assert!(heartbeat(&pool, &job, Duration::from_secs(60)).await.unwrap_or(false));
+    assert!(
+        heartbeat(&pool, &job, Duration::from_secs(60), 0.5)
+            .await
+            .unwrap_or(false)
+    );
     tokio::time::sleep(Duration::from_millis(1200)).await;
     assert!(claim(&pool, Q, "thief", LEASE).await.ok().flatten().is_none());
+}
+
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn cancelling_a_videos_jobs_stops_the_running_one_and_drops_the_queued_one(pool: PgPool) {
+    let video = uuid::Uuid::now_v7();
+    let mut conn = pool.acquire().await.unwrap_or_else(|e| panic!("{e}"));
+    for _ in 0..2 {
+        enqueue(&mut conn, Q, &json!({ "video_id": video }), 3)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let other = add(&pool, 7, 3).await;
+    let running = claim(&pool, Q, "w", LEASE)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("no job"));
+    assert!(heartbeat(&pool, &running, LEASE, 0.25).await.unwrap_or(false));
+    let jobs = list(&mut conn, Some("running"), 10).await.unwrap_or_default();
+    assert_eq!(jobs.len(), 1);
+    assert!((jobs[0].progress - 0.25).abs() < 1e-6, "{:?}", jobs[0]);
+
+    assert_eq!(cancel_for_video(&mut conn, video).await.ok(), Some(2));
+    // The running attempt learns at its next heartbeat; the other video's job is untouched.
+    assert!(!heartbeat(&pool, &running, LEASE, 0.5).await.unwrap_or(true));
+    assert_eq!(
+        list(&mut conn, Some("cancelled"), 10).await.unwrap_or_default().len(),
+        2
+    );
+    let next = claim(&pool, Q, "w", LEASE).await.ok().flatten();
+    assert_eq!(next.map(|j| j.id), Some(other));
 }
 
 #[sqlx::test(migrator = "skillreel_db::MIGRATOR")]

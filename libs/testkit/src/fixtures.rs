@@ -140,3 +140,130 @@ pub fn fake_mp4(dir: &Path, name: &str) -> PathBuf {
     std::fs::write(&path, bytes).unwrap();
     path
 }
+
+/// An MP4 whose index (the `moov` box, at the end as FFmpeg writes it) is cut in half.
+pub fn moov_cut(source: &Path, dir: &Path, name: &str) -> PathBuf {
+    let bytes = std::fs::read(source).unwrap();
+    let mut at = 0usize;
+    let mut cut = None;
+    while at + 8 <= bytes.len() {
+        let size = u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]) as usize;
+        if &bytes[at + 4..at + 8] == b"moov" {
+            cut = Some(at + size / 2);
+            break;
+        }
+        assert!(size >= 8, "unexpected box layout in {}", source.display());
+        at += size;
+    }
+    let cut = cut.unwrap_or_else(|| panic!("no moov box in {}", source.display()));
+    let path = dir.join(name);
+    std::fs::write(&path, &bytes[..cut]).unwrap();
+    path
+}
+
+/// A landscape 1280x720 picture, white above and black below, stored with a display
+/// matrix asking players to turn it by `rotate` degrees (as phones record).
+pub fn rotated(dir: &Path, name: &str, rotate: u32) -> PathBuf {
+    let plain = dir.join(format!("unrotated-{name}"));
+    let plain_str = plain.to_string_lossy().into_owned();
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "color=black:size=1280x720:rate=25:duration=3",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=44100:duration=3",
+        "-vf",
+        "drawbox=x=0:y=0:w=1280:h=360:color=white:t=fill",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        &plain_str,
+    ]);
+    let path = dir.join(name);
+    let out = path.to_string_lossy().into_owned();
+    // FFmpeg 5.1 turns the `rotate` tag into a display matrix when stream-copying.
+    let tag = format!("rotate={rotate}");
+    ffmpeg(&["-i", &plain_str, "-c", "copy", "-metadata:s:v:0", &tag, &out]);
+    path
+}
+
+/// A tiny but long video: `seconds` of 64x64 at one frame per second.
+pub fn long_video(dir: &Path, name: &str, seconds: u32) -> PathBuf {
+    let path = dir.join(name);
+    let out = path.to_string_lossy().into_owned();
+    let source = format!("color=blue:size=64x64:rate=1:duration={seconds}");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        &source,
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        &out,
+    ]);
+    path
+}
+
+/// A raw YUV4MPEG stream that declares a 12000x12000 picture (named whatever the
+/// uploader liked).
+pub fn absurd_dimensions(dir: &Path, name: &str) -> PathBuf {
+    let path = dir.join(name);
+    let mut bytes = b"YUV4MPEG2 W12000 H12000 F25:1 Ip A1:1 C420jpeg\nFRAME\n".to_vec();
+    bytes.resize(bytes.len() + 4096, 0);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// Three seconds of AAC, no picture.
+pub fn audio_only(dir: &Path, name: &str) -> PathBuf {
+    let path = dir.join(name);
+    let out = path.to_string_lossy().into_owned();
+    ffmpeg(&["-f", "lavfi", "-i", "sine=duration=3", "-c:a", "aac", &out]);
+    path
+}
+
+/// One PNG still.
+pub fn image(dir: &Path, name: &str) -> PathBuf {
+    let path = dir.join(name);
+    let out = path.to_string_lossy().into_owned();
+    ffmpeg(&["-f", "lavfi", "-i", "testsrc2=size=320x240", "-frames:v", "1", &out]);
+    path
+}
+
+/// Bytes that look like nothing at all.
+pub fn random_bytes(dir: &Path, name: &str) -> PathBuf {
+    let path = dir.join(name);
+    let bytes: Vec<u8> = (0..50_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// The mean brightness (0-255) of the left and right halves of an image or of a
+/// video's first frame, as `ffmpeg` renders it.
+pub fn left_right_luma(target: &Path) -> (f64, f64) {
+    let half = |x: &str| {
+        let filter = format!("crop=iw/2:ih:{x}:0,scale=16:16,format=gray");
+        let out = Command::new("ffmpeg")
+            .args(["-v", "error", "-i"])
+            .arg(target)
+            .args(["-frames:v", "1", "-vf", &filter, "-f", "rawvideo", "-"])
+            .output()
+            .unwrap_or_else(|e| panic!("ffmpeg: {e}"));
+        out.stdout.iter().map(|b| f64::from(*b)).sum::<f64>() / out.stdout.len().max(1) as f64
+    };
+    (half("0"), half("iw/2"))
+}

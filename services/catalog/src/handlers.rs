@@ -47,6 +47,38 @@ pub async fn get_video(
     Ok(web::Json(VideoView::new(video, Some(&links), private)))
 }
 
+/// `DELETE /api/v1/videos/{id}`: the author or an admin removes a video; its jobs
+/// are cancelled (a running transcode stops at its next heartbeat) and its files
+/// deleted. An unfinished upload is left to the expiry sweep, which frees its parts.
+#[tracing::instrument(skip(ctx, user), fields(user = %user.subject))]
+pub async fn delete_video(
+    user: AuthUser,
+    ctx: web::Data<CatalogContext>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_video_id(&path)?;
+    let mut tx = ctx.pool.begin().await?;
+    let video = videos::find(&mut tx, id)
+        .await
+        .map_err(lookup_error)?
+        .filter(|v| access::can_view(&user, v))
+        .ok_or_else(|| ApiError::not_found("video"))?;
+    if !access::can_delete(&user, &video) {
+        return Err(ApiError::forbidden("only the author or an admin may delete this video"));
+    }
+    videos::mark_removed(&mut tx, id).await?;
+    skillreel_queue::cancel_for_video(&mut tx, id.as_uuid())
+        .await
+        .map_err(ApiError::internal)?;
+    tx.commit().await?;
+    let prefix = ObjectKey::parse(&format!("videos/{id}")).map_err(ApiError::internal)?;
+    if let Err(e) = ctx.storage.delete_prefix(&prefix).await {
+        // The row is gone from every listing; stray files only cost space.
+        tracing::warn!(error = %e, video = %id, "could not delete a removed video's files");
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {

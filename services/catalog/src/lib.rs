@@ -1,9 +1,9 @@
 //! The catalog service: what people browse and watch.
 //!
-//! For now: a video (`GET /api/v1/videos/{id}`), the newest-first list of what the
-//! caller may see (`GET /api/v1/videos`), and playback of a video's HLS files and
-//! poster through short-lived signed URLs (`/api/v1/media/...`), so a player needs no
-//! `Authorization` header. Who may see a video is decided in [`access`], next to the
+//! For now: a video (`GET|DELETE /api/v1/videos/{id}`), the newest-first list of what
+//! the caller may see (`GET /api/v1/videos`), playback of a video's HLS files, poster
+//! and storyboard through short-lived signed URLs (`/api/v1/media/...`), so a player
+//! needs no `Authorization` header, and each person's inbox (`/api/v1/me/inbox`). Who may see a video is decided in [`access`], next to the
 //! query that loads it.
 
 use std::sync::Arc;
@@ -19,6 +19,7 @@ use sqlx::PgPool;
 pub mod access;
 mod admin;
 mod handlers;
+mod inbox;
 pub mod media;
 pub mod views;
 
@@ -60,6 +61,10 @@ impl CatalogService {
             .route("/api/v1/admin/jobs/{id}/retry", web::post().to(admin::retry_job))
             .route("/api/v1/videos", web::get().to(handlers::list_videos))
             .route("/api/v1/videos/{id}", web::get().to(handlers::get_video))
+            .route("/api/v1/videos/{id}", web::delete().to(handlers::delete_video))
+            .route("/api/v1/me/inbox", web::get().to(inbox::list))
+            .route("/api/v1/me/inbox/read-all", web::post().to(inbox::mark_all_read))
+            .route("/api/v1/me/inbox/{id}/read", web::post().to(inbox::mark_read))
             .route(
                 "/api/v1/media/{video_id}/{token}/{path:.*}",
                 web::get().to(handlers::get_media),

@@ -25,6 +25,22 @@ pub struct RenditionView {
 pub struct PlaybackView {
     /// The master playlist.
     pub hls: String,
+    /// WebVTT index of the storyboard sprite (scrubbing previews), when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub storyboard: Option<String>,
+}
+
+/// While `processing`, to its owner: how far it has come and how long it took.
+#[derive(Debug, Serialize)]
+pub struct ProcessingView {
+    /// 0 to 1.
+    pub progress: f32,
+    /// Whether the first segments are out: `playback` works before `ready`.
+    pub playable: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_to_playable_seconds: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_to_complete_seconds: Option<f64>,
 }
 
 /// How far a resumable upload has come.
@@ -50,6 +66,9 @@ pub struct VideoView {
     /// While `uploading`, to its owner.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub upload: Option<UploadProgressView>,
+    /// Once processing has begun, to its owner.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub processing: Option<ProcessingView>,
     pub duration_seconds: Option<f64>,
     pub width: Option<i32>,
     pub height: Option<i32>,
@@ -88,12 +107,29 @@ impl MediaLinks<'_> {
 
 impl VideoView {
     pub fn new(video: VideoRecord, links: Option<&MediaLinks<'_>>, private_details: bool) -> Self {
+        // A processing video plays (to those who may see it) once its first segments are out.
         let playable = matches!(
             video.status,
             VideoStatus::Ready | VideoStatus::Published | VideoStatus::PendingReview
-        );
+        ) || (video.status == VideoStatus::Processing && video.playable_at.is_some());
         let links = links.filter(|_| playable);
         let hls = links.zip(video.hls_key.as_deref()).and_then(|(l, k)| l.url(&video, k));
+        let storyboard = links
+            .zip(video.storyboard_key.as_deref())
+            .and_then(|(l, k)| l.url(&video, k));
+        let seconds = |ms: Option<i64>| ms.map(|ms| ms as f64 / 1000.0);
+        let processing = (private_details
+            && matches!(
+                video.status,
+                VideoStatus::Processing | VideoStatus::Ready | VideoStatus::Failed
+            )
+            && video.processing_progress.is_some())
+        .then(|| ProcessingView {
+            progress: video.processing_progress.unwrap_or_default(),
+            playable: video.playable_at.is_some(),
+            time_to_playable_seconds: seconds(video.time_to_playable_ms),
+            time_to_complete_seconds: seconds(video.time_to_complete_ms),
+        });
         let thumbnail = links
             .zip(video.thumbnail_key.as_deref())
             .and_then(|(l, k)| l.url(&video, k));
@@ -131,7 +167,8 @@ impl VideoView {
                     bandwidth: r.bandwidth,
                 })
                 .collect(),
-            playback: hls.map(|hls| PlaybackView { hls }),
+            processing,
+            playback: hls.map(|hls| PlaybackView { hls, storyboard }),
             thumbnail,
             thumbnail_small,
             created_at: video.created_at,

@@ -15,6 +15,7 @@ use clap::{Parser, Subcommand};
 mod dev;
 mod embedded_pg;
 mod token;
+mod transcode;
 mod upload;
 
 #[derive(Parser)]
@@ -42,6 +43,8 @@ enum Command {
     Migrate,
     /// Upload a video over tus, resuming where an earlier run stopped.
     Upload(upload::UploadArgs),
+    /// Transcode a local file into an HLS ladder (no database or storage needed).
+    Transcode(transcode::TranscodeArgs),
 }
 
 #[tokio::main]
@@ -52,6 +55,10 @@ async fn main() -> ExitCode {
         Command::Token(args) => token::run(&args),
         Command::Migrate => migrate().await,
         Command::Upload(args) => upload::run(&args).await,
+        Command::Transcode(args) => tokio::task::spawn_blocking(move || transcode::run(&args))
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

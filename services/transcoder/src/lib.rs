@@ -2,11 +2,13 @@
 //!
 //! A [`Worker`] claims `transcode` jobs from the PostgreSQL queue (any number of
 //! workers, on any number of machines), downloads the source, runs
-//! [`skillreel_media::transcode`] on a blocking thread with a time limit, uploads the
-//! outputs and marks the video `ready`, all while heartbeating its lease. Bad media
-//! ends the video `failed` with the reason; storage or database trouble is retried
-//! with backoff. On shutdown a worker stops claiming, cancels what it runs and hands
-//! the jobs back.
+//! [`skillreel_media::transcode`] on a blocking thread with a time limit, publishes
+//! segments as they are encoded (the author can watch once every rung has begun),
+//! uploads the rest and marks the video `ready`, all while heartbeating its lease and
+//! progress. The author finds `ready` or `failed` (with the reason) in their inbox.
+//! Bad media fails at once; storage or database trouble is retried with backoff. A
+//! deleted video's job is cancelled and its worker stops at the next heartbeat. On
+//! shutdown a worker stops claiming, cancels what it runs and hands the jobs back.
 
 use std::sync::Arc;
 
@@ -17,6 +19,7 @@ use skillreel_web::ops::Metrics;
 pub use tokio_util::sync::CancellationToken;
 
 mod job;
+mod publish;
 mod worker;
 
 pub use worker::{Worker, WorkerSettings};

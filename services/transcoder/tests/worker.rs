@@ -97,6 +97,29 @@ impl Fixture {
         panic!("video {id} still processing after 60 s");
     }
 
+    /// `(kind, reason)` of the notifications about a video, in its owner's inbox.
+    async fn inbox_of(&self, id: VideoId) -> Vec<(String, String)> {
+        sqlx::query_as(
+            "select kind, coalesce(payload ->> 'reason', '') from notification n \
+             join video v on v.id = n.video_id and v.owner_id = n.user_id where n.video_id = $1",
+        )
+        .bind(id.as_uuid())
+        .fetch_all(&self.pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    async fn read(&self, key: &ObjectKey) -> String {
+        let mut file = tempfile::NamedTempFile::new().unwrap_or_else(|e| panic!("{e}"));
+        self.storage
+            .download_to(key, file.path())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut text = String::new();
+        std::io::Read::read_to_string(file.as_file_mut(), &mut text).unwrap_or_else(|e| panic!("{e}"));
+        text
+    }
+
     async fn job_of(&self, id: VideoId) -> (String, i32, Option<String>) {
         sqlx::query_as("select status, attempts, last_error from job where payload ->> 'video_id' = $1")
             .bind(id.to_string())
@@ -173,35 +196,166 @@ async fn a_job_whose_worker_was_killed_is_claimed_again_and_finished_once(pool: 
     assert!(!skillreel_queue::complete(&mut conn, &dead).await.unwrap_or(true));
 }
 
+/// The corrupt corpus: each file ends `failed` with its own readable reason, once
+/// (bad media is not retried), its author is told, and the worker goes on to make a
+/// good video ready.
 #[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
 async fn bad_media_fails_with_a_reason_and_the_worker_keeps_serving(pool: PgPool) {
     let f = fixture(pool).await;
-    let text = fixtures::text_file(f.dir.path(), "notes.mp4");
-    let good = fixtures::video(f.dir.path(), "good.mp4", VideoSpec::landscape(320, 240, 2.0));
-    let cut = fixtures::truncated(&good, f.dir.path(), "cut.mp4", 0.6);
-    let (bad_id, cut_id) = (f.upload(&text).await, f.upload(&cut).await);
+    let d = f.dir.path();
+    let good = fixtures::video(d, "good.mp4", VideoSpec::landscape(320, 240, 2.0));
+    let empty = d.join("empty.mp4");
+    std::fs::write(&empty, b"").unwrap_or_else(|e| panic!("{e}"));
+    let corpus = [
+        empty,
+        fixtures::random_bytes(d, "random.mp4"),
+        fixtures::truncated(&good, d, "cut.mp4", 0.6),
+        fixtures::moov_cut(&good, d, "moov.mp4"),
+        fixtures::image(d, "slide.mp4"),
+        fixtures::audio_only(d, "podcast.mp4"),
+        fixtures::text_file(d, "notes.mp4"),
+        fixtures::long_video(d, "lecture.mp4", 20 * 60),
+        fixtures::absurd_dimensions(d, "huge.mp4"),
+    ];
+    let mut ids = Vec::new();
+    for file in &corpus {
+        ids.push(f.upload(file).await);
+    }
     let good_id = f.upload(&good).await;
     let (stop, handle) = f.worker();
-    let (bad, cut, good) = (
-        f.settled(bad_id).await,
-        f.settled(cut_id).await,
-        f.settled(good_id).await,
-    );
+    let mut reasons = std::collections::HashSet::new();
+    for (file, id) in corpus.iter().zip(&ids) {
+        let video = f.settled(*id).await;
+        assert_eq!(video.status, VideoStatus::Failed, "{}", file.display());
+        let reason = video.failure_reason.clone().unwrap_or_default();
+        assert!(reason.len() > 15, "{}: {reason}", file.display());
+        assert!(
+            reasons.insert(reason.clone()),
+            "{}: reason given twice: {reason}",
+            file.display()
+        );
+        let (status, attempts, _) = f.job_of(*id).await;
+        assert_eq!((status.as_str(), attempts), ("failed", 1), "{}", file.display());
+        assert_eq!(f.inbox_of(*id).await, vec![("video_failed".to_owned(), reason)]);
+    }
+    let good = f.settled(good_id).await;
     stop.cancel();
     let _ = handle.await;
-
-    for (video, id) in [(&bad, bad_id), (&cut, cut_id)] {
-        assert_eq!(video.status, VideoStatus::Failed);
-        let reason = video.failure_reason.clone().unwrap_or_default();
-        assert!(
-            reason.starts_with("the file is not a video") || reason.contains("damaged"),
-            "{reason}"
-        );
-        // Bad media is not retried.
-        let (status, attempts, _) = f.job_of(id).await;
-        assert_eq!((status.as_str(), attempts), ("failed", 1));
-    }
     assert_eq!(good.status, VideoStatus::Ready);
+    assert_eq!(
+        f.inbox_of(good_id).await,
+        vec![("video_ready".to_owned(), String::new())]
+    );
+}
+
+/// The author can watch before the ladder is done, and sees how long it all took.
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn a_video_is_playable_before_it_is_ready_and_records_its_timings(pool: PgPool) {
+    let f = fixture(pool).await;
+    let src = fixtures::video(f.dir.path(), "talk.mp4", VideoSpec::landscape(1280, 720, 20.0));
+    let id = f.upload(&src).await;
+    let (stop, handle) = f.worker();
+    // Watch for the moment the master playlist is in storage while still processing.
+    let master = ObjectKey::parse(&format!("videos/{id}/media/master.m3u8")).unwrap_or_else(|e| panic!("{e}"));
+    let mut seen_early = None;
+    for _ in 0..600 {
+        let v = f.video(id).await;
+        if v.status != VideoStatus::Processing {
+            break;
+        }
+        if v.playable_at.is_some() && seen_early.is_none() {
+            let stored = f.storage.get(&master, None).await.is_ok();
+            seen_early = Some((stored, v.hls_key.clone(), v.processing_progress));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let video = f.settled(id).await;
+    stop.cancel();
+    let _ = handle.await;
+    let (stored, hls_key, _) = seen_early.unwrap_or_else(|| panic!("never playable before ready"));
+    assert!(
+        stored,
+        "the master playlist was not in storage when the video was marked playable"
+    );
+    assert_eq!(hls_key.as_deref(), Some(master.as_str()));
+
+    assert_eq!(video.status, VideoStatus::Ready);
+    assert_eq!(video.processing_progress, Some(1.0));
+    let (playable, complete) = (
+        video.time_to_playable_ms.unwrap_or_default(),
+        video.time_to_complete_ms.unwrap_or_default(),
+    );
+    assert!(playable > 0 && playable < complete, "{playable} ms vs {complete} ms");
+    let storyboard = video.storyboard_key.clone().unwrap_or_default();
+    assert_eq!(storyboard, format!("videos/{id}/media/storyboard.vtt"));
+    for key in [storyboard, format!("videos/{id}/media/storyboard.jpg")] {
+        let key = ObjectKey::parse(&key).unwrap_or_else(|e| panic!("{e}"));
+        assert!(f.storage.size(&key).await.is_ok_and(|s| s > 0), "{key} missing");
+    }
+    let jobs = {
+        let mut conn = f.pool.acquire().await.unwrap_or_else(|e| panic!("{e}"));
+        skillreel_queue::list(&mut conn, None, 10).await.unwrap_or_default()
+    };
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(
+        (jobs[0].time_to_playable_ms, jobs[0].time_to_complete_ms),
+        (Some(playable), Some(complete))
+    );
+    // The stored rung playlists are the final ones.
+    let rung = ObjectKey::parse(&format!("videos/{id}/media/360p/index.m3u8")).unwrap_or_else(|e| panic!("{e}"));
+    let body = f.read(&rung).await;
+    assert!(
+        body.contains("#EXT-X-PLAYLIST-TYPE:VOD") && body.contains("#EXT-X-ENDLIST"),
+        "{body}"
+    );
+}
+
+/// Deleting a video cancels its job: the worker stops and leaves nothing behind.
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn deleting_a_video_stops_its_transcode_and_removes_its_media(pool: PgPool) {
+    let mut f = fixture(pool).await;
+    f.settings.heartbeat = Duration::from_millis(200);
+    let src = fixtures::video(f.dir.path(), "long.mp4", VideoSpec::landscape(1280, 720, 60.0));
+    let id = f.upload(&src).await;
+    let (stop, handle) = f.worker();
+    // Wait until it runs, then delete it the way the catalog does.
+    for _ in 0..200 {
+        if f.job_of(id).await.0 == "running" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    {
+        let mut tx = f.pool.begin().await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(videos::mark_removed(&mut tx, id).await.unwrap_or(false));
+        assert_eq!(
+            skillreel_queue::cancel_for_video(&mut tx, id.as_uuid()).await.ok(),
+            Some(1)
+        );
+        tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
+    }
+    // The worker notices at its next heartbeat and cleans up after itself.
+    let media = ObjectKey::parse(&format!("videos/{id}/source")).unwrap_or_else(|e| panic!("{e}"));
+    let mut gone = false;
+    for _ in 0..100 {
+        let running: i64 = sqlx::query_scalar("select count(*) from job where status = 'running'")
+            .fetch_one(&f.pool)
+            .await
+            .unwrap_or(1);
+        if running == 0 && f.storage.size(&media).await.is_err() {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    stop.cancel();
+    let _ = handle.await;
+    assert!(gone, "the deleted video's files are still there");
+    assert_eq!(f.job_of(id).await.0, "cancelled");
+    assert_eq!(f.video(id).await.status, VideoStatus::Removed);
+    let master = ObjectKey::parse(&format!("videos/{id}/media/master.m3u8")).unwrap_or_else(|e| panic!("{e}"));
+    assert!(f.storage.size(&master).await.is_err());
 }
 
 #[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
