@@ -95,10 +95,19 @@ async fn a_720p_video_goes_from_upload_to_playback_on_s3(_: PgPoolOptions, db: P
     assert_eq!(&small[..3], &[0xFF, 0xD8, 0xFF], "the small poster is not a JPEG");
     assert!(small.len() < bytes.len());
 
-    // Others see a ready video and may play it.
+    // Others see it only once its author publishes it; then they may play it.
     let bob = token("bob", &[]);
+    assert_problem(app.get_video(&bob, &id).await, StatusCode::NOT_FOUND, "not_found").await;
+    let published = app
+        .client
+        .post(format!("{}/api/v1/videos/{id}/publish", app.catalog))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(published.status(), StatusCode::OK);
     let seen: Value = app.get_video(&bob, &id).await.json().await.unwrap_or_default();
-    assert_eq!(seen["status"], "ready");
+    assert_eq!(seen["status"], "published");
     assert!(seen["playback"]["hls"].is_string());
 }
 
@@ -162,15 +171,34 @@ async fn nobody_reads_another_persons_processing_or_failed_video(_: PgPoolOption
     )
     .await;
 
-    // Once ready, everyone sees it; the owner's private details stay private.
+    // Ready is still a draft: only its owner sees it, until it is published. Then
+    // everyone does, and the owner's private details stay private.
     assert_eq!(app.settled(&bob, &processing).await["status"], "ready");
+    assert_problem(
+        app.get_video(&alice, &processing).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    let published = app
+        .client
+        .post(format!("{}/api/v1/videos/{processing}/publish", app.catalog))
+        .bearer_auth(&bob)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(published.status(), StatusCode::OK);
     let seen: Value = app
         .get_video(&alice, &processing)
         .await
         .json()
         .await
         .unwrap_or_default();
-    assert_eq!(seen["status"], "ready");
+    assert_eq!(seen["status"], "published");
+    assert!(
+        seen["processing"].is_null() && seen["review_reason"].is_null(),
+        "{seen}"
+    );
     let admin = token("root", &["admin"]);
     assert_eq!(
         app.get_video(&admin, &failing).await.status(),
@@ -231,8 +259,8 @@ async fn the_list_is_newest_first_and_paginates_with_a_cursor(_: PgPoolOptions, 
     let mut cursor: Option<String> = None;
     loop {
         let path = match &cursor {
-            Some(c) => format!("/api/v1/videos?limit=2&cursor={c}"),
-            None => "/api/v1/videos?limit=2".into(),
+            Some(c) => format!("/api/v1/me/videos?limit=2&cursor={c}"),
+            None => "/api/v1/me/videos?limit=2".into(),
         };
         let page: Value = app.get(Some(&alice), &path).await.json().await.unwrap_or_default();
         let items = page["items"].as_array().cloned().unwrap_or_default();
@@ -344,7 +372,16 @@ async fn the_author_is_told_when_a_video_is_ready_and_may_delete_it(_: PgPoolOpt
         video["processing"]["time_to_complete_seconds"].as_f64() > Some(0.0),
         "{video}"
     );
+    let published = app
+        .client
+        .post(format!("{}/api/v1/videos/{id}/publish", app.catalog))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(published.status(), StatusCode::OK);
     let seen: Value = app.get_video(&bob, &id).await.json().await.unwrap_or_default();
+    assert_eq!(seen["status"], "published", "{seen}");
     assert!(seen["processing"].is_null(), "{seen}");
 
     // The storyboard index is reachable through the signed URL, and so is its sprite.
@@ -431,4 +468,116 @@ async fn the_author_is_told_when_a_video_is_ready_and_may_delete_it(_: PgPoolOpt
         "not_found",
     )
     .await;
+}
+
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn captions_join_the_master_playlist_and_search(_: PgPoolOptions, db: PgConnectOptions) {
+    let mut app = TestApp::spawn(&db, Backend::Local, |_| {}).await;
+    app.start_transcoder().await;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let src = fixtures::video(dir.path(), "talk.mp4", VideoSpec::landscape(320, 240, 3.0));
+    let alice = token("alice", &[]);
+    let id = app.upload(&alice, &src, "A short talk").await;
+    assert_eq!(app.settled(&alice, &id).await["status"], "ready");
+
+    let put = |lang: &str, body: &'static str| {
+        app.client
+            .put(format!("{}/api/v1/videos/{id}/captions/{lang}", app.catalog))
+            .bearer_auth(&alice)
+            .body(body)
+            .send()
+    };
+    let srt = "1\r\n00:00:00,500 --> 00:00:02,500\r\nIdempotency keys matter\r\n";
+    let r = put("en", srt).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = put("en", srt).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), StatusCode::OK, "a second upload replaces the first");
+    for (lang, body, code) in [
+        (
+            "english",
+            "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nhi\n",
+            "validation_failed",
+        ),
+        ("de", "this is not a caption file", "validation_failed"),
+        (
+            "de",
+            "WEBVTT\n\n00:10:00.000 --> 00:10:02.000\nafter the end\n",
+            "validation_failed",
+        ),
+    ] {
+        assert_problem(
+            put(lang, body).await.unwrap_or_else(|e| panic!("{e}")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            code,
+        )
+        .await;
+    }
+
+    // The master playlist offers them; ffprobe reads the subtitle track.
+    let video = app.settled(&alice, &id).await;
+    let hls = video["playback"]["hls"].as_str().unwrap_or_default().to_owned();
+    let master = app
+        .client
+        .get(&hls)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(
+        master.contains("#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=\"subs\",NAME=\"en\",LANGUAGE=\"en\""),
+        "{master}"
+    );
+    assert!(master.contains(",SUBTITLES=\"subs\"\n"), "{master}");
+    let subtitles = app
+        .client
+        .get(hls.replace("master.m3u8", "captions/en.m3u8"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(
+        subtitles.contains("#EXTINF:3.") && subtitles.contains("\nen.vtt\n"),
+        "{subtitles}"
+    );
+    let listed: Value = app
+        .get(Some(&alice), &format!("/api/v1/videos/{id}/captions"))
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    let vtt_url = listed[0]["url"].as_str().unwrap_or_default().to_owned();
+    let vtt = app
+        .client
+        .get(&vtt_url)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default();
+    assert_eq!(
+        vtt,
+        "WEBVTT\n\n00:00:00.500 --> 00:00:02.500\nIdempotency keys matter\n"
+    );
+
+    // Once published, what is said in the video finds it.
+    let r = app
+        .client
+        .post(format!("{}/api/v1/videos/{id}/publish", app.catalog))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), StatusCode::OK);
+    let found: Value = app
+        .get(Some(&token("bob", &[])), "/api/v1/videos?q=idempotency")
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(found["items"][0]["id"], id.as_str(), "{found}");
 }

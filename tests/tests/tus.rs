@@ -412,7 +412,7 @@ async fn an_upload_that_does_not_start_like_a_video_is_refused_early(_: PgPoolOp
         .unwrap_or_else(|e| panic!("{e}"));
     assert_problem(created, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type").await;
     let mine: Value = app
-        .get(Some(&alice), "/api/v1/videos")
+        .get(Some(&alice), "/api/v1/me/videos")
         .await
         .json()
         .await

@@ -49,6 +49,7 @@ pub struct Settings {
     pub media: MediaSettings,
     pub upload: UploadSettings,
     pub transcoder: TranscoderSettings,
+    pub catalog: CatalogSettings,
     pub log: LogSettings,
 }
 
@@ -192,6 +193,19 @@ impl Default for MediaSettings {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
+pub struct CatalogSettings {
+    /// Flags from this many people send a published video back to review.
+    pub flag_threshold: i32,
+}
+
+impl Default for CatalogSettings {
+    fn default() -> Self {
+        Self { flag_threshold: 3 }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
 pub struct UploadSettings {
     /// Largest accepted upload in bytes.
     pub max_size_bytes: u64,
@@ -237,6 +251,10 @@ pub struct TranscoderSettings {
     pub poll_seconds: u64,
     /// Rendition heights to produce, never above the source's.
     pub ladder: Vec<u32>,
+    /// The microlearning limit: longer sources fail with a reason.
+    pub max_duration_seconds: u64,
+    /// Shorter sources fail with a reason.
+    pub min_duration_seconds: f64,
 }
 
 impl Default for TranscoderSettings {
@@ -250,6 +268,8 @@ impl Default for TranscoderSettings {
             work_dir: None,
             poll_seconds: 5,
             ladder: vec![240, 360, 480, 720, 1080],
+            max_duration_seconds: 15 * 60,
+            min_duration_seconds: 1.0,
         }
     }
 }

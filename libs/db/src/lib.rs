@@ -11,10 +11,15 @@ use skillreel_config::DatabaseSettings;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
+pub mod captions;
+pub mod comments;
+pub mod communities;
+pub mod engagement;
 pub mod notifications;
 pub mod uploads;
 pub mod users;
 pub mod videos;
+pub mod webhooks;
 
 pub use sqlx;
 

@@ -49,7 +49,8 @@ pub struct Notification {
     pub created_at: OffsetDateTime,
 }
 
-/// Puts a notification in `user`'s inbox.
+/// Puts a notification in `user`'s inbox and queues it for the webhooks that want it
+/// (same transaction: an event is sent if and only if it happened).
 pub async fn push(
     conn: &mut PgConnection,
     user: UserId,
@@ -66,8 +67,19 @@ pub async fn push(
         video.map(|v| v.as_uuid()),
         payload,
     )
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
+    let event = serde_json::json!({
+        "type": kind.as_str(),
+        "timestamp": OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+        "data": {
+            "notification_id": id,
+            "user_id": user,
+            "video_id": video,
+            "details": payload,
+        },
+    });
+    crate::webhooks::enqueue(conn, kind.as_str(), &event).await?;
     Ok(id)
 }
 

@@ -27,20 +27,23 @@ pub struct UserRecord {
 }
 
 /// Creates the person on first sight and refreshes their profile when the identity
-/// provider's claims change; an unchanged profile costs no write.
+/// provider's claims change; an unchanged profile costs no write. Claims the token
+/// lacks (email, manager, team) keep what an org chart import recorded.
 #[tracing::instrument(skip(conn, claims), fields(subject = %claims.subject))]
 pub async fn provision(conn: &mut PgConnection, claims: &UserClaims) -> Result<UserRecord, sqlx::Error> {
     let roles = claims.roles.as_strings();
     let row = sqlx::query!(
         r#"
-        insert into app_user (id, subject, name, email, roles, manager_subject, team)
+        insert into app_user as u (id, subject, name, email, roles, manager_subject, team)
         values ($1, $2, $3, $4, $5, $6, $7)
         on conflict (subject) do update
-           set name = excluded.name, email = excluded.email, roles = excluded.roles,
-               manager_subject = excluded.manager_subject, team = excluded.team, updated_at = now()
-         where (app_user.name, app_user.email, app_user.roles, app_user.manager_subject, app_user.team)
+           set name = excluded.name, email = coalesce(excluded.email, u.email), roles = excluded.roles,
+               manager_subject = coalesce(excluded.manager_subject, u.manager_subject),
+               team = coalesce(excluded.team, u.team), updated_at = now()
+         where (u.name, u.email, u.roles, u.manager_subject, u.team)
                is distinct from
-               (excluded.name, excluded.email, excluded.roles, excluded.manager_subject, excluded.team)
+               (excluded.name, coalesce(excluded.email, u.email), excluded.roles,
+                coalesce(excluded.manager_subject, u.manager_subject), coalesce(excluded.team, u.team))
         returning id
         "#,
         Uuid::now_v7(),
@@ -53,23 +56,65 @@ pub async fn provision(conn: &mut PgConnection, claims: &UserClaims) -> Result<U
     )
     .fetch_optional(&mut *conn)
     .await?;
-    let id = match row {
-        Some(row) => row.id,
-        None => {
-            sqlx::query_scalar!("select id from app_user where subject = $1", claims.subject)
-                .fetch_one(&mut *conn)
-                .await?
-        }
-    };
+    let stored = sqlx::query!(
+        "select id, email, manager_subject, team from app_user where subject = $1",
+        claims.subject
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    debug_assert!(row.is_none_or(|r| r.id == stored.id));
     Ok(UserRecord {
-        id: UserId::from_uuid(id),
+        id: UserId::from_uuid(stored.id),
         subject: claims.subject.clone(),
         name: claims.name.clone(),
-        email: claims.email.clone(),
+        email: stored.email,
         roles: claims.roles.clone(),
-        manager_subject: claims.manager_subject.clone(),
-        team: claims.team.clone(),
+        manager_subject: stored.manager_subject,
+        team: stored.team,
     })
+}
+
+/// One person of an imported org chart.
+#[derive(Debug, Clone)]
+pub struct ImportedUser {
+    pub subject: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub manager_subject: Option<String>,
+    pub team: Option<String>,
+    pub roles: Roles,
+}
+
+/// Creates or updates each person by `subject`; returns (created, updated).
+pub async fn import(conn: &mut PgConnection, people: &[ImportedUser]) -> Result<(u64, u64), sqlx::Error> {
+    let (mut created, mut updated) = (0, 0);
+    for p in people {
+        let was_new = sqlx::query_scalar!(
+            r#"
+            insert into app_user (id, subject, name, email, roles, manager_subject, team)
+            values ($1, $2, $3, $4, $5, $6, $7)
+            on conflict (subject) do update
+               set name = excluded.name, email = excluded.email, roles = excluded.roles,
+                   manager_subject = excluded.manager_subject, team = excluded.team, updated_at = now()
+            returning (xmax = 0) as "created!"
+            "#,
+            Uuid::now_v7(),
+            p.subject,
+            p.name,
+            p.email,
+            &p.roles.as_strings(),
+            p.manager_subject,
+            p.team,
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        if was_new {
+            created += 1;
+        } else {
+            updated += 1;
+        }
+    }
+    Ok((created, updated))
 }
 
 #[tracing::instrument(skip(conn))]
@@ -89,4 +134,61 @@ pub async fn find(conn: &mut PgConnection, id: UserId) -> Result<Option<UserReco
         manager_subject: r.manager_subject,
         team: r.team,
     }))
+}
+
+/// A person as colleagues see them: who they are and what they share.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Profile {
+    pub id: Uuid,
+    pub name: String,
+    pub team: Option<String>,
+    /// The tags they publish most about, most first.
+    pub skills: Vec<String>,
+    pub published_videos: i64,
+    pub likes_received: i64,
+    pub views_received: i64,
+}
+
+pub async fn profile(conn: &mut PgConnection, id: UserId) -> Result<Option<Profile>, sqlx::Error> {
+    sqlx::query_as!(
+        Profile,
+        r#"
+        select u.id, u.name, u.team,
+               array(select t.tag from video v, unnest(v.tags) as t(tag)
+                      where v.owner_id = u.id and v.status = 'published'
+                      group by t.tag order by count(*) desc, t.tag limit 10) as "skills!",
+               (select count(*) from video v where v.owner_id = u.id and v.status = 'published') as "published_videos!",
+               (select coalesce(sum(v.like_count), 0) from video v
+                 where v.owner_id = u.id and v.status = 'published')::bigint as "likes_received!",
+               (select coalesce(sum(v.view_count), 0) from video v
+                 where v.owner_id = u.id and v.status = 'published')::bigint as "views_received!"
+          from app_user u where u.id = $1
+        "#,
+        id.as_uuid()
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// A community someone belongs to, and their role in it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Membership {
+    pub id: Uuid,
+    pub name: String,
+    pub role: String,
+}
+
+pub async fn memberships(conn: &mut PgConnection, id: UserId) -> Result<Vec<Membership>, sqlx::Error> {
+    sqlx::query_as!(
+        Membership,
+        r#"
+        select c.id, c.name, m.role
+          from community_member m join community c on c.id = m.community_id
+         where m.user_id = $1
+         order by lower(c.name)
+        "#,
+        id.as_uuid()
+    )
+    .fetch_all(conn)
+    .await
 }

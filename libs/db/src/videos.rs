@@ -2,7 +2,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use skillreel_domain::{Rendition, UserId, VideoId, VideoStatus};
+use skillreel_domain::{ApprovalPolicy, CommunityId, Rendition, UserId, VideoId, VideoStatus, Visibility};
 use sqlx::PgConnection;
 use sqlx::types::Json;
 use time::OffsetDateTime;
@@ -37,6 +37,18 @@ pub struct VideoRecord {
     pub playable_at: Option<OffsetDateTime>,
     pub time_to_playable_ms: Option<i64>,
     pub time_to_complete_ms: Option<i64>,
+    pub community_id: Option<CommunityId>,
+    /// The approval policy of its community (`None` policy without a community).
+    pub community_policy: ApprovalPolicy,
+    /// The `sub` of the author's manager, when known: who approves under `manager`.
+    pub owner_manager_subject: Option<String>,
+    pub visibility: Visibility,
+    pub language: String,
+    pub published_at: Option<OffsetDateTime>,
+    /// Why a reviewer rejected it.
+    pub review_reason: Option<String>,
+    pub like_count: i64,
+    pub view_count: i64,
 }
 
 /// What the upload service knows when a source has been stored.
@@ -96,6 +108,8 @@ pub enum VideoQueryError {
     Database(#[from] sqlx::Error),
     #[error("row holds an unknown status: {0}")]
     Status(#[from] skillreel_domain::UnknownStatus),
+    #[error("row holds an unknown value: {0}")]
+    Value(#[from] skillreel_domain::ValidationError),
 }
 
 struct VideoRow {
@@ -124,6 +138,15 @@ struct VideoRow {
     playable_at: Option<OffsetDateTime>,
     time_to_playable_ms: Option<i64>,
     time_to_complete_ms: Option<i64>,
+    community_id: Option<Uuid>,
+    community_policy: Option<String>,
+    owner_manager_subject: Option<String>,
+    visibility: String,
+    language: String,
+    published_at: Option<OffsetDateTime>,
+    review_reason: Option<String>,
+    like_count: i64,
+    view_count: i64,
 }
 
 impl TryFrom<VideoRow> for VideoRecord {
@@ -155,6 +178,18 @@ impl TryFrom<VideoRow> for VideoRecord {
             playable_at: r.playable_at,
             time_to_playable_ms: r.time_to_playable_ms,
             time_to_complete_ms: r.time_to_complete_ms,
+            community_id: r.community_id.map(CommunityId::from_uuid),
+            community_policy: match r.community_policy {
+                Some(p) => p.parse()?,
+                None => ApprovalPolicy::None,
+            },
+            owner_manager_subject: r.owner_manager_subject,
+            visibility: r.visibility.parse()?,
+            language: r.language,
+            published_at: r.published_at,
+            review_reason: r.review_reason,
+            like_count: r.like_count,
+            view_count: r.view_count,
         })
     }
 }
@@ -215,33 +250,44 @@ pub async fn fail_uploading(conn: &mut PgConnection, id: VideoId, reason: &str) 
     Ok(())
 }
 
+/// `select` of every column a [`VideoRecord`] needs, followed by `$tail` (a string
+/// literal: more joins, `where`, `order by`), with `$args` bound to its parameters.
+/// One column list for every query that returns videos.
+macro_rules! select_videos {
+    ($tail:tt, $($arg:expr),* $(,)?) => {
+        sqlx::query_as!(
+            VideoRow,
+            r#"
+            select v.id, v.owner_id, u.name as owner_name, v.title, v.description, v.tags, v.status,
+                   v.failure_reason, v.source_key, v.source_size, v.duration_ms, v.width, v.height,
+                   v.hls_key, v.thumbnail_key, v.storyboard_key, v.renditions as "renditions: Json<Vec<Rendition>>",
+                   v.created_at, v.updated_at, up.upload_offset as "upload_offset?", up.length as "upload_length?",
+                   v.processing_progress, v.playable_at, v.time_to_playable_ms, v.time_to_complete_ms,
+                   v.community_id, c.approval_policy as "community_policy?", u.manager_subject as owner_manager_subject,
+                   v.visibility, v.language, v.published_at, v.review_reason, v.like_count, v.view_count
+              from video v join app_user u on u.id = v.owner_id
+              left join upload up on up.video_id = v.id and v.status = 'uploading'
+              left join community c on c.id = v.community_id
+            "# + $tail,
+            $($arg),*
+        )
+    };
+}
+
 #[tracing::instrument(skip(conn))]
 pub async fn find(conn: &mut PgConnection, id: VideoId) -> Result<Option<VideoRecord>, VideoQueryError> {
-    let row = sqlx::query_as!(
-        VideoRow,
-        r#"
-        select v.id, v.owner_id, u.name as owner_name, v.title, v.description, v.tags, v.status,
-               v.failure_reason, v.source_key, v.source_size, v.duration_ms, v.width, v.height,
-               v.hls_key, v.thumbnail_key, v.storyboard_key, v.renditions as "renditions: Json<Vec<Rendition>>",
-               v.created_at, v.updated_at, up.upload_offset as "upload_offset?", up.length as "upload_length?",
-               v.processing_progress, v.playable_at, v.time_to_playable_ms, v.time_to_complete_ms
-          from video v join app_user u on u.id = v.owner_id
-          left join upload up on up.video_id = v.id and v.status = 'uploading'
-         where v.id = $1
-        "#,
-        id.as_uuid()
-    )
-    .fetch_optional(conn)
-    .await?;
+    let row = select_videos!("where v.id = $1", id.as_uuid())
+        .fetch_optional(conn)
+        .await?;
     row.map(VideoRecord::try_from).transpose()
 }
 
-/// Newest first: the viewer's own videos in any state and everyone's ready or
-/// published ones. `limit` rows after `after`.
+/// The owner's videos in every state but `removed` (or only in `status`), newest first.
 #[tracing::instrument(skip(conn))]
-pub async fn list_visible(
+pub async fn list_owned(
     conn: &mut PgConnection,
-    viewer: UserId,
+    owner: UserId,
+    status: Option<VideoStatus>,
     after: Option<Cursor>,
     limit: i64,
 ) -> Result<Vec<VideoRecord>, VideoQueryError> {
@@ -249,23 +295,16 @@ pub async fn list_visible(
         Some(c) => (Some(c.created_at), Some(c.id)),
         None => (None, None),
     };
-    let rows = sqlx::query_as!(
-        VideoRow,
+    let rows = select_videos!(
         r#"
-        select v.id, v.owner_id, u.name as owner_name, v.title, v.description, v.tags, v.status,
-               v.failure_reason, v.source_key, v.source_size, v.duration_ms, v.width, v.height,
-               v.hls_key, v.thumbnail_key, v.storyboard_key, v.renditions as "renditions: Json<Vec<Rendition>>",
-               v.created_at, v.updated_at, up.upload_offset as "upload_offset?", up.length as "upload_length?",
-               v.processing_progress, v.playable_at, v.time_to_playable_ms, v.time_to_complete_ms
-          from video v join app_user u on u.id = v.owner_id
-          left join upload up on up.video_id = v.id and v.status = 'uploading'
-         where (v.owner_id = $1 or v.status in ('ready', 'published'))
-           and v.status <> 'removed'
-           and ($2::timestamptz is null or (v.created_at, v.id) < ($2, $3::uuid))
-         order by v.created_at desc, v.id desc
-         limit $4
+        where v.owner_id = $1 and v.status <> 'removed'
+          and ($2::text is null or v.status = $2)
+          and ($3::timestamptz is null or (v.created_at, v.id) < ($3, $4::uuid))
+        order by v.created_at desc, v.id desc
+        limit $5
         "#,
-        viewer.as_uuid(),
+        owner.as_uuid(),
+        status.map(VideoStatus::as_str),
         after_at,
         after_id,
         limit,
@@ -273,6 +312,256 @@ pub async fn list_visible(
     .fetch_all(conn)
     .await?;
     rows.into_iter().map(VideoRecord::try_from).collect()
+}
+
+/// How a listing is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    /// Newest first (by publication, else creation).
+    Recent,
+    /// Most liked and watched first (a like counts twice a view).
+    Popular,
+    /// Engagement with time decay: (2 likes + views + 1) / (age in hours + 2)^1.5.
+    Trending,
+    /// Best search match first (`ts_rank_cd`, title above tags above description).
+    Relevance,
+}
+
+impl Sort {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Recent => "recent",
+            Self::Popular => "popular",
+            Self::Trending => "trending",
+            Self::Relevance => "relevance",
+        }
+    }
+}
+
+/// What a listing is narrowed to; `None` means "any".
+#[derive(Debug, Clone, Default)]
+pub struct VideoFilter {
+    /// Search words, already reduced to letters and digits and joined by spaces.
+    pub words: Option<String>,
+    pub tag: Option<String>,
+    pub community: Option<CommunityId>,
+    pub author: Option<UserId>,
+    pub language: Option<String>,
+    pub min_duration_ms: Option<i64>,
+    pub max_duration_ms: Option<i64>,
+}
+
+/// A position in a ranked listing: the row's sort key and id, and the instant the
+/// ranking was computed at (trending decays with time; a cursor keeps its clock so the
+/// next page continues the same order).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RankCursor {
+    pub key: f64,
+    pub id: Uuid,
+    pub at: OffsetDateTime,
+}
+
+impl RankCursor {
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(format!("{}|{}|{}", self.key, self.id, self.at.unix_timestamp_nanos()))
+    }
+
+    pub fn decode(raw: &str) -> Option<Self> {
+        let bytes = URL_SAFE_NO_PAD.decode(raw).ok()?;
+        let text = std::str::from_utf8(&bytes).ok()?;
+        let mut parts = text.split('|');
+        let key: f64 = parts.next()?.parse().ok()?;
+        let id = parts.next()?.parse().ok()?;
+        let at = OffsetDateTime::from_unix_timestamp_nanos(parts.next()?.parse().ok()?).ok()?;
+        (key.is_finite() && parts.next().is_none()).then_some(Self { key, id, at })
+    }
+}
+
+/// One page of a listing and the cursor of its last row.
+pub struct Listed {
+    pub videos: Vec<VideoRecord>,
+    pub keys: Vec<f64>,
+}
+
+/// Videos in `status` that `viewer` may list, filtered and sorted, `limit` after
+/// `after`. Published ones: `org` videos and `community` videos of the viewer's
+/// communities, never `unlisted` ones (those are reached by link). Any other status:
+/// the viewer's own videos (everyone's for admins).
+#[tracing::instrument(skip(conn, filter))]
+#[allow(clippy::too_many_arguments)]
+pub async fn list(
+    conn: &mut PgConnection,
+    viewer: UserId,
+    admin: bool,
+    status: VideoStatus,
+    filter: &VideoFilter,
+    sort: Sort,
+    after: Option<RankCursor>,
+    now: OffsetDateTime,
+    limit: i64,
+) -> Result<Listed, VideoQueryError> {
+    // The feed's common case walks an index in order and stops after a page; the
+    // others rank every match.
+    if sort == Sort::Recent && filter.words.is_none() {
+        return list_recent(conn, viewer, admin, status, filter, after, limit).await;
+    }
+    list_ranked(conn, viewer, admin, status, filter, sort, after, now, limit).await
+}
+
+/// Newest first along `video_status_recent_idx`. The cursor key is the row's
+/// publication (else creation) time in whole microseconds, exact in an `f64`.
+#[allow(clippy::too_many_arguments)]
+async fn list_recent(
+    conn: &mut PgConnection,
+    viewer: UserId,
+    admin: bool,
+    status: VideoStatus,
+    filter: &VideoFilter,
+    after: Option<RankCursor>,
+    limit: i64,
+) -> Result<Listed, VideoQueryError> {
+    let after_at = after.and_then(|c| OffsetDateTime::from_unix_timestamp_nanos(c.key as i128 * 1000).ok());
+    let after_id = after.map(|c| c.id);
+    let rows = sqlx::query!(
+        r#"
+        select v.id, (extract(epoch from coalesce(v.published_at, v.created_at)) * 1000000)::bigint as "key!"
+          from video v
+         where v.status = $3
+           and (
+                $2
+                or v.owner_id = $1
+                or ($3 = 'published' and v.visibility <> 'unlisted' and (
+                    v.visibility = 'org'
+                    or v.community_id in (select m.community_id from community_member m where m.user_id = $1)))
+           )
+           and ($4::text is null or $4 = any(v.tags))
+           and ($5::uuid is null or v.community_id = $5)
+           and ($6::uuid is null or v.owner_id = $6)
+           and ($7::text is null or v.language = $7)
+           and ($8::bigint is null or v.duration_ms >= $8)
+           and ($9::bigint is null or v.duration_ms <= $9)
+           and ($10::timestamptz is null or (coalesce(v.published_at, v.created_at), v.id) < ($10, $11::uuid))
+         order by coalesce(v.published_at, v.created_at) desc, v.id desc
+         limit $12
+        "#,
+        viewer.as_uuid(),
+        admin,
+        status.as_str(),
+        filter.tag,
+        filter.community.map(|c| c.as_uuid()),
+        filter.author.map(|a| a.as_uuid()),
+        filter.language,
+        filter.min_duration_ms,
+        filter.max_duration_ms,
+        after_at,
+        after_id,
+        limit,
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let keys = rows.iter().map(|r| r.key as f64).collect();
+    let videos = load_in_order(conn, &ids).await?;
+    Ok(Listed { videos, keys })
+}
+
+/// The videos of `ids`, in that order.
+async fn load_in_order(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<VideoRecord>, VideoQueryError> {
+    let mut found = select_videos!("where v.id = any($1)", ids)
+        .fetch_all(&mut *conn)
+        .await?;
+    found.sort_by_key(|r| ids.iter().position(|id| *id == r.id));
+    found.into_iter().map(VideoRecord::try_from).collect()
+}
+
+/// Ranked by a computed key (popular, trending, relevance), keyset-paged on it.
+#[allow(clippy::too_many_arguments)]
+async fn list_ranked(
+    conn: &mut PgConnection,
+    viewer: UserId,
+    admin: bool,
+    status: VideoStatus,
+    filter: &VideoFilter,
+    sort: Sort,
+    after: Option<RankCursor>,
+    now: OffsetDateTime,
+    limit: i64,
+) -> Result<Listed, VideoQueryError> {
+    let (after_key, after_id) = match after {
+        Some(c) => (Some(c.key), Some(c.id)),
+        None => (None, None),
+    };
+    let rows = sqlx::query!(
+        r#"
+        with q as (
+            -- each word as a prefix, unstemmed, or the words stemmed in one of the
+            -- languages we index (a search need not be in the video's language)
+            select case when $4::text is null then null else
+                   to_tsquery('simple', regexp_replace(trim($4), '\s+', ':* & ', 'g') || ':*')
+                   || plainto_tsquery('english', $4) || plainto_tsquery('german', $4)
+                   || plainto_tsquery('french', $4) || plainto_tsquery('spanish', $4)
+                   end as query
+        ),
+        candidates as (
+            select v.id,
+                   case $11::text
+                       when 'recent' then extract(epoch from coalesce(v.published_at, v.created_at))::float8
+                       when 'popular' then (v.like_count * 2 + v.view_count)::float8
+                       when 'trending' then (v.like_count * 2 + v.view_count + 1)::float8
+                            / power(greatest(extract(epoch from ($12::timestamptz - coalesce(v.published_at, v.created_at))), 0) / 3600 + 2, 1.5)
+                       else ts_rank_cd(v.search, q.query)::float8
+                   end as sort_key
+              from video v cross join q
+             where v.status = $3
+               and (
+                    $2
+                    or v.owner_id = $1
+                    or ($3 = 'published' and v.visibility <> 'unlisted' and (
+                        v.visibility = 'org'
+                        or v.community_id in (select m.community_id from community_member m where m.user_id = $1)))
+               )
+               and (q.query is null or v.search @@ q.query)
+               and ($5::text is null or $5 = any(v.tags))
+               and ($6::uuid is null or v.community_id = $6)
+               and ($7::uuid is null or v.owner_id = $7)
+               and ($8::text is null or v.language = $8)
+               and ($9::bigint is null or v.duration_ms >= $9)
+               and ($10::bigint is null or v.duration_ms <= $10)
+        )
+        select id as "id!", sort_key as "sort_key!"
+          from candidates
+         where sort_key is not null
+           and ($13::float8 is null or (sort_key, id) < ($13, $14::uuid))
+         order by sort_key desc, id desc
+         limit $15
+        "#,
+        viewer.as_uuid(),
+        admin,
+        status.as_str(),
+        filter.words,
+        filter.tag,
+        filter.community.map(|c| c.as_uuid()),
+        filter.author.map(|a| a.as_uuid()),
+        filter.language,
+        filter.min_duration_ms,
+        filter.max_duration_ms,
+        sort.as_str(),
+        now,
+        after_key,
+        after_id,
+        limit,
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let keys = rows.iter().map(|r| r.sort_key).collect();
+    let mut found = select_videos!("where v.id = any($1)", &ids[..])
+        .fetch_all(&mut *conn)
+        .await?;
+    // Back into the ranked order.
+    found.sort_by_key(|r| ids.iter().position(|id| *id == r.id));
+    let videos = found.into_iter().map(VideoRecord::try_from).collect::<Result<_, _>>()?;
+    Ok(Listed { videos, keys })
 }
 
 /// Moves a processing video to ready with what the transcoder made. Returns false when
@@ -390,6 +679,159 @@ pub async fn mark_failed(conn: &mut PgConnection, id: VideoId, reason: &str) -> 
     .execute(conn)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// What an author may change after upload; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct VideoChanges {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub tags: Option<Vec<String>>,
+    pub language: Option<String>,
+    pub visibility: Option<Visibility>,
+    /// `Some(None)` takes the video out of its community.
+    pub community: Option<Option<CommunityId>>,
+}
+
+pub async fn update(conn: &mut PgConnection, id: VideoId, changes: &VideoChanges) -> Result<bool, sqlx::Error> {
+    let (set_community, community) = match changes.community {
+        Some(c) => (true, c.map(|c| c.as_uuid())),
+        None => (false, None),
+    };
+    let done = sqlx::query!(
+        r#"
+        update video
+           set title = coalesce($2, title), description = coalesce($3, description),
+               tags = coalesce($4, tags), language = coalesce($5, language),
+               visibility = coalesce($6, visibility),
+               community_id = case when $7 then $8 else community_id end,
+               updated_at = now()
+         where id = $1 and status <> 'removed'
+        "#,
+        id.as_uuid(),
+        changes.title,
+        changes.description,
+        changes.tags.as_deref(),
+        changes.language,
+        changes.visibility.map(Visibility::as_str),
+        set_community,
+        community,
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// A ready (or rejected, then edited) video goes out: `published` at once or
+/// `pending_review`, as its community's policy says. False when it is in no state to.
+pub async fn submit(
+    conn: &mut PgConnection,
+    id: VideoId,
+    community: Option<CommunityId>,
+    visibility: Visibility,
+    to: VideoStatus,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!(
+        r#"
+        update video
+           set status = $4, community_id = $2, visibility = $3, review_reason = null,
+               published_at = case when $4 = 'published' then now() else null end, updated_at = now()
+         where id = $1 and status in ('ready', 'rejected')
+        "#,
+        id.as_uuid(),
+        community.map(|c| c.as_uuid()),
+        visibility.as_str(),
+        to.as_str(),
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// A reviewer's decision on a `pending_review` video. Approval publishes it (keeping
+/// its first publication date) and clears its flags; rejection records why.
+pub async fn review(
+    conn: &mut PgConnection,
+    id: VideoId,
+    approve: bool,
+    reason: Option<&str>,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!(
+        r#"
+        update video
+           set status = case when $2 then 'published' else 'rejected' end,
+               published_at = case when $2 then coalesce(published_at, now()) else published_at end,
+               review_reason = case when $2 then null else $3 end,
+               flag_count = case when $2 then 0 else flag_count end,
+               updated_at = now()
+         where id = $1 and status = 'pending_review'
+        "#,
+        id.as_uuid(),
+        approve,
+        reason,
+    )
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 1 && approve {
+        sqlx::query!("delete from video_flag where video_id = $1", id.as_uuid())
+            .execute(conn)
+            .await?;
+    }
+    Ok(done.rows_affected() == 1)
+}
+
+/// A published video flagged by `threshold` people goes back to review.
+pub async fn recheck_flags(conn: &mut PgConnection, id: VideoId, threshold: i32) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!(
+        r#"
+        update video set status = 'pending_review', updated_at = now()
+         where id = $1 and status = 'published' and flag_count >= $2
+        "#,
+        id.as_uuid(),
+        threshold,
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The review queue of someone: what waits in the communities they moderate, what
+/// their reports wrote under the `manager` policy (or outside any community), and
+/// everything for admins and org-wide moderators. Oldest first.
+pub async fn review_queue(
+    conn: &mut PgConnection,
+    reviewer: UserId,
+    reviewer_subject: &str,
+    everything: bool,
+    limit: i64,
+) -> Result<Vec<VideoRecord>, VideoQueryError> {
+    let rows = select_videos!(
+        r#"
+        where v.status = 'pending_review'
+          and v.owner_id <> $1
+          and ($3
+               or v.community_id in (select m.community_id from community_member m
+                                      where m.user_id = $1 and m.role = 'moderator')
+               or (u.manager_subject = $2 and (c.approval_policy = 'manager' or v.community_id is null)))
+        order by v.updated_at, v.id
+        limit $4
+        "#,
+        reviewer.as_uuid(),
+        reviewer_subject,
+        everything,
+        limit,
+    )
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter().map(VideoRecord::try_from).collect()
+}
+
+/// The owner and title of a video, for notifications.
+pub async fn owner_and_title(conn: &mut PgConnection, id: VideoId) -> Result<Option<(UserId, String)>, sqlx::Error> {
+    let row = sqlx::query!("select owner_id, title from video where id = $1", id.as_uuid())
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.map(|r| (UserId::from_uuid(r.owner_id), r.title)))
 }
 
 #[cfg(test)]

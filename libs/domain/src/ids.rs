@@ -68,3 +68,7 @@ id_type!(
     /// A user's internal id (distinct from the identity provider's `sub`).
     UserId
 );
+id_type!(
+    /// A community of practice's id.
+    CommunityId
+);

@@ -4,12 +4,16 @@
 //! code past the edge trusts them. This crate does no I/O so that every other crate can
 //! depend on it without paying for a database driver or FFmpeg.
 
+mod captions;
+mod catalog;
 mod ids;
 mod role;
 mod text;
 mod video;
 
-pub use ids::{UserId, VideoId};
+pub use captions::{CaptionError, Captions, MAX_CAPTION_BYTES, parse_captions};
+pub use catalog::{ApprovalPolicy, Language, Visibility};
+pub use ids::{CommunityId, UserId, VideoId};
 pub use role::{Role, Roles, UnknownRole};
-pub use text::{Description, Tag, Tags, Title, ValidationError};
+pub use text::{CommunityName, Description, Tag, Tags, Title, ValidationError};
 pub use video::{Rendition, UnknownStatus, VideoStatus};

@@ -17,6 +17,8 @@ pub enum ValidationError {
     TooManyTags { max: usize },
     #[error("tag `{0}` may only contain letters, digits, spaces, `-`, `_`, `+`, `#` and `.`")]
     BadTag(String),
+    #[error("`{value}` is not a valid {field}")]
+    Invalid { field: &'static str, value: String },
 }
 
 /// Trims, refuses control characters (except newlines and tabs where allowed) and
@@ -31,6 +33,27 @@ fn clean(field: &'static str, raw: &str, max: usize, allow_newlines: bool) -> Re
         return Err(ValidationError::ControlCharacters { field });
     }
     Ok(trimmed.to_owned())
+}
+
+/// A community's name: 1 to 80 characters, one line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct CommunityName(String);
+
+impl CommunityName {
+    pub const MAX: usize = 80;
+
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        let name = clean("name", raw, Self::MAX, false)?;
+        if name.is_empty() {
+            return Err(ValidationError::Empty { field: "name" });
+        }
+        Ok(Self(name))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// A video or journey title: 1 to 200 characters, one line.

@@ -43,9 +43,10 @@ impl VideoStatus {
         }
     }
 
-    /// Whether people other than the owner, reviewers and admins may see it.
+    /// Whether people other than the owner, reviewers and admins may see it (its
+    /// visibility then decides who).
     pub const fn is_visible_to_others(self) -> bool {
-        matches!(self, Self::Ready | Self::Published)
+        matches!(self, Self::Published)
     }
 }
 

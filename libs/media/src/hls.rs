@@ -82,7 +82,11 @@ pub(crate) struct RungWriter {
     encoder: encoder::Video,
     rotation: Rotation,
     time_base: Rational,
+    /// Used when a frame's own duration is unknown: one frame at the average rate.
     frame_duration: i64,
+    /// Durations of frames sent to the encoder, by pts, until their packet comes out
+    /// (x264 reorders): a variable-frame-rate source keeps its timing.
+    durations: std::collections::HashMap<i64, i64>,
     video_out_tb: Rational,
     audio_out_tb: Option<Rational>,
 }
@@ -149,6 +153,7 @@ impl RungWriter {
             rotation,
             time_base,
             frame_duration,
+            durations: std::collections::HashMap::new(),
             video_out_tb,
             audio_out_tb,
         })
@@ -156,8 +161,17 @@ impl RungWriter {
 
     /// Encodes one picture of the rung's size; `keyframe` forces an IDR (the same
     /// decision for every rung keeps segment boundaries aligned).
-    pub fn push_frame(&mut self, mut scaled: frame::Video, pts: i64, keyframe: bool) -> Result<(), MediaError> {
+    pub fn push_frame(
+        &mut self,
+        mut scaled: frame::Video,
+        pts: i64,
+        duration: i64,
+        keyframe: bool,
+    ) -> Result<(), MediaError> {
         scaled.set_pts(Some(pts));
+        if duration > 0 {
+            self.durations.insert(pts, duration);
+        }
         scaled.set_kind(if keyframe {
             picture::Type::I
         } else {
@@ -174,10 +188,10 @@ impl RungWriter {
     fn drain_video(&mut self) -> Result<(), MediaError> {
         let mut packet = Packet::empty();
         while self.encoder.receive_packet(&mut packet).is_ok() {
-            // libx264 in FFmpeg 5.1 leaves the duration at 0; the muxer needs it.
-            if packet.duration() == 0 {
-                packet.set_duration(self.frame_duration);
-            }
+            // libx264 in FFmpeg 5.1 leaves the duration at 0; the muxer needs it (the
+            // last segment's length is summed from it).
+            let own = packet.pts().and_then(|pts| self.durations.remove(&pts));
+            packet.set_duration(own.unwrap_or(self.frame_duration));
             packet.set_stream(0);
             packet.rescale_ts(self.time_base, self.video_out_tb);
             packet

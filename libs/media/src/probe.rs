@@ -20,7 +20,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            min_duration: Duration::from_millis(500),
+            min_duration: Duration::from_secs(1),
             max_duration: Duration::from_secs(15 * 60),
             max_width: 7680,
             max_height: 7680,

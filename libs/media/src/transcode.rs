@@ -85,6 +85,8 @@ enum LaneInput {
     Video {
         frame: Arc<frame::Video>,
         pts: i64,
+        /// How long the frame shows (variable in VFR sources); 0 when unknown.
+        duration: i64,
         keyframe: bool,
     },
     Audio {
@@ -156,7 +158,12 @@ fn run_lane(mut writer: RungWriter, input: Receiver<LaneInput>, has_audio: bool)
     let mut scaler = writer.scaler();
     for item in input {
         match item {
-            LaneInput::Video { frame, pts, keyframe } => writer.push_frame(scaler.scale(&frame)?, pts, keyframe)?,
+            LaneInput::Video {
+                frame,
+                pts,
+                duration,
+                keyframe,
+            } => writer.push_frame(scaler.scale(&frame)?, pts, duration, keyframe)?,
             LaneInput::Audio { packet, time_base } => writer.push_audio(&packet, time_base)?,
         }
     }
@@ -407,10 +414,12 @@ impl VideoState {
             }
             self.poster.offer(t, &decoded);
             self.storyboard.offer(t, &decoded)?;
+            let duration = decoded.packet().duration.max(0);
             let shared = Arc::new(decoded);
             lanes.send(|| LaneInput::Video {
                 frame: Arc::clone(&shared),
                 pts,
+                duration,
                 keyframe,
             })?;
             if self.frames.is_multiple_of(30) {

@@ -219,6 +219,10 @@ fn broken_files_fail_with_distinct_readable_reasons() {
         (fixtures::absurd_dimensions(d, "huge.mp4"), |e| {
             matches!(e, MediaError::TooLarge { .. })
         }),
+        (
+            fixtures::video(d, "blink.mp4", VideoSpec::landscape(320, 240, 0.5)),
+            |e| matches!(e, MediaError::TooShort { .. }),
+        ),
     ];
     let mut reasons = std::collections::HashSet::new();
     for (path, expected) in &cases {
@@ -289,6 +293,33 @@ fn a_1080p_source_becomes_five_rungs_with_aligned_keyframes_and_a_storyboard() {
         ffprobe_streams(&out.join("storyboard.jpg"))[0],
         ("mjpeg".to_owned(), 800, 90)
     );
+}
+
+#[test]
+fn a_variable_frame_rate_clip_keeps_its_timing_and_keyframes_every_two_seconds() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let src = fixtures::variable_frame_rate(dir.path(), "webcam.mp4");
+    let out = dir.path().join("out");
+    let output = run(&src, &out, &Limits::default()).unwrap_or_else(|e| panic!("{e}"));
+    let playlist = out.join(&output.rungs[0].playlist);
+    let total: f64 = segment_durations(&playlist)
+        .iter()
+        .filter_map(|d| d.trim_end_matches(',').parse::<f64>().ok())
+        .sum();
+    assert!(
+        (total - 6.9).abs() < 0.3,
+        "the rendition lasts {total} s, the source 6.9 s"
+    );
+    let keyframes: Vec<f64> = keyframe_times(&playlist)
+        .iter()
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    for want in [0.0, 2.0, 4.0, 6.0] {
+        assert!(
+            keyframes.iter().any(|k| (k - want).abs() < 0.11),
+            "no keyframe at {want} s: {keyframes:?}"
+        );
+    }
 }
 
 #[test]

@@ -267,3 +267,27 @@ pub fn left_right_luma(target: &Path) -> (f64, f64) {
     };
     (half("0"), half("iw/2"))
 }
+
+/// A webcam-like clip with a variable frame rate: 2 s at 25 fps, then 5 s at 10 fps.
+pub fn variable_frame_rate(dir: &Path, name: &str) -> PathBuf {
+    let path = dir.join(name);
+    let out = path.to_string_lossy().into_owned();
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=25:duration=4",
+        "-vf",
+        "setpts='if(lt(N,50),N/25,2+(N-50)/10)/TB'",
+        "-fps_mode",
+        "vfr",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        &out,
+    ]);
+    path
+}

@@ -80,6 +80,11 @@ pub fn settings(database_url: &str, store: Store<'_>) -> Settings {
 
 /// A token the services under [`settings`] accept.
 pub fn token(sub: &str, roles: &[&str]) -> String {
+    token_with_manager(sub, roles, None)
+}
+
+/// A token whose `manager` claim names the `sub` of the person's manager.
+pub fn token_with_manager(sub: &str, roles: &[&str], manager: Option<&str>) -> String {
     let auth = skillreel_config::AuthSettings::default();
     DevTokenIssuer::new(JWT_SECRET, &auth.issuer, &auth.audience)
         .issue(
@@ -87,6 +92,7 @@ pub fn token(sub: &str, roles: &[&str]) -> String {
                 sub: sub.into(),
                 name: Some(format!("{sub} (test)")),
                 roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+                manager: manager.map(str::to_owned),
                 ..DevIdentity::default()
             },
             Duration::from_secs(600),

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 use skillreel_db::videos::VideoRecord;
-use skillreel_domain::{UserId, VideoId, VideoStatus};
+use skillreel_domain::{CommunityId, UserId, VideoId, VideoStatus, Visibility};
 use time::OffsetDateTime;
 
 use crate::MediaSigner;
@@ -62,7 +62,21 @@ pub struct VideoView {
     /// Why processing failed, in words for the author; only the author sees it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure_reason: Option<String>,
+    /// Why a reviewer rejected it; only the author sees it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub review_reason: Option<String>,
     pub owner: OwnerView,
+    pub community_id: Option<CommunityId>,
+    pub visibility: Visibility,
+    /// ISO 639-1 code.
+    pub language: String,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub published_at: Option<OffsetDateTime>,
+    pub like_count: i64,
+    pub view_count: i64,
+    /// Whether the caller likes it (absent in lists).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub liked: Option<bool>,
     /// While `uploading`, to its owner.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub upload: Option<UploadProgressView>,
@@ -92,7 +106,7 @@ pub struct MediaLinks<'a> {
 
 impl MediaLinks<'_> {
     /// `key` is a storage key under `videos/{id}/`.
-    fn url(&self, video: &VideoRecord, key: &str) -> Option<String> {
+    pub(crate) fn url(&self, video: &VideoRecord, key: &str) -> Option<String> {
         let prefix = format!("videos/{}/", video.id);
         let path = key.strip_prefix(&prefix)?;
         Some(format!(
@@ -110,7 +124,7 @@ impl VideoView {
         // A processing video plays (to those who may see it) once its first segments are out.
         let playable = matches!(
             video.status,
-            VideoStatus::Ready | VideoStatus::Published | VideoStatus::PendingReview
+            VideoStatus::Ready | VideoStatus::Published | VideoStatus::PendingReview | VideoStatus::Rejected
         ) || (video.status == VideoStatus::Processing && video.playable_at.is_some());
         let links = links.filter(|_| playable);
         let hls = links.zip(video.hls_key.as_deref()).and_then(|(l, k)| l.url(&video, k));
@@ -144,10 +158,18 @@ impl VideoView {
             tags: video.tags,
             status: video.status,
             failure_reason: video.failure_reason.filter(|_| private_details),
+            review_reason: video.review_reason.filter(|_| private_details),
             owner: OwnerView {
                 id: video.owner_id,
                 name: video.owner_name,
             },
+            community_id: video.community_id,
+            visibility: video.visibility,
+            language: video.language,
+            published_at: video.published_at,
+            like_count: video.like_count,
+            view_count: video.view_count,
+            liked: None,
             upload: video
                 .upload_progress
                 .filter(|_| private_details)

@@ -59,6 +59,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
     let upload = UploadService::new(backends.pool.clone(), backends.storage.clone(), &settings);
     upload.spawn_sweeper();
     let catalog = CatalogService::new(backends.pool.clone(), backends.storage.clone(), &settings);
+    catalog.spawn_webhook_deliverer();
     let worker = Worker::new(
         backends.pool,
         backends.storage,

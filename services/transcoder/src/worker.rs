@@ -51,7 +51,11 @@ impl From<&TranscoderSettings> for WorkerSettings {
             poll: Duration::from_secs(s.poll_seconds.max(1)),
             work_dir: s.work_dir.clone(),
             ladder: s.ladder.clone(),
-            limits: skillreel_media::Limits::default(),
+            limits: skillreel_media::Limits {
+                max_duration: Duration::from_secs(s.max_duration_seconds.max(1)),
+                min_duration: Duration::from_secs_f64(s.min_duration_seconds.clamp(0.0, 60.0)),
+                ..skillreel_media::Limits::default()
+            },
             keep_source: true,
         }
     }

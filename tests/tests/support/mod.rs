@@ -184,3 +184,24 @@ pub async fn assert_problem(response: Response, status: StatusCode, code: &str) 
     assert!(body["title"].is_string() && body["type"].is_string(), "{body}");
     body
 }
+
+impl TestApp {
+    /// Any catalog request with a JSON body (or none), as `who`.
+    pub async fn call(&self, method: reqwest::Method, path: &str, who: &str, body: Option<Value>) -> Response {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.catalog))
+            .bearer_auth(who);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        req.send().await.unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// The caller's own profile (provisions them on first sight).
+    pub async fn me(&self, who: &str) -> Value {
+        let response = self.call(reqwest::Method::GET, "/api/v1/me", who, None).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap_or_default()
+    }
+}

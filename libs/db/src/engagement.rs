@@ -1,0 +1,102 @@
+//! Likes, views and flags: one row per person and video (the primary key makes them
+//! idempotent), and the count on the video changed in the same transaction, so counts
+//! stay exact however many requests race.
+
+use skillreel_domain::{UserId, VideoId};
+use sqlx::PgConnection;
+
+/// Likes `video` as `user`; returns the like count after. Liking twice changes nothing.
+pub async fn like(conn: &mut PgConnection, video: VideoId, user: UserId) -> Result<i64, sqlx::Error> {
+    let count = sqlx::query_scalar!(
+        r#"
+        with added as (
+            insert into video_like (video_id, user_id) values ($1, $2)
+            on conflict do nothing
+            returning video_id
+        )
+        update video set like_count = like_count + (select count(*) from added)
+         where id = $1
+        returning like_count
+        "#,
+        video.as_uuid(),
+        user.as_uuid(),
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(count)
+}
+
+/// Takes `user`'s like back; returns the like count after. Unliking twice changes nothing.
+pub async fn unlike(conn: &mut PgConnection, video: VideoId, user: UserId) -> Result<i64, sqlx::Error> {
+    let count = sqlx::query_scalar!(
+        r#"
+        with removed as (
+            delete from video_like where video_id = $1 and user_id = $2
+            returning video_id
+        )
+        update video set like_count = like_count - (select count(*) from removed)
+         where id = $1
+        returning like_count
+        "#,
+        video.as_uuid(),
+        user.as_uuid(),
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(count)
+}
+
+pub async fn has_liked(conn: &mut PgConnection, video: VideoId, user: UserId) -> Result<bool, sqlx::Error> {
+    let liked = sqlx::query_scalar!(
+        r#"select exists(select 1 from video_like where video_id = $1 and user_id = $2) as "liked!""#,
+        video.as_uuid(),
+        user.as_uuid(),
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(liked)
+}
+
+/// Counts `user`'s view of `video` (once ever); returns whether this one counted and
+/// the view count after.
+pub async fn record_view(conn: &mut PgConnection, video: VideoId, user: UserId) -> Result<(bool, i64), sqlx::Error> {
+    let row = sqlx::query!(
+        r#"
+        with added as (
+            insert into video_view (video_id, user_id) values ($1, $2)
+            on conflict do nothing
+            returning video_id
+        )
+        update video set view_count = view_count + (select count(*) from added)
+         where id = $1
+        returning view_count, (select count(*) from added) as "counted!"
+        "#,
+        video.as_uuid(),
+        user.as_uuid(),
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok((row.counted > 0, row.view_count))
+}
+
+/// Flags `video` as `user` (once); returns the flag count after.
+pub async fn flag(conn: &mut PgConnection, video: VideoId, user: UserId, reason: &str) -> Result<i32, sqlx::Error> {
+    let count = sqlx::query_scalar!(
+        r#"
+        with added as (
+            insert into video_flag (video_id, user_id, reason) values ($1, $2, $3)
+            on conflict do nothing
+            returning video_id
+        )
+        update video set flag_count = flag_count + (select count(*) from added)::int
+         where id = $1
+        returning flag_count
+        "#,
+        video.as_uuid(),
+        user.as_uuid(),
+        reason,
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(count)
+}

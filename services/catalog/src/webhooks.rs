@@ -1,0 +1,241 @@
+//! Outbound webhooks, signed as Standard Webhooks specifies, so a Slack or Teams bridge
+//! (or anything) can post what happens: admins register endpoints
+//! (`/api/v1/admin/webhooks`), every notification is queued for them in the same
+//! transaction (the outbox), and [`spawn_deliverer`] sends the queue with retries.
+//!
+//! Each request is a `POST` of `{"type", "timestamp", "data"}` with headers
+//! `webhook-id` (stable across retries: receivers deduplicate on it),
+//! `webhook-timestamp` (Unix seconds) and `webhook-signature`
+//! (`v1,` + base64 HMAC-SHA256 of `{id}.{timestamp}.{body}` under the endpoint's secret).
+//! A 2xx ends a delivery; anything else is retried after 1, 2, 4 … s (at most an hour
+//! apart), 10 attempts in all, then the delivery is `failed`.
+
+use std::time::Duration;
+
+use actix_web::{HttpResponse, web};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use skillreel_auth::AuthUser;
+use skillreel_db::webhooks::{self, Delivery, Due, Webhook};
+use skillreel_web::ApiError;
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::CatalogContext;
+
+/// Attempts before a delivery is given up.
+const MAX_ATTEMPTS: i32 = 10;
+/// How long one sender holds a delivery (covers the request timeout).
+const LEASE: Duration = Duration::from_secs(30);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+const POLL: Duration = Duration::from_millis(500);
+
+const KINDS: [&str; 7] = [
+    "video_ready",
+    "video_failed",
+    "video_approved",
+    "video_rejected",
+    "comment",
+    "answer",
+    "mention",
+];
+
+/// `v1,<base64 HMAC-SHA256>` over `{id}.{timestamp}.{body}`, keyed by the secret's
+/// bytes (`whsec_<base64>`).
+pub fn sign(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> Option<String> {
+    let key = STANDARD.decode(secret.strip_prefix("whsec_")?).ok()?;
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key).ok()?;
+    mac.update(format!("{id}.{timestamp}.").as_bytes());
+    mac.update(body);
+    Some(format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes())))
+}
+
+fn new_secret() -> String {
+    let mut key = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut key);
+    format!("whsec_{}", STANDARD.encode(key))
+}
+
+fn require_admin(user: &AuthUser) -> Result<(), ApiError> {
+    if user.is_admin() {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("only admins manage webhooks"))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewWebhook {
+    url: String,
+    /// Notification kinds to send; all when absent or empty.
+    #[serde(default)]
+    events: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CreatedWebhook {
+    #[serde(flatten)]
+    pub webhook: Webhook,
+    /// Shown once: verify signatures with it.
+    pub secret: String,
+}
+
+/// `POST /api/v1/admin/webhooks`.
+#[tracing::instrument(skip(ctx, user, body), fields(user = %user.subject))]
+pub async fn create(
+    user: AuthUser,
+    ctx: web::Data<CatalogContext>,
+    body: web::Json<NewWebhook>,
+) -> Result<HttpResponse, ApiError> {
+    require_admin(&user)?;
+    let url = reqwest::Url::parse(body.url.trim()).map_err(|e| ApiError::validation(format!("url: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() || body.url.len() > 2000 {
+        return Err(ApiError::validation("url must be an http(s) URL"));
+    }
+    if let Some(bad) = body.events.iter().find(|e| !KINDS.contains(&e.as_str())) {
+        return Err(ApiError::validation(format!(
+            "unknown event `{}`; events are {}",
+            bad.chars().take(40).collect::<String>(),
+            KINDS.join(", ")
+        )));
+    }
+    let secret = new_secret();
+    let mut conn = ctx.pool.acquire().await?;
+    let webhook = webhooks::create(&mut conn, url.as_str(), &secret, &body.events, user.id.as_uuid()).await?;
+    Ok(HttpResponse::Created().json(CreatedWebhook { webhook, secret }))
+}
+
+/// `GET /api/v1/admin/webhooks` (secrets are not shown again).
+#[tracing::instrument(skip(ctx, user), fields(user = %user.subject))]
+pub async fn list(user: AuthUser, ctx: web::Data<CatalogContext>) -> Result<web::Json<Vec<Webhook>>, ApiError> {
+    require_admin(&user)?;
+    let mut conn = ctx.pool.acquire().await?;
+    Ok(web::Json(webhooks::list(&mut conn).await?))
+}
+
+/// `DELETE /api/v1/admin/webhooks/{id}`: its queued deliveries go with it.
+#[tracing::instrument(skip(ctx, user), fields(user = %user.subject))]
+pub async fn delete(
+    user: AuthUser,
+    ctx: web::Data<CatalogContext>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    require_admin(&user)?;
+    let id: Uuid = path.parse().map_err(|_| ApiError::not_found("webhook"))?;
+    let mut conn = ctx.pool.acquire().await?;
+    if webhooks::delete(&mut conn, id).await? {
+        Ok(HttpResponse::NoContent().finish())
+    } else {
+        Err(ApiError::not_found("webhook"))
+    }
+}
+
+/// `GET /api/v1/admin/webhooks/{id}/deliveries`: the latest 100, newest first.
+#[tracing::instrument(skip(ctx, user), fields(user = %user.subject))]
+pub async fn deliveries(
+    user: AuthUser,
+    ctx: web::Data<CatalogContext>,
+    path: web::Path<String>,
+) -> Result<web::Json<Vec<Delivery>>, ApiError> {
+    require_admin(&user)?;
+    let id: Uuid = path.parse().map_err(|_| ApiError::not_found("webhook"))?;
+    let mut conn = ctx.pool.acquire().await?;
+    Ok(web::Json(webhooks::deliveries(&mut conn, id, 100).await?))
+}
+
+/// Sends due deliveries until `stop`; any number of catalog replicas may run one.
+pub fn spawn_deliverer(pool: PgPool, stop: CancellationToken) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let client = match reqwest::Client::builder().timeout(REQUEST_TIMEOUT).build() {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "webhook delivery disabled: no HTTP client");
+                return;
+            }
+        };
+        loop {
+            let sent = match deliver_due(&pool, &client).await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(error = %e, "webhook delivery round failed");
+                    0
+                }
+            };
+            if sent == 0 {
+                tokio::select! {
+                    () = stop.cancelled() => return,
+                    () = tokio::time::sleep(POLL) => {}
+                }
+            } else if stop.is_cancelled() {
+                return;
+            }
+        }
+    })
+}
+
+async fn deliver_due(pool: &PgPool, client: &reqwest::Client) -> Result<usize, sqlx::Error> {
+    let due = {
+        let mut conn = pool.acquire().await?;
+        webhooks::claim_due(&mut conn, 16, LEASE.as_secs_f64()).await?
+    };
+    let count = due.len();
+    let outcomes = futures_util::future::join_all(due.iter().map(|d| send(client, d))).await;
+    let mut conn = pool.acquire().await?;
+    for (delivery, outcome) in due.iter().zip(outcomes) {
+        match outcome {
+            Ok(()) => webhooks::mark_delivered(&mut conn, delivery.id).await?,
+            Err(error) => {
+                let give_up = delivery.attempts >= MAX_ATTEMPTS;
+                let retry_in = 2f64.powi(delivery.attempts.clamp(1, 13) - 1).min(3600.0);
+                tracing::info!(delivery = %delivery.id, attempt = delivery.attempts, give_up, error, "webhook not delivered");
+                webhooks::mark_failed(&mut conn, delivery.id, &error, give_up, retry_in).await?;
+            }
+        }
+    }
+    Ok(count)
+}
+
+async fn send(client: &reqwest::Client, delivery: &Due) -> Result<(), String> {
+    let body = serde_json::to_vec(&delivery.payload).map_err(|e| e.to_string())?;
+    let id = delivery.id.to_string();
+    let timestamp = time::OffsetDateTime::now_utc().unix_timestamp();
+    let signature = sign(&delivery.secret, &id, timestamp, &body).ok_or("the webhook's secret is malformed")?;
+    let response = client
+        .post(&delivery.url)
+        .header("content-type", "application/json")
+        .header("webhook-id", &id)
+        .header("webhook-timestamp", timestamp.to_string())
+        .header("webhook-signature", signature)
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| format!("request failed: {e}"))?;
+    if response.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!("the endpoint answered {}", response.status()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The example from the Standard Webhooks specification.
+    #[test]
+    fn signatures_match_the_standard_webhooks_example() {
+        let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        let body = br#"{"test": 2432232314}"#;
+        assert_eq!(
+            sign(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body).as_deref(),
+            Some("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
+        );
+        assert_eq!(sign("not-a-secret", "id", 1, b"{}"), None);
+    }
+}
