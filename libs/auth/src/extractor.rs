@@ -1,6 +1,9 @@
+use std::collections::HashMap;
 use std::future::Future;
+use std::hash::{Hash, Hasher};
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
 use skillreel_config::AuthSettings;
@@ -11,11 +14,53 @@ use sqlx::PgPool;
 
 use crate::{AuthError, JwtVerifier};
 
+/// How long a provisioned person is trusted without asking the database again.
+const SEEN_FOR: Duration = Duration::from_secs(60);
+/// Entries kept before the cache starts over.
+const SEEN_MAX: usize = 50_000;
+
+/// People provisioned recently, by `sub`: a burst of requests costs one provisioning
+/// query, not one per request. An entry counts only while the token's claims are the
+/// ones it was made from, so a changed name or role is written at once.
+#[derive(Default)]
+struct Seen(Mutex<HashMap<String, (u64, Instant, AuthUser)>>);
+
+impl Seen {
+    fn get(&self, subject: &str, fingerprint: u64) -> Option<AuthUser> {
+        let map = self.0.lock().ok()?;
+        let (seen_print, at, user) = map.get(subject)?;
+        (*seen_print == fingerprint && at.elapsed() < SEEN_FOR).then(|| user.clone())
+    }
+
+    fn put(&self, fingerprint: u64, user: &AuthUser) {
+        if let Ok(mut map) = self.0.lock() {
+            if map.len() >= SEEN_MAX {
+                map.clear();
+            }
+            map.insert(user.subject.clone(), (fingerprint, Instant::now(), user.clone()));
+        }
+    }
+}
+
+fn fingerprint(claims: &UserClaims) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (
+        &claims.name,
+        &claims.email,
+        claims.roles.as_strings(),
+        &claims.manager_subject,
+        &claims.team,
+    )
+        .hash(&mut hasher);
+    hasher.finish()
+}
+
 /// The verifier and the database it provisions people into, shared by every handler.
 #[derive(Clone)]
 pub struct Authenticator {
     verifier: Arc<JwtVerifier>,
     pool: PgPool,
+    seen: Arc<Seen>,
 }
 
 impl Authenticator {
@@ -23,6 +68,7 @@ impl Authenticator {
         Self {
             verifier: Arc::new(verifier),
             pool,
+            seen: Arc::default(),
         }
     }
 
@@ -51,16 +97,22 @@ impl Authenticator {
             manager_subject: claims.manager.filter(|m| !m.is_empty() && m.len() <= 255),
             team: claims.team.filter(|t| !t.is_empty() && t.len() <= 200),
         };
+        let print = fingerprint(&user_claims);
+        if let Some(user) = self.seen.get(&user_claims.subject, print) {
+            return Ok(user);
+        }
         let mut conn = self.pool.acquire().await?;
         let user = users::provision(&mut conn, &user_claims).await?;
-        Ok(AuthUser {
+        let user = AuthUser {
             id: user.id,
             subject: user.subject,
             name: user.name,
             roles: user.roles,
             manager_subject: user.manager_subject,
             team: user.team,
-        })
+        };
+        self.seen.put(print, &user);
+        Ok(user)
     }
 }
 
