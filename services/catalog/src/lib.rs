@@ -26,6 +26,8 @@ mod communities;
 mod import;
 mod inbox;
 pub mod media;
+pub mod openapi;
+mod openapi_schemas;
 mod people;
 mod playback;
 mod videos;
@@ -74,75 +76,15 @@ impl CatalogService {
     }
 
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {
-        cfg.app_data(self.ctx.clone())
-            .route("/api/v1/admin/jobs", web::get().to(admin::list_jobs))
-            .route("/api/v1/admin/jobs/{id}/retry", web::post().to(admin::retry_job))
-            .route("/api/v1/admin/users:import", web::post().to(import::import))
-            .route("/api/v1/admin/webhooks", web::get().to(webhooks::list))
-            .route("/api/v1/admin/webhooks", web::post().to(webhooks::create))
-            .route("/api/v1/admin/webhooks/{id}", web::delete().to(webhooks::delete))
-            .route(
-                "/api/v1/admin/webhooks/{id}/deliveries",
-                web::get().to(webhooks::deliveries),
-            )
-            .route("/api/v1/videos", web::get().to(videos::list_videos))
-            .route("/api/v1/videos/{id}", web::get().to(videos::get_video))
-            .route("/api/v1/videos/{id}", web::patch().to(videos::patch_video))
-            .route("/api/v1/videos/{id}", web::delete().to(videos::delete_video))
-            .route("/api/v1/videos/{id}/publish", web::post().to(videos::publish))
-            .route("/api/v1/videos/{id}/review", web::post().to(videos::review))
-            .route("/api/v1/videos/{id}/like", web::put().to(videos::like))
-            .route("/api/v1/videos/{id}/like", web::delete().to(videos::unlike))
-            .route("/api/v1/videos/{id}/views", web::post().to(videos::record_view))
-            .route("/api/v1/videos/{id}/flag", web::post().to(videos::flag))
-            .route("/api/v1/videos/{id}/captions", web::get().to(captions::list))
-            .route("/api/v1/videos/{id}/captions/{lang}", web::put().to(captions::put))
-            .route(
-                "/api/v1/videos/{id}/captions/{lang}",
-                web::delete().to(captions::delete),
-            )
-            .route("/api/v1/videos/{id}/comments", web::get().to(comments::list))
-            .route("/api/v1/videos/{id}/comments", web::post().to(comments::create))
-            .route("/api/v1/comments/{id}", web::patch().to(comments::edit))
-            .route("/api/v1/comments/{id}", web::delete().to(comments::delete))
-            .route("/api/v1/comments/{id}/accept", web::post().to(comments::accept))
-            .route("/api/v1/reviews", web::get().to(videos::review_queue))
-            .route("/api/v1/me", web::get().to(people::me))
-            .route("/api/v1/users/{id}", web::get().to(people::profile))
-            .route("/api/v1/me/videos", web::get().to(videos::my_videos))
-            .route("/api/v1/me/inbox", web::get().to(inbox::list))
-            .route("/api/v1/me/inbox/read-all", web::post().to(inbox::mark_all_read))
-            .route("/api/v1/me/inbox/{id}/read", web::post().to(inbox::mark_read))
-            .route("/api/v1/communities", web::get().to(communities::list))
-            .route("/api/v1/communities", web::post().to(communities::create))
-            .route("/api/v1/communities/{id}", web::get().to(communities::get))
-            .route("/api/v1/communities/{id}", web::patch().to(communities::update))
-            .route("/api/v1/communities/{id}/membership", web::put().to(communities::join))
-            .route(
-                "/api/v1/communities/{id}/membership",
-                web::delete().to(communities::leave),
-            )
-            .route("/api/v1/communities/{id}/members", web::get().to(communities::members))
-            .route(
-                "/api/v1/communities/{id}/contributors",
-                web::get().to(communities::contributors),
-            )
-            .route(
-                "/api/v1/communities/{id}/moderators/{user_id}",
-                web::put().to(communities::set_moderator),
-            )
-            .route(
-                "/api/v1/communities/{id}/moderators/{user_id}",
-                web::delete().to(communities::set_moderator),
-            )
-            .route(
-                "/api/v1/media/{video_id}/{token}/{path:.*}",
-                web::get().to(playback::get_media),
-            )
-            .route(
-                "/api/v1/media/{video_id}/{token}/{path:.*}",
-                web::head().to(playback::get_media),
-            );
+        cfg.app_data(self.ctx.clone());
+        // Exactly the documented routes: see `openapi::endpoints`.
+        for endpoint in openapi::endpoints() {
+            if let Some(route) = endpoint.route {
+                cfg.route(endpoint.path, route());
+            }
+        }
+        cfg.route("/api/v1/openapi.json", web::get().to(openapi::serve_document))
+            .route("/api/docs", web::get().to(openapi::serve_ui));
     }
 }
 
