@@ -383,6 +383,52 @@ pub struct Listed {
     pub keys: Vec<f64>,
 }
 
+/// Ranks the videos `viewer` may list by a computed key; `$rank` is the relevance
+/// expression and `$search` the search condition (both literals, so one SQL text
+/// serves the search and the browse queries, each with its own plan: a search uses the
+/// GIN index on `video.search`).
+macro_rules! ranked_query {
+    ($rank:tt; $search:tt; $($arg:expr),* $(,)?) => {
+        sqlx::query!(
+            r#"
+            with candidates as (
+                select v.id,
+                       case $11::text
+                           when 'recent' then extract(epoch from coalesce(v.published_at, v.created_at))::float8
+                           when 'popular' then (v.like_count * 2 + v.view_count)::float8
+                           when 'trending' then (v.like_count * 2 + v.view_count + 1)::float8
+                                / power(greatest(extract(epoch from ($12::timestamptz - coalesce(v.published_at, v.created_at))), 0) / 3600 + 2, 1.5)
+                           else "# + $rank + r#"
+                       end as sort_key
+                  from video v
+                 where v.status = $3
+                   and (
+                        $2
+                        or v.owner_id = $1
+                        or ($3 = 'published' and v.visibility <> 'unlisted' and (
+                            v.visibility = 'org'
+                            or v.community_id in (select m.community_id from community_member m where m.user_id = $1)))
+                   )
+                   "# + $search + r#"
+                   and ($5::text is null or $5 = any(v.tags))
+                   and ($6::uuid is null or v.community_id = $6)
+                   and ($7::uuid is null or v.owner_id = $7)
+                   and ($8::text is null or v.language = $8)
+                   and ($9::bigint is null or v.duration_ms >= $9)
+                   and ($10::bigint is null or v.duration_ms <= $10)
+            )
+            select id as "id!", sort_key as "sort_key!"
+              from candidates
+             where sort_key is not null
+               and ($13::float8 is null or (sort_key, id) < ($13, $14::uuid))
+             order by sort_key desc, id desc
+             limit $15
+            "#,
+            $($arg),*
+        )
+    };
+}
+
 /// Videos in `status` that `viewer` may list, filtered and sorted, `limit` after
 /// `after`. Published ones: `org` videos and `community` videos of the viewer's
 /// communities, never `unlisted` ones (those are reached by link). Any other status:
@@ -422,27 +468,26 @@ async fn list_recent(
 ) -> Result<Listed, VideoQueryError> {
     let after_at = after.and_then(|c| OffsetDateTime::from_unix_timestamp_nanos(c.key as i128 * 1000).ok());
     let after_id = after.map(|c| c.id);
-    let rows = sqlx::query!(
+    // One query: the page comes straight off the index walk, whole.
+    let rows = select_videos!(
         r#"
-        select v.id, (extract(epoch from coalesce(v.published_at, v.created_at)) * 1000000)::bigint as "key!"
-          from video v
-         where v.status = $3
-           and (
-                $2
-                or v.owner_id = $1
-                or ($3 = 'published' and v.visibility <> 'unlisted' and (
-                    v.visibility = 'org'
-                    or v.community_id in (select m.community_id from community_member m where m.user_id = $1)))
-           )
-           and ($4::text is null or $4 = any(v.tags))
-           and ($5::uuid is null or v.community_id = $5)
-           and ($6::uuid is null or v.owner_id = $6)
-           and ($7::text is null or v.language = $7)
-           and ($8::bigint is null or v.duration_ms >= $8)
-           and ($9::bigint is null or v.duration_ms <= $9)
-           and ($10::timestamptz is null or (coalesce(v.published_at, v.created_at), v.id) < ($10, $11::uuid))
-         order by coalesce(v.published_at, v.created_at) desc, v.id desc
-         limit $12
+        where v.status = $3
+          and (
+               $2
+               or v.owner_id = $1
+               or ($3 = 'published' and v.visibility <> 'unlisted' and (
+                   v.visibility = 'org'
+                   or v.community_id in (select m.community_id from community_member m where m.user_id = $1)))
+          )
+          and ($4::text is null or $4 = any(v.tags))
+          and ($5::uuid is null or v.community_id = $5)
+          and ($6::uuid is null or v.owner_id = $6)
+          and ($7::text is null or v.language = $7)
+          and ($8::bigint is null or v.duration_ms >= $8)
+          and ($9::bigint is null or v.duration_ms <= $9)
+          and ($10::timestamptz is null or (coalesce(v.published_at, v.created_at), v.id) < ($10, $11::uuid))
+        order by coalesce(v.published_at, v.created_at) desc, v.id desc
+        limit $12
         "#,
         viewer.as_uuid(),
         admin,
@@ -459,9 +504,11 @@ async fn list_recent(
     )
     .fetch_all(&mut *conn)
     .await?;
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    let keys = rows.iter().map(|r| r.key as f64).collect();
-    let videos = load_in_order(conn, &ids).await?;
+    let videos: Vec<VideoRecord> = rows.into_iter().map(VideoRecord::try_from).collect::<Result<_, _>>()?;
+    let keys = videos
+        .iter()
+        .map(|v| (v.published_at.unwrap_or(v.created_at).unix_timestamp_nanos() / 1000) as f64)
+        .collect();
     Ok(Listed { videos, keys })
 }
 
@@ -491,76 +538,62 @@ async fn list_ranked(
         Some(c) => (Some(c.key), Some(c.id)),
         None => (None, None),
     };
-    let rows = sqlx::query!(
-        r#"
-        with q as (
-            -- each word as a prefix, unstemmed, or the words stemmed in one of the
-            -- languages we index (a search need not be in the video's language)
-            select case when $4::text is null then null else
-                   to_tsquery('simple', regexp_replace(trim($4), '\s+', ':* & ', 'g') || ':*')
-                   || plainto_tsquery('english', $4) || plainto_tsquery('german', $4)
-                   || plainto_tsquery('french', $4) || plainto_tsquery('spanish', $4)
-                   end as query
-        ),
-        candidates as (
-            select v.id,
-                   case $11::text
-                       when 'recent' then extract(epoch from coalesce(v.published_at, v.created_at))::float8
-                       when 'popular' then (v.like_count * 2 + v.view_count)::float8
-                       when 'trending' then (v.like_count * 2 + v.view_count + 1)::float8
-                            / power(greatest(extract(epoch from ($12::timestamptz - coalesce(v.published_at, v.created_at))), 0) / 3600 + 2, 1.5)
-                       else ts_rank_cd(v.search, q.query)::float8
-                   end as sort_key
-              from video v cross join q
-             where v.status = $3
-               and (
-                    $2
-                    or v.owner_id = $1
-                    or ($3 = 'published' and v.visibility <> 'unlisted' and (
-                        v.visibility = 'org'
-                        or v.community_id in (select m.community_id from community_member m where m.user_id = $1)))
-               )
-               and (q.query is null or v.search @@ q.query)
-               and ($5::text is null or $5 = any(v.tags))
-               and ($6::uuid is null or v.community_id = $6)
-               and ($7::uuid is null or v.owner_id = $7)
-               and ($8::text is null or v.language = $8)
-               and ($9::bigint is null or v.duration_ms >= $9)
-               and ($10::bigint is null or v.duration_ms <= $10)
+    let rows = if filter.words.is_some() {
+        ranked_query!(
+            // each word as a prefix, unstemmed, or the words stemmed in one of the
+            // languages we index (a search need not be in the video's language)
+            r#"ts_rank_cd(v.search, (to_tsquery('simple', regexp_replace(trim($4), '\s+', ':* & ', 'g') || ':*') || plainto_tsquery('english', $4) || plainto_tsquery('german', $4) || plainto_tsquery('french', $4) || plainto_tsquery('spanish', $4)))::float8"#;
+            r#"and v.search @@ (to_tsquery('simple', regexp_replace(trim($4), '\s+', ':* & ', 'g') || ':*') || plainto_tsquery('english', $4) || plainto_tsquery('german', $4) || plainto_tsquery('french', $4) || plainto_tsquery('spanish', $4))"#;
+            viewer.as_uuid(),
+            admin,
+            status.as_str(),
+            filter.words,
+            filter.tag,
+            filter.community.map(|c| c.as_uuid()),
+            filter.author.map(|a| a.as_uuid()),
+            filter.language,
+            filter.min_duration_ms,
+            filter.max_duration_ms,
+            sort.as_str(),
+            now,
+            after_key,
+            after_id,
+            limit,
         )
-        select id as "id!", sort_key as "sort_key!"
-          from candidates
-         where sort_key is not null
-           and ($13::float8 is null or (sort_key, id) < ($13, $14::uuid))
-         order by sort_key desc, id desc
-         limit $15
-        "#,
-        viewer.as_uuid(),
-        admin,
-        status.as_str(),
-        filter.words,
-        filter.tag,
-        filter.community.map(|c| c.as_uuid()),
-        filter.author.map(|a| a.as_uuid()),
-        filter.language,
-        filter.min_duration_ms,
-        filter.max_duration_ms,
-        sort.as_str(),
-        now,
-        after_key,
-        after_id,
-        limit,
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    let keys = rows.iter().map(|r| r.sort_key).collect();
-    let mut found = select_videos!("where v.id = any($1)", &ids[..])
         .fetch_all(&mut *conn)
-        .await?;
-    // Back into the ranked order.
-    found.sort_by_key(|r| ids.iter().position(|id| *id == r.id));
-    let videos = found.into_iter().map(VideoRecord::try_from).collect::<Result<_, _>>()?;
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r.sort_key))
+        .collect::<Vec<_>>()
+    } else {
+        ranked_query!(
+            "null::float8";
+            "and $4::text is null";
+            viewer.as_uuid(),
+            admin,
+            status.as_str(),
+            filter.words,
+            filter.tag,
+            filter.community.map(|c| c.as_uuid()),
+            filter.author.map(|a| a.as_uuid()),
+            filter.language,
+            filter.min_duration_ms,
+            filter.max_duration_ms,
+            sort.as_str(),
+            now,
+            after_key,
+            after_id,
+            limit,
+        )
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r.sort_key))
+        .collect()
+    };
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.0).collect();
+    let keys = rows.iter().map(|r| r.1).collect();
+    let videos = load_in_order(conn, &ids).await?;
     Ok(Listed { videos, keys })
 }
 

@@ -170,6 +170,19 @@ fn a_portrait_source_gets_portrait_rungs() {
 }
 
 #[test]
+fn a_240p_source_gets_one_240p_rung() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let src = fixtures::video(dir.path(), "small.mp4", VideoSpec::landscape(426, 240, 2.0));
+    let out = dir.path().join("out");
+    let output = run(&src, &out, &Limits::default()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(sizes(&output), vec![(426, 240)]);
+    assert_eq!(
+        ffprobe_streams(&out.join("240p/index.m3u8"))[0],
+        ("h264".to_owned(), 426, 240)
+    );
+}
+
+#[test]
 fn a_source_smaller_than_every_rung_is_not_upscaled() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let src = fixtures::video(dir.path(), "tiny.mp4", VideoSpec::landscape(160, 120, 2.0));
