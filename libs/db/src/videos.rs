@@ -540,10 +540,10 @@ async fn list_ranked(
     };
     let rows = if filter.words.is_some() {
         ranked_query!(
-            // each word as a prefix, unstemmed, or the words stemmed in one of the
-            // languages we index (a search need not be in the video's language)
-            r#"ts_rank_cd(v.search, (to_tsquery('simple', regexp_replace(trim($4), '\s+', ':* & ', 'g') || ':*') || plainto_tsquery('english', $4) || plainto_tsquery('german', $4) || plainto_tsquery('french', $4) || plainto_tsquery('spanish', $4)))::float8"#;
-            r#"and v.search @@ (to_tsquery('simple', regexp_replace(trim($4), '\s+', ':* & ', 'g') || ':*') || plainto_tsquery('english', $4) || plainto_tsquery('german', $4) || plainto_tsquery('french', $4) || plainto_tsquery('spanish', $4))"#;
+            // each word as a prefix, unstemmed (any language), or the words stemmed in
+            // English or German (a search need not be in the video's language)
+            r#"ts_rank_cd(v.search, (to_tsquery('simple', regexp_replace(trim($4), '\s+', ':* & ', 'g') || ':*') || plainto_tsquery('english', $4) || plainto_tsquery('german', $4)))::float8"#;
+            r#"and v.search @@ (to_tsquery('simple', regexp_replace(trim($4), '\s+', ':* & ', 'g') || ':*') || plainto_tsquery('english', $4) || plainto_tsquery('german', $4))"#;
             viewer.as_uuid(),
             admin,
             status.as_str(),
