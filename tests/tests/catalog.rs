@@ -566,13 +566,20 @@ async fn pagination_is_stable_under_concurrent_inserts(_: PgPoolOptions, db: PgC
             }
         })
     };
-    for sort in ["recent", "popular", "trending"] {
+    // The default page (the feed most people see) and each sort with a small page.
+    for query in [
+        "",
+        "sort=recent&limit=7&",
+        "sort=popular&limit=7&",
+        "sort=trending&limit=7&",
+    ] {
+        let sort = query;
         let mut seen = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
-            let mut path = format!("/api/v1/videos?sort={sort}&limit=7");
+            let mut path = format!("/api/v1/videos?{query}");
             if let Some(c) = &cursor {
-                path.push_str(&format!("&cursor={c}"));
+                path.push_str(&format!("cursor={c}"));
             }
             let page: Value = w
                 .app

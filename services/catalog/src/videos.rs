@@ -118,7 +118,7 @@ fn parse_sort(raw: Option<&str>, searching: bool) -> Result<Sort, ApiError> {
 }
 
 fn parse_limit(raw: Option<u32>) -> Result<i64, ApiError> {
-    let limit = i64::from(raw.unwrap_or(20));
+    let limit = raw.map_or(videos::DEFAULT_PAGE, i64::from);
     if (1..=100).contains(&limit) {
         Ok(limit)
     } else {
