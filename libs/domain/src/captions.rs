@@ -45,8 +45,9 @@ fn parse_timestamp(raw: &str) -> Option<f64> {
     Some(h * 3600.0 + m * 60.0 + s + millis.parse::<f64>().ok()? / 1000.0)
 }
 
-fn format_timestamp(seconds: f64) -> String {
-    let ms = (seconds * 1000.0).round() as u64;
+/// `HH:MM:SS.mmm`, as WebVTT wants it.
+pub fn webvtt_timestamp(seconds: f64) -> String {
+    let ms = (seconds.max(0.0) * 1000.0).round() as u64;
     format!(
         "{:02}:{:02}:{:02}.{:03}",
         ms / 3_600_000,
@@ -120,9 +121,9 @@ pub fn parse_captions(raw: &[u8]) -> Result<Captions, CaptionError> {
     let mut plain = String::new();
     for (start, end, settings, body) in &cues {
         webvtt.push('\n');
-        webvtt.push_str(&format_timestamp(*start));
+        webvtt.push_str(&webvtt_timestamp(*start));
         webvtt.push_str(" --> ");
-        webvtt.push_str(&format_timestamp(*end));
+        webvtt.push_str(&webvtt_timestamp(*end));
         if is_vtt && !settings.is_empty() {
             webvtt.push(' ');
             webvtt.push_str(settings);
@@ -160,6 +161,13 @@ fn strip_tags(body: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn webvtt_timestamps_have_hours_minutes_seconds_and_millis() {
+        assert_eq!(webvtt_timestamp(0.0), "00:00:00.000");
+        assert_eq!(webvtt_timestamp(61.5), "00:01:01.500");
+        assert_eq!(webvtt_timestamp(3723.004), "01:02:03.004");
+    }
 
     #[test]
     fn srt_becomes_webvtt() {

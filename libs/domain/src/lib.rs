@@ -11,7 +11,7 @@ mod role;
 mod text;
 mod video;
 
-pub use captions::{CaptionError, Captions, MAX_CAPTION_BYTES, parse_captions};
+pub use captions::{CaptionError, Captions, MAX_CAPTION_BYTES, parse_captions, webvtt_timestamp};
 pub use catalog::{ApprovalPolicy, Language, Visibility};
 pub use ids::{CommunityId, UserId, VideoId};
 pub use role::{Role, Roles, UnknownRole};

@@ -7,6 +7,7 @@ use std::path::Path;
 use ffmpeg_next::format::Pixel;
 use ffmpeg_next::frame;
 use ffmpeg_next::software::scaling;
+use skillreel_domain::webvtt_timestamp;
 
 use crate::MediaError;
 use crate::rotate::{Rotation, rotate_yuv420p};
@@ -104,8 +105,8 @@ impl Storyboard {
             let _ = write!(
                 vtt,
                 "\n{} --> {}\n{SPRITE_FILE}#xywh={x},{y},{tw},{th}\n",
-                timestamp(*start),
-                timestamp(end)
+                webvtt_timestamp(*start),
+                webvtt_timestamp(end)
             );
         }
         write_jpeg(&sheet, sheet.width(), &dir.join(SPRITE_FILE))?;
@@ -131,28 +132,9 @@ fn paste(sheet: &mut frame::Video, tile: &frame::Video, x: u32, y: u32) {
     }
 }
 
-/// `HH:MM:SS.mmm`, as WebVTT wants it.
-fn timestamp(seconds: f64) -> String {
-    let ms = (seconds.max(0.0) * 1000.0).round() as u64;
-    format!(
-        "{:02}:{:02}:{:02}.{:03}",
-        ms / 3_600_000,
-        ms / 60_000 % 60,
-        ms / 1000 % 60,
-        ms % 1000
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn webvtt_timestamps_have_hours_minutes_seconds_and_millis() {
-        assert_eq!(timestamp(0.0), "00:00:00.000");
-        assert_eq!(timestamp(61.5), "00:01:01.500");
-        assert_eq!(timestamp(3723.004), "01:02:03.004");
-    }
 
     #[test]
     fn tiles_keep_the_picture_shape_and_come_at_most_a_hundred_times() {

@@ -105,6 +105,20 @@ async fn republish_master(ctx: &CatalogContext, video: &VideoRecord, languages: 
     Ok(())
 }
 
+/// The video whose captions the caller may change, and the language asked for.
+async fn editable(
+    ctx: &CatalogContext,
+    user: &AuthUser,
+    (video_id, language): (String, String),
+) -> Result<(sqlx::pool::PoolConnection<sqlx::Postgres>, VideoRecord, String), ApiError> {
+    let mut conn = ctx.pool.acquire().await?;
+    let (video, _) = load_visible(&mut conn, user, &video_id).await?;
+    if !access::can_edit(user, &video) {
+        return Err(ApiError::forbidden("only the author or an admin may change captions"));
+    }
+    Ok((conn, video, parse_language(&language)?))
+}
+
 /// Only a transcoded video has a master playlist to list captions in.
 fn require_media(video: &VideoRecord) -> Result<(), ApiError> {
     let transcoded = matches!(
@@ -125,13 +139,7 @@ pub async fn put(
     path: web::Path<(String, String)>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let (video_id, language) = path.into_inner();
-    let mut conn = ctx.pool.acquire().await?;
-    let (video, _) = load_visible(&mut conn, &user, &video_id).await?;
-    if !access::can_edit(&user, &video) {
-        return Err(ApiError::forbidden("only the author or an admin may change captions"));
-    }
-    let language = parse_language(&language)?;
+    let (mut conn, video, language) = editable(&ctx, &user, path.into_inner()).await?;
     require_media(&video)?;
     let body = read_body(payload).await?;
     let parsed = parse_captions(&body).map_err(|e| ApiError::validation(e.to_string()))?;
@@ -177,13 +185,7 @@ pub async fn delete(
     ctx: web::Data<CatalogContext>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (video_id, language) = path.into_inner();
-    let mut conn = ctx.pool.acquire().await?;
-    let (video, _) = load_visible(&mut conn, &user, &video_id).await?;
-    if !access::can_edit(&user, &video) {
-        return Err(ApiError::forbidden("only the author or an admin may change captions"));
-    }
-    let language = parse_language(&language)?;
+    let (mut conn, video, language) = editable(&ctx, &user, path.into_inner()).await?;
     if !captions::delete(&mut conn, video.id, &language).await? {
         return Err(ApiError::not_found("captions"));
     }

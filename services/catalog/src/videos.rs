@@ -60,6 +60,21 @@ fn view_of(ctx: &CatalogContext, req: &HttpRequest, user: &AuthUser, video: Vide
     VideoView::new(video, Some(&links), private)
 }
 
+/// The video as it is now (after a change the caller just made), in the caller's view.
+async fn current_view(
+    ctx: &CatalogContext,
+    req: &HttpRequest,
+    user: &AuthUser,
+    id: VideoId,
+) -> Result<web::Json<VideoView>, ApiError> {
+    let mut conn = ctx.pool.acquire().await?;
+    let video = videos::find(&mut conn, id)
+        .await
+        .map_err(lookup_error)?
+        .ok_or_else(|| ApiError::not_found("video"))?;
+    Ok(web::Json(view_of(ctx, req, user, video)))
+}
+
 #[tracing::instrument(skip(ctx, req, user), fields(user = %user.subject))]
 pub async fn get_video(
     user: AuthUser,
@@ -377,11 +392,8 @@ pub async fn patch_video(
         return Err(ApiError::validation("visibility `community` needs a community"));
     }
     videos::update(&mut conn, video.id, &changes).await?;
-    let updated = videos::find(&mut conn, video.id)
-        .await
-        .map_err(lookup_error)?
-        .ok_or_else(|| ApiError::not_found("video"))?;
-    Ok(web::Json(view_of(&ctx, &req, &user, updated)))
+    drop(conn);
+    current_view(&ctx, &req, &user, video.id).await
 }
 
 /// `DELETE /api/v1/videos/{id}`: the author, an admin or a moderator removes a video;
@@ -489,12 +501,7 @@ pub async fn publish(
         return Err(ApiError::conflict("the video changed meanwhile; try again"));
     }
     tx.commit().await?;
-    let mut conn = ctx.pool.acquire().await?;
-    let updated = videos::find(&mut conn, video.id)
-        .await
-        .map_err(lookup_error)?
-        .ok_or_else(|| ApiError::not_found("video"))?;
-    Ok(web::Json(view_of(&ctx, &req, &user, updated)))
+    current_view(&ctx, &req, &user, video.id).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -544,12 +551,7 @@ pub async fn review(
     };
     notifications::push(&mut tx, video.owner_id, kind, Some(video.id), &payload).await?;
     tx.commit().await?;
-    let mut conn = ctx.pool.acquire().await?;
-    let updated = videos::find(&mut conn, video.id)
-        .await
-        .map_err(lookup_error)?
-        .ok_or_else(|| ApiError::not_found("video"))?;
-    Ok(web::Json(view_of(&ctx, &req, &user, updated)))
+    current_view(&ctx, &req, &user, video.id).await
 }
 
 #[derive(Debug, Deserialize)]
