@@ -204,13 +204,3 @@ pub async fn top_contributors(
     .fetch_all(conn)
     .await
 }
-
-/// The communities `user` moderates.
-pub async fn moderated_by(conn: &mut PgConnection, user: UserId) -> Result<Vec<Uuid>, sqlx::Error> {
-    sqlx::query_scalar!(
-        "select community_id from community_member where user_id = $1 and role = 'moderator'",
-        user.as_uuid()
-    )
-    .fetch_all(conn)
-    .await
-}

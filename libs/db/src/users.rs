@@ -85,36 +85,43 @@ pub struct ImportedUser {
     pub roles: Roles,
 }
 
-/// Creates or updates each person by `subject`; returns (created, updated).
+/// Creates or updates each person by `subject`, in one statement; returns
+/// (created, updated). Subjects must be distinct.
 pub async fn import(conn: &mut PgConnection, people: &[ImportedUser]) -> Result<(u64, u64), sqlx::Error> {
-    let (mut created, mut updated) = (0, 0);
-    for p in people {
-        let was_new = sqlx::query_scalar!(
-            r#"
+    let rows: Vec<serde_json::Value> = people
+        .iter()
+        .map(|p| {
+            serde_json::json!({
+                "id": Uuid::now_v7(),
+                "subject": p.subject,
+                "name": p.name,
+                "email": p.email,
+                "roles": p.roles.as_strings(),
+                "manager": p.manager_subject,
+                "team": p.team,
+            })
+        })
+        .collect();
+    let counts = sqlx::query!(
+        r#"
+        with upserted as (
             insert into app_user (id, subject, name, email, roles, manager_subject, team)
-            values ($1, $2, $3, $4, $5, $6, $7)
+            select r.id, r.subject, r.name, r.email, r.roles, r.manager, r.team
+              from jsonb_to_recordset($1)
+                   as r(id uuid, subject text, name text, email text, roles text[], manager text, team text)
             on conflict (subject) do update
                set name = excluded.name, email = excluded.email, roles = excluded.roles,
                    manager_subject = excluded.manager_subject, team = excluded.team, updated_at = now()
-            returning (xmax = 0) as "created!"
-            "#,
-            Uuid::now_v7(),
-            p.subject,
-            p.name,
-            p.email,
-            &p.roles.as_strings(),
-            p.manager_subject,
-            p.team,
+            returning (xmax = 0) as created
         )
-        .fetch_one(&mut *conn)
-        .await?;
-        if was_new {
-            created += 1;
-        } else {
-            updated += 1;
-        }
-    }
-    Ok((created, updated))
+        select count(*) filter (where created) as "created!", count(*) filter (where not created) as "updated!"
+          from upserted
+        "#,
+        serde_json::Value::Array(rows),
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok((counts.created as u64, counts.updated as u64))
 }
 
 #[tracing::instrument(skip(conn))]

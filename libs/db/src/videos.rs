@@ -393,7 +393,7 @@ pub struct Listed {
 /// expression and `$search` the search condition (both literals, so one SQL text
 /// serves the search and the browse queries, each with its own plan: a search uses the
 /// GIN index on `video.search`).
-macro_rules! ranked_query {
+macro_rules! ranked_statement {
     ($rank:tt; $search:tt; $($arg:expr),* $(,)?) => {
         sqlx::query!(
             r#"
@@ -435,6 +435,34 @@ macro_rules! ranked_query {
     };
 }
 
+/// `(id, sort key)` of the ranked page: with a search (`$searching`), relevance and the
+/// search condition come from the words in `$4`; without, neither is there.
+macro_rules! ranked_query {
+    ($conn:expr, $searching:expr; $($arg:expr),* $(,)?) => {
+        if $searching {
+            ranked_statement!(
+                // each word as a prefix, unstemmed (any language), or the words stemmed
+                // in English or German (a search need not be in the video's language)
+                r#"ts_rank_cd(v.search, (to_tsquery('simple', regexp_replace(trim($4), '\s+', ':* & ', 'g') || ':*') || plainto_tsquery('english', $4) || plainto_tsquery('german', $4)))::float8"#;
+                r#"and v.search @@ (to_tsquery('simple', regexp_replace(trim($4), '\s+', ':* & ', 'g') || ':*') || plainto_tsquery('english', $4) || plainto_tsquery('german', $4))"#;
+                $($arg),*
+            )
+            .fetch_all($conn)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r.sort_key))
+            .collect::<Vec<_>>()
+        } else {
+            ranked_statement!("null::float8"; "and $4::text is null"; $($arg),*)
+                .fetch_all($conn)
+                .await?
+                .into_iter()
+                .map(|r| (r.id, r.sort_key))
+                .collect::<Vec<_>>()
+        }
+    };
+}
+
 /// Videos in `status` that `viewer` may list, filtered and sorted, `limit` after
 /// `after`. Published ones: `org` videos and `community` videos of the viewer's
 /// communities, never `unlisted` ones (those are reached by link). Any other status:
@@ -457,58 +485,7 @@ pub async fn list(
     if sort == Sort::Recent && filter.words.is_none() {
         return list_recent(conn, viewer, admin, status, filter, after, limit).await;
     }
-    let plain_search = VideoFilter {
-        words: filter.words.clone(),
-        ..VideoFilter::default()
-    };
-    if let Some(words) = filter.words.as_deref()
-        && !admin
-        && status == VideoStatus::Published
-        && sort == Sort::Relevance
-        && *filter == plain_search
-        && after.is_none()
-        && limit == DEFAULT_PAGE + 1
-    {
-        return search_page(conn, viewer, words).await;
-    }
     list_ranked(conn, viewer, admin, status, filter, sort, after, now, limit).await
-}
-
-/// The first page of a plain search, as most searches are. Planning it for each
-/// search term (folding the tsquery, estimating its selectivity) cost more than
-/// running it, so this one statement runs with a generic plan: the GIN index is
-/// scanned with the tsquery computed at run time.
-async fn search_page(conn: &mut PgConnection, viewer: UserId, words: &str) -> Result<Listed, VideoQueryError> {
-    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-    sqlx::query!("set local plan_cache_mode = force_generic_plan")
-        .execute(&mut *tx)
-        .await?;
-    let rows = sqlx::query!(
-        r#"
-        with q as materialized (
-            select to_tsquery('simple', regexp_replace(trim($2), '\s+', ':* & ', 'g') || ':*')
-                   || plainto_tsquery('english', $2) || plainto_tsquery('german', $2) as query
-        )
-        select v.id, ts_rank_cd(v.search, (select query from q))::float8 as "rank!"
-          from video v
-         where v.search @@ (select query from q)
-           and v.status = 'published'
-           and (v.owner_id = $1 or (v.visibility <> 'unlisted' and (
-                v.visibility = 'org'
-                or v.community_id in (select m.community_id from community_member m where m.user_id = $1))))
-         order by 2 desc, v.id desc
-         limit 21
-        "#,
-        viewer.as_uuid(),
-        words,
-    )
-    .fetch_all(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    let keys = rows.iter().map(|r| r.rank).collect();
-    let videos = load_in_order(conn, &ids).await?;
-    Ok(Listed { videos, keys })
 }
 
 /// Newest first along `video_status_recent_idx`. The cursor key is the row's
@@ -659,59 +636,25 @@ async fn list_ranked(
         Some(c) => (Some(c.key), Some(c.id)),
         None => (None, None),
     };
-    let rows = if filter.words.is_some() {
-        ranked_query!(
-            // each word as a prefix, unstemmed (any language), or the words stemmed in
-            // English or German (a search need not be in the video's language)
-            r#"ts_rank_cd(v.search, (to_tsquery('simple', regexp_replace(trim($4), '\s+', ':* & ', 'g') || ':*') || plainto_tsquery('english', $4) || plainto_tsquery('german', $4)))::float8"#;
-            r#"and v.search @@ (to_tsquery('simple', regexp_replace(trim($4), '\s+', ':* & ', 'g') || ':*') || plainto_tsquery('english', $4) || plainto_tsquery('german', $4))"#;
-            viewer.as_uuid(),
-            admin,
-            status.as_str(),
-            filter.words,
-            filter.tag,
-            filter.community.map(|c| c.as_uuid()),
-            filter.author.map(|a| a.as_uuid()),
-            filter.language,
-            filter.min_duration_ms,
-            filter.max_duration_ms,
-            sort.as_str(),
-            now,
-            after_key,
-            after_id,
-            limit,
-        )
-        .fetch_all(&mut *conn)
-        .await?
-        .into_iter()
-        .map(|r| (r.id, r.sort_key))
-        .collect::<Vec<_>>()
-    } else {
-        ranked_query!(
-            "null::float8";
-            "and $4::text is null";
-            viewer.as_uuid(),
-            admin,
-            status.as_str(),
-            filter.words,
-            filter.tag,
-            filter.community.map(|c| c.as_uuid()),
-            filter.author.map(|a| a.as_uuid()),
-            filter.language,
-            filter.min_duration_ms,
-            filter.max_duration_ms,
-            sort.as_str(),
-            now,
-            after_key,
-            after_id,
-            limit,
-        )
-        .fetch_all(&mut *conn)
-        .await?
-        .into_iter()
-        .map(|r| (r.id, r.sort_key))
-        .collect()
-    };
+    let rows = ranked_query!(
+        &mut *conn,
+        filter.words.is_some();
+        viewer.as_uuid(),
+        admin,
+        status.as_str(),
+        filter.words,
+        filter.tag,
+        filter.community.map(|c| c.as_uuid()),
+        filter.author.map(|a| a.as_uuid()),
+        filter.language,
+        filter.min_duration_ms,
+        filter.max_duration_ms,
+        sort.as_str(),
+        now,
+        after_key,
+        after_id,
+        limit,
+    );
     let ids: Vec<Uuid> = rows.iter().map(|r| r.0).collect();
     let keys = rows.iter().map(|r| r.1).collect();
     let videos = load_in_order(conn, &ids).await?;
@@ -978,14 +921,6 @@ pub async fn review_queue(
     .fetch_all(conn)
     .await?;
     rows.into_iter().map(VideoRecord::try_from).collect()
-}
-
-/// The owner and title of a video, for notifications.
-pub async fn owner_and_title(conn: &mut PgConnection, id: VideoId) -> Result<Option<(UserId, String)>, sqlx::Error> {
-    let row = sqlx::query!("select owner_id, title from video where id = $1", id.as_uuid())
-        .fetch_optional(conn)
-        .await?;
-    Ok(row.map(|r| (UserId::from_uuid(r.owner_id), r.title)))
 }
 
 #[cfg(test)]

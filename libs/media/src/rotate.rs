@@ -50,15 +50,6 @@ impl Rotation {
         }
     }
 
-    pub fn degrees(self) -> u16 {
-        match self {
-            Self::None => 0,
-            Self::Cw90 => 90,
-            Self::Cw180 => 180,
-            Self::Cw270 => 270,
-        }
-    }
-
     /// Whether width and height trade places.
     pub fn swaps_sides(self) -> bool {
         matches!(self, Self::Cw90 | Self::Cw270)

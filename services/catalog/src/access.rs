@@ -90,6 +90,15 @@ pub fn can_delete(user: &AuthUser, video: &VideoRecord, membership: Membership) 
             && (is_org_moderator(user) || membership == Membership::Moderator))
 }
 
+/// Operators' endpoints: admins only; `what` says what the caller was refused.
+pub fn require_admin(user: &AuthUser, what: &str) -> Result<(), skillreel_web::ApiError> {
+    if user.is_admin() {
+        Ok(())
+    } else {
+        Err(skillreel_web::ApiError::forbidden(format!("only admins may {what}")))
+    }
+}
+
 /// Failure reasons, review reasons, processing details and the source are the author's
 /// business (and admins').
 pub fn can_see_private_details(user: &AuthUser, video: &VideoRecord) -> bool {

@@ -10,15 +10,8 @@ use skillreel_web::ApiError;
 use uuid::Uuid;
 
 use crate::CatalogContext;
+use crate::access::require_admin;
 use crate::views::Page;
-
-fn require_admin(user: &AuthUser) -> Result<(), ApiError> {
-    if user.is_admin() {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden("only admins may manage jobs"))
-    }
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -36,7 +29,7 @@ pub async fn list_jobs(
     ctx: web::Data<CatalogContext>,
     query: web::Query<JobsQuery>,
 ) -> Result<web::Json<Page<JobSummary>>, ApiError> {
-    require_admin(&user)?;
+    require_admin(&user, "manage jobs")?;
     if let Some(status) = query.status.as_deref().filter(|s| !STATUSES.contains(s)) {
         return Err(ApiError::bad_request(format!(
             "unknown status `{status}`; use one of {}",
@@ -62,7 +55,7 @@ pub async fn retry_job(
     ctx: web::Data<CatalogContext>,
     path: web::Path<String>,
 ) -> Result<web::Json<serde_json::Value>, ApiError> {
-    require_admin(&user)?;
+    require_admin(&user, "manage jobs")?;
     let id: Uuid = path.parse().map_err(|_| ApiError::not_found("job"))?;
     let mut tx = ctx.pool.begin().await?;
     let payload = skillreel_queue::retry(&mut tx, id).await.map_err(ApiError::internal)?;

@@ -18,7 +18,6 @@ use skillreel_web::{ApiError, ErrorCode};
 use crate::CatalogContext;
 use crate::access;
 use crate::videos::load_visible;
-use crate::views::MediaLinks;
 
 #[derive(Debug, Serialize)]
 pub struct CaptionView {
@@ -207,11 +206,7 @@ pub async fn list(
 ) -> Result<web::Json<Vec<CaptionView>>, ApiError> {
     let mut conn = ctx.pool.acquire().await?;
     let (video, _) = load_visible(&mut conn, &user, &path).await?;
-    let base = skillreel_web::public_base_url(ctx.public_url.as_deref(), &req);
-    let links = MediaLinks {
-        base_url: &base,
-        signer: &ctx.signer,
-    };
+    let links = ctx.media_links(&req);
     let items = captions::languages(&mut conn, video.id)
         .await?
         .into_iter()

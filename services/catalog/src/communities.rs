@@ -11,7 +11,7 @@ use skillreel_web::ApiError;
 use sqlx::PgConnection;
 
 use crate::CatalogContext;
-use crate::views::Page;
+use crate::views::{Page, paginate, parse_limit};
 
 fn parse_id(raw: &str) -> Result<CommunityId, ApiError> {
     raw.parse().map_err(|_| ApiError::not_found("community"))
@@ -103,18 +103,10 @@ pub async fn list(
     ctx: web::Data<CatalogContext>,
     query: web::Query<ListQuery>,
 ) -> Result<web::Json<Page<Community>>, ApiError> {
-    let limit = i64::from(query.limit.unwrap_or(50));
-    if !(1..=100).contains(&limit) {
-        return Err(ApiError::bad_request("limit must be between 1 and 100"));
-    }
+    let limit = parse_limit(query.limit, 50)?;
     let mut conn = ctx.pool.acquire().await?;
-    let mut items = communities::list(&mut conn, query.cursor.as_deref(), limit + 1).await?;
-    let next_cursor = if items.len() as i64 > limit {
-        items.truncate(limit as usize);
-        items.last().map(|c| c.name.clone())
-    } else {
-        None
-    };
+    let rows = communities::list(&mut conn, query.cursor.as_deref(), limit + 1).await?;
+    let (items, next_cursor) = paginate(rows, limit, |c| c.name.clone());
     Ok(web::Json(Page { items, next_cursor }))
 }
 

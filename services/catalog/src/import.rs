@@ -10,6 +10,7 @@ use skillreel_domain::{Role, Roles};
 use skillreel_web::ApiError;
 
 use crate::CatalogContext;
+use crate::access::require_admin;
 
 /// Most rows one import takes.
 const MAX_ROWS: usize = 20_000;
@@ -195,9 +196,7 @@ pub async fn import(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<web::Json<ImportResult>, ApiError> {
-    if !user.is_admin() {
-        return Err(ApiError::forbidden("only admins import the org chart"));
-    }
+    require_admin(&user, "import the org chart")?;
     let text = std::str::from_utf8(&body).map_err(|_| ApiError::bad_request("the body must be UTF-8"))?;
     let content_type = req
         .headers()

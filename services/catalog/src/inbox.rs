@@ -9,6 +9,7 @@ use skillreel_web::ApiError;
 use uuid::Uuid;
 
 use crate::CatalogContext;
+use crate::views::{paginate, parse_limit};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -35,28 +36,20 @@ pub async fn list(
     ctx: web::Data<CatalogContext>,
     query: web::Query<InboxQuery>,
 ) -> Result<web::Json<InboxPage>, ApiError> {
-    let limit = i64::from(query.limit.unwrap_or(20));
-    if !(1..=100).contains(&limit) {
-        return Err(ApiError::bad_request("limit must be between 1 and 100"));
-    }
+    let limit = parse_limit(query.limit, 20)?;
     let after = match query.cursor.as_deref() {
         Some(raw) => Some(Cursor::decode(raw).ok_or_else(|| ApiError::bad_request("invalid cursor"))?),
         None => None,
     };
     let mut conn = ctx.pool.acquire().await?;
-    let mut items = notifications::list(&mut conn, user.id, query.unread, after, limit + 1).await?;
-    let next_cursor = if items.len() as i64 > limit {
-        items.truncate(limit as usize);
-        items.last().map(|n| {
-            Cursor {
-                created_at: n.created_at,
-                id: n.id,
-            }
-            .encode()
-        })
-    } else {
-        None
-    };
+    let rows = notifications::list(&mut conn, user.id, query.unread, after, limit + 1).await?;
+    let (items, next_cursor) = paginate(rows, limit, |n| {
+        Cursor {
+            created_at: n.created_at,
+            id: n.id,
+        }
+        .encode()
+    });
     let unread = notifications::unread_count(&mut conn, user.id).await?;
     Ok(web::Json(InboxPage {
         items,

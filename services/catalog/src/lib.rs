@@ -46,6 +46,16 @@ pub struct CatalogContext {
     pub flag_threshold: i32,
 }
 
+impl CatalogContext {
+    /// How media URLs are built for this request (once per request, whatever it lists).
+    pub fn media_links(&self, req: &actix_web::HttpRequest) -> views::MediaLinks<'_> {
+        views::MediaLinks {
+            base_url: skillreel_web::public_base_url(self.public_url.as_deref(), req),
+            signer: &self.signer,
+        }
+    }
+}
+
 /// The catalog's routes and state, to mount into any server.
 #[derive(Clone)]
 pub struct CatalogService {

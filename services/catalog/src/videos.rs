@@ -18,7 +18,7 @@ use time::OffsetDateTime;
 
 use crate::CatalogContext;
 use crate::access::{self, Membership};
-use crate::views::{MediaLinks, Page, VideoView};
+use crate::views::{MediaLinks, Page, VideoView, paginate, parse_limit};
 
 pub(crate) fn parse_video_id(raw: &str) -> Result<VideoId, ApiError> {
     raw.parse().map_err(|_| ApiError::not_found("video"))
@@ -50,14 +50,9 @@ pub(crate) async fn load_visible(
     Ok((video, membership))
 }
 
-fn view_of(ctx: &CatalogContext, req: &HttpRequest, user: &AuthUser, video: VideoRecord) -> VideoView {
-    let base = skillreel_web::public_base_url(ctx.public_url.as_deref(), req);
-    let links = MediaLinks {
-        base_url: &base,
-        signer: &ctx.signer,
-    };
+fn view_of(links: &MediaLinks<'_>, user: &AuthUser, video: VideoRecord) -> VideoView {
     let private = access::can_see_private_details(user, &video);
-    VideoView::new(video, Some(&links), private)
+    VideoView::new(video, Some(links), private)
 }
 
 /// The video as it is now (after a change the caller just made), in the caller's view.
@@ -72,7 +67,7 @@ async fn current_view(
         .await
         .map_err(lookup_error)?
         .ok_or_else(|| ApiError::not_found("video"))?;
-    Ok(web::Json(view_of(ctx, req, user, video)))
+    Ok(web::Json(view_of(&ctx.media_links(req), user, video)))
 }
 
 #[tracing::instrument(skip(ctx, req, user), fields(user = %user.subject))]
@@ -85,7 +80,7 @@ pub async fn get_video(
     let mut conn = ctx.pool.acquire().await?;
     let (video, _) = load_visible(&mut conn, &user, &path).await?;
     let liked = engagement::has_liked(&mut conn, video.id, user.id).await?;
-    let mut view = view_of(&ctx, &req, &user, video);
+    let mut view = view_of(&ctx.media_links(&req), &user, video);
     view.liked = Some(liked);
     Ok(web::Json(view))
 }
@@ -129,15 +124,6 @@ fn parse_sort(raw: Option<&str>, searching: bool) -> Result<Sort, ApiError> {
         Some(_) => Err(ApiError::bad_request(
             "sort must be one of recent, popular, trending, relevance",
         )),
-    }
-}
-
-fn parse_limit(raw: Option<u32>) -> Result<i64, ApiError> {
-    let limit = raw.map_or(videos::DEFAULT_PAGE, i64::from);
-    if (1..=100).contains(&limit) {
-        Ok(limit)
-    } else {
-        Err(ApiError::bad_request("limit must be between 1 and 100"))
     }
 }
 
@@ -189,7 +175,7 @@ pub async fn list_videos(
         max_duration_ms: q.max_duration.map(|s| i64::from(s) * 1000),
     };
     let sort = parse_sort(q.sort.as_deref(), filter.words.is_some())?;
-    let limit = parse_limit(q.limit)?;
+    let limit = parse_limit(q.limit, videos::DEFAULT_PAGE)?;
     let after = match q.cursor.as_deref() {
         Some(raw) => Some(RankCursor::decode(raw).ok_or_else(|| ApiError::bad_request("invalid cursor"))?),
         None => None,
@@ -210,21 +196,17 @@ pub async fn list_videos(
     )
     .await
     .map_err(lookup_error)?;
-    let (mut rows, keys) = (listed.videos, listed.keys);
-    let next_cursor = if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().zip(keys.get(limit as usize - 1)).map(|(v, key)| {
-            RankCursor {
-                key: *key,
-                id: v.id.as_uuid(),
-                at: now,
-            }
-            .encode()
-        })
-    } else {
-        None
-    };
-    let items = rows.into_iter().map(|v| view_of(&ctx, &req, &user, v)).collect();
+    let ranked = listed.videos.into_iter().zip(listed.keys).collect();
+    let (rows, next_cursor) = paginate(ranked, limit, |(v, key): &(VideoRecord, f64)| {
+        RankCursor {
+            key: *key,
+            id: v.id.as_uuid(),
+            at: now,
+        }
+        .encode()
+    });
+    let links = ctx.media_links(&req);
+    let items = rows.into_iter().map(|(v, _)| view_of(&links, &user, v)).collect();
     Ok(web::Json(Page { items, next_cursor }))
 }
 
@@ -254,28 +236,24 @@ pub async fn my_videos(
                 .map_err(|_| ApiError::bad_request("status is not a video status"))
         })
         .transpose()?;
-    let limit = parse_limit(q.limit)?;
+    let limit = parse_limit(q.limit, videos::DEFAULT_PAGE)?;
     let after = match q.cursor.as_deref() {
         Some(raw) => Some(videos::Cursor::decode(raw).ok_or_else(|| ApiError::bad_request("invalid cursor"))?),
         None => None,
     };
     let mut conn = ctx.pool.acquire().await?;
-    let mut rows = videos::list_owned(&mut conn, user.id, status, after, limit + 1)
+    let owned = videos::list_owned(&mut conn, user.id, status, after, limit + 1)
         .await
         .map_err(lookup_error)?;
-    let next_cursor = if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|v| {
-            videos::Cursor {
-                created_at: v.created_at,
-                id: v.id.as_uuid(),
-            }
-            .encode()
-        })
-    } else {
-        None
-    };
-    let items = rows.into_iter().map(|v| view_of(&ctx, &req, &user, v)).collect();
+    let (rows, next_cursor) = paginate(owned, limit, |v| {
+        videos::Cursor {
+            created_at: v.created_at,
+            id: v.id.as_uuid(),
+        }
+        .encode()
+    });
+    let links = ctx.media_links(&req);
+    let items = rows.into_iter().map(|v| view_of(&links, &user, v)).collect();
     Ok(web::Json(Page { items, next_cursor }))
 }
 
@@ -568,13 +546,14 @@ pub async fn review_queue(
     req: HttpRequest,
     query: web::Query<QueueQuery>,
 ) -> Result<web::Json<Page<VideoView>>, ApiError> {
-    let limit = parse_limit(query.limit)?;
+    let limit = parse_limit(query.limit, videos::DEFAULT_PAGE)?;
     let everything = user.is_admin() || user.roles.contains(Role::Moderator);
     let mut conn = ctx.pool.acquire().await?;
     let rows = videos::review_queue(&mut conn, user.id, &user.subject, everything, limit)
         .await
         .map_err(lookup_error)?;
-    let items = rows.into_iter().map(|v| view_of(&ctx, &req, &user, v)).collect();
+    let links = ctx.media_links(&req);
+    let items = rows.into_iter().map(|v| view_of(&links, &user, v)).collect();
     Ok(web::Json(Page {
         items,
         next_cursor: None,
@@ -587,12 +566,24 @@ pub struct LikeState {
     pub like_count: i64,
 }
 
-async fn likeable(conn: &mut PgConnection, user: &AuthUser, raw: &str) -> Result<VideoRecord, ApiError> {
-    let (video, _) = load_visible(conn, user, raw).await?;
+/// Likes (or takes back the like of) a published video the caller can see.
+async fn set_like(
+    user: &AuthUser,
+    ctx: &CatalogContext,
+    raw: &str,
+    liked: bool,
+) -> Result<web::Json<LikeState>, ApiError> {
+    let mut conn = ctx.pool.acquire().await?;
+    let (video, _) = load_visible(&mut conn, user, raw).await?;
     if video.status != VideoStatus::Published {
         return Err(ApiError::conflict("only published videos can be liked"));
     }
-    Ok(video)
+    let like_count = if liked {
+        engagement::like(&mut conn, video.id, user.id).await?
+    } else {
+        engagement::unlike(&mut conn, video.id, user.id).await?
+    };
+    Ok(web::Json(LikeState { liked, like_count }))
 }
 
 /// `PUT /api/v1/videos/{id}/like`: idempotent.
@@ -602,13 +593,7 @@ pub async fn like(
     ctx: web::Data<CatalogContext>,
     path: web::Path<String>,
 ) -> Result<web::Json<LikeState>, ApiError> {
-    let mut conn = ctx.pool.acquire().await?;
-    let video = likeable(&mut conn, &user, &path).await?;
-    let like_count = engagement::like(&mut conn, video.id, user.id).await?;
-    Ok(web::Json(LikeState {
-        liked: true,
-        like_count,
-    }))
+    set_like(&user, &ctx, &path, true).await
 }
 
 /// `DELETE /api/v1/videos/{id}/like`: idempotent.
@@ -618,13 +603,7 @@ pub async fn unlike(
     ctx: web::Data<CatalogContext>,
     path: web::Path<String>,
 ) -> Result<web::Json<LikeState>, ApiError> {
-    let mut conn = ctx.pool.acquire().await?;
-    let video = likeable(&mut conn, &user, &path).await?;
-    let like_count = engagement::unlike(&mut conn, video.id, user.id).await?;
-    Ok(web::Json(LikeState {
-        liked: false,
-        like_count,
-    }))
+    set_like(&user, &ctx, &path, false).await
 }
 
 /// Seconds someone must have watched for a view to count.

@@ -100,7 +100,7 @@ pub struct VideoView {
 /// How to reach media: the URL base and a signer; `None` when the caller gets no
 /// playback URLs (e.g. the upload response, before there is anything to play).
 pub struct MediaLinks<'a> {
-    pub base_url: &'a str,
+    pub base_url: String,
     pub signer: &'a MediaSigner,
 }
 
@@ -197,6 +197,28 @@ impl VideoView {
             updated_at: video.updated_at,
         }
     }
+}
+
+/// The `limit` of a listing: 1 to 100, `default` when absent.
+pub fn parse_limit(raw: Option<u32>, default: i64) -> Result<i64, skillreel_web::ApiError> {
+    let limit = raw.map_or(default, i64::from);
+    if (1..=100).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(skillreel_web::ApiError::bad_request("limit must be between 1 and 100"))
+    }
+}
+
+/// A listing fetched with `limit + 1` rows becomes a page: the extra row only says that
+/// there is more, and the cursor names the last row shown.
+pub fn paginate<T>(mut rows: Vec<T>, limit: i64, cursor_of: impl Fn(&T) -> String) -> (Vec<T>, Option<String>) {
+    let limit = usize::try_from(limit).unwrap_or(0);
+    if rows.len() <= limit {
+        return (rows, None);
+    }
+    rows.truncate(limit);
+    let next = rows.last().map(cursor_of);
+    (rows, next)
 }
 
 /// A page of a cursor-paginated list.

@@ -27,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::CatalogContext;
+use crate::access::require_admin;
 
 /// Attempts before a delivery is given up.
 const MAX_ATTEMPTS: i32 = 10;
@@ -61,14 +62,6 @@ fn new_secret() -> String {
     format!("whsec_{}", STANDARD.encode(key))
 }
 
-fn require_admin(user: &AuthUser) -> Result<(), ApiError> {
-    if user.is_admin() {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden("only admins manage webhooks"))
-    }
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewWebhook {
@@ -93,7 +86,7 @@ pub async fn create(
     ctx: web::Data<CatalogContext>,
     body: web::Json<NewWebhook>,
 ) -> Result<HttpResponse, ApiError> {
-    require_admin(&user)?;
+    require_admin(&user, "manage webhooks")?;
     let url = reqwest::Url::parse(body.url.trim()).map_err(|e| ApiError::validation(format!("url: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() || body.url.len() > 2000 {
         return Err(ApiError::validation("url must be an http(s) URL"));
@@ -114,7 +107,7 @@ pub async fn create(
 /// `GET /api/v1/admin/webhooks` (secrets are not shown again).
 #[tracing::instrument(skip(ctx, user), fields(user = %user.subject))]
 pub async fn list(user: AuthUser, ctx: web::Data<CatalogContext>) -> Result<web::Json<Vec<Webhook>>, ApiError> {
-    require_admin(&user)?;
+    require_admin(&user, "manage webhooks")?;
     let mut conn = ctx.pool.acquire().await?;
     Ok(web::Json(webhooks::list(&mut conn).await?))
 }
@@ -126,7 +119,7 @@ pub async fn delete(
     ctx: web::Data<CatalogContext>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    require_admin(&user)?;
+    require_admin(&user, "manage webhooks")?;
     let id: Uuid = path.parse().map_err(|_| ApiError::not_found("webhook"))?;
     let mut conn = ctx.pool.acquire().await?;
     if webhooks::delete(&mut conn, id).await? {
@@ -143,7 +136,7 @@ pub async fn deliveries(
     ctx: web::Data<CatalogContext>,
     path: web::Path<String>,
 ) -> Result<web::Json<Vec<Delivery>>, ApiError> {
-    require_admin(&user)?;
+    require_admin(&user, "manage webhooks")?;
     let id: Uuid = path.parse().map_err(|_| ApiError::not_found("webhook"))?;
     let mut conn = ctx.pool.acquire().await?;
     Ok(web::Json(webhooks::deliveries(&mut conn, id, 100).await?))
