@@ -638,6 +638,166 @@ async fn like_counts_are_exact_under_concurrency(_: PgPoolOptions, db: PgConnect
     assert_eq!(rows, 50);
 }
 
+/// Asks `base` (a catalog replica) for the video as `who` until `done` holds of the
+/// status and body, for at most 10 s; returns the last answer.
+async fn until_seen(
+    w: &World,
+    base: &str,
+    who: &str,
+    video: Uuid,
+    done: impl Fn(StatusCode, &Value) -> bool,
+) -> (StatusCode, Value) {
+    let mut last = (StatusCode::IM_A_TEAPOT, Value::Null);
+    for _ in 0..100 {
+        let r = w
+            .app
+            .client
+            .get(format!("{base}/api/v1/videos/{video}"))
+            .bearer_auth(who)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        last = (r.status(), r.json().await.unwrap_or_default());
+        if done(last.0, &last.1) {
+            return last;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    last
+}
+
+/// Two catalog replicas, each with its read cache: a change made through one, or
+/// straight in the database, reaches what the other serves; the caller reads their own
+/// write at once; and the cache really serves (a change that bypasses the triggers is
+/// not seen, which is what the triggers are for).
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn the_read_cache_follows_changes_made_anywhere(_: PgPoolOptions, db: PgConnectOptions) {
+    let w = world(&db, |_| {}).await;
+    let (a, b) = (w.app.catalog.clone(), w.app.spawn_catalog_replica().await);
+    let video = w.seed("Cached lesson", "published", "org", None).await;
+
+    // Served from memory: a title changed behind the triggers' back stays unseen on `a`.
+    let mut cached = false;
+    for round in 0..50 {
+        let (status, _) = until_seen(&w, &a, &w.other, video, |s, _| s == StatusCode::OK).await;
+        assert_eq!(status, StatusCode::OK);
+        let mut tx = w.pool.begin().await.unwrap_or_else(|e| panic!("{e}"));
+        for statement in [
+            "set local session_replication_role = replica".to_owned(),
+            format!("update video set title = 'Unseen {round}' where id = '{video}'"),
+        ] {
+            sqlx::query(&statement)
+                .execute(&mut *tx)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
+        let (_, body) = until_seen(&w, &a, &w.other, video, |_, _| true).await;
+        if !body["title"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with(&format!("Unseen {round}"))
+        {
+            cached = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(cached, "the catalog never answered from memory");
+
+    // The author renames it through `b`: `a` follows.
+    let r = w
+        .app
+        .client
+        .patch(format!("{b}/api/v1/videos/{video}"))
+        .bearer_auth(&w.author)
+        .json(&json!({ "title": "Renamed lesson" }))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), StatusCode::OK);
+    let (_, body) = until_seen(&w, &a, &w.other, video, |_, v| v["title"] == "Renamed lesson").await;
+    assert_eq!(body["title"], "Renamed lesson");
+
+    // Bob likes it through `b`: his like and the count show on `a`.
+    let r = w
+        .app
+        .client
+        .put(format!("{b}/api/v1/videos/{video}/like"))
+        .bearer_auth(&w.other)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), StatusCode::OK);
+    let (_, body) = until_seen(&w, &a, &w.other, video, |_, v| v["liked"] == true).await;
+    assert_eq!(
+        (body["liked"].clone(), body["like_count"].clone()),
+        (json!(true), json!(1))
+    );
+
+    // ...and takes it back through `a`: the very next read on `a` shows it.
+    let r = w
+        .app
+        .call(Method::DELETE, &format!("/api/v1/videos/{video}/like"), &w.other, None)
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let body: Value = w
+        .app
+        .get_video(&w.other, &video.to_string())
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(
+        (body["liked"].clone(), body["like_count"].clone()),
+        (json!(false), json!(0))
+    );
+
+    // Another service writes the row (as the transcoder does): `a` follows.
+    sqlx::query("update video set view_count = 42 where id = $1")
+        .bind(video)
+        .execute(&w.pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (_, body) = until_seen(&w, &a, &w.other, video, |_, v| v["view_count"] == 42).await;
+    assert_eq!(body["view_count"], 42);
+
+    // A community video: Bob joins on `a` and sees it; he leaves on `b`, and `a` stops
+    // showing it to him.
+    let members_only = w
+        .seed("Members only", "published", "community", Some(w.community))
+        .await;
+    let (status, _) = until_seen(&w, &a, &w.other, members_only, |_, _| true).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    w.join(&w.other, w.community).await;
+    let (status, _) = until_seen(&w, &a, &w.other, members_only, |s, _| s == StatusCode::OK).await;
+    assert_eq!(status, StatusCode::OK);
+    let r = w
+        .app
+        .client
+        .delete(format!("{b}/api/v1/communities/{}/membership", w.community))
+        .bearer_auth(&w.other)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let (status, _) = until_seen(&w, &a, &w.other, members_only, |s, _| s == StatusCode::NOT_FOUND).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // The author deletes it through `b`: gone on `a`.
+    let r = w
+        .app
+        .client
+        .delete(format!("{b}/api/v1/videos/{video}"))
+        .bearer_auth(&w.author)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let (status, _) = until_seen(&w, &a, &w.other, video, |s, _| s == StatusCode::NOT_FOUND).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
 /// Publishing follows the community's policy; reviewers find it in their queue; the
 /// author hears the decision.
 #[sqlx::test(migrator = "skillreel_db::MIGRATOR")]

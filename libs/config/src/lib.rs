@@ -196,11 +196,21 @@ impl Default for MediaSettings {
 pub struct CatalogSettings {
     /// Flags from this many people send a published video back to review.
     pub flag_threshold: i32,
+    /// How long a published video (and a reader's likes and memberships) may be served
+    /// from memory; 0 turns the read cache off. Changes reach every replica at once by
+    /// `NOTIFY`; this only bounds what a missed notification could leave behind.
+    pub cache_ttl_seconds: u64,
+    /// Videos (and, as many, readers) the read cache holds per process.
+    pub cache_entries: usize,
 }
 
 impl Default for CatalogSettings {
     fn default() -> Self {
-        Self { flag_threshold: 3 }
+        Self {
+            flag_threshold: 3,
+            cache_ttl_seconds: 30,
+            cache_entries: 50_000,
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 //! idempotent), and the count on the video changed in the same transaction, so counts
 //! stay exact however many requests race.
 
-use skillreel_domain::{UserId, VideoId};
+use skillreel_domain::{CommunityId, UserId, VideoId};
 use sqlx::PgConnection;
 
 /// Likes `video` as `user`; returns the like count after. Liking twice changes nothing.
@@ -55,6 +55,48 @@ pub async fn has_liked(conn: &mut PgConnection, video: VideoId, user: UserId) ->
     .fetch_one(conn)
     .await?;
     Ok(liked)
+}
+
+/// What a reader's view of any video depends on besides the video itself.
+#[derive(Debug, Clone)]
+pub struct ReaderState {
+    pub liked: Vec<VideoId>,
+    /// Each community the reader belongs to, and whether they moderate it.
+    pub communities: Vec<(CommunityId, bool)>,
+}
+
+/// The videos `user` likes and the communities they belong to, in one query; `None`
+/// when they like more than `max_likes` videos (too many to hold in memory per reader).
+pub async fn reader_state(
+    conn: &mut PgConnection,
+    user: UserId,
+    max_likes: i64,
+) -> Result<Option<ReaderState>, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"
+        select array(select video_id from video_like where user_id = $1 limit $2::bigint + 1) as "liked!",
+               m.communities as "communities!", m.moderates as "moderates!"
+          from (select coalesce(array_agg(community_id), '{}') as communities,
+                       coalesce(array_agg(role = 'moderator'), '{}') as moderates
+                  from community_member where user_id = $1) m
+        "#,
+        user.as_uuid(),
+        max_likes,
+    )
+    .fetch_one(conn)
+    .await?;
+    if row.liked.len() as i64 > max_likes {
+        return Ok(None);
+    }
+    Ok(Some(ReaderState {
+        liked: row.liked.into_iter().map(VideoId::from_uuid).collect(),
+        communities: row
+            .communities
+            .into_iter()
+            .map(CommunityId::from_uuid)
+            .zip(row.moderates)
+            .collect(),
+    }))
 }
 
 /// Counts `user`'s view of `video` (once ever); returns whether this one counted and

@@ -81,6 +81,7 @@ pub async fn create(
         .await?
         .ok_or_else(|| ApiError::not_found("community"))?;
     tx.commit().await?;
+    ctx.cache.forget_reader(user.id);
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/communities/{id}")))
         .json(CommunityView {
@@ -153,6 +154,10 @@ pub async fn update(
         .transpose()
         .map_err(invalid)?;
     communities::update(&mut conn, id, description.as_ref().map(Description::as_str), policy).await?;
+    if policy.is_some() {
+        // every cached video of the community shows its policy
+        ctx.cache.forget_all();
+    }
     let community = load(&mut conn, &path).await?;
     let my_role = communities::role_of(&mut conn, id, user.id).await?;
     Ok(web::Json(CommunityView { community, my_role }))
@@ -168,6 +173,7 @@ pub async fn join(
     let mut conn = ctx.pool.acquire().await?;
     let id = CommunityId::from_uuid(load(&mut conn, &path).await?.id);
     communities::join(&mut conn, id, user.id).await?;
+    ctx.cache.forget_reader(user.id);
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -181,6 +187,7 @@ pub async fn leave(
     let mut conn = ctx.pool.acquire().await?;
     let id = CommunityId::from_uuid(load(&mut conn, &path).await?.id);
     communities::leave(&mut conn, id, user.id).await?;
+    ctx.cache.forget_reader(user.id);
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -237,5 +244,6 @@ pub async fn set_moderator(
         "moderator"
     };
     communities::set_member(&mut conn, id, member, role).await?;
+    ctx.cache.forget_reader(member);
     Ok(HttpResponse::NoContent().finish())
 }

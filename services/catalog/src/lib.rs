@@ -30,6 +30,7 @@ pub mod openapi;
 mod openapi_schemas;
 mod people;
 mod playback;
+pub mod read_cache;
 mod videos;
 pub mod views;
 mod webhooks;
@@ -44,9 +45,16 @@ pub struct CatalogContext {
     pub public_url: Option<String>,
     /// Flags that send a published video back to review.
     pub flag_threshold: i32,
+    pub cache: Arc<read_cache::ReadCache>,
 }
 
 impl CatalogContext {
+    /// Drops what the read cache holds of `video`, after a change the caller just made
+    /// (other replicas hear of it from PostgreSQL).
+    pub fn changed(&self, video: skillreel_domain::VideoId) {
+        self.cache.forget_video(video);
+    }
+
     /// How media URLs are built for this request (once per request, whatever it lists).
     pub fn media_links(&self, req: &actix_web::HttpRequest) -> views::MediaLinks<'_> {
         views::MediaLinks {
@@ -75,6 +83,10 @@ impl CatalogService {
                 signer,
                 public_url: settings.server.public_url.clone(),
                 flag_threshold: settings.catalog.flag_threshold.max(1),
+                cache: Arc::new(read_cache::ReadCache::new(
+                    std::time::Duration::from_secs(settings.catalog.cache_ttl_seconds),
+                    settings.catalog.cache_entries,
+                )),
             }),
         }
     }
@@ -83,6 +95,14 @@ impl CatalogService {
     /// number of replicas may: deliveries are claimed with `skip locked`).
     pub fn spawn_webhook_deliverer(&self) -> tokio::task::JoinHandle<()> {
         webhooks::spawn_deliverer(self.ctx.pool.clone(), tokio_util::sync::CancellationToken::new())
+    }
+
+    /// Starts hearing of changes, which lets the read cache serve (see [`read_cache`]).
+    pub fn spawn_cache_listener(&self) -> tokio::task::JoinHandle<()> {
+        self.ctx
+            .cache
+            .clone()
+            .spawn_listener(self.ctx.pool.clone(), tokio_util::sync::CancellationToken::new())
     }
 
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {
@@ -115,6 +135,7 @@ impl Application {
         let authenticator = web::Data::new(Authenticator::from_settings(&settings.auth, backends.pool.clone())?);
         let service = CatalogService::new(backends.pool, backends.storage, &settings);
         service.spawn_webhook_deliverer();
+        service.spawn_cache_listener();
         let (listener, port) = skillreel_web::bind(&settings.server)?;
         let server = skillreel_web::serve(
             listener,

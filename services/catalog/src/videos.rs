@@ -16,9 +16,9 @@ use skillreel_web::ApiError;
 use sqlx::PgConnection;
 use time::OffsetDateTime;
 
-use crate::CatalogContext;
 use crate::access::{self, Membership};
 use crate::views::{MediaLinks, Page, VideoView, paginate, parse_limit};
+use crate::{CatalogContext, read_cache};
 
 pub(crate) fn parse_video_id(raw: &str) -> Result<VideoId, ApiError> {
     raw.parse().map_err(|_| ApiError::not_found("video"))
@@ -77,12 +77,55 @@ pub async fn get_video(
     req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<web::Json<VideoView>, ApiError> {
+    let id = parse_video_id(&path)?;
+    if let Some(view) = cached_view(&ctx, &req, &user, id) {
+        return Ok(web::Json(view));
+    }
+    let ticket = ctx.cache.ticket(id, user.id);
     let mut conn = ctx.pool.acquire().await?;
     let (video, _) = load_visible(&mut conn, &user, &path).await?;
     let liked = engagement::has_liked(&mut conn, video.id, user.id).await?;
+    remember(&ctx, &mut conn, ticket, &user, &video).await?;
     let mut view = view_of(&ctx.media_links(&req), &user, video);
     view.liked = Some(liked);
     Ok(web::Json(view))
+}
+
+/// The read cache serves what everyone sees alike: a published video, to someone who
+/// is neither its author nor an admin (they see private details), and who may see it
+/// (anyone else is answered by the database path, which says 404).
+fn serves_from_memory(user: &AuthUser, video: &VideoRecord) -> bool {
+    video.status == VideoStatus::Published && !access::can_see_private_details(user, video)
+}
+
+fn cached_view(ctx: &CatalogContext, req: &HttpRequest, user: &AuthUser, id: VideoId) -> Option<VideoView> {
+    let (video, reader) = ctx.cache.get(id, user.id)?;
+    if !serves_from_memory(user, &video) || !access::can_view(user, &video, reader.membership(video.community_id)) {
+        return None;
+    }
+    let mut view = view_of(&ctx.media_links(req), user, VideoRecord::clone(&video));
+    view.liked = Some(reader.likes(id));
+    Some(view)
+}
+
+/// Keeps what a read from the database found for the next reads (see [`read_cache`]).
+async fn remember(
+    ctx: &CatalogContext,
+    conn: &mut PgConnection,
+    ticket: read_cache::Ticket,
+    user: &AuthUser,
+    video: &VideoRecord,
+) -> Result<(), ApiError> {
+    if !ctx.cache.is_serving() || !serves_from_memory(user, video) {
+        return Ok(());
+    }
+    ctx.cache.put_video(ticket, video);
+    if !ctx.cache.has_reader(user.id)
+        && let Some(state) = engagement::reader_state(conn, user.id, read_cache::MAX_LIKES_HELD).await?
+    {
+        ctx.cache.put_reader(ticket, user.id, state.into());
+    }
+    Ok(())
 }
 
 #[derive(Debug, Deserialize)]
@@ -370,6 +413,7 @@ pub async fn patch_video(
         return Err(ApiError::validation("visibility `community` needs a community"));
     }
     videos::update(&mut conn, video.id, &changes).await?;
+    ctx.changed(video.id);
     drop(conn);
     current_view(&ctx, &req, &user, video.id).await
 }
@@ -397,6 +441,7 @@ pub async fn delete_video(
         .await
         .map_err(ApiError::internal)?;
     tx.commit().await?;
+    ctx.changed(id);
     let prefix = ObjectKey::parse(&format!("videos/{id}")).map_err(ApiError::internal)?;
     if let Err(e) = ctx.storage.delete_prefix(&prefix).await {
         // The row is gone from every listing; stray files only cost space.
@@ -479,6 +524,7 @@ pub async fn publish(
         return Err(ApiError::conflict("the video changed meanwhile; try again"));
     }
     tx.commit().await?;
+    ctx.changed(video.id);
     current_view(&ctx, &req, &user, video.id).await
 }
 
@@ -529,6 +575,7 @@ pub async fn review(
     };
     notifications::push(&mut tx, video.owner_id, kind, Some(video.id), &payload).await?;
     tx.commit().await?;
+    ctx.changed(video.id);
     current_view(&ctx, &req, &user, video.id).await
 }
 
@@ -583,6 +630,8 @@ async fn set_like(
     } else {
         engagement::unlike(&mut conn, video.id, user.id).await?
     };
+    ctx.changed(video.id);
+    ctx.cache.forget_reader(user.id);
     Ok(web::Json(LikeState { liked, like_count }))
 }
 
@@ -650,6 +699,7 @@ pub async fn record_view(
         }));
     }
     let (counted, view_count) = engagement::record_view(&mut conn, video.id, user.id).await?;
+    ctx.changed(video.id);
     Ok(web::Json(ViewState { counted, view_count }))
 }
 
@@ -690,5 +740,6 @@ pub async fn flag(
     engagement::flag(&mut tx, video.id, user.id, reason.as_str()).await?;
     let sent_to_review = videos::recheck_flags(&mut tx, video.id, ctx.flag_threshold).await?;
     tx.commit().await?;
+    ctx.changed(video.id);
     Ok(web::Json(FlagState { sent_to_review }))
 }

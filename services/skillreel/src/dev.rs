@@ -60,6 +60,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
     upload.spawn_sweeper();
     let catalog = CatalogService::new(backends.pool.clone(), backends.storage.clone(), &settings);
     catalog.spawn_webhook_deliverer();
+    catalog.spawn_cache_listener();
     let worker = Worker::new(
         backends.pool,
         backends.storage,

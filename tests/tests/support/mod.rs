@@ -82,6 +82,16 @@ impl TestApp {
         (format!("http://127.0.0.1:{port}"), handle)
     }
 
+    /// Another catalog server on the same database: a replica with its own read cache.
+    pub async fn spawn_catalog_replica(&self) -> String {
+        let app = skillreel_catalog::Application::build(self.settings.clone())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let port = app.port();
+        tokio::spawn(app.run_until_stopped());
+        format!("http://127.0.0.1:{port}")
+    }
+
     /// The object store the services use, opened afresh.
     pub async fn storage(&self) -> std::sync::Arc<dyn skillreel_storage::Storage> {
         skillreel_storage::from_settings(&self.settings.storage)
