@@ -10,6 +10,8 @@ use tokio_util::io::ReaderStream;
 
 use crate::{ObjectBody, ObjectKey, ObjectWriter, Result, Storage, StorageError, check_range};
 
+mod direct;
+
 /// Objects as files under a root folder. Writes go to `.partial/` first and are renamed
 /// into place, so a reader never sees half an object.
 #[derive(Debug, Clone)]
@@ -133,19 +135,12 @@ impl Storage for LocalStore {
         body: Bytes,
     ) -> Result<String> {
         let staging = self.staging_path(key);
-        ensure_parent(&staging).await?;
-        // No `create`: the staging file exists from `begin_parts` until completion, and
-        // writing into a recreated, empty one would pad the object with zeros.
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .open(&staging)
+        let len = body.len();
+        tokio::task::spawn_blocking(move || direct::write_at(&staging, offset, &body))
             .await
+            .map_err(|e| StorageError::Io(std::io::Error::other(e)))?
             .map_err(not_found(key))?;
-        file.seek(SeekFrom::Start(offset)).await?;
-        file.write_all(&body).await?;
-        // tokio finishes a write on a blocking thread: wait for it, and for its errors.
-        file.flush().await?;
-        Ok(body.len().to_string())
+        Ok(len.to_string())
     }
 
     async fn sync_parts(&self, key: &ObjectKey) -> Result<()> {
