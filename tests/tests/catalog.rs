@@ -798,6 +798,151 @@ async fn the_read_cache_follows_changes_made_anywhere(_: PgPoolOptions, db: PgCo
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
+/// The titles a search on `base` finds for `who`, every page followed (2 a page).
+async fn search_titles(w: &World, base: &str, who: &str, q: &str) -> Vec<String> {
+    let (mut titles, mut cursor) = (Vec::new(), None::<String>);
+    loop {
+        let mut url = format!("{base}/api/v1/videos?q={q}&limit=2");
+        if let Some(c) = &cursor {
+            url.push_str(&format!("&cursor={c}"));
+        }
+        let r = w
+            .app
+            .client
+            .get(url)
+            .bearer_auth(who)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status(), StatusCode::OK);
+        let page: Value = r.json().await.unwrap_or_default();
+        for item in page["items"].as_array().into_iter().flatten() {
+            titles.push(item["title"].as_str().unwrap_or_default().to_owned());
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => return titles,
+        }
+    }
+}
+
+/// Searches until `done` holds of the titles found, for at most 10 s.
+async fn until_found(w: &World, base: &str, who: &str, q: &str, done: impl Fn(&[String]) -> bool) -> Vec<String> {
+    let mut titles = Vec::new();
+    for _ in 0..100 {
+        titles = search_titles(w, base, who, q).await;
+        if done(&titles) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    titles
+}
+
+/// Searches are answered from each replica's memory, and follow what is published,
+/// renamed and who may see it, wherever the change is made; each reader sees only
+/// their share of the shared matches, page by page.
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn searches_from_memory_follow_publishing_and_audience(_: PgPoolOptions, db: PgConnectOptions) {
+    let w = world(&db, |_| {}).await;
+    let (a, b) = (w.app.catalog.clone(), w.app.spawn_catalog_replica().await);
+    let basics = w.seed("Kubernetes basics", "published", "org", None).await;
+    let has = |titles: &[String], t: &str| titles.iter().any(|x| x == t);
+
+    // Served from memory: the search text changed behind the triggers' back still finds it.
+    let titles = until_found(&w, &a, &w.other, "kubernetes", |t| has(t, "Kubernetes basics")).await;
+    assert_eq!(titles, ["Kubernetes basics"]);
+    let mut cached = false;
+    for _ in 0..50 {
+        search_titles(&w, &a, &w.other, "kubernetes").await;
+        let mut tx = w.pool.begin().await.unwrap_or_else(|e| panic!("{e}"));
+        for statement in [
+            "set local session_replication_role = replica".to_owned(),
+            format!("update video set search = to_tsvector('simple', 'unrelated') where id = '{basics}'"),
+        ] {
+            sqlx::query(&statement)
+                .execute(&mut *tx)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
+        if has(
+            &search_titles(&w, &a, &w.other, "kubernetes").await,
+            "Kubernetes basics",
+        ) {
+            cached = true;
+            break;
+        }
+        // not held yet: put the text back and try again
+        sqlx::query("update video set title = title where id = $1")
+            .bind(basics)
+            .execute(&w.pool)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    assert!(cached, "searches were never answered from memory");
+    // Its search text put back (through the triggers, as any edit does).
+    sqlx::query("update video set title = 'Kubernetes basics' || '' where id = $1")
+        .bind(basics)
+        .execute(&w.pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    // New videos, as other services publish them: `a` finds what Bob may see.
+    let operators = w.seed("Kubernetes operators", "published", "org", None).await;
+    w.seed("Kubernetes for members", "published", "community", Some(w.community))
+        .await;
+    w.seed("Kubernetes unlisted", "published", "unlisted", None).await;
+    w.seed("Kubernetes draft", "ready", "org", None).await;
+    let titles = until_found(&w, &a, &w.other, "kubernetes", |t| has(t, "Kubernetes operators")).await;
+    let mut sorted = titles.clone();
+    sorted.sort();
+    assert_eq!(sorted, ["Kubernetes basics", "Kubernetes operators"], "{titles:?}");
+    // The author (a member) sees their community and unlisted videos too, never a draft.
+    let mut mine = search_titles(&w, &a, &w.author, "kubernetes").await;
+    mine.sort();
+    assert_eq!(
+        mine,
+        [
+            "Kubernetes basics",
+            "Kubernetes for members",
+            "Kubernetes operators",
+            "Kubernetes unlisted"
+        ]
+    );
+    // Bob joins on `b`: `a` shows him the members' video.
+    let r = w
+        .app
+        .client
+        .put(format!("{b}/api/v1/communities/{}/membership", w.community))
+        .bearer_auth(&w.other)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let titles = until_found(&w, &a, &w.other, "kubernetes", |t| t.len() == 3).await;
+    assert!(has(&titles, "Kubernetes for members"), "{titles:?}");
+
+    // The author renames one on `b`: `a` stops finding it under its old words.
+    let r = w
+        .app
+        .client
+        .patch(format!("{b}/api/v1/videos/{operators}"))
+        .bearer_auth(&w.author)
+        .json(&json!({ "title": "Terraform operators", "tags": ["terraform"] }))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), StatusCode::OK);
+    let titles = until_found(&w, &a, &w.other, "kubernetes", |t| !has(t, "Kubernetes operators")).await;
+    assert!(
+        !has(&titles, "Kubernetes operators") && !has(&titles, "Terraform operators"),
+        "{titles:?}"
+    );
+    let titles = until_found(&w, &a, &w.other, "terraform", |t| !t.is_empty()).await;
+    assert_eq!(titles, ["Terraform operators"]);
+}
+
 /// Publishing follows the community's policy; reviewers find it in their queue; the
 /// author hears the decision.
 #[sqlx::test(migrator = "skillreel_db::MIGRATOR")]

@@ -328,7 +328,7 @@ pub enum Sort {
 }
 
 impl Sort {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Recent => "recent",
             Self::Popular => "popular",
@@ -611,12 +611,83 @@ fn recent_keys(videos: &[VideoRecord]) -> Vec<f64> {
 }
 
 /// The videos of `ids`, in that order.
-async fn load_in_order(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<VideoRecord>, VideoQueryError> {
+/// The videos with these ids, in this order (missing ones left out).
+pub async fn load_in_order(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<VideoRecord>, VideoQueryError> {
     let mut found = select_videos!("where v.id = any($1)", ids)
         .fetch_all(&mut *conn)
         .await?;
     found.sort_by_key(|r| ids.iter().position(|id| *id == r.id));
     found.into_iter().map(VideoRecord::try_from).collect()
+}
+
+/// A published video a search matched: its place in the order, and what decides who
+/// may list it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchMatch {
+    pub id: Uuid,
+    pub key: f64,
+    pub owner_id: UserId,
+    pub visibility: Visibility,
+    pub community_id: Option<CommunityId>,
+}
+
+/// Every published video that matches `filter` (which has search words), in `sort`
+/// order, before anyone's visibility is applied; `None` when more than `cap` match.
+/// What one reader may list of it is [`SearchMatch`]'s owner, visibility and
+/// community against the reader: the same rule [`list`] applies in SQL.
+pub async fn search_matches(
+    conn: &mut PgConnection,
+    filter: &VideoFilter,
+    sort: Sort,
+    now: OffsetDateTime,
+    cap: i64,
+) -> Result<Option<Vec<SearchMatch>>, VideoQueryError> {
+    // As an admin (`$2`), the statement lists every published video.
+    let ranked = ranked_query!(
+        &mut *conn,
+        true;
+        Uuid::nil(),
+        true,
+        VideoStatus::Published.as_str(),
+        filter.words,
+        filter.tag,
+        filter.community.map(|c| c.as_uuid()),
+        filter.author.map(|a| a.as_uuid()),
+        filter.language,
+        filter.min_duration_ms,
+        filter.max_duration_ms,
+        sort.as_str(),
+        now,
+        None::<f64>,
+        None::<Uuid>,
+        cap + 1,
+    );
+    if ranked.len() as i64 > cap {
+        return Ok(None);
+    }
+    let ids: Vec<Uuid> = ranked.iter().map(|r| r.0).collect();
+    let audience: std::collections::HashMap<Uuid, _> = sqlx::query!(
+        "select id, owner_id, visibility, community_id from video where id = any($1)",
+        &ids
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(|r| (r.id, (r.owner_id, r.visibility, r.community_id)))
+    .collect();
+    let mut matches = Vec::with_capacity(ranked.len());
+    for (id, key) in ranked {
+        if let Some((owner, visibility, community)) = audience.get(&id) {
+            matches.push(SearchMatch {
+                id,
+                key,
+                owner_id: UserId::from_uuid(*owner),
+                visibility: visibility.parse()?,
+                community_id: community.map(CommunityId::from_uuid),
+            });
+        }
+    }
+    Ok(Some(matches))
 }
 
 /// Ranked by a computed key (popular, trending, relevance), keyset-paged on it.

@@ -168,6 +168,7 @@ pub async fn put(
             .map_err(ApiError::unavailable)?;
     }
     let created = captions::upsert(&mut conn, video.id, &language, &parsed.text).await?;
+    ctx.listing_changed(video.id);
     let languages = captions::languages(&mut conn, video.id).await?;
     republish_master(&ctx, &video, &languages).await?;
     let status = if created {
@@ -188,6 +189,7 @@ pub async fn delete(
     if !captions::delete(&mut conn, video.id, &language).await? {
         return Err(ApiError::not_found("captions"));
     }
+    ctx.listing_changed(video.id);
     let languages = captions::languages(&mut conn, video.id).await?;
     republish_master(&ctx, &video, &languages).await?;
     let prefix = key(&video, &format!("captions/{language}.vtt"))?;

@@ -55,6 +55,13 @@ impl CatalogContext {
         self.cache.forget_video(video);
     }
 
+    /// As [`CatalogContext::changed`], for a change to what searches find (its text,
+    /// status or audience), not just its counts.
+    pub fn listing_changed(&self, video: skillreel_domain::VideoId) {
+        self.cache.forget_video(video);
+        self.cache.forget_searches();
+    }
+
     /// How media URLs are built for this request (once per request, whatever it lists).
     pub fn media_links(&self, req: &actix_web::HttpRequest) -> views::MediaLinks<'_> {
         views::MediaLinks {

@@ -1,6 +1,8 @@
-//! The hottest read, `GET /videos/{id}` of a published video by someone who did not
-//! make it, answered from memory: recently read published videos, and each reader's
-//! likes and community roles, which is all that read needs besides the caller.
+//! The hottest reads answered from memory: `GET /videos/{id}` of a published video by
+//! someone who did not make it (recently read published videos, and each reader's
+//! likes and community roles, which is all that read needs besides the caller), and
+//! searches (each recent search's ranked matches among published videos, which every
+//! reader's page is filtered from by the same visibility rule the SQL applies).
 //!
 //! PostgreSQL keeps it honest. Triggers `NOTIFY skillreel_cache` on every change to a
 //! video, a like, a membership, an author's name or a community's policy, from any
@@ -22,8 +24,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use skillreel_db::engagement::ReaderState;
-use skillreel_db::videos::VideoRecord;
-use skillreel_domain::{CommunityId, UserId, VideoId, VideoStatus};
+use skillreel_db::videos::{SearchMatch, VideoRecord};
+use skillreel_domain::{CommunityId, UserId, VideoId, VideoStatus, Visibility};
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use tokio_util::sync::CancellationToken;
@@ -36,6 +38,10 @@ const CHANNEL: &str = "skillreel_cache";
 const SHARDS: usize = 64;
 /// Readers who like more videos than this are not held in memory.
 pub const MAX_LIKES_HELD: i64 = 10_000;
+/// Searches matching more published videos than this are not held in memory.
+pub const MAX_MATCHES_HELD: i64 = 2_000;
+/// Searches held at once.
+const SEARCHES_HELD: usize = 10_000;
 
 /// A reader's likes and memberships, as the read needs them.
 #[derive(Debug, Default)]
@@ -47,6 +53,17 @@ pub struct Reader {
 impl Reader {
     pub fn likes(&self, video: VideoId) -> bool {
         self.liked.contains(&video)
+    }
+
+    /// Whether the reader may find this match in a listing (the rule `videos::list`
+    /// applies in SQL): their own, `org`, or `community` of a community they belong to.
+    pub fn may_list(&self, reader: UserId, found: &SearchMatch) -> bool {
+        found.owner_id == reader
+            || match found.visibility {
+                Visibility::Org => true,
+                Visibility::Community => self.membership(found.community_id) != Membership::None,
+                Visibility::Unlisted => false,
+            }
     }
 
     pub fn membership(&self, community: Option<CommunityId>) -> Membership {
@@ -92,8 +109,17 @@ struct Table<K, V> {
 
 impl<K: Hash + Eq, V: Clone> Table<K, V> {
     fn new(capacity: usize) -> Self {
+        Self::with_shards(SHARDS, capacity)
+    }
+
+    /// One lock for everything: for what is dropped all at once.
+    fn single(capacity: usize) -> Self {
+        Self::with_shards(1, capacity)
+    }
+
+    fn with_shards(shards: usize, capacity: usize) -> Self {
         Self {
-            shards: (0..SHARDS)
+            shards: (0..shards)
                 .map(|_| {
                     Mutex::new(Shard {
                         entries: HashMap::new(),
@@ -101,14 +127,14 @@ impl<K: Hash + Eq, V: Clone> Table<K, V> {
                     })
                 })
                 .collect(),
-            per_shard: capacity.div_ceil(SHARDS).max(1),
+            per_shard: capacity.div_ceil(shards).max(1),
         }
     }
 
     fn shard(&self, key: &K) -> MutexGuard<'_, Shard<K, V>> {
         let mut hasher = DefaultHasher::new();
         key.hash(&mut hasher);
-        let shard = &self.shards[hasher.finish() as usize % SHARDS];
+        let shard = &self.shards[hasher.finish() as usize % self.shards.len()];
         // A panic while holding the lock cannot leave a shard half-written: every
         // operation below is a single map call.
         shard.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -158,6 +184,8 @@ impl<K: Hash + Eq, V: Clone> Table<K, V> {
 pub struct ReadCache {
     videos: Table<VideoId, Arc<VideoRecord>>,
     readers: Table<UserId, Arc<Reader>>,
+    /// By [`search_key`]: one shard, as any change to what searches find drops them all.
+    searches: Table<String, Arc<Vec<SearchMatch>>>,
     ttl: Duration,
     /// Whether changes are being heard; nothing is served or stored while not.
     listening: AtomicBool,
@@ -176,6 +204,7 @@ impl ReadCache {
         Self {
             videos: Table::new(capacity),
             readers: Table::new(capacity),
+            searches: Table::single(SEARCHES_HELD),
             ttl,
             listening: AtomicBool::new(false),
         }
@@ -216,9 +245,18 @@ impl ReadCache {
     }
 
     pub fn put_reader(&self, ticket: Ticket, reader: UserId, state: Reader) {
+        self.put_reader_arc(ticket, reader, Arc::new(state));
+    }
+
+    pub fn put_reader_arc(&self, ticket: Ticket, reader: UserId, state: Arc<Reader>) {
         if self.is_serving() {
-            self.readers.put(reader, Arc::new(state), ticket.reader, self.ttl);
+            self.readers.put(reader, state, ticket.reader, self.ttl);
         }
+    }
+
+    /// A held published video, whoever asks (lists show what the rows say).
+    pub fn video(&self, video: VideoId) -> Option<Arc<VideoRecord>> {
+        self.is_serving().then(|| self.videos.get(&video, self.ttl)).flatten()
     }
 
     pub fn forget_video(&self, video: VideoId) {
@@ -229,9 +267,36 @@ impl ReadCache {
         self.readers.remove(&reader);
     }
 
+    /// The reader, when held.
+    pub fn reader(&self, reader: UserId) -> Option<Arc<Reader>> {
+        self.is_serving().then(|| self.readers.get(&reader, self.ttl)).flatten()
+    }
+
+    /// The ranked matches of a search (see [`search_key`]), when held.
+    pub fn search(&self, key: &String) -> Option<Arc<Vec<SearchMatch>>> {
+        self.is_serving().then(|| self.searches.get(key, self.ttl)).flatten()
+    }
+
+    /// Taken before querying what [`ReadCache::put_search`] stores.
+    pub fn search_ticket(&self, key: &String) -> u64 {
+        self.searches.generation(key)
+    }
+
+    pub fn put_search(&self, ticket: u64, key: String, matches: Arc<Vec<SearchMatch>>) {
+        if self.is_serving() {
+            self.searches.put(key, matches, ticket, self.ttl);
+        }
+    }
+
+    /// After a change to what searches find (text, status, audience of a published video).
+    pub fn forget_searches(&self) {
+        self.searches.clear();
+    }
+
     pub fn forget_all(&self) {
         self.videos.clear();
         self.readers.clear();
+        self.searches.clear();
     }
 
     /// Applies one notification payload (see the migration).
@@ -246,6 +311,7 @@ impl ReadCache {
                 Some(id) => self.forget_reader(UserId::from_uuid(id)),
                 None => self.forget_all(),
             },
+            None if payload == "s" => self.forget_searches(),
             // '*' and anything this version does not know
             _ => self.forget_all(),
         }
@@ -295,6 +361,22 @@ async fn listen(cache: &ReadCache, pool: &PgPool, shutdown: &CancellationToken) 
             },
         }
     }
+}
+
+/// What identifies a search's matches: its words, filters and (static) order. Not the
+/// reader: their visibility is applied to the matches afterwards.
+pub fn search_key(filter: &skillreel_db::videos::VideoFilter, sort: skillreel_db::videos::Sort) -> String {
+    format!(
+        "{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+        sort.as_str(),
+        filter.words,
+        filter.tag,
+        filter.community,
+        filter.author,
+        filter.language,
+        filter.min_duration_ms,
+        filter.max_duration_ms
+    )
 }
 
 #[cfg(test)]

@@ -226,20 +226,25 @@ pub async fn list_videos(
     // A cursor keeps the clock its first page was ranked at (trending decays).
     let now = after.map_or_else(OffsetDateTime::now_utc, |c| c.at);
     let mut conn = ctx.pool.acquire().await?;
-    let listed = videos::list(
-        &mut conn,
-        user.id,
-        user.is_admin(),
-        status,
-        &filter,
-        sort,
-        after,
-        now,
-        limit + 1,
-    )
-    .await
-    .map_err(lookup_error)?;
-    let ranked = listed.videos.into_iter().zip(listed.keys).collect();
+    let ranked = match searched_in_memory(&ctx, &mut conn, &user, status, &filter, sort, after, now, limit + 1).await? {
+        Some(ranked) => ranked,
+        None => {
+            let listed = videos::list(
+                &mut conn,
+                user.id,
+                user.is_admin(),
+                status,
+                &filter,
+                sort,
+                after,
+                now,
+                limit + 1,
+            )
+            .await
+            .map_err(lookup_error)?;
+            listed.videos.into_iter().zip(listed.keys).collect()
+        }
+    };
     let (rows, next_cursor) = paginate(ranked, limit, |(v, key): &(VideoRecord, f64)| {
         RankCursor {
             key: *key,
@@ -251,6 +256,106 @@ pub async fn list_videos(
     let links = ctx.media_links(&req);
     let items = rows.into_iter().map(|(v, _)| view_of(&links, &user, v)).collect();
     Ok(web::Json(Page { items, next_cursor }))
+}
+
+/// A search's page from the read cache: the search's ranked matches (queried once and
+/// shared by every reader), filtered by who the caller is, and the page's videos (from
+/// memory where held). `None` when the cache cannot answer it: not serving, an admin
+/// (who lists everything), another status, no search, an order that moves with likes
+/// and time (popular, trending), or too many matches to hold.
+#[allow(clippy::too_many_arguments)]
+async fn searched_in_memory(
+    ctx: &CatalogContext,
+    conn: &mut PgConnection,
+    user: &AuthUser,
+    status: VideoStatus,
+    filter: &VideoFilter,
+    sort: Sort,
+    after: Option<RankCursor>,
+    now: OffsetDateTime,
+    limit: i64,
+) -> Result<Option<Vec<(VideoRecord, f64)>>, ApiError> {
+    if !ctx.cache.is_serving()
+        || user.is_admin()
+        || status != VideoStatus::Published
+        || filter.words.is_none()
+        || !matches!(sort, Sort::Relevance | Sort::Recent)
+    {
+        return Ok(None);
+    }
+    let key = read_cache::search_key(filter, sort);
+    let matches = match ctx.cache.search(&key) {
+        Some(matches) => matches,
+        None => {
+            let ticket = ctx.cache.search_ticket(&key);
+            let found = videos::search_matches(conn, filter, sort, now, read_cache::MAX_MATCHES_HELD)
+                .await
+                .map_err(lookup_error)?;
+            let Some(found) = found else { return Ok(None) };
+            let found = std::sync::Arc::new(found);
+            ctx.cache.put_search(ticket, key, found.clone());
+            found
+        }
+    };
+    let Some(reader) = reader_of(ctx, conn, user).await? else {
+        return Ok(None);
+    };
+    let page: Vec<_> = matches
+        .iter()
+        .filter(|m| reader.may_list(user.id, m))
+        .filter(|m| after.is_none_or(|a| (m.key, m.id) < (a.key, a.id)))
+        .take(limit as usize)
+        .collect();
+    // The page's videos: from memory where held, the rest in one query.
+    let mut held = std::collections::HashMap::new();
+    let mut missing = Vec::new();
+    for m in &page {
+        let id = VideoId::from_uuid(m.id);
+        match ctx.cache.video(id) {
+            Some(video) => {
+                held.insert(m.id, VideoRecord::clone(&video));
+            }
+            None => missing.push((m.id, ctx.cache.ticket(id, user.id))),
+        }
+    }
+    if !missing.is_empty() {
+        let ids: Vec<uuid::Uuid> = missing.iter().map(|(id, _)| *id).collect();
+        for video in videos::load_in_order(conn, &ids).await.map_err(lookup_error)? {
+            if let Some((_, ticket)) = missing.iter().find(|(id, _)| *id == video.id.as_uuid()) {
+                ctx.cache.put_video(*ticket, &video);
+            }
+            held.insert(video.id.as_uuid(), video);
+        }
+    }
+    // A video that changed since the matches were taken (its notification on the way)
+    // is left out rather than shown where it no longer belongs.
+    Ok(Some(
+        page.into_iter()
+            .filter_map(|m| {
+                held.remove(&m.id)
+                    .filter(|v| v.status == VideoStatus::Published)
+                    .map(|v| (v, m.key))
+            })
+            .collect(),
+    ))
+}
+
+/// The caller's likes and memberships, from memory or loaded (and kept) once.
+async fn reader_of(
+    ctx: &CatalogContext,
+    conn: &mut PgConnection,
+    user: &AuthUser,
+) -> Result<Option<std::sync::Arc<read_cache::Reader>>, ApiError> {
+    if let Some(reader) = ctx.cache.reader(user.id) {
+        return Ok(Some(reader));
+    }
+    let ticket = ctx.cache.ticket(VideoId::from_uuid(uuid::Uuid::nil()), user.id);
+    let Some(state) = engagement::reader_state(conn, user.id, read_cache::MAX_LIKES_HELD).await? else {
+        return Ok(None);
+    };
+    let reader = std::sync::Arc::new(read_cache::Reader::from(state));
+    ctx.cache.put_reader_arc(ticket, user.id, reader.clone());
+    Ok(Some(reader))
 }
 
 #[derive(Debug, Deserialize)]
@@ -413,7 +518,7 @@ pub async fn patch_video(
         return Err(ApiError::validation("visibility `community` needs a community"));
     }
     videos::update(&mut conn, video.id, &changes).await?;
-    ctx.changed(video.id);
+    ctx.listing_changed(video.id);
     drop(conn);
     current_view(&ctx, &req, &user, video.id).await
 }
@@ -441,7 +546,7 @@ pub async fn delete_video(
         .await
         .map_err(ApiError::internal)?;
     tx.commit().await?;
-    ctx.changed(id);
+    ctx.listing_changed(id);
     let prefix = ObjectKey::parse(&format!("videos/{id}")).map_err(ApiError::internal)?;
     if let Err(e) = ctx.storage.delete_prefix(&prefix).await {
         // The row is gone from every listing; stray files only cost space.
@@ -524,7 +629,7 @@ pub async fn publish(
         return Err(ApiError::conflict("the video changed meanwhile; try again"));
     }
     tx.commit().await?;
-    ctx.changed(video.id);
+    ctx.listing_changed(video.id);
     current_view(&ctx, &req, &user, video.id).await
 }
 
@@ -575,7 +680,7 @@ pub async fn review(
     };
     notifications::push(&mut tx, video.owner_id, kind, Some(video.id), &payload).await?;
     tx.commit().await?;
-    ctx.changed(video.id);
+    ctx.listing_changed(video.id);
     current_view(&ctx, &req, &user, video.id).await
 }
 
@@ -740,6 +845,6 @@ pub async fn flag(
     engagement::flag(&mut tx, video.id, user.id, reason.as_str()).await?;
     let sent_to_review = videos::recheck_flags(&mut tx, video.id, ctx.flag_threshold).await?;
     tx.commit().await?;
-    ctx.changed(video.id);
+    ctx.listing_changed(video.id);
     Ok(web::Json(FlagState { sent_to_review }))
 }
