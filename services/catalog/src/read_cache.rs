@@ -40,8 +40,9 @@ const SHARDS: usize = 64;
 pub const MAX_LIKES_HELD: i64 = 10_000;
 /// Searches matching more published videos than this are not held in memory.
 pub const MAX_MATCHES_HELD: i64 = 2_000;
-/// Searches held at once.
-const SEARCHES_HELD: usize = 10_000;
+/// Searches held at once: at most about 130 MB with every one at [`MAX_MATCHES_HELD`]
+/// (a match is about 64 bytes); typically a small fraction of that.
+const SEARCHES_HELD: usize = 1_000;
 
 /// A reader's likes and memberships, as the read needs them.
 #[derive(Debug, Default)]
