@@ -224,15 +224,18 @@ impl ReadCache {
         Some((self.videos.get(&video, self.ttl)?, self.readers.get(&reader, self.ttl)?))
     }
 
-    /// Whether the reader is held (so a miss need not load them again).
-    pub fn has_reader(&self, reader: UserId) -> bool {
-        self.is_serving() && self.readers.get(&reader, self.ttl).is_some()
-    }
-
     /// Taken before querying what [`ReadCache::put_video`] and [`ReadCache::put_reader`] store.
     pub fn ticket(&self, video: VideoId, reader: UserId) -> Ticket {
         Ticket {
             video: self.videos.generation(&video),
+            reader: self.readers.generation(&reader),
+        }
+    }
+
+    /// As [`ReadCache::ticket`], for storing a reader only.
+    pub fn reader_ticket(&self, reader: UserId) -> Ticket {
+        Ticket {
+            video: 0,
             reader: self.readers.generation(&reader),
         }
     }
@@ -245,11 +248,7 @@ impl ReadCache {
         }
     }
 
-    pub fn put_reader(&self, ticket: Ticket, reader: UserId, state: Reader) {
-        self.put_reader_arc(ticket, reader, Arc::new(state));
-    }
-
-    pub fn put_reader_arc(&self, ticket: Ticket, reader: UserId, state: Arc<Reader>) {
+    pub fn put_reader(&self, ticket: Ticket, reader: UserId, state: Arc<Reader>) {
         if self.is_serving() {
             self.readers.put(reader, state, ticket.reader, self.ttl);
         }
@@ -417,12 +416,12 @@ mod tests {
         let cache = ReadCache::new(Duration::from_secs(60), 100);
         let (video, reader) = (VideoId::new(), UserId::new());
         let ticket = cache.ticket(video, reader);
-        cache.put_reader(ticket, reader, Reader::default());
-        assert!(!cache.has_reader(reader));
+        cache.put_reader(ticket, reader, Arc::default());
+        assert!(cache.reader(reader).is_none());
         cache.set_listening(true);
-        cache.put_reader(cache.ticket(video, reader), reader, Reader::default());
-        assert!(cache.has_reader(reader));
+        cache.put_reader(cache.reader_ticket(reader), reader, Arc::default());
+        assert!(cache.reader(reader).is_some());
         cache.apply(&format!("u:{}", reader.as_uuid()));
-        assert!(!cache.has_reader(reader));
+        assert!(cache.reader(reader).is_none());
     }
 }

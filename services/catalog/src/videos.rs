@@ -120,11 +120,7 @@ async fn remember(
         return Ok(());
     }
     ctx.cache.put_video(ticket, video);
-    if !ctx.cache.has_reader(user.id)
-        && let Some(state) = engagement::reader_state(conn, user.id, read_cache::MAX_LIKES_HELD).await?
-    {
-        ctx.cache.put_reader(ticket, user.id, state.into());
-    }
+    reader_of(ctx, conn, user).await?;
     Ok(())
 }
 
@@ -349,12 +345,12 @@ async fn reader_of(
     if let Some(reader) = ctx.cache.reader(user.id) {
         return Ok(Some(reader));
     }
-    let ticket = ctx.cache.ticket(VideoId::from_uuid(uuid::Uuid::nil()), user.id);
+    let ticket = ctx.cache.reader_ticket(user.id);
     let Some(state) = engagement::reader_state(conn, user.id, read_cache::MAX_LIKES_HELD).await? else {
         return Ok(None);
     };
     let reader = std::sync::Arc::new(read_cache::Reader::from(state));
-    ctx.cache.put_reader_arc(ticket, user.id, reader.clone());
+    ctx.cache.put_reader(ticket, user.id, reader.clone());
     Ok(Some(reader))
 }
 
