@@ -651,12 +651,8 @@ async fn until_seen(
     for _ in 0..100 {
         let r = w
             .app
-            .client
-            .get(format!("{base}/api/v1/videos/{video}"))
-            .bearer_auth(who)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            .call_on(base, Method::GET, &format!("/api/v1/videos/{video}"), who, None)
+            .await;
         last = (r.status(), r.json().await.unwrap_or_default());
         if done(last.0, &last.1) {
             return last;
@@ -708,13 +704,14 @@ async fn the_read_cache_follows_changes_made_anywhere(_: PgPoolOptions, db: PgCo
     // The author renames it through `b`: `a` follows.
     let r = w
         .app
-        .client
-        .patch(format!("{b}/api/v1/videos/{video}"))
-        .bearer_auth(&w.author)
-        .json(&json!({ "title": "Renamed lesson" }))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .call_on(
+            &b,
+            Method::PATCH,
+            &format!("/api/v1/videos/{video}"),
+            &w.author,
+            Some(json!({ "title": "Renamed lesson" })),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
     let (_, body) = until_seen(&w, &a, &w.other, video, |_, v| v["title"] == "Renamed lesson").await;
     assert_eq!(body["title"], "Renamed lesson");
@@ -722,12 +719,8 @@ async fn the_read_cache_follows_changes_made_anywhere(_: PgPoolOptions, db: PgCo
     // Bob likes it through `b`: his like and the count show on `a`.
     let r = w
         .app
-        .client
-        .put(format!("{b}/api/v1/videos/{video}/like"))
-        .bearer_auth(&w.other)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .call_on(&b, Method::PUT, &format!("/api/v1/videos/{video}/like"), &w.other, None)
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
     let (_, body) = until_seen(&w, &a, &w.other, video, |_, v| v["liked"] == true).await;
     assert_eq!(
@@ -774,12 +767,14 @@ async fn the_read_cache_follows_changes_made_anywhere(_: PgPoolOptions, db: PgCo
     assert_eq!(status, StatusCode::OK);
     let r = w
         .app
-        .client
-        .delete(format!("{b}/api/v1/communities/{}/membership", w.community))
-        .bearer_auth(&w.other)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .call_on(
+            &b,
+            Method::DELETE,
+            &format!("/api/v1/communities/{}/membership", w.community),
+            &w.other,
+            None,
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     let (status, _) = until_seen(&w, &a, &w.other, members_only, |s, _| s == StatusCode::NOT_FOUND).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -787,12 +782,8 @@ async fn the_read_cache_follows_changes_made_anywhere(_: PgPoolOptions, db: PgCo
     // The author deletes it through `b`: gone on `a`.
     let r = w
         .app
-        .client
-        .delete(format!("{b}/api/v1/videos/{video}"))
-        .bearer_auth(&w.author)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .call_on(&b, Method::DELETE, &format!("/api/v1/videos/{video}"), &w.author, None)
+        .await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     let (status, _) = until_seen(&w, &a, &w.other, video, |s, _| s == StatusCode::NOT_FOUND).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -802,18 +793,11 @@ async fn the_read_cache_follows_changes_made_anywhere(_: PgPoolOptions, db: PgCo
 async fn search_titles(w: &World, base: &str, who: &str, q: &str) -> Vec<String> {
     let (mut titles, mut cursor) = (Vec::new(), None::<String>);
     loop {
-        let mut url = format!("{base}/api/v1/videos?q={q}&limit=2");
+        let mut path = format!("/api/v1/videos?q={q}&limit=2");
         if let Some(c) = &cursor {
-            url.push_str(&format!("&cursor={c}"));
+            path.push_str(&format!("&cursor={c}"));
         }
-        let r = w
-            .app
-            .client
-            .get(url)
-            .bearer_auth(who)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        let r = w.app.call_on(base, Method::GET, &path, who, None).await;
         assert_eq!(r.status(), StatusCode::OK);
         let page: Value = r.json().await.unwrap_or_default();
         for item in page["items"].as_array().into_iter().flatten() {
@@ -913,12 +897,14 @@ async fn searches_from_memory_follow_publishing_and_audience(_: PgPoolOptions, d
     // Bob joins on `b`: `a` shows him the members' video.
     let r = w
         .app
-        .client
-        .put(format!("{b}/api/v1/communities/{}/membership", w.community))
-        .bearer_auth(&w.other)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .call_on(
+            &b,
+            Method::PUT,
+            &format!("/api/v1/communities/{}/membership", w.community),
+            &w.other,
+            None,
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     let titles = until_found(&w, &a, &w.other, "kubernetes", |t| t.len() == 3).await;
     assert!(has(&titles, "Kubernetes for members"), "{titles:?}");
@@ -926,13 +912,14 @@ async fn searches_from_memory_follow_publishing_and_audience(_: PgPoolOptions, d
     // The author renames one on `b`: `a` stops finding it under its old words.
     let r = w
         .app
-        .client
-        .patch(format!("{b}/api/v1/videos/{operators}"))
-        .bearer_auth(&w.author)
-        .json(&json!({ "title": "Terraform operators", "tags": ["terraform"] }))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .call_on(
+            &b,
+            Method::PATCH,
+            &format!("/api/v1/videos/{operators}"),
+            &w.author,
+            Some(json!({ "title": "Terraform operators", "tags": ["terraform"] })),
+        )
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
     let titles = until_found(&w, &a, &w.other, "kubernetes", |t| !has(t, "Kubernetes operators")).await;
     assert!(

@@ -192,12 +192,9 @@ pub struct ReadCache {
     listening: AtomicBool,
 }
 
-/// Generations taken before a read that missed, to store its result with.
+/// A shard's generation, taken before a read that missed, to store its result with.
 #[derive(Debug, Clone, Copy)]
-pub struct Ticket {
-    video: u64,
-    reader: u64,
-}
+pub struct Ticket(u64);
 
 impl ReadCache {
     /// `ttl` zero turns the cache off.
@@ -216,47 +213,32 @@ impl ReadCache {
         !self.ttl.is_zero() && self.listening.load(Ordering::Acquire)
     }
 
-    /// The video and the reader, when both are held.
-    pub fn get(&self, video: VideoId, reader: UserId) -> Option<(Arc<VideoRecord>, Arc<Reader>)> {
-        if !self.is_serving() {
-            return None;
-        }
-        Some((self.videos.get(&video, self.ttl)?, self.readers.get(&reader, self.ttl)?))
+    /// A held published video.
+    pub fn video(&self, video: VideoId) -> Option<Arc<VideoRecord>> {
+        self.is_serving().then(|| self.videos.get(&video, self.ttl)).flatten()
     }
 
-    /// Taken before querying what [`ReadCache::put_video`] and [`ReadCache::put_reader`] store.
-    pub fn ticket(&self, video: VideoId, reader: UserId) -> Ticket {
-        Ticket {
-            video: self.videos.generation(&video),
-            reader: self.readers.generation(&reader),
-        }
-    }
-
-    /// As [`ReadCache::ticket`], for storing a reader only.
-    pub fn reader_ticket(&self, reader: UserId) -> Ticket {
-        Ticket {
-            video: 0,
-            reader: self.readers.generation(&reader),
-        }
+    /// Taken before querying what [`ReadCache::put_video`] stores.
+    pub fn video_ticket(&self, video: VideoId) -> Ticket {
+        Ticket(self.videos.generation(&video))
     }
 
     /// Holds a published video; any other is never served from memory.
     pub fn put_video(&self, ticket: Ticket, video: &VideoRecord) {
         if self.is_serving() && video.status == VideoStatus::Published {
-            self.videos
-                .put(video.id, Arc::new(video.clone()), ticket.video, self.ttl);
+            self.videos.put(video.id, Arc::new(video.clone()), ticket.0, self.ttl);
         }
+    }
+
+    /// Taken before querying what [`ReadCache::put_reader`] stores.
+    pub fn reader_ticket(&self, reader: UserId) -> Ticket {
+        Ticket(self.readers.generation(&reader))
     }
 
     pub fn put_reader(&self, ticket: Ticket, reader: UserId, state: Arc<Reader>) {
         if self.is_serving() {
-            self.readers.put(reader, state, ticket.reader, self.ttl);
+            self.readers.put(reader, state, ticket.0, self.ttl);
         }
-    }
-
-    /// A held published video, whoever asks (lists show what the rows say).
-    pub fn video(&self, video: VideoId) -> Option<Arc<VideoRecord>> {
-        self.is_serving().then(|| self.videos.get(&video, self.ttl)).flatten()
     }
 
     pub fn forget_video(&self, video: VideoId) {
@@ -278,13 +260,13 @@ impl ReadCache {
     }
 
     /// Taken before querying what [`ReadCache::put_search`] stores.
-    pub fn search_ticket(&self, key: &String) -> u64 {
-        self.searches.generation(key)
+    pub fn search_ticket(&self, key: &String) -> Ticket {
+        Ticket(self.searches.generation(key))
     }
 
-    pub fn put_search(&self, ticket: u64, key: String, matches: Arc<Vec<SearchMatch>>) {
+    pub fn put_search(&self, ticket: Ticket, key: String, matches: Arc<Vec<SearchMatch>>) {
         if self.is_serving() {
-            self.searches.put(key, matches, ticket, self.ttl);
+            self.searches.put(key, matches, ticket.0, self.ttl);
         }
     }
 
@@ -414,9 +396,8 @@ mod tests {
     #[test]
     fn nothing_is_served_until_it_listens() {
         let cache = ReadCache::new(Duration::from_secs(60), 100);
-        let (video, reader) = (VideoId::new(), UserId::new());
-        let ticket = cache.ticket(video, reader);
-        cache.put_reader(ticket, reader, Arc::default());
+        let reader = UserId::new();
+        cache.put_reader(cache.reader_ticket(reader), reader, Arc::default());
         assert!(cache.reader(reader).is_none());
         cache.set_listening(true);
         cache.put_reader(cache.reader_ticket(reader), reader, Arc::default());

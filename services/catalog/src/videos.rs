@@ -81,11 +81,21 @@ pub async fn get_video(
     if let Some(view) = cached_view(&ctx, &req, &user, id) {
         return Ok(web::Json(view));
     }
-    let ticket = ctx.cache.ticket(id, user.id);
+    let ticket = ctx.cache.video_ticket(id);
     let mut conn = ctx.pool.acquire().await?;
     let (video, _) = load_visible(&mut conn, &user, &path).await?;
-    let liked = engagement::has_liked(&mut conn, video.id, user.id).await?;
-    remember(&ctx, &mut conn, ticket, &user, &video).await?;
+    // Kept for the next reads when it is what the cache serves; the reader, held or
+    // loaded for them, then says whether the caller likes it.
+    let reader = if ctx.cache.is_serving() && serves_from_memory(&user, &video) {
+        ctx.cache.put_video(ticket, &video);
+        reader_of(&ctx, &mut conn, &user).await?
+    } else {
+        None
+    };
+    let liked = match reader {
+        Some(reader) => reader.likes(video.id),
+        None => engagement::has_liked(&mut conn, video.id, user.id).await?,
+    };
     let mut view = view_of(&ctx.media_links(&req), &user, video);
     view.liked = Some(liked);
     Ok(web::Json(view))
@@ -99,29 +109,14 @@ fn serves_from_memory(user: &AuthUser, video: &VideoRecord) -> bool {
 }
 
 fn cached_view(ctx: &CatalogContext, req: &HttpRequest, user: &AuthUser, id: VideoId) -> Option<VideoView> {
-    let (video, reader) = ctx.cache.get(id, user.id)?;
+    let video = ctx.cache.video(id)?;
+    let reader = ctx.cache.reader(user.id)?;
     if !serves_from_memory(user, &video) || !access::can_view(user, &video, reader.membership(video.community_id)) {
         return None;
     }
     let mut view = view_of(&ctx.media_links(req), user, VideoRecord::clone(&video));
     view.liked = Some(reader.likes(id));
     Some(view)
-}
-
-/// Keeps what a read from the database found for the next reads (see [`read_cache`]).
-async fn remember(
-    ctx: &CatalogContext,
-    conn: &mut PgConnection,
-    ticket: read_cache::Ticket,
-    user: &AuthUser,
-    video: &VideoRecord,
-) -> Result<(), ApiError> {
-    if !ctx.cache.is_serving() || !serves_from_memory(user, video) {
-        return Ok(());
-    }
-    ctx.cache.put_video(ticket, video);
-    reader_of(ctx, conn, user).await?;
-    Ok(())
 }
 
 #[derive(Debug, Deserialize)]
@@ -221,10 +216,10 @@ pub async fn list_videos(
     };
     // A cursor keeps the clock its first page was ranked at (trending decays).
     let now = after.map_or_else(OffsetDateTime::now_utc, |c| c.at);
-    let mut conn = ctx.pool.acquire().await?;
-    let ranked = match searched_in_memory(&ctx, &mut conn, &user, status, &filter, sort, after, now, limit + 1).await? {
+    let ranked = match searched_in_memory(&ctx, &user, status, &filter, sort, after, now, limit + 1).await? {
         Some(ranked) => ranked,
         None => {
+            let mut conn = ctx.pool.acquire().await?;
             let listed = videos::list(
                 &mut conn,
                 user.id,
@@ -255,14 +250,14 @@ pub async fn list_videos(
 }
 
 /// A search's page from the read cache: the search's ranked matches (queried once and
-/// shared by every reader), filtered by who the caller is, and the page's videos (from
-/// memory where held). `None` when the cache cannot answer it: not serving, an admin
-/// (who lists everything), another status, no search, an order that moves with likes
-/// and time (popular, trending), or too many matches to hold.
+/// shared by every reader), filtered by who the caller is, with the page's videos.
+/// Whatever of that is not held yet is loaded and kept. `None` when the cache cannot
+/// answer it: not serving, an admin (who lists everything), another status, no search,
+/// an order that moves with likes and time (popular, trending), or too many matches to
+/// hold.
 #[allow(clippy::too_many_arguments)]
 async fn searched_in_memory(
     ctx: &CatalogContext,
-    conn: &mut PgConnection,
     user: &AuthUser,
     status: VideoStatus,
     filter: &VideoFilter,
@@ -280,11 +275,23 @@ async fn searched_in_memory(
         return Ok(None);
     }
     let key = read_cache::search_key(filter, sort);
+    // Everything held: no connection needed.
+    if let (Some(matches), Some(reader)) = (ctx.cache.search(&key), ctx.cache.reader(user.id)) {
+        let page = visible_page(&matches, &reader, user, after, limit);
+        let held: Option<Vec<_>> = page
+            .iter()
+            .map(|m| Some((VideoRecord::clone(&*ctx.cache.video(VideoId::from_uuid(m.id))?), m.key)))
+            .collect();
+        if let Some(held) = held {
+            return Ok(Some(held));
+        }
+    }
+    let mut conn = ctx.pool.acquire().await?;
     let matches = match ctx.cache.search(&key) {
         Some(matches) => matches,
         None => {
             let ticket = ctx.cache.search_ticket(&key);
-            let found = videos::search_matches(conn, filter, sort, now, read_cache::MAX_MATCHES_HELD)
+            let found = videos::search_matches(&mut conn, filter, sort, now, read_cache::MAX_MATCHES_HELD)
                 .await
                 .map_err(lookup_error)?;
             let Some(found) = found else { return Ok(None) };
@@ -293,47 +300,70 @@ async fn searched_in_memory(
             found
         }
     };
-    let Some(reader) = reader_of(ctx, conn, user).await? else {
+    let Some(reader) = reader_of(ctx, &mut conn, user).await? else {
         return Ok(None);
     };
-    let page: Vec<_> = matches
-        .iter()
-        .filter(|m| reader.may_list(user.id, m))
-        .filter(|m| after.is_none_or(|a| (m.key, m.id) < (a.key, a.id)))
-        .take(limit as usize)
-        .collect();
-    // The page's videos: from memory where held, the rest in one query.
-    let mut held = std::collections::HashMap::new();
-    let mut missing = Vec::new();
-    for m in &page {
-        let id = VideoId::from_uuid(m.id);
-        match ctx.cache.video(id) {
-            Some(video) => {
-                held.insert(m.id, VideoRecord::clone(&video));
-            }
-            None => missing.push((m.id, ctx.cache.ticket(id, user.id))),
-        }
-    }
-    if !missing.is_empty() {
-        let ids: Vec<uuid::Uuid> = missing.iter().map(|(id, _)| *id).collect();
-        for video in videos::load_in_order(conn, &ids).await.map_err(lookup_error)? {
-            if let Some((_, ticket)) = missing.iter().find(|(id, _)| *id == video.id.as_uuid()) {
-                ctx.cache.put_video(*ticket, &video);
-            }
-            held.insert(video.id.as_uuid(), video);
-        }
-    }
+    let page = visible_page(&matches, &reader, user, after, limit);
+    let ids: Vec<VideoId> = page.iter().map(|m| VideoId::from_uuid(m.id)).collect();
+    let mut videos = held_or_loaded(ctx, &mut conn, &ids).await?;
     // A video that changed since the matches were taken (its notification on the way)
     // is left out rather than shown where it no longer belongs.
     Ok(Some(
         page.into_iter()
             .filter_map(|m| {
-                held.remove(&m.id)
+                videos
+                    .remove(&m.id)
                     .filter(|v| v.status == VideoStatus::Published)
                     .map(|v| (v, m.key))
             })
             .collect(),
     ))
+}
+
+/// The matches the caller may list, after the cursor, at most `limit`.
+fn visible_page<'m>(
+    matches: &'m [videos::SearchMatch],
+    reader: &read_cache::Reader,
+    user: &AuthUser,
+    after: Option<RankCursor>,
+    limit: i64,
+) -> Vec<&'m videos::SearchMatch> {
+    matches
+        .iter()
+        .filter(|m| reader.may_list(user.id, m))
+        .filter(|m| after.is_none_or(|a| (m.key, m.id) < (a.key, a.id)))
+        .take(usize::try_from(limit).unwrap_or(0))
+        .collect()
+}
+
+/// The videos with these ids: from memory where held, the rest in one query (and kept).
+async fn held_or_loaded(
+    ctx: &CatalogContext,
+    conn: &mut PgConnection,
+    ids: &[VideoId],
+) -> Result<std::collections::HashMap<uuid::Uuid, VideoRecord>, ApiError> {
+    let mut found = std::collections::HashMap::with_capacity(ids.len());
+    let mut missing = Vec::new();
+    for &id in ids {
+        match ctx.cache.video(id) {
+            Some(video) => {
+                found.insert(id.as_uuid(), VideoRecord::clone(&video));
+            }
+            None => missing.push((id.as_uuid(), ctx.cache.video_ticket(id))),
+        }
+    }
+    if missing.is_empty() {
+        return Ok(found);
+    }
+    let missing: std::collections::HashMap<_, _> = missing.into_iter().collect();
+    let ids: Vec<uuid::Uuid> = missing.keys().copied().collect();
+    for video in videos::load_in_order(conn, &ids).await.map_err(lookup_error)? {
+        if let Some(&ticket) = missing.get(&video.id.as_uuid()) {
+            ctx.cache.put_video(ticket, &video);
+        }
+        found.insert(video.id.as_uuid(), video);
+    }
+    Ok(found)
 }
 
 /// The caller's likes and memberships, from memory or loaded (and kept) once.

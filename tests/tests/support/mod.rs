@@ -198,10 +198,19 @@ pub async fn assert_problem(response: Response, status: StatusCode, code: &str) 
 impl TestApp {
     /// Any catalog request with a JSON body (or none), as `who`.
     pub async fn call(&self, method: reqwest::Method, path: &str, who: &str, body: Option<Value>) -> Response {
-        let mut req = self
-            .client
-            .request(method, format!("{}{path}", self.catalog))
-            .bearer_auth(who);
+        self.call_on(&self.catalog, method, path, who, body).await
+    }
+
+    /// As [`TestApp::call`], on the catalog at `base` (a replica).
+    pub async fn call_on(
+        &self,
+        base: &str,
+        method: reqwest::Method,
+        path: &str,
+        who: &str,
+        body: Option<Value>,
+    ) -> Response {
+        let mut req = self.client.request(method, format!("{base}{path}")).bearer_auth(who);
         if let Some(body) = body {
             req = req.json(&body);
         }
