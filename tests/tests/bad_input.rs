@@ -310,7 +310,7 @@ async fn bad_paths_and_queries_get_problem_documents(_: PgPoolOptions, db: PgCon
     assert_problem(
         app.get(Some(&alice), "/api/v1/nothing-here").await,
         StatusCode::NOT_FOUND,
-        "not_found",
+        "route_not_found",
     )
     .await;
     let media = "/api/v1/media/01900000-0000-7000-8000-000000000000/1.00/master.m3u8";

@@ -47,7 +47,7 @@ impl DevTokenIssuer {
             team: who.team.clone(),
             exp: now + ttl.as_secs(),
             iss: self.issuer.clone(),
-            aud: self.audience.clone(),
+            aud: crate::verifier::Audience::One(self.audience.clone()),
             iat: Some(now),
         };
         encode(&Header::default(), &claims, &self.key)

@@ -5,7 +5,7 @@ use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgo
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use serde::{Deserialize, Serialize};
 use skillreel_config::AuthSettings;
-use tokio::sync::RwLock;
+use tokio::sync::{Mutex, RwLock};
 
 /// What a token must carry. `sub` is the identity provider's stable id; the rest
 /// provisions the person's profile.
@@ -25,9 +25,18 @@ pub struct Claims {
     pub team: Option<String>,
     pub exp: u64,
     pub iss: String,
-    pub aud: String,
+    pub aud: Audience,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iat: Option<u64>,
+}
+
+/// `aud` as one string or, as several identity providers send it, an array (RFC 7519
+/// §4.1.3 allows both); the verifier checks ours is among them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Many(Vec<String>),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -75,14 +84,11 @@ enum KeySource {
 struct JwksCache {
     url: String,
     client: reqwest::Client,
-    keys: RwLock<KnownKeys>,
-}
-
-/// The keys of the last JWKS fetch, by `kid`, and when that fetch happened.
-#[derive(Default)]
-struct KnownKeys {
-    by_kid: HashMap<String, (DecodingKey, Algorithm)>,
-    fetched_at: Option<Instant>,
+    /// The keys of the last fetch, by `kid`. Never held across the fetch, so tokens
+    /// with known keys verify while a refresh waits on the identity provider.
+    keys: RwLock<HashMap<String, (DecodingKey, Algorithm)>>,
+    /// When the last fetch started; held during a fetch so only one runs at a time.
+    last_fetch: Mutex<Option<Instant>>,
 }
 
 pub struct JwtVerifier {
@@ -119,11 +125,11 @@ fn jwk_algorithm(jwk: &Jwk) -> Option<Algorithm> {
 
 impl JwksCache {
     async fn refresh(&self) -> Result<(), AuthError> {
-        let mut guard = self.keys.write().await;
-        if guard.fetched_at.is_some_and(|at| at.elapsed() < JWKS_MIN_REFRESH) {
+        let mut last_fetch = self.last_fetch.lock().await;
+        if last_fetch.is_some_and(|at| at.elapsed() < JWKS_MIN_REFRESH) {
             return Ok(());
         }
-        guard.fetched_at = Some(Instant::now());
+        *last_fetch = Some(Instant::now());
         let set: JwkSet = self
             .client
             .get(&self.url)
@@ -144,22 +150,16 @@ impl JwksCache {
             }
         }
         tracing::info!(keys = keys.len(), url = %self.url, "loaded JWKS");
-        guard.by_kid = keys;
+        *self.keys.write().await = keys;
         Ok(())
     }
 
     async fn key(&self, kid: &str) -> Result<(DecodingKey, Algorithm), AuthError> {
-        if let Some(found) = self.keys.read().await.by_kid.get(kid) {
+        if let Some(found) = self.keys.read().await.get(kid) {
             return Ok(found.clone());
         }
         self.refresh().await?;
-        self.keys
-            .read()
-            .await
-            .by_kid
-            .get(kid)
-            .cloned()
-            .ok_or(AuthError::UnknownKey)
+        self.keys.read().await.get(kid).cloned().ok_or(AuthError::UnknownKey)
     }
 }
 
@@ -172,7 +172,8 @@ impl JwtVerifier {
                     .timeout(Duration::from_secs(10))
                     .build()
                     .map_err(|e| AuthError::KeysUnavailable(e.to_string()))?,
-                keys: RwLock::new(KnownKeys::default()),
+                keys: RwLock::new(HashMap::new()),
+                last_fetch: Mutex::new(None),
             }),
             (None, Some(secret)) if !secret.expose().is_empty() => {
                 KeySource::Shared(DecodingKey::from_secret(secret.expose().as_bytes()))

@@ -191,6 +191,20 @@ async fn a_token_signed_by_a_key_the_jwks_does_not_hold_is_refused() {
     assert!(matches!(verifier.verify(&no_kid).await, Err(AuthError::UnknownKey)));
 }
 
+/// Several identity providers send `aud` as an array; ours among them is enough.
+#[tokio::test]
+async fn an_audience_array_holding_ours_is_accepted_and_one_without_it_refused() {
+    let verifier = hs256_verifier();
+    let key = EncodingKey::from_secret(SECRET.as_bytes());
+    let mut body = claims(now() + 600);
+    body["aud"] = json!(["another-app", "skillreel"]);
+    let accepted = verifier.verify(&sign(Algorithm::HS256, None, &key, &body)).await;
+    assert_eq!(accepted.map(|c| c.sub).ok().as_deref(), Some("alice"));
+    body["aud"] = json!(["another-app", "yet-another"]);
+    let refused = verifier.verify(&sign(Algorithm::HS256, None, &key, &body)).await;
+    assert!(matches!(refused, Err(AuthError::Invalid(_))), "{refused:?}");
+}
+
 #[tokio::test]
 async fn garbage_is_refused_without_panicking() {
     let verifier = hs256_verifier();

@@ -265,6 +265,13 @@ pub struct TranscoderSettings {
     pub max_duration_seconds: u64,
     /// Shorter sources fail with a reason.
     pub min_duration_seconds: f64,
+    /// The program each transcode runs in (a child process the worker can kill):
+    /// `skillreel-transcoder` or `skillreel`. Default: this binary, or
+    /// `skillreel-transcoder` beside it.
+    pub media_program: Option<PathBuf>,
+    /// Memory one transcode may use (its data segment), in MiB; past it the
+    /// transcode fails instead of the machine swapping.
+    pub max_memory_mb: u64,
 }
 
 impl Default for TranscoderSettings {
@@ -280,6 +287,8 @@ impl Default for TranscoderSettings {
             ladder: vec![240, 360, 480, 720, 1080],
             max_duration_seconds: 15 * 60,
             min_duration_seconds: 1.0,
+            media_program: None,
+            max_memory_mb: 6 * 1024,
         }
     }
 }

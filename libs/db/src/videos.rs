@@ -95,12 +95,23 @@ impl Cursor {
         let text = std::str::from_utf8(&bytes).ok()?;
         let (nanos, id) = text.split_once('|')?;
         let created_at = OffsetDateTime::from_unix_timestamp_nanos(nanos.parse().ok()?).ok()?;
-        Some(Self {
+        plausible_instant(created_at).then_some(Self {
             created_at,
             id: id.parse().ok()?,
         })
     }
 }
+
+/// A cursor names a row the server listed, so its instant lies between the project's
+/// beginning and now (plus clock skew); anything else was forged, and would only
+/// make the arithmetic on it overflow.
+fn plausible_instant(at: OffsetDateTime) -> bool {
+    at.year() >= 2000 && at <= OffsetDateTime::now_utc() + time::Duration::DAY
+}
+
+/// Largest sort key a real row can have: the feed's key is microseconds since the
+/// epoch (1.8e15 today, 1e17 in the year 5138); counts and scores are far below.
+const MAX_SORT_KEY: f64 = 1e17;
 
 #[derive(Debug, thiserror::Error)]
 pub enum VideoQueryError {
@@ -379,7 +390,8 @@ impl RankCursor {
         let key: f64 = parts.next()?.parse().ok()?;
         let id = parts.next()?.parse().ok()?;
         let at = OffsetDateTime::from_unix_timestamp_nanos(parts.next()?.parse().ok()?).ok()?;
-        (key.is_finite() && parts.next().is_none()).then_some(Self { key, id, at })
+        let plausible = key.is_finite() && key.abs() <= MAX_SORT_KEY && plausible_instant(at);
+        (plausible && parts.next().is_none()).then_some(Self { key, id, at })
     }
 }
 
@@ -1007,6 +1019,25 @@ mod tests {
         };
         assert_eq!(Cursor::decode(&c.encode()), Some(c));
         assert_eq!(Cursor::decode("not a cursor"), None);
+        let ranked = RankCursor {
+            key: 1.8e15,
+            id: Uuid::now_v7(),
+            at: OffsetDateTime::now_utc(),
+        };
+        assert_eq!(RankCursor::decode(&ranked.encode()), Some(ranked));
+        let forged = |text: &str| URL_SAFE_NO_PAD.encode(text);
+        let id = Uuid::nil();
+        for text in [
+            format!("1e300|{id}|1700000000000000000"),
+            format!("-1e300|{id}|1700000000000000000"),
+            format!("1.5|{id}|99999999999999999999999999"),
+            format!("1.5|{id}|-1700000000000000000"),
+            format!("1.5|{id}|{}", i128::MAX),
+        ] {
+            assert_eq!(RankCursor::decode(&forged(&text)), None, "{text}");
+        }
+        assert_eq!(Cursor::decode(&forged(&format!("253402300799000000000|{id}"))), None);
+        assert_eq!(Cursor::decode(&forged(&format!("-62135596800000000000|{id}"))), None);
         assert_eq!(Cursor::decode(&URL_SAFE_NO_PAD.encode("12|nope")), None);
     }
 }

@@ -155,11 +155,13 @@ impl Tags {
             }
             let tag = Tag::parse(item)?;
             if !tags.contains(&tag) {
+                // Refused as soon as it is too many: `contains` never scans more than
+                // `MAX` tags, however long the list a client sends.
+                if tags.len() == Self::MAX {
+                    return Err(ValidationError::TooManyTags { max: Self::MAX });
+                }
                 tags.push(tag);
             }
-        }
-        if tags.len() > Self::MAX {
-            return Err(ValidationError::TooManyTags { max: Self::MAX });
         }
         Ok(Self(tags))
     }

@@ -1,6 +1,7 @@
 /// Why a source could not be turned into a video. The `Display` text is shown to the
 /// video's author, so it says what is wrong with *their file* in plain words.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", content = "detail", rename_all = "snake_case")]
 pub enum MediaError {
     #[error("the file is empty")]
     Empty,

@@ -106,15 +106,27 @@ enum Mp4Index {
 }
 
 /// Walks the top-level MP4 boxes (without reading their contents) to find `moov`.
+/// Every size comes from the file, so every sum is checked: a box that claims to end
+/// past `u64::MAX` (or before it starts) ends the walk instead of looping forever.
 fn mp4_index(path: &Path) -> Mp4Index {
-    use std::io::{Read as _, Seek as _, SeekFrom};
     let Ok(mut file) = std::fs::File::open(path) else {
         return Mp4Index::Missing;
     };
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    mp4_index_of(&mut file, len)
+}
+
+/// Most top-level boxes a real file has; more means a crafted walk.
+const MAX_TOP_LEVEL_BOXES: usize = 4096;
+
+fn mp4_index_of(file: &mut (impl std::io::Read + std::io::Seek), len: u64) -> Mp4Index {
+    use std::io::SeekFrom;
     let mut at = 0u64;
     let mut header = [0u8; 16];
-    while at + 8 <= len {
+    for _ in 0..MAX_TOP_LEVEL_BOXES {
+        if at.checked_add(8).is_none_or(|end| end > len) {
+            break;
+        }
         if file.seek(SeekFrom::Start(at)).is_err() || file.read_exact(&mut header[..8]).is_err() {
             break;
         }
@@ -129,19 +141,31 @@ fn mp4_index(path: &Path) -> Mp4Index {
         } else if size == 0 {
             size = len - at;
         }
+        let end = at.checked_add(size);
         if &header[4..8] == b"moov" {
-            return if at + size > len {
+            return if end.is_none_or(|end| end > len) {
                 Mp4Index::CutOff
             } else {
                 Mp4Index::Present
             };
         }
-        if size < 8 {
-            break;
+        match end {
+            Some(end) if size >= 8 => at = end,
+            _ => break,
         }
-        at += size;
     }
     Mp4Index::Missing
+}
+
+/// Sniffs an in-memory file's MP4 index the way [`probe`] does; for the fuzzer and
+/// property tests, which must not touch the disk.
+pub fn mp4_index_of_bytes(bytes: &[u8]) -> &'static str {
+    let mut cursor = std::io::Cursor::new(bytes);
+    match mp4_index_of(&mut cursor, bytes.len() as u64) {
+        Mp4Index::Missing => "missing",
+        Mp4Index::CutOff => "cut_off",
+        Mp4Index::Present => "present",
+    }
 }
 
 pub(crate) fn describe(input: &format::context::Input, limits: &Limits) -> Result<Probe, MediaError> {
@@ -230,7 +254,9 @@ fn container_duration(input: &format::context::Input, stream: &format::stream::S
     let tb = stream.time_base();
     let d = stream.duration();
     if d > 0 && tb.denominator() != 0 {
-        return Duration::from_secs_f64(d as f64 * f64::from(tb));
+        // `try_from` refuses what `from_secs_f64` would panic on (a crafted huge or
+        // negative time base).
+        return Duration::try_from_secs_f64(d as f64 * f64::from(tb)).unwrap_or(Duration::MAX);
     }
     Duration::ZERO
 }

@@ -53,7 +53,9 @@ impl Storyboard {
 
     /// Offers the decoded frame shown at `t` seconds; keeps a tile when one is due.
     pub fn offer(&mut self, t: f64, decoded: &frame::Video) -> Result<(), MediaError> {
-        if t + 1e-6 < self.next_s {
+        // The interval came from the declared length; a file longer than it says
+        // must not grow the sheet past its size.
+        if t + 1e-6 < self.next_s || self.tiles.len() >= MAX_TILES as usize {
             return Ok(());
         }
         let slot = (t / self.interval_s).floor();

@@ -219,7 +219,7 @@ pub fn transcode(
         )?);
     }
 
-    let mut state = VideoState::new(video_tb, &probe);
+    let mut state = VideoState::new(video_tb, &probe, limits);
     let fps = f64::from(frame_rate);
     let (decoded, rungs) = std::thread::scope(|scope| {
         let lanes = Lanes {
@@ -359,6 +359,8 @@ fn open_video_decoder(stream: &ffmpeg_next::format::stream::Stream) -> Result<de
 struct VideoState {
     time_base: Rational,
     declared: Duration,
+    /// Where decoding stops, whatever the header declared.
+    max_duration: Duration,
     first_pts: Option<i64>,
     last_pts: i64,
     next_keyframe_s: f64,
@@ -370,11 +372,12 @@ struct VideoState {
 }
 
 impl VideoState {
-    fn new(time_base: Rational, probe: &Probe) -> Self {
+    fn new(time_base: Rational, probe: &Probe, limits: &Limits) -> Self {
         let declared = probe.duration;
         Self {
             time_base,
             declared,
+            max_duration: limits.max_duration,
             first_pts: None,
             last_pts: 0,
             next_keyframe_s: 0.0,
@@ -401,13 +404,22 @@ impl VideoState {
             if decoder.receive_frame(&mut decoded).is_err() {
                 return Ok(());
             }
-            let raw = decoded.timestamp().unwrap_or(self.last_pts + 1);
+            let raw = decoded.timestamp().unwrap_or(self.last_pts.saturating_add(1));
             let first = *self.first_pts.get_or_insert(raw);
             // Timestamps from 0 and strictly increasing, whatever the source did.
-            let pts = (raw - first).max(if self.frames == 0 { 0 } else { self.last_pts + 1 });
+            let pts = raw.saturating_sub(first).max(if self.frames == 0 {
+                0
+            } else {
+                self.last_pts.saturating_add(1)
+            });
             self.last_pts = pts;
             self.frames += 1;
             let t = self.seconds(pts);
+            // A header can lie about the length; the decoded pictures cannot.
+            let limit_s = self.max_duration.as_secs_f64();
+            if t > limit_s + 1.0 {
+                return Err(MediaError::TooLong { actual_s: t, limit_s });
+            }
             let keyframe = t + 1e-6 >= self.next_keyframe_s;
             if keyframe {
                 self.next_keyframe_s += KEYFRAME_INTERVAL_S;

@@ -291,3 +291,70 @@ pub fn variable_frame_rate(dir: &Path, name: &str) -> PathBuf {
     ]);
     path
 }
+
+/// MP4 top-level boxes whose sizes, added up, wrap or stall a naive walk: the 32-byte
+/// file that once spun a worker forever (a 64-bit `free` box of almost `u64::MAX`
+/// bytes), and its cousins that wrap at other positions. Each as `(name, bytes)`.
+pub fn wrapping_box_mp4s() -> Vec<(&'static str, Vec<u8>)> {
+    let ftyp = b"\x00\x00\x00\x10ftypisom\x00\x00\x02\x00".to_vec();
+    let with = |tail: &[u8]| {
+        let mut bytes = ftyp.clone();
+        bytes.extend_from_slice(tail);
+        bytes
+    };
+    vec![
+        (
+            "wrap-free.mp4",
+            with(b"\x00\x00\x00\x01free\xff\xff\xff\xff\xff\xff\xff\xf0"),
+        ),
+        (
+            "wrap-to-zero.mp4",
+            with(b"\x00\x00\x00\x01free\xff\xff\xff\xff\xff\xff\xff\xf0\x00\x00\x00\x08moov"),
+        ),
+        (
+            "wrap-moov.mp4",
+            with(b"\x00\x00\x00\x01moov\xff\xff\xff\xff\xff\xff\xff\xff"),
+        ),
+        (
+            "zero-large-size.mp4",
+            with(b"\x00\x00\x00\x01mdat\x00\x00\x00\x00\x00\x00\x00\x00"),
+        ),
+        (
+            "size-below-header.mp4",
+            with(b"\x00\x00\x00\x04free\x00\x00\x00\x08moov"),
+        ),
+        ("many-tiny-boxes.mp4", with(&b"\x00\x00\x00\x08free".repeat(20_000))),
+    ]
+}
+
+/// An FLV whose metadata declares `declared` seconds while `seconds` of picture follow:
+/// a file that lies about its length.
+pub fn lying_duration(dir: &Path, name: &str, seconds: u32, declared: f64) -> PathBuf {
+    let real = dir.join(format!("{name}.real.flv"));
+    let out = real.to_string_lossy().into_owned();
+    let source = format!("testsrc2=size=160x120:rate=10:duration={seconds}");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        &source,
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        &out,
+    ]);
+    let mut bytes = std::fs::read(&real).unwrap();
+    // onMetaData: the string "duration", then an AMF number (marker 0, big-endian f64).
+    let at = bytes
+        .windows(8)
+        .position(|w| w == b"duration")
+        .unwrap_or_else(|| panic!("no duration in the FLV metadata"));
+    assert_eq!(bytes[at + 8], 0, "the FLV duration is not a number");
+    bytes[at + 9..at + 17].copy_from_slice(&declared.to_be_bytes());
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}

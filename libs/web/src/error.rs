@@ -18,6 +18,10 @@ pub enum ErrorCode {
     Unauthenticated,
     Forbidden,
     NotFound,
+    /// The client did not send its request body in time.
+    RequestTimeout,
+    /// No route has this path: a client bug, not a missing object.
+    RouteNotFound,
     MethodNotAllowed,
     Conflict,
     Gone,
@@ -40,7 +44,8 @@ impl ErrorCode {
             Self::Validation => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
-            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::NotFound | Self::RouteNotFound => StatusCode::NOT_FOUND,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict => StatusCode::CONFLICT,
             Self::Gone => StatusCode::GONE,
@@ -61,6 +66,8 @@ impl ErrorCode {
             Self::Unauthenticated => "unauthenticated",
             Self::Forbidden => "forbidden",
             Self::NotFound => "not_found",
+            Self::RouteNotFound => "route_not_found",
+            Self::RequestTimeout => "request_timeout",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict => "conflict",
             Self::Gone => "gone",
@@ -82,6 +89,8 @@ impl ErrorCode {
             Self::Unauthenticated => "Authentication is required",
             Self::Forbidden => "You may not do this",
             Self::NotFound => "Not found",
+            Self::RouteNotFound => "No such endpoint",
+            Self::RequestTimeout => "The request body did not arrive in time",
             Self::MethodNotAllowed => "Method not allowed",
             Self::Conflict => "The request conflicts with the current state",
             Self::Gone => "It is gone",
@@ -292,10 +301,24 @@ pub fn configure_extractors(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// The default service: unknown paths get a problem document, not an empty 404.
+/// The default service: a known path asked with a method it does not answer gets 405
+/// with `Allow`; an unknown path a problem document, not an empty 404.
 pub async fn not_found(req: HttpRequest) -> HttpResponse {
+    let allowed = req
+        .app_data::<web::Data<crate::KnownRoutes>>()
+        .map(|known| known.allowed(req.path()))
+        .unwrap_or_default();
+    if !allowed.is_empty() && !allowed.contains(req.method()) {
+        let allow = allowed.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ");
+        let mut response =
+            ApiError::new(ErrorCode::MethodNotAllowed, format!("{} answers {allow}", req.path())).error_response();
+        if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&allow) {
+            response.headers_mut().insert(actix_web::http::header::ALLOW, value);
+        }
+        return response;
+    }
     ApiError::new(
-        ErrorCode::NotFound,
+        ErrorCode::RouteNotFound,
         format!("no route for {} {}", req.method(), req.path()),
     )
     .error_response()

@@ -8,12 +8,15 @@
 //! - [`ops`]: `/healthz`, `/readyz` (with pluggable [`ops::ReadinessCheck`]s) and
 //!   `/metrics` with a request-metrics middleware.
 //! - [`serve`]: the actix-web server every service (and `skillreel dev`) runs.
+//! - [`KnownRoutes`]: what a server answers, for `405` with `Allow` on a known path.
 
 mod error;
 pub mod ops;
 pub mod range;
+mod routes;
 mod server;
 pub mod telemetry;
 
 pub use error::{ApiError, ErrorCode, configure_extractors, not_found};
+pub use routes::{KnownRoutes, RouteSpec, mount};
 pub use server::{Backends, StartError, bind, public_base_url, serve};

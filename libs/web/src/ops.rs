@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{HttpResponse, web};
 use async_trait::async_trait;
@@ -14,6 +15,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use std::sync::Mutex;
+
+use crate::RouteSpec;
 
 /// Something `/readyz` must reach before traffic is sent here.
 #[async_trait]
@@ -96,7 +99,7 @@ pub async fn record_metrics(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
-    let method = req.method().to_string();
+    let method = method_label(req.method()).to_owned();
     let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
     let response = next.call(req).await?;
     if let Some(metrics) = metrics {
@@ -114,11 +117,37 @@ pub async fn record_metrics(
     Ok(response)
 }
 
+/// `/healthz`, `/readyz` and `/metrics`.
+pub fn routes() -> [RouteSpec; 3] {
+    [
+        RouteSpec::new(Method::GET, "/healthz", || web::get().to(healthz)),
+        RouteSpec::new(Method::GET, "/readyz", || web::get().to(readyz)),
+        RouteSpec::new(Method::GET, "/metrics", || web::get().to(metrics)),
+    ]
+}
+
+/// A metric label for a request method: the methods HTTP defines, else `other`, so
+/// that made-up methods cannot grow the label space (and the process's memory).
+fn method_label(method: &Method) -> &'static str {
+    [
+        (Method::GET, "GET"),
+        (Method::HEAD, "HEAD"),
+        (Method::POST, "POST"),
+        (Method::PUT, "PUT"),
+        (Method::PATCH, "PATCH"),
+        (Method::DELETE, "DELETE"),
+        (Method::OPTIONS, "OPTIONS"),
+        (Method::CONNECT, "CONNECT"),
+        (Method::TRACE, "TRACE"),
+    ]
+    .into_iter()
+    .find(|(known, _)| known == method)
+    .map_or("other", |(_, label)| label)
+}
+
 /// Mounts `/healthz`, `/readyz` and `/metrics`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz))
-        .route("/readyz", web::get().to(readyz))
-        .route("/metrics", web::get().to(metrics));
+    crate::mount(cfg, &routes());
 }
 
 async fn healthz() -> HttpResponse {

@@ -10,6 +10,7 @@ use skillreel_config::{ServerSettings, Settings};
 use skillreel_storage::Storage;
 use sqlx::PgPool;
 
+use crate::KnownRoutes;
 use crate::ops::{DatabaseCheck, Metrics, Readiness, StorageCheck, record_metrics};
 
 /// What every service connects to at start-up, and the `/readyz` checks for them.
@@ -64,15 +65,22 @@ pub fn bind(settings: &ServerSettings) -> Result<(TcpListener, u16), StartError>
 /// Serves `mount`'s routes plus the operations endpoints, problem-document errors and
 /// request metrics. `app_data` registers shared state (e.g. the authenticator) on
 /// every worker.
+///
+/// `known` lists the routes `mount` registers, so that a known path asked with another
+/// method answers 405 with `Allow`.
 pub fn serve<M>(
     listener: TcpListener,
     metrics: web::Data<Metrics>,
     readiness: web::Data<Readiness>,
+    known: KnownRoutes,
     mount: M,
 ) -> std::io::Result<Server>
 where
     M: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
 {
+    let mut known = known;
+    known.add_specs(&crate::ops::routes());
+    let known = web::Data::new(known);
     let server = HttpServer::new(move || {
         App::new()
             .wrap(from_fn(method_override))
@@ -80,6 +88,7 @@ where
             .wrap(from_fn(record_metrics))
             .app_data(metrics.clone())
             .app_data(readiness.clone())
+            .app_data(known.clone())
             .configure(crate::configure_extractors)
             .configure(crate::ops::configure)
             .configure(mount.clone())

@@ -37,7 +37,21 @@ fn key(video: &VideoRecord, rel: &str) -> Result<ObjectKey, ApiError> {
 }
 
 /// Reads at most `MAX_CAPTION_BYTES` of the body; more is a 413.
-async fn read_body(mut payload: web::Payload) -> Result<Bytes, ApiError> {
+async fn read_body(payload: web::Payload) -> Result<Bytes, ApiError> {
+    tokio::time::timeout(BODY_READ_TIMEOUT, read_bounded(payload))
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                ErrorCode::RequestTimeout,
+                format!("the body did not arrive within {} s", BODY_READ_TIMEOUT.as_secs()),
+            )
+        })?
+}
+
+/// A caption file is small: a sender slower than this is stalling, and gets 408.
+const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
+async fn read_bounded(mut payload: web::Payload) -> Result<Bytes, ApiError> {
     let mut body = BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| ApiError::bad_request(format!("could not read the body: {e}")))?;
@@ -138,8 +152,10 @@ pub async fn put(
     path: web::Path<(String, String)>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let (mut conn, video, language) = editable(&ctx, &user, path.into_inner()).await?;
+    let (conn, video, language) = editable(&ctx, &user, path.into_inner()).await?;
     require_media(&video)?;
+    // No pool connection is held while a (possibly slow) client sends the body.
+    drop(conn);
     let body = read_body(payload).await?;
     let parsed = parse_captions(&body).map_err(|e| ApiError::validation(e.to_string()))?;
     let duration = video.duration_ms.map_or(f64::MAX, |ms| ms as f64 / 1000.0);
@@ -167,9 +183,12 @@ pub async fn put(
             .await
             .map_err(ApiError::unavailable)?;
     }
-    let created = captions::upsert(&mut conn, video.id, &language, &parsed.text).await?;
+    // The caption and the video's search text change together, or not at all.
+    let mut tx = ctx.pool.begin().await?;
+    let created = captions::upsert(&mut tx, video.id, &language, &parsed.text).await?;
+    let languages = captions::languages(&mut tx, video.id).await?;
+    tx.commit().await?;
     ctx.listing_changed(video.id);
-    let languages = captions::languages(&mut conn, video.id).await?;
     republish_master(&ctx, &video, &languages).await?;
     let status = if created {
         actix_web::http::StatusCode::CREATED

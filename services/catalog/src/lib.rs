@@ -10,12 +10,13 @@
 
 use std::sync::Arc;
 
+use actix_web::http::Method;
 use actix_web::web;
 use skillreel_auth::Authenticator;
 use skillreel_config::Settings;
 use skillreel_storage::Storage;
 use skillreel_web::ops::Metrics;
-use skillreel_web::{Backends, StartError};
+use skillreel_web::{Backends, KnownRoutes, StartError};
 use sqlx::PgPool;
 
 pub mod access;
@@ -112,6 +113,20 @@ impl CatalogService {
             .spawn_listener(self.ctx.pool.clone(), tokio_util::sync::CancellationToken::new())
     }
 
+    /// What [`Self::configure`] mounts, for 405 answers.
+    pub fn known_routes() -> KnownRoutes {
+        let mut known = KnownRoutes::default();
+        for endpoint in openapi::endpoints() {
+            if endpoint.route.is_some() {
+                known.add(endpoint.method.clone(), endpoint.path);
+            }
+        }
+        known
+            .add(Method::GET, "/api/v1/openapi.json")
+            .add(Method::GET, "/api/docs");
+        known
+    }
+
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {
         cfg.app_data(self.ctx.clone());
         // Exactly the documented routes: see `openapi::endpoints`.
@@ -148,6 +163,7 @@ impl Application {
             listener,
             web::Data::new(Metrics::default()),
             backends.readiness,
+            CatalogService::known_routes(),
             move |cfg| {
                 cfg.app_data(authenticator.clone());
                 service.configure(cfg);

@@ -70,7 +70,9 @@ async fn serve(settings: Settings) -> Result<(), String> {
 
     let (listener, _) = skillreel_web::bind(&settings.server).map_err(|e| e.to_string())?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let server = skillreel_web::serve(listener, metrics, backends.readiness, move |cfg| {
+    let mut known = UploadService::known_routes();
+    known.extend(&CatalogService::known_routes());
+    let server = skillreel_web::serve(listener, metrics, backends.readiness, known, move |cfg| {
         cfg.app_data(authenticator.clone());
         upload.configure(cfg);
         catalog.configure(cfg);

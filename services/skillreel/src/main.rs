@@ -47,8 +47,21 @@ enum Command {
     Transcode(transcode::TranscodeArgs),
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    // The transcoder runs each transcode in a child: this same binary, started so.
+    if std::env::args().nth(1).as_deref() == Some(skillreel_transcoder::MEDIA_CHILD_ARG) {
+        return skillreel_transcoder::run_media_child();
+    }
+    match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime.block_on(run()),
+        Err(e) => {
+            eprintln!("skillreel: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Dev { data_dir, port, host } => dev::run(&data_dir, &host, port).await,

@@ -2,14 +2,14 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 use skillreel_db::notifications::{self, NotificationKind};
 use skillreel_db::videos::{self, TranscodedMedia};
-use skillreel_domain::{Rendition, UserId, VideoId, VideoStatus};
-use skillreel_media::{Cancel, Event, MediaError, TranscodeOutput};
+use skillreel_domain::{UserId, VideoId, VideoStatus};
+use skillreel_media::{Event, MediaError};
 use skillreel_queue::{ClaimedJob, Failure, Timings};
 use skillreel_storage::{ObjectKey, StorageError};
 use skillreel_upload::TranscodeRequest;
@@ -17,6 +17,7 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 use crate::Worker;
+use crate::child::{ChildFailure, ChildRequest, MediaChild, MediaSummary};
 use crate::publish::Publisher;
 
 /// How often finished segments are published while the encoder runs.
@@ -60,17 +61,29 @@ pub(crate) enum RecordError {
 enum JobError {
     /// The file is at fault: the video fails with this reason, no retry.
     BadMedia(String),
-    /// Our side or a dependency hiccupped: retry later.
-    Transient(String),
+    /// Our side or a dependency hiccupped: retry later. `detail` goes to the log and
+    /// the job's record; `shown` is what the author reads if every attempt fails.
+    Transient { detail: String, shown: &'static str },
     /// Shutdown or a lost lease stopped us.
     Cancelled,
     /// The video was deleted or is no longer waiting for us.
     Gone,
 }
 
+impl JobError {
+    fn transient(detail: impl std::fmt::Display, shown: &'static str) -> Self {
+        Self::Transient {
+            detail: detail.to_string(),
+            shown,
+        }
+    }
+}
+
+const OUR_SIDE: &str = "a problem on our side";
+
 impl From<StorageError> for JobError {
     fn from(e: StorageError) -> Self {
-        Self::Transient(e.to_string())
+        Self::transient(e, "storage was unavailable")
     }
 }
 
@@ -79,7 +92,7 @@ macro_rules! transient_from {
     ($($source:ty),*) => {$(
         impl From<$source> for JobError {
             fn from(e: $source) -> Self {
-                Self::Transient(e.to_string())
+                Self::transient(e, OUR_SIDE)
             }
         }
     )*};
@@ -89,7 +102,7 @@ transient_from!(std::io::Error, skillreel_storage::InvalidKey, videos::VideoQuer
 
 impl From<sqlx::Error> for JobError {
     fn from(e: sqlx::Error) -> Self {
-        Self::Transient(format!("database: {e}"))
+        Self::transient(format!("database: {e}"), "the database was unavailable")
     }
 }
 
@@ -98,7 +111,25 @@ impl From<MediaError> for JobError {
         match e {
             MediaError::Cancelled => Self::Cancelled,
             e if e.is_bad_media() => Self::BadMedia(e.to_string()),
-            e => Self::Transient(e.to_string()),
+            e => Self::transient(e, OUR_SIDE),
+        }
+    }
+}
+
+impl From<ChildFailure> for JobError {
+    fn from(failure: ChildFailure) -> Self {
+        match failure {
+            ChildFailure::Media(e) => e.into(),
+            ChildFailure::CpuExceeded => {
+                Self::BadMedia("processing this file needed more computing time than allowed".into())
+            }
+            // A crash may be the file's fault or a passing one (the OOM killer): retry,
+            // and if it keeps crashing the author is told so.
+            ChildFailure::Crashed { signal, code } => Self::transient(
+                format!("the media process crashed (signal {signal:?}, exit code {code:?})"),
+                "processing crashed on this file; it may be damaged",
+            ),
+            ChildFailure::Broken(detail) => Self::transient(detail, OUR_SIDE),
         }
     }
 }
@@ -129,23 +160,26 @@ impl Worker {
     #[tracing::instrument(skip_all, fields(job = %job.id, attempt = job.attempt))]
     pub(crate) async fn process(&self, job: ClaimedJob, stop: CancellationToken) {
         self.metrics.running.inc();
-        let cancel = Cancel::default();
+        let abort = CancellationToken::new();
         let lease_lost = CancellationToken::new();
         let progress = SharedProgress::default();
         let video_id = job.payload::<TranscodeRequest>().ok().map(|r| r.video_id);
         // The heartbeat lives in this task, not a detached one: if the task dies, the
         // lease lapses and another worker takes the job over.
-        let attempt = self.attempt(&job, &cancel, &progress);
+        let attempt = self.attempt(&job, &abort, &progress);
         tokio::pin!(attempt);
         let outcome = tokio::select! {
             outcome = &mut attempt => outcome,
-            () = self.heartbeat(&job, video_id, &progress, &cancel, &stop, &lease_lost) => attempt.await,
+            () = self.heartbeat(&job, video_id, &progress, &abort, &stop, &lease_lost) => attempt.await,
         };
         let result = match outcome {
             Ok(finished) => self.finish_ready(&job, &finished).await,
             Err(JobError::Gone) => self.finish_gone(&job).await,
-            Err(JobError::BadMedia(reason)) => self.finish_failed(&job, Failure::Permanent, &reason).await,
-            Err(JobError::Transient(reason)) => self.finish_failed(&job, Failure::Transient, &reason).await,
+            Err(JobError::BadMedia(reason)) => self.finish_failed(&job, Failure::Permanent, &reason, "").await,
+            Err(JobError::Transient { detail, shown }) => {
+                tracing::warn!(error = %detail, "transcode attempt failed; it will be retried");
+                self.finish_failed(&job, Failure::Transient, &detail, shown).await
+            }
             Err(JobError::Cancelled) if lease_lost.is_cancelled() => {
                 // Cancelled because the video was deleted, or another worker took over.
                 self.metrics.record("lease_lost");
@@ -175,13 +209,13 @@ impl Worker {
         job: &ClaimedJob,
         video: Option<VideoId>,
         progress: &SharedProgress,
-        cancel: &Cancel,
+        abort: &CancellationToken,
         stop: &CancellationToken,
         lease_lost: &CancellationToken,
     ) {
         loop {
             tokio::select! {
-                _ = stop.cancelled() => { cancel.cancel(); return; }
+                _ = stop.cancelled() => { abort.cancel(); return; }
                 _ = tokio::time::sleep(self.settings.heartbeat) => {}
             }
             let fraction = progress.get();
@@ -190,7 +224,7 @@ impl Worker {
                 Ok(false) => {
                     tracing::warn!("lease lost or job cancelled; stopping");
                     lease_lost.cancel();
-                    cancel.cancel();
+                    abort.cancel();
                     return;
                 }
                 // A database blip: keep working, the lease has slack.
@@ -222,7 +256,7 @@ impl Worker {
     async fn attempt(
         &self,
         job: &ClaimedJob,
-        cancel: &Cancel,
+        abort: &CancellationToken,
         progress: &SharedProgress,
     ) -> Result<Finished, JobError> {
         let started = Instant::now();
@@ -264,7 +298,7 @@ impl Worker {
                 video.id,
                 &source,
                 &out_dir,
-                cancel,
+                abort,
                 progress,
                 &mut publisher,
                 started,
@@ -274,13 +308,13 @@ impl Worker {
         // A directory walk is blocking I/O: keep it off the async runtime.
         let files = tokio::task::spawn_blocking(move || files_under(&dir))
             .await
-            .map_err(|e| JobError::Transient(format!("listing outputs failed: {e}")))??;
+            .map_err(|e| JobError::transient(format!("listing outputs failed: {e}"), OUR_SIDE))??;
         let files: Vec<String> = files
             .iter()
             .map(|rel| rel.to_string_lossy().replace('\\', "/"))
             .collect();
         publisher.finish(&files).await?;
-        let media = describe_outputs(&prefix, &output, started.elapsed());
+        let media = describe_outputs(&prefix, output, started.elapsed());
         Ok(Finished {
             video: video.id,
             owner: video.owner_id,
@@ -289,9 +323,9 @@ impl Worker {
         })
     }
 
-    /// Runs FFmpeg on a blocking thread, bounded by the job timeout, publishing
-    /// segments as they are written; once every rung has begun, the video is marked
-    /// playable.
+    /// Runs FFmpeg in a child process, killed at the job timeout or on `abort`,
+    /// publishing segments as they are written; once every rung has begun, the video
+    /// is marked playable.
     #[allow(clippy::too_many_arguments)]
     async fn run_media(
         &self,
@@ -299,44 +333,44 @@ impl Worker {
         video: VideoId,
         source: &Path,
         out_dir: &Path,
-        cancel: &Cancel,
+        abort: &CancellationToken,
         progress: &SharedProgress,
         publisher: &mut Publisher,
         started: Instant,
-    ) -> Result<TranscodeOutput, JobError> {
-        let (source, dir) = (source.to_path_buf(), out_dir.to_path_buf());
-        let (ladder, limits) = (self.settings.ladder.clone(), self.settings.limits);
-        let task_cancel = cancel.clone();
-        let playable = Arc::new(AtomicBool::new(false));
-        let (task_progress, task_playable) = (progress.clone(), playable.clone());
-        let mut handle = tokio::task::spawn_blocking(move || {
-            skillreel_media::transcode(
-                &source,
-                &dir,
-                &ladder,
-                &limits,
-                &task_cancel,
-                &mut |event| match event {
-                    Event::Progress(fraction) => task_progress.set(fraction),
-                    Event::Playable => task_playable.store(true, Ordering::Relaxed),
-                },
-            )
-        });
-        let timeout = self.settings.job_timeout;
+    ) -> Result<MediaSummary, JobError> {
+        let settings = &self.settings;
+        let request = ChildRequest {
+            source: source.to_path_buf(),
+            out_dir: out_dir.to_path_buf(),
+            ladder: settings.ladder.clone(),
+            min_duration_ms: u64::try_from(settings.limits.min_duration.as_millis()).unwrap_or(u64::MAX),
+            max_duration_ms: u64::try_from(settings.limits.max_duration.as_millis()).unwrap_or(u64::MAX),
+            max_memory_mb: settings.max_memory_mb,
+            max_cpu_seconds: settings.max_cpu_seconds(),
+        };
+        let mut child = MediaChild::spawn(&settings.media_program, &request).await?;
+        let timeout = settings.job_timeout;
         let deadline = tokio::time::sleep(timeout);
         tokio::pin!(deadline);
         let mut tick = tokio::time::interval(PUBLISH_EVERY);
-        let mut published = false;
-        let joined = loop {
+        let (mut playable, mut published) = (false, false);
+        loop {
             tokio::select! {
-                joined = &mut handle => break joined,
+                event = child.next_event() => match event {
+                    Some(Event::Progress(fraction)) => progress.set(fraction),
+                    Some(Event::Playable) => playable = true,
+                    None => break,
+                },
                 () = &mut deadline => {
-                    cancel.cancel();
-                    let _ = handle.await;
+                    child.kill().await;
                     return Err(JobError::BadMedia(format!(
                         "processing took longer than the limit of {} s",
                         timeout.as_secs()
                     )));
+                }
+                () = abort.cancelled() => {
+                    child.kill().await;
+                    return Err(JobError::Cancelled);
                 }
                 _ = tick.tick() => {
                     // Publishing early is a bonus: a failure here is retried by the
@@ -345,7 +379,7 @@ impl Worker {
                         tracing::warn!(error = %e, "could not publish segments yet");
                         continue;
                     }
-                    if !published && playable.load(Ordering::Relaxed) {
+                    if !published && playable {
                         match publisher.publish_master().await {
                             Ok(()) => {
                                 published = true;
@@ -356,9 +390,8 @@ impl Worker {
                     }
                 }
             }
-        };
-        let output = joined.map_err(|e| JobError::Transient(format!("transcoder thread failed: {e}")))??;
-        Ok(output)
+        }
+        Ok(child.finish().await?)
     }
 
     async fn mark_playable(&self, job: &ClaimedJob, video: VideoId, elapsed: Duration) {
@@ -433,7 +466,15 @@ impl Worker {
         Ok(())
     }
 
-    async fn finish_failed(&self, job: &ClaimedJob, failure: Failure, reason: &str) -> Result<(), RecordError> {
+    /// Records a failed attempt; `reason` is what happened (kept with the job), `shown`
+    /// what the author is told of a transient cause when no attempt is left.
+    async fn finish_failed(
+        &self,
+        job: &ClaimedJob,
+        failure: Failure,
+        reason: &str,
+        shown: &str,
+    ) -> Result<(), RecordError> {
         let mut tx = self.pool.begin().await?;
         let terminal = skillreel_queue::fail(&mut tx, job, failure, reason).await?;
         if terminal {
@@ -441,7 +482,10 @@ impl Worker {
             if let Some(request) = request {
                 let shown = match failure {
                     Failure::Permanent => reason.to_owned(),
-                    Failure::Transient => format!("processing failed {} times; last error: {reason}", job.attempt),
+                    Failure::Transient => format!(
+                        "processing failed {} times ({shown}); please try uploading it again later",
+                        job.attempt
+                    ),
                 };
                 if videos::mark_failed(&mut tx, request.video_id, &shown).await? {
                     notify_failed(&mut tx, request.video_id, &shown).await?;
@@ -456,26 +500,15 @@ impl Worker {
 }
 
 /// What the video row records of a finished transcode.
-fn describe_outputs(prefix: &ObjectKey, output: &TranscodeOutput, took: Duration) -> TranscodedMedia {
-    let p = &output.probe;
+fn describe_outputs(prefix: &ObjectKey, media: MediaSummary, took: Duration) -> TranscodedMedia {
     TranscodedMedia {
-        duration_ms: p.duration.as_millis() as i64,
-        width: p.width as i32,
-        height: p.height as i32,
+        duration_ms: i64::try_from(media.duration_ms).unwrap_or(i64::MAX),
+        width: i32::try_from(media.width).unwrap_or(i32::MAX),
+        height: i32::try_from(media.height).unwrap_or(i32::MAX),
         hls_key: format!("{prefix}/master.m3u8"),
         thumbnail_key: format!("{prefix}/thumbnail.jpg"),
-        storyboard_key: output.storyboard.is_file().then(|| format!("{prefix}/storyboard.vtt")),
-        renditions: output
-            .rungs
-            .iter()
-            .map(|r| Rendition {
-                width: r.rung.width,
-                height: r.rung.height,
-                bandwidth: r.bandwidth,
-                codecs: r.codecs.clone(),
-                playlist: r.playlist.clone(),
-            })
-            .collect(),
+        storyboard_key: media.has_storyboard.then(|| format!("{prefix}/storyboard.vtt")),
+        renditions: media.renditions,
         time_to_complete_ms: took.as_millis() as i64,
     }
 }

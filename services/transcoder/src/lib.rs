@@ -18,10 +18,12 @@ use skillreel_web::Backends;
 use skillreel_web::ops::Metrics;
 pub use tokio_util::sync::CancellationToken;
 
+mod child;
 mod job;
 mod publish;
 mod worker;
 
+pub use child::{MEDIA_CHILD_ARG, resolve_media_program, run_media_child};
 pub use worker::{Worker, WorkerSettings};
 
 pub use skillreel_web::StartError;
@@ -46,7 +48,7 @@ impl Application {
         );
         worker.register_metrics(&metrics);
         let (listener, port) = skillreel_web::bind(&settings.server)?;
-        let server = skillreel_web::serve(listener, metrics, backends.readiness, |_| {})?;
+        let server = skillreel_web::serve(listener, metrics, backends.readiness, Default::default(), |_| {})?;
         Ok(Self {
             port,
             server,

@@ -6,8 +6,21 @@ use std::process::ExitCode;
 use skillreel_config::Settings;
 use skillreel_transcoder::Application;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    // The worker runs each transcode in a child: this same binary, started so.
+    if std::env::args().nth(1).as_deref() == Some(skillreel_transcoder::MEDIA_CHILD_ARG) {
+        return skillreel_transcoder::run_media_child();
+    }
+    match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime.block_on(serve()),
+        Err(e) => {
+            eprintln!("skillreel-transcoder: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve() -> ExitCode {
     let settings = match Settings::load(None) {
         Ok(s) => s,
         Err(e) => {

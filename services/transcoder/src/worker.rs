@@ -30,6 +30,19 @@ pub struct WorkerSettings {
     pub limits: skillreel_media::Limits,
     /// Keep the original once the video is ready.
     pub keep_source: bool,
+    /// The binary each transcode runs in, as a child process.
+    pub media_program: PathBuf,
+    /// Memory cap of one transcode's process, in MiB.
+    pub max_memory_mb: u64,
+}
+
+impl WorkerSettings {
+    /// CPU-time cap of one transcode's process: the job timeout on every core, so it
+    /// only bites when the wall-clock timeout could not (a stopped clock, a stuck kill).
+    pub fn max_cpu_seconds(&self) -> u64 {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get) as u64;
+        self.job_timeout.as_secs().max(1).saturating_mul(cores)
+    }
 }
 
 impl WorkerSettings {
@@ -57,6 +70,8 @@ impl From<&TranscoderSettings> for WorkerSettings {
                 ..skillreel_media::Limits::default()
             },
             keep_source: true,
+            media_program: crate::child::resolve_media_program(s.media_program.as_deref()),
+            max_memory_mb: s.max_memory_mb.max(256),
         }
     }
 }

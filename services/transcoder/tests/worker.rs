@@ -394,3 +394,147 @@ async fn a_worker_shut_down_mid_job_hands_the_job_back(pool: PgPool) {
     assert_eq!((status.as_str(), attempts), ("queued", 0), "the job was not released");
     assert_eq!(f.video(id).await.status, VideoStatus::Processing);
 }
+
+/// The media processes this test's workers started: children of this process working
+/// in a folder under `dir` (other tests run their own workers in parallel).
+fn media_children_under(dir: &std::path::Path) -> Vec<u32> {
+    let me = std::process::id();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        panic!("no /proc");
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let parent = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                .and_then(|p| p.parse::<u32>().ok());
+            parent == Some(me) && std::fs::read_link(format!("/proc/{pid}/cwd")).is_ok_and(|cwd| cwd.starts_with(dir))
+        })
+        .collect()
+}
+
+async fn wait_for_media_child(dir: &std::path::Path) -> u32 {
+    for _ in 0..300 {
+        if let Some(pid) = media_children_under(dir).first() {
+            return *pid;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no media process started under {}", dir.display());
+}
+
+fn signal(pid: u32, name: &str) {
+    let status = std::process::Command::new("kill")
+        .args(["-s", name, &pid.to_string()])
+        .status()
+        .unwrap_or_else(|e| panic!("kill: {e}"));
+    assert!(status.success(), "kill -s {name} {pid} failed");
+}
+
+/// A crash inside libav (here: the process killed by SIGKILL, aborting with SIGABRT,
+/// or dying of SIGILL) ends that attempt only: the worker lives, the job is retried
+/// and the video becomes ready. (Not SIGSEGV sent by `kill`: Rust's stack-overflow
+/// handler catches a SEGV that no instruction caused and carries on; a real one in
+/// libav kills the process like these do.)
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn a_crashed_media_process_fails_its_attempt_and_the_job_is_retried(pool: PgPool) {
+    for sig in ["KILL", "ABRT", "ILL"] {
+        let mut f = fixture(pool.clone()).await;
+        let work = f.dir.path().join("work");
+        f.settings.work_dir = Some(work.clone());
+        let src = fixtures::video(f.dir.path(), "talk.mp4", VideoSpec::landscape(1280, 720, 20.0));
+        let id = f.upload(&src).await;
+        let (stop, handle) = f.worker();
+        signal(wait_for_media_child(&work).await, sig);
+        let video = f.settled(id).await;
+        stop.cancel();
+        let _ = handle.await;
+        assert_eq!(video.status, VideoStatus::Ready, "{sig}: {:?}", video.failure_reason);
+        let (status, attempts, _) = f.job_of(id).await;
+        assert_eq!((status.as_str(), attempts), ("succeeded", 2), "{sig}");
+        assert!(
+            media_children_under(&work).is_empty(),
+            "{sig}: a media process outlived its job"
+        );
+    }
+}
+
+/// The job timeout is enforced by killing the process, whatever libav is doing.
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn a_transcode_past_the_job_timeout_is_killed_and_fails_with_a_reason(pool: PgPool) {
+    let mut f = fixture(pool).await;
+    let work = f.dir.path().join("work");
+    f.settings.work_dir = Some(work.clone());
+    f.settings.job_timeout = Duration::from_secs(1);
+    let src = fixtures::video(f.dir.path(), "talk.mp4", VideoSpec::landscape(1280, 720, 20.0));
+    let id = f.upload(&src).await;
+    let (stop, handle) = f.worker();
+    let video = f.settled(id).await;
+    assert_eq!(video.status, VideoStatus::Failed);
+    assert_eq!(
+        video.failure_reason.as_deref(),
+        Some("processing took longer than the limit of 1 s")
+    );
+    assert!(media_children_under(&work).is_empty(), "the killed process lingers");
+    stop.cancel();
+    let _ = handle.await;
+    // A worker with a sane timeout makes the next video ready.
+    f.settings.job_timeout = Duration::from_secs(600);
+    let good = fixtures::video(f.dir.path(), "good.mp4", VideoSpec::landscape(320, 240, 2.0));
+    let good = f.upload(&good).await;
+    let (stop, handle) = f.worker();
+    let good = f.settled(good).await;
+    stop.cancel();
+    let _ = handle.await;
+    assert_eq!(good.status, VideoStatus::Ready, "{:?}", good.failure_reason);
+}
+
+/// Box sizes that wrap a 64-bit sum (the 32-byte file that once spun a worker at 100 %
+/// CPU for good) fail at once with a reason, and the next video still becomes ready.
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn mp4_box_sizes_that_wrap_fail_fast_and_the_worker_keeps_serving(pool: PgPool) {
+    let f = fixture(pool).await;
+    let mut ids = Vec::new();
+    for (name, bytes) in fixtures::wrapping_box_mp4s() {
+        let path = f.dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap_or_else(|e| panic!("{e}"));
+        ids.push((name, f.upload(&path).await));
+    }
+    let good = fixtures::video(f.dir.path(), "good.mp4", VideoSpec::landscape(320, 240, 2.0));
+    let good = f.upload(&good).await;
+    let (stop, handle) = f.worker();
+    for (name, id) in ids {
+        let video = f.settled(id).await;
+        assert_eq!(video.status, VideoStatus::Failed, "{name}");
+        assert!(
+            video.failure_reason.as_deref().is_some_and(|r| r.len() > 15),
+            "{name}: {:?}",
+            video.failure_reason
+        );
+        assert_eq!(f.job_of(id).await.1, 1, "{name}: bad media is not retried");
+    }
+    let good = f.settled(good).await;
+    stop.cancel();
+    let _ = handle.await;
+    assert_eq!(good.status, VideoStatus::Ready, "{:?}", good.failure_reason);
+}
+
+/// A header that says 2 s over 12 s of pictures does not get past a 5 s limit: the
+/// decode stops at the limit and says so.
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn a_file_that_lies_about_its_length_is_stopped_at_the_limit(pool: PgPool) {
+    let mut f = fixture(pool).await;
+    f.settings.limits.max_duration = Duration::from_secs(5);
+    let liar = fixtures::lying_duration(f.dir.path(), "liar.flv", 12, 2.0);
+    let id = f.upload(&liar).await;
+    let (stop, handle) = f.worker();
+    let video = f.settled(id).await;
+    stop.cancel();
+    let _ = handle.await;
+    assert_eq!(video.status, VideoStatus::Failed);
+    let reason = video.failure_reason.unwrap_or_default();
+    assert!(reason.contains("the limit is 5 s"), "{reason}");
+}

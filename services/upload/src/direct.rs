@@ -17,7 +17,7 @@ use skillreel_db::uploads::{self, Lease, NewUpload, UploadPart};
 use skillreel_db::videos::{self, NewVideo};
 use skillreel_domain::{VideoId, VideoStatus};
 use skillreel_storage::{ObjectKey, StorageError};
-use skillreel_web::{ApiError, ErrorCode};
+use skillreel_web::{ApiError, ErrorCode, RouteSpec};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -30,12 +30,17 @@ const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
 /// SigV4 presigned URLs live at most a week.
 const MAX_URL_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/v1/uploads/direct", web::post().to(create_direct_upload))
-        .route(
-            "/api/v1/uploads/direct/{id}/complete",
-            web::post().to(complete_direct_upload),
-        );
+/// The direct-to-bucket upload routes.
+pub fn routes() -> [RouteSpec; 2] {
+    use actix_web::http::Method;
+    [
+        RouteSpec::new(Method::POST, "/api/v1/uploads/direct", || {
+            web::post().to(create_direct_upload)
+        }),
+        RouteSpec::new(Method::POST, "/api/v1/uploads/direct/{id}/complete", || {
+            web::post().to(complete_direct_upload)
+        }),
+    ]
 }
 
 #[derive(Debug, Deserialize)]

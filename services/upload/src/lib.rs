@@ -8,12 +8,13 @@
 
 use std::sync::Arc;
 
+use actix_web::http::Method;
 use actix_web::web;
 use skillreel_auth::Authenticator;
 use skillreel_config::Settings;
 use skillreel_storage::Storage;
-use skillreel_web::Backends;
 use skillreel_web::ops::Metrics;
+use skillreel_web::{Backends, KnownRoutes, RouteSpec};
 use sqlx::PgPool;
 
 mod checks;
@@ -69,11 +70,26 @@ impl UploadService {
         }
     }
 
+    /// Every route this service serves: the multipart POST, tus, direct uploads.
+    pub fn routes() -> Vec<RouteSpec> {
+        let mut routes = vec![RouteSpec::new(Method::POST, "/api/v1/videos", || {
+            web::post().to(multipart::post_video)
+        })];
+        routes.extend(tus::routes());
+        routes.extend(direct::routes());
+        routes
+    }
+
+    /// What [`Self::configure`] mounts, for 405 answers.
+    pub fn known_routes() -> KnownRoutes {
+        let mut known = KnownRoutes::default();
+        known.add_specs(&Self::routes());
+        known
+    }
+
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {
-        cfg.app_data(self.ctx.clone())
-            .route("/api/v1/videos", web::post().to(multipart::post_video));
-        tus::configure(cfg);
-        direct::configure(cfg);
+        cfg.app_data(self.ctx.clone());
+        skillreel_web::mount(cfg, &Self::routes());
     }
 
     /// Starts the background task that removes abandoned uploads.
@@ -101,6 +117,7 @@ impl Application {
             listener,
             web::Data::new(Metrics::default()),
             backends.readiness,
+            UploadService::known_routes(),
             move |cfg| {
                 cfg.app_data(authenticator.clone());
                 service.configure(cfg);

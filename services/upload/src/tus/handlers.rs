@@ -7,7 +7,7 @@ use skillreel_db::uploads::{self, Lease, NewUpload, UploadRecord};
 use skillreel_db::videos::{self, NewVideo};
 use skillreel_domain::{VideoId, VideoStatus};
 use skillreel_storage::ObjectKey;
-use skillreel_web::{ApiError, ErrorCode};
+use skillreel_web::{ApiError, ErrorCode, RouteSpec};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -16,15 +16,20 @@ use super::protocol::{self, Checksum};
 use crate::UploadContext;
 use crate::checks::{self, validate_metadata};
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route(
-        "/api/v1/uploads",
-        web::method(actix_web::http::Method::OPTIONS).to(discover),
-    )
-    .route("/api/v1/uploads", web::post().to(create_upload))
-    .route("/api/v1/uploads/{id}", web::head().to(head_upload))
-    .route("/api/v1/uploads/{id}", web::patch().to(patch_upload))
-    .route("/api/v1/uploads/{id}", web::delete().to(delete_upload));
+/// The tus routes.
+pub fn routes() -> [RouteSpec; 5] {
+    use actix_web::http::Method;
+    [
+        RouteSpec::new(Method::OPTIONS, "/api/v1/uploads", || {
+            web::method(Method::OPTIONS).to(discover)
+        }),
+        RouteSpec::new(Method::POST, "/api/v1/uploads", || web::post().to(create_upload)),
+        RouteSpec::new(Method::HEAD, "/api/v1/uploads/{id}", || web::head().to(head_upload)),
+        RouteSpec::new(Method::PATCH, "/api/v1/uploads/{id}", || web::patch().to(patch_upload)),
+        RouteSpec::new(Method::DELETE, "/api/v1/uploads/{id}", || {
+            web::delete().to(delete_upload)
+        }),
+    ]
 }
 
 fn tus(mut response: HttpResponseBuilder) -> HttpResponseBuilder {

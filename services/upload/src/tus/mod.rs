@@ -9,5 +9,5 @@ mod protocol;
 mod sweep;
 
 pub use append::unavailable;
-pub use handlers::configure;
+pub use handlers::routes;
 pub use sweep::{finish_assembled, spawn_sweeper, sweep_expired};

@@ -1,0 +1,81 @@
+//! Which paths and methods a server answers, so that a known path asked with another
+//! method gets `405 Method Not Allowed` with an `Allow` header (RFC 9110 §15.5.6)
+//! instead of the 404 actix gives when no method guard matches.
+
+use actix_web::dev::ResourceDef;
+use actix_web::http::Method;
+use actix_web::{Route, web};
+
+/// One route a service serves: its method, its actix pattern and its handler.
+pub struct RouteSpec {
+    pub method: Method,
+    pub path: &'static str,
+    pub route: fn() -> Route,
+}
+
+impl RouteSpec {
+    pub const fn new(method: Method, path: &'static str, route: fn() -> Route) -> Self {
+        Self { method, path, route }
+    }
+}
+
+/// Registers `specs` on `cfg`.
+pub fn mount(cfg: &mut web::ServiceConfig, specs: &[RouteSpec]) {
+    for spec in specs {
+        cfg.route(spec.path, (spec.route)());
+    }
+}
+
+/// Every (pattern, method) a server answers; shared by its workers as app data.
+#[derive(Clone, Default)]
+pub struct KnownRoutes(Vec<(ResourceDef, Method)>);
+
+impl KnownRoutes {
+    pub fn add(&mut self, method: Method, path: &str) -> &mut Self {
+        self.0.push((ResourceDef::new(path), method));
+        self
+    }
+
+    pub fn add_specs(&mut self, specs: &[RouteSpec]) -> &mut Self {
+        for spec in specs {
+            self.add(spec.method.clone(), spec.path);
+        }
+        self
+    }
+
+    pub fn extend(&mut self, other: &KnownRoutes) -> &mut Self {
+        self.0.extend(other.0.iter().cloned());
+        self
+    }
+
+    /// The methods `path` answers to, sorted and without repeats; empty for an
+    /// unknown path.
+    pub fn allowed(&self, path: &str) -> Vec<Method> {
+        let mut methods: Vec<Method> = self
+            .0
+            .iter()
+            .filter(|(pattern, _)| pattern.is_match(path))
+            .map(|(_, method)| method.clone())
+            .collect();
+        methods.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        methods.dedup();
+        methods
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_known_path_lists_its_methods_and_an_unknown_one_none() {
+        let mut routes = KnownRoutes::default();
+        routes
+            .add(Method::GET, "/api/v1/videos/{id}")
+            .add(Method::PATCH, "/api/v1/videos/{id}")
+            .add(Method::GET, "/api/v1/videos/{id}");
+        assert_eq!(routes.allowed("/api/v1/videos/abc"), vec![Method::GET, Method::PATCH]);
+        assert!(routes.allowed("/api/v1/videos/abc/nothing").is_empty());
+        assert!(routes.allowed("/elsewhere").is_empty());
+    }
+}

@@ -1,0 +1,296 @@
+//! What an attacker would try, over real sockets: hostile media through the real
+//! upload, made-up methods, forged cursors. Each gets a clear 4xx or a `failed` video
+//! with a reason, within a bound, and a normal video uploaded right after still
+//! becomes ready.
+
+mod support;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use futures_util::StreamExt as _;
+use reqwest::{Method, StatusCode};
+use skillreel_testkit::fixtures::{self, VideoSpec};
+use skillreel_testkit::token;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use support::{Backend, TestApp, assert_problem};
+
+/// Hostile files through the public upload: each is accepted or refused with a 4xx,
+/// and each accepted one ends `failed` with a reason a person can read; a good video
+/// uploaded after them becomes ready.
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn hostile_files_fail_with_a_reason_and_a_good_video_still_becomes_ready(_: PgPoolOptions, db: PgConnectOptions) {
+    let mut app = TestApp::spawn(&db, Backend::Local, |s| {
+        s.transcoder.max_duration_seconds = 5;
+    })
+    .await;
+    app.start_transcoder().await;
+    let alice = token("alice", &[]);
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let d = dir.path();
+    let mut files = Vec::new();
+    for (name, bytes) in fixtures::wrapping_box_mp4s() {
+        let path = d.join(name);
+        std::fs::write(&path, bytes).unwrap_or_else(|e| panic!("{e}"));
+        files.push(path);
+    }
+    files.push(fixtures::lying_duration(d, "liar.flv", 12, 2.0));
+    files.push(fixtures::absurd_dimensions(d, "huge.mp4"));
+    let mut accepted = Vec::new();
+    for file in &files {
+        let response = app.post_video(Some(&alice), Some(file), &[("title", "hostile")]).await;
+        let status = response.status();
+        if status == StatusCode::CREATED {
+            let body: serde_json::Value = response.json().await.unwrap_or_default();
+            accepted.push((file.clone(), body["id"].as_str().unwrap_or_default().to_owned()));
+        } else {
+            assert!(status.is_client_error(), "{}: {status}", file.display());
+        }
+    }
+    assert!(
+        accepted.len() >= files.len() / 2,
+        "most hostile files reach the transcoder"
+    );
+    let good = fixtures::video(d, "good.mp4", VideoSpec::landscape(320, 240, 2.0));
+    let good = app.upload(&alice, &good, "A good one").await;
+    for (file, id) in &accepted {
+        let video = app.settled(&alice, id).await;
+        assert_eq!(video["status"], "failed", "{}: {video}", file.display());
+        let reason = video["failure_reason"].as_str().unwrap_or_default();
+        assert!(reason.len() > 15, "{}: {reason}", file.display());
+    }
+    let good = app.settled(&alice, &good).await;
+    assert_eq!(good["status"], "ready", "{good}");
+}
+
+/// 10 000 requests with made-up methods and paths, from nobody: `/metrics` stays small
+/// because labels come from a fixed set.
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn random_methods_and_paths_do_not_grow_the_metrics(_: PgPoolOptions, db: PgConnectOptions) {
+    let app = TestApp::spawn(&db, Backend::Local, |_| {}).await;
+    let requests = (0..10_000u32).map(|i| {
+        let method =
+            Method::from_bytes(format!("X{:08X}", i.wrapping_mul(2_654_435_761)).as_bytes()).unwrap_or(Method::GET);
+        let url = format!("{}/api/v1/{:x}/{i}", app.catalog, i.wrapping_mul(40_503));
+        app.client.request(method, url).send()
+    });
+    let statuses: Vec<_> = futures_util::stream::iter(requests)
+        .buffer_unordered(32)
+        .map(|r| r.map(|r| r.status()).unwrap_or_else(|e| panic!("{e}")))
+        .collect()
+        .await;
+    assert!(
+        statuses.iter().all(|s| s.is_client_error()),
+        "a made-up request was not a 4xx"
+    );
+    let metrics = app.get(None, "/metrics").await.text().await.unwrap_or_default();
+    assert!(
+        metrics.contains("method=\"other\""),
+        "made-up methods are not counted as other"
+    );
+    assert!(metrics.len() < 200 * 1024, "/metrics grew to {} bytes", metrics.len());
+}
+
+/// A known path asked with a method it does not answer: 405 with `Allow`, in the
+/// catalog and the upload service alike; an unknown path is a different code from an
+/// unknown object.
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn a_known_path_with_another_method_answers_405_with_allow(_: PgPoolOptions, db: PgConnectOptions) {
+    let app = TestApp::spawn(&db, Backend::Local, |_| {}).await;
+    let alice = token("alice", &[]);
+    let id = "01900000-0000-7000-8000-000000000000";
+    let cases = [
+        (
+            &app.catalog,
+            Method::PUT,
+            format!("/api/v1/videos/{id}"),
+            "DELETE, GET, PATCH",
+        ),
+        (&app.catalog, Method::DELETE, "/api/v1/videos".to_owned(), "GET"),
+        (&app.catalog, Method::POST, "/healthz".to_owned(), "GET"),
+        (
+            &app.upload,
+            Method::PUT,
+            format!("/api/v1/uploads/{id}"),
+            "DELETE, HEAD, PATCH",
+        ),
+        (&app.upload, Method::GET, "/api/v1/uploads".to_owned(), "OPTIONS, POST"),
+    ];
+    for (base, method, path, allow) in cases {
+        let response = app
+            .client
+            .request(method.clone(), format!("{base}{path}"))
+            .bearer_auth(&alice)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let header = response
+            .headers()
+            .get("allow")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        assert_eq!(header, allow, "{method} {path}");
+        assert_problem(response, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
+    }
+    assert_problem(
+        app.get(Some(&alice), "/api/v1/nothing-here").await,
+        StatusCode::NOT_FOUND,
+        "route_not_found",
+    )
+    .await;
+}
+
+/// Cursors are opaque, but a client can forge one: keys and instants out of any real
+/// range are a 400, never an empty page or a dropped connection.
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn forged_cursors_are_refused_with_400(_: PgPoolOptions, db: PgConnectOptions) {
+    let app = TestApp::spawn(&db, Backend::Local, |_| {}).await;
+    let alice = token("alice", &[]);
+    let id = uuid::Uuid::nil();
+    let now_nanos = 1_790_000_000_000_000_000i128;
+    let ranked = [
+        format!("1e300|{id}|{now_nanos}"),
+        format!("-1e300|{id}|{now_nanos}"),
+        format!("1e18|{id}|{now_nanos}"),
+        format!("NaN|{id}|{now_nanos}"),
+        format!("inf|{id}|{now_nanos}"),
+        format!("5|{id}|{}", i128::MAX),
+        format!("5|{id}|-{now_nanos}"),
+        format!("5|{id}|253402300799000000000"),
+        format!("5|{id}|{now_nanos}|extra"),
+    ];
+    for text in &ranked {
+        for sort in ["recent", "popular", "trending"] {
+            let path = format!("/api/v1/videos?sort={sort}&cursor={}", URL_SAFE_NO_PAD.encode(text));
+            assert_problem(
+                app.get(Some(&alice), &path).await,
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+            )
+            .await;
+        }
+    }
+    for text in [
+        format!("{}|{id}", i128::MAX),
+        format!("-1|{id}"),
+        format!("253402300799000000000|{id}"),
+    ] {
+        let path = format!("/api/v1/me/inbox?cursor={}", URL_SAFE_NO_PAD.encode(&text));
+        assert_problem(
+            app.get(Some(&alice), &path).await,
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        )
+        .await;
+    }
+}
+
+/// A ready video of alice's, through the real upload and transcoder.
+async fn ready_video(app: &mut TestApp, alice: &str, dir: &std::path::Path) -> String {
+    app.start_transcoder().await;
+    let src = fixtures::video(dir, "talk.mp4", VideoSpec::landscape(320, 240, 2.0));
+    let id = app.upload(alice, &src, "Idempotency in practice").await;
+    assert_eq!(app.settled(alice, &id).await["status"], "ready");
+    id
+}
+
+/// Caption uploads that trickle in hold no database connection: more of them than
+/// the pool has connections leave everyone else served, and each ends in 408.
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn slow_caption_bodies_get_408_and_starve_nobody(_: PgPoolOptions, db: PgConnectOptions) {
+    let mut app = TestApp::spawn(&db, Backend::Local, |_| {}).await;
+    let alice = token("alice", &[]);
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let id = ready_video(&mut app, &alice, dir.path()).await;
+    let slow = |lang: String| {
+        let stalled = futures_util::stream::once(async { Ok::<_, std::io::Error>(bytes::Bytes::from("WEBVTT\n\n")) })
+            .chain(futures_util::stream::pending());
+        app.client
+            .put(format!("{}/api/v1/videos/{id}/captions/{lang}", app.catalog))
+            .bearer_auth(&alice)
+            .body(reqwest::Body::wrap_stream(stalled))
+            .send()
+    };
+    let pool_size = app.settings().database.max_connections as usize;
+    let languages = (0..pool_size * 3).map(|i| {
+        format!(
+            "{}{}",
+            char::from(b'a' + (i / 26) as u8),
+            char::from(b'a' + (i % 26) as u8)
+        )
+    });
+    let senders: Vec<_> = languages.map(slow).collect();
+    let senders = tokio::spawn(futures_util::future::join_all(senders));
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    // Everyone else is still served while the slow bodies trickle.
+    for _ in 0..pool_size * 2 {
+        assert_eq!(app.get_video(&alice, &id).await.status(), StatusCode::OK);
+    }
+    let answers = senders.await.unwrap_or_else(|e| panic!("{e}"));
+    for answer in answers {
+        let response = answer.unwrap_or_else(|e| panic!("{e}"));
+        assert_problem(response, StatusCode::REQUEST_TIMEOUT, "request_timeout").await;
+    }
+    let captions: serde_json::Value = app
+        .get(Some(&alice), &format!("/api/v1/videos/{id}/captions"))
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(captions.as_array().map(Vec::len), Some(0), "{captions}");
+}
+
+/// The largest caption accepted, all distinct words, would overflow the search vector:
+/// it is stored and searchable, and the video stays editable; a larger one is a 413
+/// and leaves nothing behind.
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn the_largest_captions_keep_the_video_editable_and_larger_ones_leave_nothing(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let mut app = TestApp::spawn(&db, Backend::Local, |_| {}).await;
+    let alice = token("alice", &[]);
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let id = ready_video(&mut app, &alice, dir.path()).await;
+    let caption = |bytes: usize| {
+        let mut text = String::from("WEBVTT\n\n00:00:00.000 --> 00:00:01.500\n");
+        let mut i = 0u64;
+        while text.len() < bytes {
+            text.push_str(&format!("w{:x} ", i.wrapping_mul(0x9E37_79B9_7F4A_7C15)));
+            i += 1;
+        }
+        text.truncate(bytes);
+        text.push('\n');
+        text
+    };
+    let put = |lang: &str, body: String| {
+        app.client
+            .put(format!("{}/api/v1/videos/{id}/captions/{lang}", app.catalog))
+            .bearer_auth(&alice)
+            .body(body)
+            .send()
+    };
+    let max = skillreel_domain::MAX_CAPTION_BYTES;
+    let response = put("en", caption(max - 64)).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(response.status(), StatusCode::CREATED, "{:?}", response.text().await);
+    let response = put("de", caption(max - 64)).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(response.status(), StatusCode::CREATED, "{:?}", response.text().await);
+    let patched = app
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/videos/{id}"),
+            &alice,
+            Some(serde_json::json!({ "title": "Idempotency, captioned" })),
+        )
+        .await;
+    assert_eq!(patched.status(), StatusCode::OK);
+    let response = put("fr", caption(max + 1024)).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_problem(response, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+    let captions: serde_json::Value = app
+        .get(Some(&alice), &format!("/api/v1/videos/{id}/captions"))
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(captions.as_array().map(Vec::len), Some(2), "{captions}");
+}
