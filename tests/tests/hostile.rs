@@ -294,3 +294,102 @@ async fn the_largest_captions_keep_the_video_editable_and_larger_ones_leave_noth
         .unwrap_or_default();
     assert_eq!(captions.as_array().map(Vec::len), Some(2), "{captions}");
 }
+
+/// An endpoint on loopback that answers every request with a redirect to the cloud
+/// metadata service, counting what it gets.
+async fn redirecting_endpoint() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = hits.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut buf = [0u8; 8192];
+            let _ = socket.read(&mut buf).await;
+            let _ = socket
+                .write_all(b"HTTP/1.1 302 Found\r\nLocation: http://169.254.169.254/latest/meta-data/\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                .await;
+        }
+    });
+    (format!("http://127.0.0.1:{port}/hook"), hits)
+}
+
+/// Webhooks cannot be aimed at the network behind the server: private, loopback and
+/// link-local addresses are refused unless allowlisted, redirects are not followed,
+/// and a failed delivery says what happened without echoing the response.
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn webhooks_cannot_reach_private_addresses_or_follow_redirects(_: PgPoolOptions, db: PgConnectOptions) {
+    let app = TestApp::spawn(&db, Backend::Local, |s| {
+        s.catalog.webhook_allowed_hosts = vec!["127.0.0.1".into()];
+    })
+    .await;
+    let admin = token("root", &["admin"]);
+    for url in [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.5/hook",
+        "http://192.168.1.1:8080/hook",
+        "http://[::1]:8080/hook",
+        "http://[::ffff:169.254.169.254]/",
+        "http://0.0.0.0:9/",
+        "http://localhost:9/hook",
+    ] {
+        let response = app
+            .call(
+                Method::POST,
+                "/api/v1/admin/webhooks",
+                &admin,
+                Some(serde_json::json!({ "url": url })),
+            )
+            .await;
+        assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    }
+    // An allowlisted host that redirects: delivered once, never followed.
+    let (url, hits) = redirecting_endpoint().await;
+    let created = app
+        .call(
+            Method::POST,
+            "/api/v1/admin/webhooks",
+            &admin,
+            Some(serde_json::json!({ "url": url })),
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let hook: serde_json::Value = created.json().await.unwrap_or_default();
+    let hook = hook["id"].as_str().unwrap_or_default().to_owned();
+    // A notification to deliver: alice's video fails (a text file named .mp4).
+    let mut app = app;
+    app.start_transcoder().await;
+    let alice = token("alice", &[]);
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let fake = fixtures::fake_mp4(dir.path(), "notes.mp4");
+    let id = app.upload(&alice, &fake, "Notes").await;
+    assert_eq!(app.settled(&alice, &id).await["status"], "failed");
+    let mut last_error = String::new();
+    for _ in 0..120 {
+        let deliveries: serde_json::Value = app
+            .call(
+                Method::GET,
+                &format!("/api/v1/admin/webhooks/{hook}/deliveries"),
+                &admin,
+                None,
+            )
+            .await
+            .json()
+            .await
+            .unwrap_or_default();
+        last_error = deliveries[0]["last_error"].as_str().unwrap_or_default().to_owned();
+        if !last_error.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert_eq!(
+        last_error,
+        "the endpoint answered 302 Found; redirects are not followed"
+    );
+    assert!(hits.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+}

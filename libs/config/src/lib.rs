@@ -202,6 +202,9 @@ pub struct CatalogSettings {
     pub cache_ttl_seconds: u64,
     /// Videos (and, as many, readers) the read cache holds per process.
     pub cache_entries: usize,
+    /// Webhook hosts (names or IPs) allowed although they are private, loopback or
+    /// link-local addresses; every other webhook must reach a public address.
+    pub webhook_allowed_hosts: Vec<String>,
 }
 
 impl Default for CatalogSettings {
@@ -210,6 +213,7 @@ impl Default for CatalogSettings {
             flag_threshold: 3,
             cache_ttl_seconds: 30,
             cache_entries: 50_000,
+            webhook_allowed_hosts: Vec::new(),
         }
     }
 }

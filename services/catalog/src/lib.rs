@@ -24,6 +24,7 @@ mod admin;
 mod captions;
 mod comments;
 mod communities;
+mod egress;
 mod import;
 mod inbox;
 pub mod media;
@@ -47,6 +48,8 @@ pub struct CatalogContext {
     /// Flags that send a published video back to review.
     pub flag_threshold: i32,
     pub cache: Arc<read_cache::ReadCache>,
+    /// Where webhooks may point.
+    pub egress: egress::EgressPolicy,
 }
 
 impl CatalogContext {
@@ -95,6 +98,7 @@ impl CatalogService {
                     std::time::Duration::from_secs(settings.catalog.cache_ttl_seconds),
                     settings.catalog.cache_entries,
                 )),
+                egress: egress::EgressPolicy::new(&settings.catalog.webhook_allowed_hosts),
             }),
         }
     }
@@ -102,7 +106,11 @@ impl CatalogService {
     /// Starts sending queued webhook deliveries, for as long as the process runs (any
     /// number of replicas may: deliveries are claimed with `skip locked`).
     pub fn spawn_webhook_deliverer(&self) -> tokio::task::JoinHandle<()> {
-        webhooks::spawn_deliverer(self.ctx.pool.clone(), tokio_util::sync::CancellationToken::new())
+        webhooks::spawn_deliverer(
+            self.ctx.pool.clone(),
+            self.ctx.egress.clone(),
+            tokio_util::sync::CancellationToken::new(),
+        )
     }
 
     /// Starts hearing of changes, which lets the read cache serve (see [`read_cache`]).

@@ -28,6 +28,7 @@ use uuid::Uuid;
 
 use crate::CatalogContext;
 use crate::access::require_admin;
+use crate::egress::EgressPolicy;
 
 /// Attempts before a delivery is given up.
 const MAX_ATTEMPTS: i32 = 10;
@@ -91,6 +92,7 @@ pub async fn create(
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() || body.url.len() > 2000 {
         return Err(ApiError::validation("url must be an http(s) URL"));
     }
+    ctx.egress.check_url(&url).await.map_err(ApiError::validation)?;
     if let Some(bad) = body.events.iter().find(|e| !KINDS.contains(&e.as_str())) {
         return Err(ApiError::validation(format!(
             "unknown event `{}`; events are {}",
@@ -143,9 +145,9 @@ pub async fn deliveries(
 }
 
 /// Sends due deliveries until `stop`; any number of catalog replicas may run one.
-pub fn spawn_deliverer(pool: PgPool, stop: CancellationToken) -> tokio::task::JoinHandle<()> {
+pub fn spawn_deliverer(pool: PgPool, egress: EgressPolicy, stop: CancellationToken) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let client = match reqwest::Client::builder().timeout(REQUEST_TIMEOUT).build() {
+        let client = match egress.client(REQUEST_TIMEOUT) {
             Ok(c) => c,
             Err(e) => {
                 tracing::error!(error = %e, "webhook delivery disabled: no HTTP client");
@@ -208,11 +210,35 @@ async fn send(client: &reqwest::Client, delivery: &Due) -> Result<(), String> {
         .body(body)
         .send()
         .await
-        .map_err(|e| format!("request failed: {e}"))?;
-    if response.status().is_success() {
+        .map_err(|e| delivery_error(&e))?;
+    let status = response.status();
+    if status.is_success() {
         Ok(())
+    } else if status.is_redirection() {
+        Err(format!("the endpoint answered {status}; redirects are not followed"))
     } else {
-        Err(format!("the endpoint answered {}", response.status()))
+        Err(format!("the endpoint answered {status}"))
+    }
+}
+
+/// What an admin reads about a failed delivery: what happened, never the text of a
+/// lower layer (which would make the webhook a probe of the network behind us).
+fn delivery_error(e: &reqwest::Error) -> String {
+    use std::error::Error as _;
+    let mut source = e.source();
+    while let Some(cause) = source {
+        if cause.is::<crate::egress::AddressNotAllowed>() {
+            return cause.to_string();
+        }
+        source = cause.source();
+    }
+    tracing::info!(error = %e, "webhook request failed");
+    if e.is_timeout() {
+        format!("the endpoint did not answer within {} s", REQUEST_TIMEOUT.as_secs())
+    } else if e.is_connect() {
+        "could not connect to the endpoint".to_owned()
+    } else {
+        "the request failed".to_owned()
     }
 }
 
