@@ -25,7 +25,7 @@ mod transcode;
 
 pub use error::MediaError;
 pub use ladder::{Ladder, Rung};
-pub use probe::{Limits, Probe, mp4_index_of_bytes, probe};
+pub use probe::{Limits, Probe, probe};
 pub use rotate::Rotation;
 pub use transcode::{Cancel, Event, TranscodeOutput, TranscodedRung, transcode};
 

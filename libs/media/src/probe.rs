@@ -99,6 +99,7 @@ fn read_head(path: &Path) -> std::io::Result<Vec<u8>> {
     Ok(head)
 }
 
+#[derive(Debug, PartialEq)]
 enum Mp4Index {
     Missing,
     CutOff,
@@ -155,17 +156,6 @@ fn mp4_index_of(file: &mut (impl std::io::Read + std::io::Seek), len: u64) -> Mp
         }
     }
     Mp4Index::Missing
-}
-
-/// Sniffs an in-memory file's MP4 index the way [`probe`] does; for the fuzzer and
-/// property tests, which must not touch the disk.
-pub fn mp4_index_of_bytes(bytes: &[u8]) -> &'static str {
-    let mut cursor = std::io::Cursor::new(bytes);
-    match mp4_index_of(&mut cursor, bytes.len() as u64) {
-        Mp4Index::Missing => "missing",
-        Mp4Index::CutOff => "cut_off",
-        Mp4Index::Present => "present",
-    }
 }
 
 pub(crate) fn describe(input: &format::context::Input, limits: &Limits) -> Result<Probe, MediaError> {
@@ -259,4 +249,70 @@ fn container_duration(input: &format::context::Input, stream: &format::stream::S
         return Duration::try_from_secs_f64(d as f64 * f64::from(tb)).unwrap_or(Duration::MAX);
     }
     Duration::ZERO
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn index_of(bytes: &[u8]) -> Mp4Index {
+        mp4_index_of(&mut std::io::Cursor::new(bytes), bytes.len() as u64)
+    }
+
+    /// A top-level box: 32-bit size (1 = a 64-bit size follows), type, then `body` bytes.
+    fn boxed(size32: u32, kind: &[u8; 4], large: Option<u64>, body: usize) -> Vec<u8> {
+        let mut bytes = size32.to_be_bytes().to_vec();
+        bytes.extend_from_slice(kind);
+        if let Some(large) = large {
+            bytes.extend_from_slice(&large.to_be_bytes());
+        }
+        bytes.resize(bytes.len() + body, 0);
+        bytes
+    }
+
+    #[test]
+    fn box_sizes_that_wrap_end_the_walk() {
+        let ftyp = boxed(16, b"ftyp", None, 8);
+        let wrap = [ftyp.clone(), boxed(1, b"free", Some(u64::MAX - 15), 0)].concat();
+        assert_eq!(index_of(&wrap), Mp4Index::Missing);
+        let moov = [ftyp.clone(), boxed(1, b"moov", Some(u64::MAX), 0)].concat();
+        assert_eq!(index_of(&moov), Mp4Index::CutOff);
+        let whole = [ftyp.clone(), boxed(16, b"moov", None, 8)].concat();
+        assert_eq!(index_of(&whole), Mp4Index::Present);
+        let cut = [ftyp, boxed(64, b"moov", None, 8)].concat();
+        assert_eq!(index_of(&cut), Mp4Index::CutOff);
+    }
+
+    proptest! {
+        /// Whatever the sizes say, the walk ends, without overflow (debug builds
+        /// panic on one), and names `moov` present only when it fits the file.
+        #[test]
+        fn the_walk_ends_on_any_box_sizes(
+            boxes in proptest::collection::vec(
+                (any::<u32>(), prop::sample::select(vec![*b"ftyp", *b"free", *b"mdat", *b"moov"]),
+                 proptest::option::of(any::<u64>()), 0usize..64),
+                0..12,
+            ),
+            tail in proptest::collection::vec(any::<u8>(), 0..32),
+        ) {
+            let mut bytes: Vec<u8> = boxes
+                .iter()
+                .flat_map(|(size, kind, large, body)| {
+                    let size = if large.is_some() { 1 } else { *size };
+                    boxed(size, kind, *large, *body)
+                })
+                .collect();
+            bytes.extend_from_slice(&tail);
+            let found = index_of(&bytes);
+            if found == Mp4Index::Present {
+                prop_assert!(bytes.windows(4).any(|w| w == b"moov"));
+            }
+        }
+
+        #[test]
+        fn the_walk_ends_on_any_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = index_of(&bytes);
+        }
+    }
 }

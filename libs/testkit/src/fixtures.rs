@@ -330,22 +330,11 @@ pub fn wrapping_box_mp4s() -> Vec<(&'static str, Vec<u8>)> {
 /// An FLV whose metadata declares `declared` seconds while `seconds` of picture follow:
 /// a file that lies about its length.
 pub fn lying_duration(dir: &Path, name: &str, seconds: u32, declared: f64) -> PathBuf {
-    let real = dir.join(format!("{name}.real.flv"));
-    let out = real.to_string_lossy().into_owned();
-    let source = format!("testsrc2=size=160x120:rate=10:duration={seconds}");
-    ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
-        &source,
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-pix_fmt",
-        "yuv420p",
-        &out,
-    ]);
+    let spec = VideoSpec {
+        fps: 10,
+        ..VideoSpec::landscape(160, 120, f64::from(seconds)).silent()
+    };
+    let real = video(dir, &format!("{name}.real.flv"), spec);
     let mut bytes = std::fs::read(&real).unwrap();
     // onMetaData: the string "duration", then an AMF number (marker 0, big-endian f64).
     let at = bytes

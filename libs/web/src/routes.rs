@@ -31,6 +31,13 @@ pub fn mount(cfg: &mut web::ServiceConfig, specs: &[RouteSpec]) {
 pub struct KnownRoutes(Vec<(ResourceDef, Method)>);
 
 impl KnownRoutes {
+    /// The routes `specs` register (what [`mount`] mounts).
+    pub fn of(specs: &[RouteSpec]) -> Self {
+        let mut known = Self::default();
+        known.add_specs(specs);
+        known
+    }
+
     pub fn add(&mut self, method: Method, path: &str) -> &mut Self {
         self.0.push((ResourceDef::new(path), method));
         self
@@ -40,11 +47,6 @@ impl KnownRoutes {
         for spec in specs {
             self.add(spec.method.clone(), spec.path);
         }
-        self
-    }
-
-    pub fn extend(&mut self, other: &KnownRoutes) -> &mut Self {
-        self.0.extend(other.0.iter().cloned());
         self
     }
 

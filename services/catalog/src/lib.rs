@@ -16,7 +16,7 @@ use skillreel_auth::Authenticator;
 use skillreel_config::Settings;
 use skillreel_storage::Storage;
 use skillreel_web::ops::Metrics;
-use skillreel_web::{Backends, KnownRoutes, StartError};
+use skillreel_web::{Backends, KnownRoutes, RouteSpec, StartError};
 use sqlx::PgPool;
 
 pub mod access;
@@ -121,30 +121,25 @@ impl CatalogService {
             .spawn_listener(self.ctx.pool.clone(), tokio_util::sync::CancellationToken::new())
     }
 
-    /// What [`Self::configure`] mounts, for 405 answers.
-    pub fn known_routes() -> KnownRoutes {
-        let mut known = KnownRoutes::default();
-        for endpoint in openapi::endpoints() {
-            if endpoint.route.is_some() {
-                known.add(endpoint.method.clone(), endpoint.path);
-            }
-        }
-        known
-            .add(Method::GET, "/api/v1/openapi.json")
-            .add(Method::GET, "/api/docs");
-        known
+    /// Every route this service serves: exactly the documented ones (see
+    /// `openapi::endpoints`), plus the document itself and its viewer.
+    pub fn routes() -> Vec<RouteSpec> {
+        let mut routes: Vec<RouteSpec> = openapi::endpoints()
+            .into_iter()
+            .filter_map(|e| Some(RouteSpec::new(e.method, e.path, e.route?)))
+            .collect();
+        routes.push(RouteSpec::new(Method::GET, "/api/v1/openapi.json", || {
+            web::get().to(openapi::serve_document)
+        }));
+        routes.push(RouteSpec::new(Method::GET, "/api/docs", || {
+            web::get().to(openapi::serve_ui)
+        }));
+        routes
     }
 
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {
         cfg.app_data(self.ctx.clone());
-        // Exactly the documented routes: see `openapi::endpoints`.
-        for endpoint in openapi::endpoints() {
-            if let Some(route) = endpoint.route {
-                cfg.route(endpoint.path, route());
-            }
-        }
-        cfg.route("/api/v1/openapi.json", web::get().to(openapi::serve_document))
-            .route("/api/docs", web::get().to(openapi::serve_ui));
+        skillreel_web::mount(cfg, &Self::routes());
     }
 }
 
@@ -171,7 +166,7 @@ impl Application {
             listener,
             web::Data::new(Metrics::default()),
             backends.readiness,
-            CatalogService::known_routes(),
+            KnownRoutes::of(&CatalogService::routes()),
             move |cfg| {
                 cfg.app_data(authenticator.clone());
                 service.configure(cfg);

@@ -11,8 +11,8 @@ use skillreel_config::Settings;
 use skillreel_transcoder::CancellationToken;
 use skillreel_transcoder::{Worker, WorkerSettings};
 use skillreel_upload::UploadService;
-use skillreel_web::Backends;
 use skillreel_web::ops::Metrics;
+use skillreel_web::{Backends, KnownRoutes};
 
 use crate::embedded_pg::EmbeddedPostgres;
 use crate::token::dev_secret;
@@ -70,8 +70,8 @@ async fn serve(settings: Settings) -> Result<(), String> {
 
     let (listener, _) = skillreel_web::bind(&settings.server).map_err(|e| e.to_string())?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let mut known = UploadService::known_routes();
-    known.extend(&CatalogService::known_routes());
+    let mut known = KnownRoutes::of(&UploadService::routes());
+    known.add_specs(&CatalogService::routes());
     let server = skillreel_web::serve(listener, metrics, backends.readiness, known, move |cfg| {
         cfg.app_data(authenticator.clone());
         upload.configure(cfg);

@@ -48,17 +48,8 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    // The transcoder runs each transcode in a child: this same binary, started so.
-    if std::env::args().nth(1).as_deref() == Some(skillreel_transcoder::MEDIA_CHILD_ARG) {
-        return skillreel_transcoder::run_media_child();
-    }
-    match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime.block_on(run()),
-        Err(e) => {
-            eprintln!("skillreel: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    // `skillreel dev` runs each transcode in a child: this same binary, started so.
+    skillreel_transcoder::main_or_media_child("skillreel", run)
 }
 
 async fn run() -> ExitCode {

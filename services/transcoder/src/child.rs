@@ -87,8 +87,27 @@ pub(crate) enum ChildMessage {
     Failed { error: MediaError },
 }
 
+/// `main` of a binary the worker may start as its media child (`skillreel-transcoder`,
+/// `skillreel`): the child's work when started with [`MEDIA_CHILD_ARG`], else `run` on
+/// a multi-threaded runtime. The child starts no runtime: it needs none.
+pub fn main_or_media_child<F>(program: &str, run: impl FnOnce() -> F) -> ExitCode
+where
+    F: std::future::Future<Output = ExitCode>,
+{
+    if std::env::args().nth(1).as_deref() == Some(MEDIA_CHILD_ARG) {
+        return run_media_child();
+    }
+    match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime.block_on(run()),
+        Err(e) => {
+            eprintln!("{program}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// The child's `main`: reads the request, caps itself, transcodes, reports.
-pub fn run_media_child() -> ExitCode {
+fn run_media_child() -> ExitCode {
     let stdin = std::io::stdin();
     let mut line = String::new();
     if let Err(e) = std::io::Read::take(stdin.lock(), MAX_REQUEST).read_line(&mut line) {

@@ -175,10 +175,13 @@ impl Worker {
         let result = match outcome {
             Ok(finished) => self.finish_ready(&job, &finished).await,
             Err(JobError::Gone) => self.finish_gone(&job).await,
-            Err(JobError::BadMedia(reason)) => self.finish_failed(&job, Failure::Permanent, &reason, "").await,
+            Err(JobError::BadMedia(reason)) => self.finish_failed(&job, Failure::Permanent, &reason, &reason).await,
             Err(JobError::Transient { detail, shown }) => {
-                tracing::warn!(error = %detail, "transcode attempt failed; it will be retried");
-                self.finish_failed(&job, Failure::Transient, &detail, shown).await
+                let shown = format!(
+                    "processing failed {} times ({shown}); please try uploading it again later",
+                    job.attempt
+                );
+                self.finish_failed(&job, Failure::Transient, &detail, &shown).await
             }
             Err(JobError::Cancelled) if lease_lost.is_cancelled() => {
                 // Cancelled because the video was deleted, or another worker took over.
@@ -466,8 +469,8 @@ impl Worker {
         Ok(())
     }
 
-    /// Records a failed attempt; `reason` is what happened (kept with the job), `shown`
-    /// what the author is told of a transient cause when no attempt is left.
+    /// Records a failed attempt: `reason` (what happened) stays with the job; when no
+    /// attempt is left, the video fails and its author reads `shown`.
     async fn finish_failed(
         &self,
         job: &ClaimedJob,
@@ -479,17 +482,10 @@ impl Worker {
         let terminal = skillreel_queue::fail(&mut tx, job, failure, reason).await?;
         if terminal {
             let request: Option<TranscodeRequest> = job.payload().ok();
-            if let Some(request) = request {
-                let shown = match failure {
-                    Failure::Permanent => reason.to_owned(),
-                    Failure::Transient => format!(
-                        "processing failed {} times ({shown}); please try uploading it again later",
-                        job.attempt
-                    ),
-                };
-                if videos::mark_failed(&mut tx, request.video_id, &shown).await? {
-                    notify_failed(&mut tx, request.video_id, &shown).await?;
-                }
+            if let Some(request) = request
+                && videos::mark_failed(&mut tx, request.video_id, shown).await?
+            {
+                notify_failed(&mut tx, request.video_id, shown).await?;
             }
         }
         tx.commit().await?;

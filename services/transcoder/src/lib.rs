@@ -23,7 +23,7 @@ mod job;
 mod publish;
 mod worker;
 
-pub use child::{MEDIA_CHILD_ARG, resolve_media_program, run_media_child};
+pub use child::{MEDIA_CHILD_ARG, main_or_media_child, resolve_media_program};
 pub use worker::{Worker, WorkerSettings};
 
 pub use skillreel_web::StartError;

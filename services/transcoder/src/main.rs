@@ -8,16 +8,7 @@ use skillreel_transcoder::Application;
 
 fn main() -> ExitCode {
     // The worker runs each transcode in a child: this same binary, started so.
-    if std::env::args().nth(1).as_deref() == Some(skillreel_transcoder::MEDIA_CHILD_ARG) {
-        return skillreel_transcoder::run_media_child();
-    }
-    match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime.block_on(serve()),
-        Err(e) => {
-            eprintln!("skillreel-transcoder: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    skillreel_transcoder::main_or_media_child("skillreel-transcoder", serve)
 }
 
 async fn serve() -> ExitCode {

@@ -43,9 +43,7 @@ impl WorkerSettings {
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get) as u64;
         self.job_timeout.as_secs().max(1).saturating_mul(cores)
     }
-}
 
-impl WorkerSettings {
     pub fn from_settings(settings: &skillreel_config::Settings) -> Self {
         Self {
             keep_source: settings.upload.keep_source,

@@ -80,13 +80,6 @@ impl UploadService {
         routes
     }
 
-    /// What [`Self::configure`] mounts, for 405 answers.
-    pub fn known_routes() -> KnownRoutes {
-        let mut known = KnownRoutes::default();
-        known.add_specs(&Self::routes());
-        known
-    }
-
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {
         cfg.app_data(self.ctx.clone());
         skillreel_web::mount(cfg, &Self::routes());
@@ -117,7 +110,7 @@ impl Application {
             listener,
             web::Data::new(Metrics::default()),
             backends.readiness,
-            UploadService::known_routes(),
+            KnownRoutes::of(&UploadService::routes()),
             move |cfg| {
                 cfg.app_data(authenticator.clone());
                 service.configure(cfg);
