@@ -368,34 +368,80 @@ async fn webhooks_cannot_reach_private_addresses_or_follow_redirects(_: PgPoolOp
     let hook = hook["id"].as_str().unwrap_or_default().to_owned();
     // A notification to deliver: alice's video fails (a text file named .mp4).
     let mut app = app;
+    fail_a_video_to_notify(&mut app).await;
+    assert_eq!(
+        first_delivery_error(&app, &admin, &hook).await,
+        "the endpoint answered 302 Found; redirects are not followed"
+    );
+    assert!(hits.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+}
+
+/// Starts the transcoder and has alice upload a text file named `.mp4`: its failure is
+/// a notification, which every webhook is sent.
+async fn fail_a_video_to_notify(app: &mut TestApp) {
     app.start_transcoder().await;
     let alice = token("alice", &[]);
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let fake = fixtures::fake_mp4(dir.path(), "notes.mp4");
     let id = app.upload(&alice, &fake, "Notes").await;
     assert_eq!(app.settled(&alice, &id).await["status"], "failed");
-    let mut last_error = String::new();
+}
+
+/// The `last_error` of a webhook's first delivery, once it has one (bounded at 30 s).
+async fn first_delivery_error(app: &TestApp, admin: &str, hook: &str) -> String {
     for _ in 0..120 {
         let deliveries: serde_json::Value = app
             .call(
                 Method::GET,
                 &format!("/api/v1/admin/webhooks/{hook}/deliveries"),
-                &admin,
+                admin,
                 None,
             )
             .await
             .json()
             .await
             .unwrap_or_default();
-        last_error = deliveries[0]["last_error"].as_str().unwrap_or_default().to_owned();
-        if !last_error.is_empty() {
-            break;
+        if let Some(error) = deliveries[0]["last_error"].as_str() {
+            return error.to_owned();
         }
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
+    panic!("webhook {hook} has no failed delivery after 30 s");
+}
+
+/// A webhook stored before the rule, or before the allowlist was narrowed, is checked
+/// again at every delivery: an IP literal the policy refuses is never contacted.
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn a_stored_webhook_to_a_private_address_is_refused_at_delivery(_: PgPoolOptions, db: PgConnectOptions) {
+    let mut app = TestApp::spawn(&db, Backend::Local, |_| {}).await;
+    let pool = PgPoolOptions::new()
+        .max_connections(2)
+        .connect_with(db.clone())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (url, hits) = redirecting_endpoint().await;
+    let mut hooks = Vec::new();
+    for url in [url.as_str(), "http://169.254.169.254/latest/meta-data/"] {
+        let id = uuid::Uuid::now_v7();
+        sqlx::query("insert into webhook (id, url, secret) values ($1, $2, 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw')")
+            .bind(id)
+            .bind(url)
+            .execute(&pool)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        hooks.push(id.to_string());
+    }
+    fail_a_video_to_notify(&mut app).await;
+    let admin = token("root", &["admin"]);
+    for hook in hooks {
+        assert_eq!(
+            first_delivery_error(&app, &admin, &hook).await,
+            "the endpoint's address is not allowed (private, loopback or link-local)"
+        );
+    }
     assert_eq!(
-        last_error,
-        "the endpoint answered 302 Found; redirects are not followed"
+        hits.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "a refused endpoint was contacted"
     );
-    assert!(hits.load(std::sync::atomic::Ordering::SeqCst) >= 1);
 }

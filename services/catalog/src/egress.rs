@@ -39,12 +39,13 @@ impl EgressPolicy {
             return Err("the URL has no host".into());
         };
         let port = url.port_or_known_default().unwrap_or(443);
-        let addresses: Vec<IpAddr> = match host.trim_matches(['[', ']']).parse::<IpAddr>() {
-            Ok(ip) => vec![ip],
-            Err(_) => tokio::net::lookup_host((host, port))
-                .await
-                .map(|addrs| addrs.map(|a| a.ip()).collect())
-                .unwrap_or_default(),
+        let addresses: Vec<IpAddr> = match literal_ip(host) {
+            Some(ip) => vec![ip],
+            // A slow resolver must not hold the request: the delivery checks again.
+            None => match tokio::time::timeout(LOOKUP_TIMEOUT, tokio::net::lookup_host((host, port))).await {
+                Ok(Ok(addrs)) => addrs.map(|a| a.ip()).collect(),
+                _ => Vec::new(),
+            },
         };
         match addresses.into_iter().find(|ip| !self.allows(host, *ip)) {
             Some(ip) => Err(format!(
@@ -52,6 +53,20 @@ impl EgressPolicy {
             )),
             None => Ok(()),
         }
+    }
+
+    /// Whether a delivery to `url` must be refused before it is sent: an IP-literal
+    /// host the policy does not allow (the client's resolver never sees literals; it
+    /// checks names). Literals were checked at creation too, but the allowlist may
+    /// have changed since.
+    pub fn refuses_literal(&self, url: &str) -> bool {
+        reqwest::Url::parse(url)
+            .ok()
+            .and_then(|url| {
+                let host = url.host_str()?.to_owned();
+                literal_ip(&host).map(|ip| !self.allows(&host, ip))
+            })
+            .unwrap_or(false)
     }
 
     /// An HTTP client that resolves names through this policy and follows no redirect.
@@ -64,7 +79,15 @@ impl EgressPolicy {
     }
 }
 
-/// Refused at delivery: the name resolved to no address this policy allows.
+/// How long a webhook's creation waits for its name to resolve.
+const LOOKUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// The address a URL host names literally (`10.0.0.1`, `[::1]`), if it does.
+fn literal_ip(host: &str) -> Option<IpAddr> {
+    host.trim_matches(['[', ']']).parse().ok()
+}
+
+/// Refused at delivery: the address is not one this policy allows.
 #[derive(Debug, thiserror::Error)]
 #[error("the endpoint's address is not allowed (private, loopback or link-local)")]
 pub struct AddressNotAllowed;
@@ -165,6 +188,13 @@ mod tests {
                 .check_url(&url("http://127.0.0.1:9/"))
                 .await
                 .is_err()
+        );
+        assert!(!policy.refuses_literal("http://127.0.0.1:9/hook"));
+        assert!(policy.refuses_literal("http://[::1]:9/hook"));
+        assert!(policy.refuses_literal("http://169.254.169.254/"));
+        assert!(
+            !policy.refuses_literal("http://example.org/"),
+            "names are the resolver's"
         );
     }
 }

@@ -155,7 +155,7 @@ pub fn spawn_deliverer(pool: PgPool, egress: EgressPolicy, stop: CancellationTok
             }
         };
         loop {
-            let sent = match deliver_due(&pool, &client).await {
+            let sent = match deliver_due(&pool, &client, &egress).await {
                 Ok(n) => n,
                 Err(e) => {
                     tracing::warn!(error = %e, "webhook delivery round failed");
@@ -174,13 +174,13 @@ pub fn spawn_deliverer(pool: PgPool, egress: EgressPolicy, stop: CancellationTok
     })
 }
 
-async fn deliver_due(pool: &PgPool, client: &reqwest::Client) -> Result<usize, sqlx::Error> {
+async fn deliver_due(pool: &PgPool, client: &reqwest::Client, egress: &EgressPolicy) -> Result<usize, sqlx::Error> {
     let due = {
         let mut conn = pool.acquire().await?;
         webhooks::claim_due(&mut conn, 16, LEASE.as_secs_f64()).await?
     };
     let count = due.len();
-    let outcomes = futures_util::future::join_all(due.iter().map(|d| send(client, d))).await;
+    let outcomes = futures_util::future::join_all(due.iter().map(|d| send(client, egress, d))).await;
     let mut conn = pool.acquire().await?;
     for (delivery, outcome) in due.iter().zip(outcomes) {
         match outcome {
@@ -196,7 +196,10 @@ async fn deliver_due(pool: &PgPool, client: &reqwest::Client) -> Result<usize, s
     Ok(count)
 }
 
-async fn send(client: &reqwest::Client, delivery: &Due) -> Result<(), String> {
+async fn send(client: &reqwest::Client, egress: &EgressPolicy, delivery: &Due) -> Result<(), String> {
+    if egress.refuses_literal(&delivery.url) {
+        return Err(crate::egress::AddressNotAllowed.to_string());
+    }
     let body = serde_json::to_vec(&delivery.payload).map_err(|e| e.to_string())?;
     let id = delivery.id.to_string();
     let timestamp = time::OffsetDateTime::now_utc().unix_timestamp();
