@@ -1461,6 +1461,45 @@ async fn comments_thread_answer_and_mention(_: PgPoolOptions, db: PgConnectOptio
     }
 }
 
+/// A mention tells only people who may see the video: its title never reaches an
+/// inbox the video itself would not.
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn a_mention_reaches_only_people_who_may_see_the_video(_: PgPoolOptions, db: PgConnectOptions) {
+    let w = world(&db, |_| {}).await;
+    let video = w
+        .seed("Members only", "published", "community", Some(w.community))
+        .await;
+    let r = w
+        .app
+        .call(
+            Method::POST,
+            &format!("/api/v1/videos/{video}/comments"),
+            &w.author,
+            Some(json!({ "body": "@bob and @mo, have a look" })),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let inbox = |who: String| {
+        let app = &w.app;
+        async move {
+            let inbox: Value = app
+                .call(Method::GET, "/api/v1/me/inbox", &who, None)
+                .await
+                .json()
+                .await
+                .unwrap_or_default();
+            inbox["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|n| n["kind"].as_str().map(str::to_owned))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert!(inbox(w.other.clone()).await.is_empty(), "bob is no member");
+    assert_eq!(inbox(w.moderator.clone()).await, vec!["mention"]);
+}
+
 /// A webhook receiver on a real socket: answers 500 to the first request, 200 after,
 /// and keeps what it was sent (headers lowercased, body).
 async fn receiver() -> (

@@ -102,15 +102,7 @@ impl Authenticator {
             return Ok(user);
         }
         let mut conn = self.pool.acquire().await?;
-        let user = users::provision(&mut conn, &user_claims).await?;
-        let user = AuthUser {
-            id: user.id,
-            subject: user.subject,
-            name: user.name,
-            roles: user.roles,
-            manager_subject: user.manager_subject,
-            team: user.team,
-        };
+        let user = AuthUser::from(users::provision(&mut conn, &user_claims).await?);
         self.seen.put(print, &user);
         Ok(user)
     }
@@ -133,6 +125,21 @@ pub struct AuthUser {
     pub roles: Roles,
     pub manager_subject: Option<String>,
     pub team: Option<String>,
+}
+
+/// A person as the access rules see them, whether they sent this request or not
+/// (e.g. someone a comment mentions).
+impl From<users::UserRecord> for AuthUser {
+    fn from(user: users::UserRecord) -> Self {
+        Self {
+            id: user.id,
+            subject: user.subject,
+            name: user.name,
+            roles: user.roles,
+            manager_subject: user.manager_subject,
+            team: user.team,
+        }
+    }
 }
 
 impl AuthUser {

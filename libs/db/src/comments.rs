@@ -127,10 +127,3 @@ pub async fn accept(conn: &mut PgConnection, question: Uuid, answer: Uuid) -> Re
     .await?;
     Ok(done.rows_affected() == 1)
 }
-
-/// Ids of the people whose `sub` is among `subjects`.
-pub async fn users_by_subject(conn: &mut PgConnection, subjects: &[String]) -> Result<Vec<Uuid>, sqlx::Error> {
-    sqlx::query_scalar!("select id from app_user where subject = any($1)", subjects)
-        .fetch_all(conn)
-        .await
-}

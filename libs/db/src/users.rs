@@ -124,23 +124,54 @@ pub async fn import(conn: &mut PgConnection, people: &[ImportedUser]) -> Result<
     Ok((counts.created as u64, counts.updated as u64))
 }
 
+/// An `app_user` row as the queries below select it.
+struct UserRow {
+    id: Uuid,
+    subject: String,
+    name: String,
+    email: Option<String>,
+    roles: Vec<String>,
+    manager_subject: Option<String>,
+    team: Option<String>,
+}
+
+impl From<UserRow> for UserRecord {
+    fn from(r: UserRow) -> Self {
+        Self {
+            id: UserId::from_uuid(r.id),
+            subject: r.subject,
+            name: r.name,
+            email: r.email,
+            roles: Roles::from_claims(r.roles),
+            manager_subject: r.manager_subject,
+            team: r.team,
+        }
+    }
+}
+
 #[tracing::instrument(skip(conn))]
 pub async fn find(conn: &mut PgConnection, id: UserId) -> Result<Option<UserRecord>, sqlx::Error> {
-    let row = sqlx::query!(
+    let row = sqlx::query_as!(
+        UserRow,
         "select id, subject, name, email, roles, manager_subject, team from app_user where id = $1",
         id.as_uuid()
     )
     .fetch_optional(conn)
     .await?;
-    Ok(row.map(|r| UserRecord {
-        id: UserId::from_uuid(r.id),
-        subject: r.subject,
-        name: r.name,
-        email: r.email,
-        roles: Roles::from_claims(r.roles),
-        manager_subject: r.manager_subject,
-        team: r.team,
-    }))
+    Ok(row.map(UserRecord::from))
+}
+
+/// The people with these logins (`sub`), e.g. the `@mentioned` of a comment.
+#[tracing::instrument(skip(conn))]
+pub async fn by_subjects(conn: &mut PgConnection, subjects: &[String]) -> Result<Vec<UserRecord>, sqlx::Error> {
+    let rows = sqlx::query_as!(
+        UserRow,
+        "select id, subject, name, email, roles, manager_subject, team from app_user where subject = any($1)",
+        subjects
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(UserRecord::from).collect())
 }
 
 /// A person as colleagues see them: who they are and what they share.

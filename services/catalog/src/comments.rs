@@ -16,6 +16,7 @@ use serde_json::json;
 use skillreel_auth::AuthUser;
 use skillreel_db::comments::{self, Comment, NewComment};
 use skillreel_db::notifications::{self, NotificationKind};
+use skillreel_db::users;
 use skillreel_db::videos::{self, VideoRecord};
 use skillreel_domain::{Role, UserId, VideoStatus};
 use skillreel_web::ApiError;
@@ -210,10 +211,12 @@ async fn notify(
     }
     let named = mentions(text);
     if !named.is_empty() {
-        for id in comments::users_by_subject(conn, &named).await? {
-            if told.insert(id) {
-                let to = UserId::from_uuid(id);
-                notifications::push(conn, to, NotificationKind::Mention, Some(video.id), &payload).await?;
+        for person in users::by_subjects(conn, &named).await? {
+            let person = AuthUser::from(person);
+            // A mention must not show a video's title to someone who may not see it.
+            let membership = Membership::of(conn, &person, video).await?;
+            if access::can_view(&person, video, membership) && told.insert(person.id.as_uuid()) {
+                notifications::push(conn, person.id, NotificationKind::Mention, Some(video.id), &payload).await?;
             }
         }
     }
