@@ -243,6 +243,18 @@ async fn the_authorisation_matrix_holds(_: PgPoolOptions, db: PgConnectOptions) 
         )
         .await;
     }
+    // The author's edit sent it back to review (its community's policy is
+    // `moderator`): approved again, the rows below see it published.
+    let approved = w
+        .app
+        .call(
+            Method::POST,
+            &format!("/api/v1/videos/{published}/review"),
+            &w.moderator,
+            Some(json!({ "decision": "approve" })),
+        )
+        .await;
+    assert_eq!(approved.status(), StatusCode::OK);
 
     // delete: the author, a moderator (remove) and admins; a fresh video for each
     for (who, want) in ROLES
@@ -1459,6 +1471,75 @@ async fn comments_thread_answer_and_mention(_: PgPoolOptions, db: PgConnectOptio
         )
         .await;
     }
+}
+
+/// An author's edit of what a reviewer approved goes back to review where the
+/// community's policy asks for one; an unchanged value, an admin's edit, or a video
+/// under no review policy stays published.
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn editing_an_approved_video_sends_it_back_to_review_where_the_policy_asks(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let w = world(&db, |_| {}).await;
+    let patch = |who: String, video: Uuid, body: Value| {
+        let app = &w.app;
+        async move {
+            let r = app
+                .call(Method::PATCH, &format!("/api/v1/videos/{video}"), &who, Some(body))
+                .await;
+            let status = r.status();
+            let v: Value = r.json().await.unwrap_or_default();
+            assert_eq!(status, StatusCode::OK, "{v}");
+            v["status"].as_str().unwrap_or_default().to_owned()
+        }
+    };
+    let reviewed = w.seed("Lifetimes", "published", "org", Some(w.community)).await;
+    assert_eq!(
+        patch(w.author.clone(), reviewed, json!({ "title": "Lifetimes" })).await,
+        "published",
+        "the same title is no change"
+    );
+    assert_eq!(
+        patch(
+            w.admin.clone(),
+            reviewed,
+            json!({ "description": "Tidied by an admin" })
+        )
+        .await,
+        "published"
+    );
+    assert_eq!(
+        patch(
+            w.author.clone(),
+            reviewed,
+            json!({ "title": "Lifetimes, now with a link to my shop" })
+        )
+        .await,
+        "pending_review"
+    );
+    let r = w
+        .app
+        .call(Method::GET, &format!("/api/v1/videos/{reviewed}"), &w.other, None)
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND, "others wait for the review");
+    let approved = w
+        .app
+        .call(
+            Method::POST,
+            &format!("/api/v1/videos/{reviewed}/review"),
+            &w.moderator,
+            Some(json!({ "decision": "approve" })),
+        )
+        .await;
+    assert_eq!(approved.status(), StatusCode::OK);
+
+    let open = w.seed("Traits", "published", "org", None).await;
+    assert_eq!(
+        patch(w.author.clone(), open, json!({ "tags": ["rust", "traits"] })).await,
+        "published",
+        "no community: no review policy"
+    );
 }
 
 /// A mention tells only people who may see the video: its title never reaches an

@@ -871,6 +871,22 @@ pub struct VideoChanges {
     pub visibility: Option<Visibility>,
     /// `Some(None)` takes the video out of its community.
     pub community: Option<Option<CommunityId>>,
+    /// A published video goes back to `pending_review` with the change (its
+    /// community's policy wants a reviewer to see what is published).
+    pub to_review: bool,
+}
+
+impl VideoChanges {
+    /// Whether applying these changes alters what a reviewer approved of `video`:
+    /// its text, tags, language or audience.
+    pub fn alter_reviewed_content(&self, video: &VideoRecord) -> bool {
+        let differs = |new: Option<&str>, old: &str| new.is_some_and(|new| new != old);
+        differs(self.title.as_deref(), &video.title)
+            || differs(self.description.as_deref(), &video.description)
+            || differs(self.language.as_deref(), &video.language)
+            || self.tags.as_ref().is_some_and(|tags| *tags != video.tags)
+            || self.visibility.is_some_and(|v| v != video.visibility)
+    }
 }
 
 pub async fn update(conn: &mut PgConnection, id: VideoId, changes: &VideoChanges) -> Result<bool, sqlx::Error> {
@@ -885,6 +901,7 @@ pub async fn update(conn: &mut PgConnection, id: VideoId, changes: &VideoChanges
                tags = coalesce($4, tags), language = coalesce($5, language),
                visibility = coalesce($6, visibility),
                community_id = case when $7 then $8 else community_id end,
+               status = case when $9 and status = 'published' then 'pending_review' else status end,
                updated_at = now()
          where id = $1 and status <> 'removed'
         "#,
@@ -896,6 +913,7 @@ pub async fn update(conn: &mut PgConnection, id: VideoId, changes: &VideoChanges
         changes.visibility.map(Visibility::as_str),
         set_community,
         community,
+        changes.to_review,
     )
     .execute(conn)
     .await?;

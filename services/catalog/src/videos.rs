@@ -528,6 +528,7 @@ pub async fn patch_video(
             .transpose()
             .map_err(invalid)?,
         community: None,
+        to_review: false,
     };
     if let Some(community) = patch.community {
         if matches!(video.status, VideoStatus::Published | VideoStatus::PendingReview) {
@@ -543,6 +544,12 @@ pub async fn patch_video(
     {
         return Err(ApiError::validation("visibility `community` needs a community"));
     }
+    // An edit must not get around the review a policy asked for: what a reviewer
+    // approved, changed by its author, is reviewed again (admins review anyway).
+    changes.to_review = video.status == VideoStatus::Published
+        && !user.is_admin()
+        && changes.alter_reviewed_content(&video)
+        && needs_review(&mut conn, video.community_policy, video.community_id, video.owner_id).await?;
     videos::update(&mut conn, video.id, &changes).await?;
     ctx.listing_changed(video.id);
     drop(conn);
@@ -636,17 +643,7 @@ pub async fn publish(
     if visibility == Visibility::Community && community.is_none() {
         return Err(ApiError::validation("visibility `community` needs a community"));
     }
-    let author_moderates = match community {
-        Some(c) => communities::role_of(&mut tx, c, video.owner_id).await?.as_deref() == Some("moderator"),
-        None => false,
-    };
-    let needs_review = match policy {
-        ApprovalPolicy::None => false,
-        ApprovalPolicy::Moderator => !author_moderates,
-        // Nobody to ask: the community's moderators review instead.
-        ApprovalPolicy::Manager => !author_moderates,
-    };
-    let to = if needs_review {
+    let to = if needs_review(&mut tx, policy, community, video.owner_id).await? {
         VideoStatus::PendingReview
     } else {
         VideoStatus::Published
@@ -657,6 +654,25 @@ pub async fn publish(
     tx.commit().await?;
     ctx.listing_changed(video.id);
     current_view(&ctx, &req, &user, video.id).await
+}
+
+/// Whether `author`'s video in `community` under `policy` waits for a reviewer before
+/// it is published: under `moderator` and `manager`, unless the author moderates
+/// that community.
+async fn needs_review(
+    conn: &mut PgConnection,
+    policy: ApprovalPolicy,
+    community: Option<CommunityId>,
+    author: UserId,
+) -> Result<bool, ApiError> {
+    if policy == ApprovalPolicy::None {
+        return Ok(false);
+    }
+    let author_moderates = match community {
+        Some(c) => communities::role_of(conn, c, author).await?.as_deref() == Some("moderator"),
+        None => false,
+    };
+    Ok(!author_moderates)
 }
 
 #[derive(Debug, Deserialize)]
