@@ -670,3 +670,51 @@ async fn an_upload_assembled_but_never_recorded_is_finished_by_the_sweep(_: PgPo
     assert_eq!(video_of(&app, &alice, &open_url).await["status"], "uploading");
     assert_eq!(offset_of(&app, &open_url, &alice).await, "500");
 }
+
+/// The author deletes the video while its last bytes arrive: the final PATCH queues
+/// no transcode, keeps no bytes, and says so (410); the upload is gone too.
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn deleting_the_video_during_the_upload_leaves_nothing_behind(_: PgPoolOptions, db: PgConnectOptions) {
+    let app = TestApp::spawn(&db, Backend::Local, |_| {}).await;
+    let alice = token("alice", &[]);
+    let bytes = mp4_prefixed(4000, 7);
+    let url = create(&app, &alice, bytes.len()).await;
+    let first = patch(&app, &url, &alice, 0, bytes[..1000].to_vec())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(first.status(), StatusCode::NO_CONTENT);
+    let head = tus(&app, Method::HEAD, &url, &alice)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let video = header(&head, "Video-Id");
+    let deleted = app
+        .call(Method::DELETE, &format!("/api/v1/videos/{video}"), &alice, None)
+        .await;
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+
+    let last = patch(&app, &url, &alice, 1000, bytes[1000..].to_vec())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_problem(last, StatusCode::GONE, "gone").await;
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(db.clone())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let jobs: i64 = sqlx::query_scalar("select count(*) from job where payload ->> 'video_id' = $1")
+        .bind(&video)
+        .fetch_one(&pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(jobs, 0, "a transcode was queued for a deleted video");
+    let source = ObjectKey::parse(&format!("videos/{video}/source")).unwrap_or_else(|e| panic!("{e}"));
+    assert!(app.storage().await.size(&source).await.is_err(), "the bytes were kept");
+    let gone = tus(&app, Method::HEAD, &url, &alice)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(gone.status(), StatusCode::GONE);
+}

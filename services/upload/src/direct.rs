@@ -303,7 +303,13 @@ async fn finish(
     if !uploads::record_progress(&mut tx, upload.id, token, size as i64, 0, None, &parts).await? {
         return Err(ApiError::conflict("the upload was taken over by another request"));
     }
-    crate::complete_upload(&mut tx, upload.id, upload.video_id, size as i64, ctx.max_attempts).await?;
+    let wanted = crate::complete_upload(&mut tx, upload.id, upload.video_id, size as i64, ctx.max_attempts).await?;
     tx.commit().await?;
+    if !wanted {
+        if let Err(e) = ctx.storage.delete_prefix(&key).await {
+            tracing::warn!(error = %e, "could not delete the bytes of a deleted video's upload");
+        }
+        return Err(crate::finalize::deleted_meanwhile());
+    }
     Ok(())
 }

@@ -50,15 +50,21 @@ pub enum FinalizeError {
 
 /// The last byte of a resumable or direct upload is stored: the upload is complete, the
 /// video waits for the transcoder and its job is queued, all in the caller's transaction.
+///
+/// False when the video was deleted while its last bytes arrived: the upload is then
+/// `cancelled`, nothing is queued, and the caller removes the stored bytes.
 pub async fn complete_upload(
     conn: &mut sqlx::PgConnection,
     upload: uuid::Uuid,
     video: VideoId,
     size: i64,
     max_attempts: i32,
-) -> Result<(), FinalizeError> {
+) -> Result<bool, FinalizeError> {
+    if !videos::start_processing(conn, video, size).await? {
+        skillreel_db::uploads::finish(conn, upload, "cancelled").await?;
+        return Ok(false);
+    }
     skillreel_db::uploads::finish(conn, upload, "complete").await?;
-    videos::start_processing(conn, video, size).await?;
     skillreel_queue::enqueue(
         conn,
         TRANSCODE_QUEUE,
@@ -66,5 +72,13 @@ pub async fn complete_upload(
         max_attempts,
     )
     .await?;
-    Ok(())
+    Ok(true)
+}
+
+/// What a client is told when its video was deleted while the upload finished.
+pub fn deleted_meanwhile() -> skillreel_web::ApiError {
+    skillreel_web::ApiError::new(
+        skillreel_web::ErrorCode::Gone,
+        "the video was deleted while it was being uploaded; nothing was kept",
+    )
 }

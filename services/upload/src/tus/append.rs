@@ -304,11 +304,17 @@ impl Appender<'_> {
         if !uploads::record_progress(&mut tx, upload.id, self.token, offset, pending_size, length, stored).await? {
             return Err(ApiError::conflict("the upload was taken over by another request"));
         }
-        if complete {
-            crate::finalize::complete_upload(&mut tx, upload.id, upload.video_id, offset, self.ctx.max_attempts)
+        let wanted = !complete
+            || crate::finalize::complete_upload(&mut tx, upload.id, upload.video_id, offset, self.ctx.max_attempts)
                 .await?;
-        }
         tx.commit().await?;
+        if !wanted {
+            let key = ObjectKey::parse(&upload.storage_key).map_err(ApiError::internal)?;
+            if let Err(e) = self.ctx.storage.delete_prefix(&key).await {
+                tracing::warn!(error = %e, "could not delete the bytes of a deleted video's upload");
+            }
+            return Err(crate::finalize::deleted_meanwhile());
+        }
         Ok(())
     }
 }

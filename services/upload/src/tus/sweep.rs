@@ -58,6 +58,7 @@ pub async fn finish_assembled(ctx: &UploadContext) -> Result<usize, ApiError> {
     let mut tx = ctx.pool.begin().await?;
     let idle = uploads::claim_idle(&mut tx, Duration::from_secs(60), 100).await?;
     let mut finished = 0;
+    let mut unwanted = Vec::new();
     for upload in &idle {
         let Some(length) = upload.length else { continue };
         let key = ObjectKey::parse(&upload.storage_key).map_err(ApiError::internal)?;
@@ -65,10 +66,19 @@ pub async fn finish_assembled(ctx: &UploadContext) -> Result<usize, ApiError> {
             continue;
         }
         uploads::mark_received(&mut tx, upload.id, length).await?;
-        crate::complete_upload(&mut tx, upload.id, upload.video_id, length, ctx.max_attempts).await?;
-        finished += 1;
+        if crate::complete_upload(&mut tx, upload.id, upload.video_id, length, ctx.max_attempts).await? {
+            finished += 1;
+        } else {
+            unwanted.push(key);
+        }
     }
     tx.commit().await?;
+    // Their videos were deleted meanwhile: the bytes go too.
+    for key in unwanted {
+        if let Err(e) = ctx.storage.delete_prefix(&key).await {
+            tracing::warn!(error = %e, "could not delete the bytes of a deleted video's upload");
+        }
+    }
     if finished > 0 {
         tracing::info!(finished, "finished uploads whose completion was interrupted");
     }
