@@ -278,6 +278,67 @@ async fn uploads_beyond_a_persons_quota_are_refused(_: PgPoolOptions, db: PgConn
     assert_eq!(count(&db, "video").await, 2);
 }
 
+/// Quota is reserved, not only checked: uploads of unknown length hold what they have
+/// received, and creations at the same moment cannot both spend what is left.
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn uploads_in_progress_reserve_their_quota(_: PgPoolOptions, db: PgConnectOptions) {
+    let app = TestApp::spawn(&db, Backend::Local, |s| {
+        s.upload.user_quota_bytes = 10_000;
+        s.upload.daily_quota_bytes = 10_000;
+    })
+    .await;
+    let create = |who: String, length: Option<u64>| {
+        let mut request = app
+            .client
+            .post(format!("{}/api/v1/uploads", app.upload))
+            .bearer_auth(who)
+            .header("Tus-Resumable", "1.0.0")
+            .header("Upload-Metadata", "title eA==");
+        request = match length {
+            Some(l) => request.header("Upload-Length", l.to_string()),
+            None => request.header("Upload-Defer-Length", "1"),
+        };
+        request.send()
+    };
+    // Two uploads of unknown length: 6 kB into the first leaves 4 kB for the second.
+    let alice = token("alice", &[]);
+    let mut locations = Vec::new();
+    for _ in 0..2 {
+        let r = create(alice.clone(), None).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let location = r
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        locations.push(location.to_owned());
+    }
+    let patch = |url: String| {
+        app.client
+            .patch(url)
+            .bearer_auth(&alice)
+            .header("Tus-Resumable", "1.0.0")
+            .header("Upload-Offset", "0")
+            .header("Content-Type", "application/offset+octet-stream")
+            .body(fixtures::mp4_prefixed(6_000, 3))
+            .send()
+    };
+    let first = patch(locations[0].clone()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(first.status(), StatusCode::NO_CONTENT);
+    let second = patch(locations[1].clone()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_problem(second, StatusCode::PAYLOAD_TOO_LARGE, "quota_exceeded").await;
+
+    // Eight creations of 3 kB at once against 10 kB: three fit, whatever the timing.
+    let bob = token("bob", &[]);
+    let answers = futures_util::future::join_all((0..8).map(|_| create(bob.clone(), Some(3_000)))).await;
+    let created = answers
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|e| panic!("{e}")).status())
+        .filter(|s| *s == StatusCode::CREATED)
+        .count();
+    assert_eq!(created, 3);
+}
+
 #[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
 async fn bad_paths_and_queries_get_problem_documents(_: PgPoolOptions, db: PgConnectOptions) {
     let app = TestApp::spawn(&db, Backend::Local, |_| {}).await;

@@ -241,6 +241,18 @@ pub async fn start_processing(conn: &mut PgConnection, id: VideoId, source_size:
     Ok(done.rows_affected() == 1)
 }
 
+/// Records the bytes an upload of unknown length has reserved of its owner's quota.
+pub async fn reserve_source_size(conn: &mut PgConnection, id: VideoId, bytes: i64) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "update video set source_size = $2, updated_at = now() where id = $1 and status = 'uploading'",
+        id.as_uuid(),
+        bytes,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Removes a video that never got past `uploading` (a terminated upload).
 pub async fn delete_uploading(conn: &mut PgConnection, id: VideoId) -> Result<(), sqlx::Error> {
     sqlx::query!("delete from video where id = $1 and status = 'uploading'", id.as_uuid())

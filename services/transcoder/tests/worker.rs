@@ -66,7 +66,9 @@ impl Fixture {
             source_size: 1,
             source_filename: None,
         };
-        finalize(&self.pool, &new, 3).await.unwrap_or_else(|e| panic!("{e}"));
+        let mut tx = self.pool.begin().await.unwrap_or_else(|e| panic!("{e}"));
+        finalize(&mut tx, &new, 3).await.unwrap_or_else(|e| panic!("{e}"));
+        tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
         id
     }
 

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use skillreel_domain::{Description, Tags, Title, UserId};
 use skillreel_web::{ApiError, ErrorCode};
-use sqlx::PgPool;
+use sqlx::PgConnection;
 
 /// Bytes needed to recognise a container (MPEG-TS needs its second sync byte at 188).
 pub const SNIFF_LEN: usize = 189;
@@ -50,8 +50,29 @@ pub struct Quotas {
     pub daily_bytes: u64,
 }
 
-/// How many more bytes `user` may upload now.
-pub async fn remaining_quota(pool: &PgPool, user: UserId, quotas: Quotas) -> Result<u64, ApiError> {
+/// Reserves `bytes` more of `user`'s quota in the caller's transaction, or refuses.
+///
+/// A reservation is a video's `source_size`, which the caller writes in the same
+/// transaction; a per-person advisory lock, held until it commits, makes the check and
+/// that write one step, so two uploads (or two replicas) cannot both spend the same
+/// remaining bytes.
+pub async fn reserve_quota(conn: &mut PgConnection, user: UserId, bytes: u64, quotas: Quotas) -> Result<(), ApiError> {
+    sqlx::query!(
+        "select pg_advisory_xact_lock(hashtextextended('quota:' || $1::text, 0))",
+        user.as_uuid().to_string()
+    )
+    .execute(&mut *conn)
+    .await?;
+    let remaining = remaining_quota(conn, user, quotas).await?;
+    if bytes > remaining {
+        return Err(over_quota(remaining));
+    }
+    Ok(())
+}
+
+/// How many more bytes `user` may upload now (uploads in progress count with what they
+/// reserved).
+pub async fn remaining_quota(conn: &mut PgConnection, user: UserId, quotas: Quotas) -> Result<u64, ApiError> {
     let usage = sqlx::query!(
         r#"
         select coalesce(sum(source_size), 0)::bigint as "stored!",
@@ -61,7 +82,7 @@ pub async fn remaining_quota(pool: &PgPool, user: UserId, quotas: Quotas) -> Res
         "#,
         user.as_uuid()
     )
-    .fetch_one(pool)
+    .fetch_one(conn)
     .await?;
     let stored = quotas.storage_bytes.saturating_sub(usage.stored.max(0) as u64);
     let today = quotas.daily_bytes.saturating_sub(usage.today.max(0) as u64);

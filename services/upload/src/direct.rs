@@ -110,10 +110,6 @@ async fn create_direct_upload(
             format!("uploads are limited to {} bytes", ctx.max_size_bytes),
         ));
     }
-    let remaining = checks::remaining_quota(&ctx.pool, user.id, ctx.quotas).await?;
-    if size > remaining {
-        return Err(checks::over_quota(remaining));
-    }
     let part_size = request.part_size.unwrap_or(DEFAULT_PART_SIZE);
     if !(MIN_PART_SIZE..=5 * 1024 * 1024 * 1024).contains(&part_size) {
         return Err(ApiError::validation("part_size must be between 5 MiB and 5 GiB"));
@@ -127,6 +123,8 @@ async fn create_direct_upload(
 
     let (id, video_id) = (Uuid::now_v7(), VideoId::new());
     let key = ObjectKey::parse(&format!("videos/{video_id}/source")).map_err(ApiError::internal)?;
+    let mut tx = ctx.pool.begin().await?;
+    checks::reserve_quota(&mut tx, user.id, size, ctx.quotas).await?;
     let multipart = ctx.storage.begin_parts(&key).await.map_err(ApiError::unavailable)?;
     let lifetime = ctx.upload_expiry.min(MAX_URL_LIFETIME);
     let mut parts = Vec::with_capacity(count as usize);
@@ -145,7 +143,6 @@ async fn create_direct_upload(
     }
     let expires_at = OffsetDateTime::now_utc() + lifetime;
     let tags = meta.tags.as_strings();
-    let mut tx = ctx.pool.begin().await?;
     let video = NewVideo {
         id: video_id,
         owner_id: user.id,

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use skillreel_db::videos::{self, NewVideo};
 use skillreel_domain::VideoId;
-use sqlx::PgPool;
+use sqlx::PgConnection;
 
 /// The queue the transcoder takes its work from.
 pub const TRANSCODE_QUEUE: &str = "transcode";
@@ -14,20 +14,18 @@ pub struct TranscodeRequest {
     pub video_id: VideoId,
 }
 
-/// Creates the video and enqueues its transcoding in one transaction: either both
-/// exist or neither does.
-#[tracing::instrument(skip(pool, video), fields(video_id = %video.id))]
-pub async fn finalize(pool: &PgPool, video: &NewVideo<'_>, max_attempts: i32) -> Result<(), FinalizeError> {
-    let mut tx = pool.begin().await?;
-    videos::insert(&mut tx, video, skillreel_domain::VideoStatus::Processing).await?;
+/// Creates the video and enqueues its transcoding in the caller's transaction: either
+/// both exist or neither does.
+#[tracing::instrument(skip(conn, video), fields(video_id = %video.id))]
+pub async fn finalize(conn: &mut PgConnection, video: &NewVideo<'_>, max_attempts: i32) -> Result<(), FinalizeError> {
+    videos::insert(conn, video, skillreel_domain::VideoStatus::Processing).await?;
     skillreel_queue::enqueue(
-        &mut tx,
+        conn,
         TRANSCODE_QUEUE,
         &TranscodeRequest { video_id: video.id },
         max_attempts,
     )
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 
@@ -54,7 +52,7 @@ pub enum FinalizeError {
 /// False when the video was deleted while its last bytes arrived: the upload is then
 /// `cancelled`, nothing is queued, and the caller removes the stored bytes.
 pub async fn complete_upload(
-    conn: &mut sqlx::PgConnection,
+    conn: &mut PgConnection,
     upload: uuid::Uuid,
     video: VideoId,
     size: i64,

@@ -174,6 +174,16 @@ fn validate(form: &Form) -> Result<Metadata, ApiError> {
     })
 }
 
+/// Reserves the file's size of its owner's quota, creates the video and queues its
+/// transcode, in one transaction.
+async fn record(ctx: &UploadContext, video: &NewVideo<'_>, size: u64) -> Result<(), ApiError> {
+    let mut tx = ctx.pool.begin().await?;
+    checks::reserve_quota(&mut tx, video.owner_id, size, ctx.quotas).await?;
+    crate::finalize(&mut tx, video, ctx.max_attempts).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 #[tracing::instrument(skip_all, fields(user = %user.subject))]
 pub async fn post_video(
     user: AuthUser,
@@ -182,7 +192,9 @@ pub async fn post_video(
 ) -> Result<HttpResponse, ApiError> {
     let id = VideoId::new();
     let key = ObjectKey::parse(&format!("videos/{id}/source")).map_err(ApiError::internal)?;
-    let quota = checks::remaining_quota(&ctx.pool, user.id, ctx.quotas).await?;
+    // An early bound, so a body past the quota is refused while it streams; the
+    // reservation at the end is what counts.
+    let quota = checks::remaining_quota(&mut *ctx.pool.acquire().await?, user.id, ctx.quotas).await?;
     let mut form = read_form(&mut payload, &ctx, &key, quota).await?;
     // Nothing is visible in storage until `finish`: on a refusal, abort and leave nothing.
     let metadata = match validate(&form) {
@@ -215,10 +227,10 @@ pub async fn post_video(
         source_size: file.size as i64,
         source_filename: file.filename.as_deref(),
     };
-    if let Err(e) = crate::finalize(&ctx.pool, &video, ctx.max_attempts).await {
+    if let Err(e) = record(&ctx, &video, file.size).await {
         // No row points at the object: remove it rather than leak it.
         let _ = ctx.storage.delete_prefix(&key).await;
-        return Err(e.into());
+        return Err(e);
     }
     let mut conn = ctx.pool.acquire().await?;
     let record = videos::find(&mut conn, id)

@@ -8,6 +8,7 @@ use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use skillreel_auth::AuthUser;
 use skillreel_db::uploads::{self, Lease, UploadPart, UploadRecord};
+use skillreel_db::videos;
 use skillreel_storage::{ObjectKey, Storage, StorageError};
 use skillreel_web::{ApiError, ErrorCode};
 use uuid::Uuid;
@@ -127,10 +128,15 @@ impl Appender<'_> {
             let pending = read_all(storage, &pending_key(upload, start)?).await?;
             buffer.extend_from_slice(&pending);
         }
-        // A deferred length was not counted against the quota at creation: cap it here.
+        // A deferred length was not reserved at creation: stop the body at what is left
+        // (the reservation in `commit` is what counts; this refuses early).
         let quota = match upload.length {
             Some(_) => u64::MAX,
-            None => checks::remaining_quota(&self.ctx.pool, upload.owner_id, self.ctx.quotas).await?,
+            None => {
+                let mut conn = self.ctx.pool.acquire().await?;
+                let left = checks::remaining_quota(&mut conn, upload.owner_id, self.ctx.quotas).await?;
+                (start as u64).saturating_add(left)
+            }
         };
         // The first bytes of an upload must look like a video container.
         let mut sniffed = buffer_at > 0;
@@ -300,6 +306,14 @@ impl Appender<'_> {
     ) -> Result<(), ApiError> {
         let upload = &self.upload;
         let mut tx = self.ctx.pool.begin().await?;
+        if upload.length.is_none() {
+            // A deferred length reserves its quota as bytes arrive (all of it once the
+            // length is declared), as the video's source size.
+            let reserved = length.unwrap_or(offset as u64);
+            let more = reserved.saturating_sub(upload.offset.max(0) as u64);
+            checks::reserve_quota(&mut tx, upload.owner_id, more, self.ctx.quotas).await?;
+            videos::reserve_source_size(&mut tx, upload.video_id, reserved as i64).await?;
+        }
         let length = length.map(|l| l as i64);
         if !uploads::record_progress(&mut tx, upload.id, self.token, offset, pending_size, length, stored).await? {
             return Err(ApiError::conflict("the upload was taken over by another request"));

@@ -105,21 +105,19 @@ async fn create_upload(
         ));
     }
     let metadata = validate_metadata(&protocol::parse_metadata(raw_metadata)?)?;
-    if let Some(l) = length {
-        let remaining = checks::remaining_quota(&ctx.pool, user.id, ctx.quotas).await?;
-        if l > remaining {
-            return Err(checks::over_quota(remaining));
-        }
-    }
     let with_body = protocol::has_upload_body(&req)?;
     let checksum = if with_body { Checksum::from_request(&req)? } else { None };
 
     let (id, video_id) = (Uuid::now_v7(), VideoId::new());
     let key = ObjectKey::parse(&format!("videos/{video_id}/source")).map_err(ApiError::internal)?;
+    let mut tx = ctx.pool.begin().await?;
+    // A known length is reserved now; a deferred one as its bytes are committed.
+    if let Some(l) = length {
+        checks::reserve_quota(&mut tx, user.id, l, ctx.quotas).await?;
+    }
     let multipart = ctx.storage.begin_parts(&key).await.map_err(ApiError::unavailable)?;
     let expires_at = OffsetDateTime::now_utc() + ctx.upload_expiry;
     let tags = metadata.tags.as_strings();
-    let mut tx = ctx.pool.begin().await?;
     let video = NewVideo {
         id: video_id,
         owner_id: user.id,
