@@ -445,3 +445,56 @@ async fn a_stored_webhook_to_a_private_address_is_refused_at_delivery(_: PgPoolO
         "a refused endpoint was contacted"
     );
 }
+
+/// Stopping a catalog stops its background work too: once `run_until_stopped`
+/// returns, the read cache's `LISTEN` session is gone (no task outlives the server).
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn a_stopped_catalog_leaves_no_background_task_running(_: PgPoolOptions, db: PgConnectOptions) {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let settings = skillreel_testkit::settings(
+        &skillreel_testkit::database_url(&db),
+        skillreel_testkit::Store::Local(dir.path()),
+    );
+    let app = skillreel_catalog::Application::build(settings)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let handle = app.handle();
+    let running = tokio::spawn(app.run_until_stopped());
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(db.clone())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let database = db.get_database().unwrap_or_default().to_owned();
+    let listening = || {
+        sqlx::query_scalar::<_, i64>(
+            "select count(*) from pg_stat_activity where datname = $1 and query ilike 'listen%'",
+        )
+        .bind(&database)
+        .fetch_one(&pool)
+    };
+    let mut seen = false;
+    for _ in 0..100 {
+        if listening().await.unwrap_or_default() > 0 {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(seen, "the read cache never listened");
+    handle.stop(true).await;
+    tokio::time::timeout(std::time::Duration::from_secs(30), running)
+        .await
+        .unwrap_or_else(|_| panic!("the catalog did not stop within 30 s"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut left = 1;
+    for _ in 0..50 {
+        left = listening().await.unwrap_or(1);
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(left, 0, "a LISTEN session outlived the catalog");
+}

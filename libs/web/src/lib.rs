@@ -7,9 +7,11 @@
 //! - [`telemetry`]: `tracing` set-up, pretty in development and JSON in production.
 //! - [`ops`]: `/healthz`, `/readyz` (with pluggable [`ops::ReadinessCheck`]s) and
 //!   `/metrics` with a request-metrics middleware.
-//! - [`serve`]: the actix-web server every service (and `skillreel dev`) runs.
+//! - [`serve`]: the actix-web server every service (and `skillreel dev`) runs, and
+//!   [`BackgroundTasks`], stopped and awaited when it ends.
 //! - [`KnownRoutes`]: what a server answers, for `405` with `Allow` on a known path.
 
+mod background;
 mod error;
 pub mod ops;
 pub mod range;
@@ -17,6 +19,8 @@ mod routes;
 mod server;
 pub mod telemetry;
 
+pub use background::BackgroundTasks;
 pub use error::{ApiError, ErrorCode, configure_extractors, not_found};
 pub use routes::{KnownRoutes, RouteSpec, mount};
 pub use server::{Backends, StartError, bind, public_base_url, serve};
+pub use tokio_util::sync::CancellationToken;

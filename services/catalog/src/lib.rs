@@ -16,7 +16,7 @@ use skillreel_auth::Authenticator;
 use skillreel_config::Settings;
 use skillreel_storage::Storage;
 use skillreel_web::ops::Metrics;
-use skillreel_web::{Backends, KnownRoutes, RouteSpec, StartError};
+use skillreel_web::{Backends, BackgroundTasks, KnownRoutes, RouteSpec, StartError};
 use sqlx::PgPool;
 
 pub mod access;
@@ -103,22 +103,18 @@ impl CatalogService {
         }
     }
 
-    /// Starts sending queued webhook deliveries, for as long as the process runs (any
-    /// number of replicas may: deliveries are claimed with `skip locked`).
-    pub fn spawn_webhook_deliverer(&self) -> tokio::task::JoinHandle<()> {
-        webhooks::spawn_deliverer(
-            self.ctx.pool.clone(),
-            self.ctx.egress.clone(),
-            tokio_util::sync::CancellationToken::new(),
-        )
-    }
-
-    /// Starts hearing of changes, which lets the read cache serve (see [`read_cache`]).
-    pub fn spawn_cache_listener(&self) -> tokio::task::JoinHandle<()> {
-        self.ctx
-            .cache
-            .clone()
-            .spawn_listener(self.ctx.pool.clone(), tokio_util::sync::CancellationToken::new())
+    /// Starts the catalog's background work, stopped with `tasks`: sending queued
+    /// webhook deliveries (any number of replicas may: deliveries are claimed with
+    /// `skip locked`), and hearing of changes, which lets the read cache serve (see
+    /// [`read_cache`]).
+    pub fn spawn_background(&self, tasks: &mut BackgroundTasks) {
+        let ctx = &self.ctx;
+        tasks.add(webhooks::spawn_deliverer(
+            ctx.pool.clone(),
+            ctx.egress.clone(),
+            tasks.stop_token(),
+        ));
+        tasks.add(ctx.cache.clone().spawn_listener(ctx.pool.clone(), tasks.stop_token()));
     }
 
     /// Every route this service serves: exactly the documented ones (see
@@ -147,6 +143,7 @@ impl CatalogService {
 pub struct Application {
     port: u16,
     server: actix_web::dev::Server,
+    tasks: BackgroundTasks,
 }
 
 impl Application {
@@ -159,8 +156,8 @@ impl Application {
         let backends = Backends::connect(&settings).await?;
         let authenticator = web::Data::new(Authenticator::from_settings(&settings.auth, backends.pool.clone())?);
         let service = CatalogService::new(backends.pool, backends.storage, &settings);
-        service.spawn_webhook_deliverer();
-        service.spawn_cache_listener();
+        let mut tasks = BackgroundTasks::default();
+        service.spawn_background(&mut tasks);
         let (listener, port) = skillreel_web::bind(&settings.server)?;
         let server = skillreel_web::serve(
             listener,
@@ -172,14 +169,23 @@ impl Application {
                 service.configure(cfg);
             },
         )?;
-        Ok(Self { port, server })
+        Ok(Self { port, server, tasks })
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
+    /// Stops the server (tests stop a replica with it).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Runs until the server stops (on SIGINT/SIGTERM), then stops and awaits the
+    /// background tasks.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let result = self.server.await;
+        self.tasks.shutdown().await;
+        result
     }
 }

@@ -12,7 +12,7 @@ use skillreel_transcoder::CancellationToken;
 use skillreel_transcoder::{Worker, WorkerSettings};
 use skillreel_upload::UploadService;
 use skillreel_web::ops::Metrics;
-use skillreel_web::{Backends, KnownRoutes};
+use skillreel_web::{Backends, BackgroundTasks, KnownRoutes};
 
 use crate::embedded_pg::EmbeddedPostgres;
 use crate::token::dev_secret;
@@ -57,10 +57,10 @@ async fn serve(settings: Settings) -> Result<(), String> {
     let authenticator = web::Data::new(authenticator);
     let metrics = web::Data::new(Metrics::default());
     let upload = UploadService::new(backends.pool.clone(), backends.storage.clone(), &settings);
-    upload.spawn_sweeper();
     let catalog = CatalogService::new(backends.pool.clone(), backends.storage.clone(), &settings);
-    catalog.spawn_webhook_deliverer();
-    catalog.spawn_cache_listener();
+    let mut tasks = BackgroundTasks::default();
+    upload.spawn_background(&mut tasks);
+    catalog.spawn_background(&mut tasks);
     let worker = Worker::new(
         backends.pool,
         backends.storage,
@@ -85,5 +85,6 @@ async fn serve(settings: Settings) -> Result<(), String> {
     let served = server.await;
     shutdown.cancel();
     let _ = workers.await;
+    tasks.shutdown().await;
     served.map_err(|e| e.to_string())
 }

@@ -14,7 +14,7 @@ use skillreel_auth::Authenticator;
 use skillreel_config::Settings;
 use skillreel_storage::Storage;
 use skillreel_web::ops::Metrics;
-use skillreel_web::{Backends, KnownRoutes, RouteSpec};
+use skillreel_web::{Backends, BackgroundTasks, KnownRoutes, RouteSpec};
 use sqlx::PgPool;
 
 mod checks;
@@ -85,9 +85,13 @@ impl UploadService {
         skillreel_web::mount(cfg, &Self::routes());
     }
 
-    /// Starts the background task that removes abandoned uploads.
-    pub fn spawn_sweeper(&self) -> tokio::task::JoinHandle<()> {
-        tus::spawn_sweeper(self.ctx.clone().into_inner(), self.sweep_every)
+    /// Starts the background task that removes abandoned uploads, stopped with `tasks`.
+    pub fn spawn_background(&self, tasks: &mut BackgroundTasks) {
+        tasks.add(tus::spawn_sweeper(
+            self.ctx.clone().into_inner(),
+            self.sweep_every,
+            tasks.stop_token(),
+        ));
     }
 }
 
@@ -97,6 +101,7 @@ pub use skillreel_web::StartError;
 pub struct Application {
     port: u16,
     server: actix_web::dev::Server,
+    tasks: BackgroundTasks,
 }
 
 impl Application {
@@ -104,7 +109,8 @@ impl Application {
         let backends = Backends::connect(&settings).await?;
         let authenticator = web::Data::new(Authenticator::from_settings(&settings.auth, backends.pool.clone())?);
         let service = UploadService::new(backends.pool, backends.storage, &settings);
-        service.spawn_sweeper();
+        let mut tasks = BackgroundTasks::default();
+        service.spawn_background(&mut tasks);
         let (listener, port) = skillreel_web::bind(&settings.server)?;
         let server = skillreel_web::serve(
             listener,
@@ -116,7 +122,7 @@ impl Application {
                 service.configure(cfg);
             },
         )?;
-        Ok(Self { port, server })
+        Ok(Self { port, server, tasks })
     }
 
     pub fn port(&self) -> u16 {
@@ -128,7 +134,11 @@ impl Application {
         self.server.handle()
     }
 
+    /// Runs until the server stops (on SIGINT/SIGTERM), then stops and awaits the
+    /// upload sweeper.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let result = self.server.await;
+        self.tasks.shutdown().await;
+        result
     }
 }

@@ -1,6 +1,7 @@
 //! Unfinished uploads expire: their parts and pending bytes are removed and their
 //! video ends `failed` with the reason.
 
+use skillreel_web::CancellationToken;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -85,12 +86,15 @@ pub async fn finish_assembled(ctx: &UploadContext) -> Result<usize, ApiError> {
     Ok(finished)
 }
 
-/// Runs [`sweep_expired`] and [`finish_assembled`] every `every` until the process ends.
-pub fn spawn_sweeper(ctx: Arc<UploadContext>, every: Duration) -> tokio::task::JoinHandle<()> {
+/// Runs [`sweep_expired`] and [`finish_assembled`] every `every` until `stop`.
+pub fn spawn_sweeper(ctx: Arc<UploadContext>, every: Duration, stop: CancellationToken) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         loop {
-            tick.tick().await;
+            tokio::select! {
+                () = stop.cancelled() => return,
+                _ = tick.tick() => {}
+            }
             if let Err(e) = sweep_expired(&ctx).await {
                 tracing::warn!(error = %e, "sweeping expired uploads failed");
             }
