@@ -33,8 +33,30 @@ async fn hostile_files_fail_with_a_reason_and_a_good_video_still_becomes_ready(_
         std::fs::write(&path, bytes).unwrap_or_else(|e| panic!("{e}"));
         files.push(path);
     }
-    files.push(fixtures::lying_duration(d, "liar.flv", 12, 2.0));
-    files.push(fixtures::absurd_dimensions(d, "huge.mp4"));
+    let good = fixtures::video(d, "good.mp4", VideoSpec::landscape(320, 240, 2.0));
+    for (name, bytes) in [
+        ("empty.mp4", Vec::new()),
+        ("archive.mp4", [b"PK\x03\x04".as_slice(), &[0u8; 400]].concat()),
+        ("program.mp4", [b"\x7fELF\x02\x01\x01".as_slice(), &[0u8; 400]].concat()),
+        ("pdf.mp4", [b"%PDF-1.7\n".as_slice(), &[b'x'; 400]].concat()),
+        ("junk-after-ftyp.mp4", fixtures::mp4_prefixed(20_000, 0xAB)),
+    ] {
+        let path = d.join(name);
+        std::fs::write(&path, bytes).unwrap_or_else(|e| panic!("{e}"));
+        files.push(path);
+    }
+    files.extend([
+        fixtures::lying_duration(d, "liar.flv", 12, 2.0),
+        fixtures::absurd_dimensions(d, "huge.mp4"),
+        fixtures::image(d, "slide.png"),
+        fixtures::random_bytes(d, "random.mp4"),
+        fixtures::text_file(d, "notes.mp4"),
+        fixtures::fake_mp4(d, "meeting-notes.mp4"),
+        fixtures::truncated(&good, d, "cut.mp4", 0.6),
+        fixtures::moov_cut(&good, d, "moov.mp4"),
+        fixtures::audio_only(d, "podcast.mp4"),
+        fixtures::long_video(d, "lecture.mp4", 60),
+    ]);
     let mut accepted = Vec::new();
     for file in &files {
         let response = app.post_video(Some(&alice), Some(file), &[("title", "hostile")]).await;
@@ -44,13 +66,19 @@ async fn hostile_files_fail_with_a_reason_and_a_good_video_still_becomes_ready(_
             accepted.push((file.clone(), body["id"].as_str().unwrap_or_default().to_owned()));
         } else {
             assert!(status.is_client_error(), "{}: {status}", file.display());
+            let kind = response
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            assert_eq!(kind, "application/problem+json", "{}", file.display());
         }
     }
     assert!(
         accepted.len() >= files.len() / 2,
         "most hostile files reach the transcoder"
     );
-    let good = fixtures::video(d, "good.mp4", VideoSpec::landscape(320, 240, 2.0));
     let good = app.upload(&alice, &good, "A good one").await;
     for (file, id) in &accepted {
         let video = app.settled(&alice, id).await;
@@ -497,4 +525,140 @@ async fn a_stopped_catalog_leaves_no_background_task_running(_: PgPoolOptions, d
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert_eq!(left, 0, "a LISTEN session outlived the catalog");
+}
+
+/// Hostile requests of every shape get a 4xx problem document, and the service keeps
+/// answering.
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn hostile_requests_get_a_4xx_and_the_service_keeps_answering(_: PgPoolOptions, db: PgConnectOptions) {
+    let app = TestApp::spawn(&db, Backend::Local, |_| {}).await;
+    let alice = token("alice", &[]);
+    let video = app
+        .post_video(Some(&alice), None, &[("title", "no file")])
+        .await
+        .status();
+    assert!(video.is_client_error());
+    let many_tags = (0..100_000).map(|i| format!("t{i}")).collect::<Vec<_>>().join(",");
+    let same_tag = "rust,".repeat(200_000);
+    let deep_json = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let id = "01900000-0000-7000-8000-000000000000";
+    let client = &app.client;
+    let cases: Vec<(&str, reqwest::RequestBuilder)> = vec![
+        (
+            "a 64 KiB header",
+            client
+                .get(format!("{}/api/v1/videos", app.catalog))
+                .bearer_auth(&alice)
+                .header("X-Padding", "x".repeat(64 * 1024)),
+        ),
+        (
+            "a 100 000-tag form",
+            client
+                .post(format!("{}/api/v1/videos", app.upload))
+                .bearer_auth(&alice)
+                .multipart(
+                    reqwest::multipart::Form::new()
+                        .text("title", "tags")
+                        .text("tags", many_tags.clone())
+                        .part(
+                            "file",
+                            reqwest::multipart::Part::bytes(fixtures::mp4_prefixed(1000, 1)).file_name("a.mp4"),
+                        ),
+                ),
+        ),
+        (
+            "one tag 200 000 times",
+            client
+                .post(format!("{}/api/v1/videos", app.upload))
+                .bearer_auth(&alice)
+                .multipart(
+                    reqwest::multipart::Form::new()
+                        .text("title", "tags")
+                        .text("tags", same_tag.clone())
+                        .part(
+                            "file",
+                            reqwest::multipart::Part::bytes(fixtures::mp4_prefixed(1000, 1)).file_name("a.mp4"),
+                        ),
+                ),
+        ),
+        (
+            "JSON nested 100 000 deep",
+            client
+                .post(format!("{}/api/v1/communities", app.catalog))
+                .bearer_auth(&alice)
+                .header("content-type", "application/json")
+                .body(deep_json.clone()),
+        ),
+        (
+            "a 1 MiB JSON body",
+            client
+                .post(format!("{}/api/v1/communities", app.catalog))
+                .bearer_auth(&alice)
+                .json(&serde_json::json!({ "name": "x".repeat(1024 * 1024) })),
+        ),
+        (
+            "a 9 KiB Upload-Metadata",
+            client
+                .post(format!("{}/api/v1/uploads", app.upload))
+                .bearer_auth(&alice)
+                .header("Tus-Resumable", "1.0.0")
+                .header("Upload-Length", "1000")
+                .header("Upload-Metadata", format!("title {}", "QUFB".repeat(2400))),
+        ),
+        (
+            "a title of control characters",
+            client
+                .post(format!("{}/api/v1/uploads", app.upload))
+                .bearer_auth(&alice)
+                .header("Tus-Resumable", "1.0.0")
+                .header("Upload-Length", "1000")
+                .header("Upload-Metadata", "title AAECAwQFBgcI"),
+        ),
+        (
+            "an Upload-Length past u64",
+            client
+                .post(format!("{}/api/v1/uploads", app.upload))
+                .bearer_auth(&alice)
+                .header("Tus-Resumable", "1.0.0")
+                .header("Upload-Length", "99999999999999999999999")
+                .header("Upload-Metadata", "title eA=="),
+        ),
+        (
+            "a 10 KiB path segment",
+            client
+                .get(format!("{}/api/v1/videos/{}", app.catalog, "a".repeat(10 * 1024)))
+                .bearer_auth(&alice),
+        ),
+        (
+            "a limit past i64",
+            client
+                .get(format!("{}/api/v1/videos?limit=99999999999999999999", app.catalog))
+                .bearer_auth(&alice),
+        ),
+        (
+            "a forged token",
+            client
+                .get(format!("{}/api/v1/videos/{id}", app.catalog))
+                .bearer_auth(format!("{alice}x")),
+        ),
+        (
+            "a token as big as a header may be",
+            client
+                .get(format!("{}/api/v1/me", app.catalog))
+                .bearer_auth("e".repeat(30 * 1024)),
+        ),
+    ];
+    for (what, request) in cases {
+        let response = request.send().await.unwrap_or_else(|e| panic!("{what}: {e}"));
+        let status = response.status();
+        assert!(status.is_client_error(), "{what}: {status}");
+        let kind = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        assert_eq!(kind, "application/problem+json", "{what}: {status}");
+    }
+    assert_eq!(app.get(Some(&alice), "/api/v1/videos").await.status(), StatusCode::OK);
 }

@@ -20,6 +20,8 @@ pub enum ErrorCode {
     NotFound,
     /// The client did not send its request body in time.
     RequestTimeout,
+    /// The request's headers together are larger than we read.
+    HeadersTooLarge,
     /// No route has this path: a client bug, not a missing object.
     RouteNotFound,
     MethodNotAllowed,
@@ -46,6 +48,7 @@ impl ErrorCode {
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound | Self::RouteNotFound => StatusCode::NOT_FOUND,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            Self::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict => StatusCode::CONFLICT,
             Self::Gone => StatusCode::GONE,
@@ -68,6 +71,7 @@ impl ErrorCode {
             Self::NotFound => "not_found",
             Self::RouteNotFound => "route_not_found",
             Self::RequestTimeout => "request_timeout",
+            Self::HeadersTooLarge => "headers_too_large",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict => "conflict",
             Self::Gone => "gone",
@@ -91,6 +95,7 @@ impl ErrorCode {
             Self::NotFound => "Not found",
             Self::RouteNotFound => "No such endpoint",
             Self::RequestTimeout => "The request body did not arrive in time",
+            Self::HeadersTooLarge => "The request headers are too large",
             Self::MethodNotAllowed => "Method not allowed",
             Self::Conflict => "The request conflicts with the current state",
             Self::Gone => "It is gone",

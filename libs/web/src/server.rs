@@ -84,6 +84,7 @@ where
     let server = HttpServer::new(move || {
         App::new()
             .wrap(from_fn(method_override))
+            .wrap(from_fn(limit_headers))
             .wrap(cors())
             .wrap(from_fn(record_metrics))
             .app_data(metrics.clone())
@@ -125,6 +126,31 @@ fn cors() -> actix_cors::Cors {
             "Video-Id",
         ])
         .max_age(86_400)
+}
+
+/// Most header bytes (names and values together) a request may carry: a bearer token
+/// with many roles fits many times over; more is someone probing our memory.
+const MAX_HEADER_BYTES: usize = 32 * 1024;
+
+/// Refuses requests whose headers together pass [`MAX_HEADER_BYTES`] with 431, before
+/// anything else reads them.
+async fn limit_headers(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    let size: usize = req
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    if size > MAX_HEADER_BYTES {
+        let error = crate::ApiError::new(
+            crate::ErrorCode::HeadersTooLarge,
+            format!("the request headers hold {size} bytes; at most {MAX_HEADER_BYTES} are read"),
+        );
+        return Ok(req.error_response(error));
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
 }
 
 /// `X-HTTP-Method-Override` on a POST (for clients and proxies that only speak GET and
