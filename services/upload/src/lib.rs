@@ -23,7 +23,7 @@ mod finalize;
 mod multipart;
 pub mod tus;
 
-pub use checks::Quotas;
+pub use checks::{Quotas, looks_like_video};
 pub use finalize::{FinalizeError, TRANSCODE_QUEUE, TranscodeRequest, complete_upload, finalize};
 
 pub struct UploadContext {

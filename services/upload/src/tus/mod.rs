@@ -10,4 +10,5 @@ mod sweep;
 
 pub use append::unavailable;
 pub use handlers::routes;
+pub use protocol::parse_metadata;
 pub use sweep::{finish_assembled, spawn_sweeper, sweep_expired};
