@@ -662,3 +662,41 @@ async fn hostile_requests_get_a_4xx_and_the_service_keeps_answering(_: PgPoolOpt
     }
     assert_eq!(app.get(Some(&alice), "/api/v1/videos").await.status(), StatusCode::OK);
 }
+
+/// A body that stops arriving ends after 30 s of silence with 408, whatever the
+/// endpoint: a JSON body and a multipart upload alike.
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn a_body_that_stops_arriving_gets_408(_: PgPoolOptions, db: PgConnectOptions) {
+    let app = TestApp::spawn(&db, Backend::Local, |_| {}).await;
+    let alice = token("alice", &[]);
+    let stalled = |first: &'static str| {
+        let stream = futures_util::stream::once(async move { Ok::<_, std::io::Error>(bytes::Bytes::from(first)) })
+            .chain(futures_util::stream::pending());
+        reqwest::Body::wrap_stream(stream)
+    };
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(90))
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let json = client
+        .post(format!("{}/api/v1/communities", app.catalog))
+        .bearer_auth(&alice)
+        .header("content-type", "application/json")
+        .body(stalled("{\"name\": \"Rust"))
+        .send();
+    let multipart = client
+        .post(format!("{}/api/v1/videos", app.upload))
+        .bearer_auth(&alice)
+        .header("content-type", "multipart/form-data; boundary=XYZ")
+        .body(stalled("--XYZ\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nStalled\r\n--XYZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.mp4\"\r\n\r\n\x00\x00"))
+        .send();
+    let (json, multipart) = tokio::join!(json, multipart);
+    for (what, response) in [("json", json), ("multipart", multipart)] {
+        let response = response.unwrap_or_else(|e| panic!("{what}: {e}"));
+        let body = assert_problem(response, StatusCode::REQUEST_TIMEOUT, "request_timeout").await;
+        assert!(
+            body["detail"].as_str().is_some_and(|d| d.contains("30 s")),
+            "{what}: {body}"
+        );
+    }
+}

@@ -292,6 +292,7 @@ pub fn configure_extractors(cfg: &mut web::ServiceConfig) {
             actix_web::error::JsonPayloadError::OverflowKnownLength { .. }
             | actix_web::error::JsonPayloadError::Overflow { .. } => ErrorCode::PayloadTooLarge,
             actix_web::error::JsonPayloadError::ContentType => ErrorCode::UnsupportedMediaType,
+            actix_web::error::JsonPayloadError::Payload(e) if crate::is_timed_out(e) => ErrorCode::RequestTimeout,
             _ => ErrorCode::BadRequest,
         };
         ApiError::new(code, format!("invalid JSON body: {err}")).into()

@@ -12,6 +12,7 @@
 //! - [`KnownRoutes`]: what a server answers, for `405` with `Allow` on a known path.
 
 mod background;
+mod body;
 mod error;
 pub mod ops;
 pub mod range;
@@ -20,6 +21,7 @@ mod server;
 pub mod telemetry;
 
 pub use background::BackgroundTasks;
+pub use body::{BODY_IDLE_TIMEOUT, is_timed_out};
 pub use error::{ApiError, ErrorCode, configure_extractors, not_found};
 pub use routes::{KnownRoutes, RouteSpec, mount};
 pub use server::{Backends, StartError, bind, public_base_url, serve};

@@ -85,6 +85,7 @@ where
         App::new()
             .wrap(from_fn(method_override))
             .wrap(from_fn(limit_headers))
+            .wrap(from_fn(crate::body::idle_timeout))
             .wrap(cors())
             .wrap(from_fn(record_metrics))
             .app_data(metrics.clone())

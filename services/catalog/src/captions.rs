@@ -54,7 +54,14 @@ const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20
 async fn read_bounded(mut payload: web::Payload) -> Result<Bytes, ApiError> {
     let mut body = BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("could not read the body: {e}")))?;
+        let chunk = chunk.map_err(|e| {
+            let code = if skillreel_web::is_timed_out(&e) {
+                ErrorCode::RequestTimeout
+            } else {
+                ErrorCode::BadRequest
+            };
+            ApiError::new(code, format!("could not read the body: {e}"))
+        })?;
         if body.len() + chunk.len() > MAX_CAPTION_BYTES {
             return Err(ApiError::new(
                 ErrorCode::PayloadTooLarge,

@@ -22,6 +22,9 @@ fn multipart_error(e: MultipartError) -> ApiError {
         | MultipartError::ContentTypeIncompatible => {
             ApiError::new(ErrorCode::UnsupportedMediaType, "expected a multipart/form-data body")
         }
+        MultipartError::Payload(e) if skillreel_web::is_timed_out(&e) => {
+            ApiError::new(ErrorCode::RequestTimeout, format!("the upload stalled: {e}"))
+        }
         other => ApiError::bad_request(format!("malformed multipart body: {other}")),
     }
 }
