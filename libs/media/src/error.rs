@@ -21,6 +21,10 @@ pub enum MediaError {
     TooLarge { width: u32, height: u32 },
     #[error("processing was cancelled")]
     Cancelled,
+    /// Memory or threads ran out (the process's caps, or the machine's): not the
+    /// file's fault as far as we can tell, so worth another attempt.
+    #[error("processing ran out of memory or threads ({0})")]
+    OutOfResources(String),
     #[error("could not write the output: {0}")]
     Io(String),
     #[error("internal media error: {0}")]
@@ -30,7 +34,22 @@ pub enum MediaError {
 impl MediaError {
     /// Whether the fault lies with the file (retrying cannot help) rather than with us.
     pub fn is_bad_media(&self) -> bool {
-        !matches!(self, Self::Cancelled | Self::Io(_) | Self::Internal(_))
+        !matches!(
+            self,
+            Self::Cancelled | Self::Io(_) | Self::Internal(_) | Self::OutOfResources(_)
+        )
+    }
+
+    /// An error libav gave while opening a codec: out of memory or threads is ours,
+    /// anything else means the file's codec cannot be used (`otherwise`).
+    pub(crate) fn opening_codec(error: ffmpeg_next::Error, otherwise: impl FnOnce(String) -> Self) -> Self {
+        use ffmpeg_next::util::error::{EAGAIN, ENOMEM};
+        match error {
+            ffmpeg_next::Error::Other { errno } if errno == EAGAIN || errno == ENOMEM => {
+                Self::OutOfResources(error.to_string())
+            }
+            other => otherwise(other.to_string()),
+        }
     }
 }
 

@@ -167,7 +167,7 @@ pub(crate) fn describe(input: &format::context::Input, limits: &Limits) -> Resul
     let codec_id = params.id();
     let decoder = codec::context::Context::from_parameters(params)
         .and_then(|c| c.decoder().video())
-        .map_err(|e| MediaError::UnsupportedCodec(format!("{codec_id:?} ({e})")))?;
+        .map_err(|e| MediaError::opening_codec(e, |e| MediaError::UnsupportedCodec(format!("{codec_id:?} ({e})"))))?;
     if codec_id == codec::Id::None || ffmpeg_next::decoder::find(codec_id).is_none() {
         return Err(MediaError::UnsupportedCodec(format!("{codec_id:?}")));
     }

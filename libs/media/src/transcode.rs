@@ -343,7 +343,7 @@ fn decode_all(
 
 fn open_video_decoder(stream: &ffmpeg_next::format::stream::Stream) -> Result<decoder::Video, MediaError> {
     let mut context = codec::context::Context::from_parameters(stream.parameters())
-        .map_err(|e| MediaError::UnsupportedCodec(e.to_string()))?;
+        .map_err(|e| MediaError::opening_codec(e, MediaError::UnsupportedCodec))?;
     context.set_threading(threading::Config {
         kind: threading::Type::Frame,
         count: 0,
@@ -352,7 +352,7 @@ fn open_video_decoder(stream: &ffmpeg_next::format::stream::Stream) -> Result<de
     context
         .decoder()
         .video()
-        .map_err(|e| MediaError::UnsupportedCodec(e.to_string()))
+        .map_err(|e| MediaError::opening_codec(e, MediaError::UnsupportedCodec))
 }
 
 /// Per-frame bookkeeping of the one video decode.

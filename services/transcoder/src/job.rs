@@ -110,6 +110,7 @@ impl From<MediaError> for JobError {
     fn from(e: MediaError) -> Self {
         match e {
             MediaError::Cancelled => Self::Cancelled,
+            e @ MediaError::OutOfResources(_) => Self::transient(e, "it needed more memory than processing may use"),
             e if e.is_bad_media() => Self::BadMedia(e.to_string()),
             e => Self::transient(e, OUR_SIDE),
         }

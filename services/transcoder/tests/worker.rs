@@ -540,3 +540,37 @@ async fn a_file_that_lies_about_its_length_is_stopped_at_the_limit(pool: PgPool)
     let reason = video.failure_reason.unwrap_or_default();
     assert!(reason.contains("the limit is 5 s"), "{reason}");
 }
+
+/// The memory cap holds: a transcode that needs more than its process may have ends
+/// that attempt (never the worker), and after the last attempt the author reads why.
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn a_transcode_past_its_memory_cap_fails_with_a_reason_and_the_worker_lives_on(pool: PgPool) {
+    let mut f = fixture(pool).await;
+    f.settings.max_memory_mb = 48;
+    let src = fixtures::video(f.dir.path(), "talk.mp4", VideoSpec::landscape(1280, 720, 4.0));
+    let id = f.upload(&src).await;
+    let (stop, handle) = f.worker();
+    let video = f.settled(id).await;
+    stop.cancel();
+    let _ = handle.await;
+    assert_eq!(video.status, VideoStatus::Failed);
+    let reason = video.failure_reason.unwrap_or_default();
+    assert!(reason.starts_with("processing failed"), "{reason}");
+    assert!(
+        !reason.contains("signal") && !reason.contains("database"),
+        "internals leaked: {reason}"
+    );
+    let (status, attempts, last_error) = f.job_of(id).await;
+    assert_eq!(status, "failed");
+    assert!(attempts > 1, "a crash is retried");
+    assert!(last_error.is_some(), "the job keeps what happened");
+    // The worker itself is unharmed: with room to work, the next video is made.
+    f.settings.max_memory_mb = 6 * 1024;
+    let good = fixtures::video(f.dir.path(), "good.mp4", VideoSpec::landscape(320, 240, 2.0));
+    let good = f.upload(&good).await;
+    let (stop, handle) = f.worker();
+    let good = f.settled(good).await;
+    stop.cancel();
+    let _ = handle.await;
+    assert_eq!(good.status, VideoStatus::Ready, "{:?}", good.failure_reason);
+}
