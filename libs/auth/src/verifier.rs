@@ -72,10 +72,6 @@ impl From<jsonwebtoken::errors::Error> for AuthError {
     }
 }
 
-/// The JWKS refreshes at most this often, so a flood of tokens with made-up `kid`s
-/// cannot turn us into a denial-of-service client of the identity provider.
-const JWKS_MIN_REFRESH: Duration = Duration::from_secs(30);
-
 enum KeySource {
     Shared(DecodingKey),
     Jwks(JwksCache),
@@ -89,6 +85,10 @@ struct JwksCache {
     keys: RwLock<HashMap<String, (DecodingKey, Algorithm)>>,
     /// When the last fetch started; held during a fetch so only one runs at a time.
     last_fetch: Mutex<Option<Instant>>,
+    /// Fetches at most this often (`auth.jwks_min_refresh_seconds`), so a flood of
+    /// tokens with made-up `kid`s cannot turn us into a denial-of-service client of
+    /// the identity provider.
+    min_refresh: Duration,
 }
 
 pub struct JwtVerifier {
@@ -126,7 +126,7 @@ fn jwk_algorithm(jwk: &Jwk) -> Option<Algorithm> {
 impl JwksCache {
     async fn refresh(&self) -> Result<(), AuthError> {
         let mut last_fetch = self.last_fetch.lock().await;
-        if last_fetch.is_some_and(|at| at.elapsed() < JWKS_MIN_REFRESH) {
+        if last_fetch.is_some_and(|at| at.elapsed() < self.min_refresh) {
             return Ok(());
         }
         *last_fetch = Some(Instant::now());
@@ -174,6 +174,7 @@ impl JwtVerifier {
                     .map_err(|e| AuthError::KeysUnavailable(e.to_string()))?,
                 keys: RwLock::new(HashMap::new()),
                 last_fetch: Mutex::new(None),
+                min_refresh: Duration::from_secs(settings.jwks_min_refresh_seconds),
             }),
             (None, Some(secret)) if !secret.expose().is_empty() => {
                 KeySource::Shared(DecodingKey::from_secret(secret.expose().as_bytes()))

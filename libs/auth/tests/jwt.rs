@@ -2,6 +2,8 @@
 //! a real socket, as an identity provider would.
 
 use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use actix_web::{App, HttpResponse, HttpServer, web};
@@ -11,6 +13,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde_json::json;
 use skillreel_auth::{AuthError, JwtVerifier};
 use skillreel_config::{AuthSettings, Secret};
+use tokio::sync::Notify;
 
 const RSA_PRIVATE: &[u8] = include_bytes!("keys/rsa.pem");
 const RSA_PUBLIC: &[u8] = include_bytes!("keys/rsa.pub.pem");
@@ -211,4 +214,69 @@ async fn garbage_is_refused_without_panicking() {
     for token in ["", ".", "..", "a.b.c", "eyJhbGciOiJIUzI1NiJ9.e30.", &"x".repeat(10_000)] {
         assert!(verifier.verify(token).await.is_err(), "{token:?} accepted");
     }
+}
+
+/// A JWKS server whose first answer is immediate and every later one waits until the
+/// test releases it; it counts the fetches.
+fn held_jwks_verifier() -> (JwtVerifier, Arc<AtomicUsize>, Arc<Notify>) {
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let release = Arc::new(Notify::new());
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
+    let (counted, held) = (fetches.clone(), release.clone());
+    let server = HttpServer::new(move || {
+        let (counted, held) = (counted.clone(), held.clone());
+        App::new().route(
+            "/jwks.json",
+            web::get().to(move || {
+                let (counted, held) = (counted.clone(), held.clone());
+                async move {
+                    if counted.fetch_add(1, Ordering::SeqCst) > 0 {
+                        held.notified().await;
+                    }
+                    HttpResponse::Ok().content_type("application/json").body(JWKS)
+                }
+            }),
+        )
+    })
+    .workers(1)
+    .listen(listener)
+    .unwrap_or_else(|e| panic!("{e}"))
+    .run();
+    tokio::spawn(server);
+    let settings = AuthSettings {
+        jwks_url: Some(format!("http://127.0.0.1:{port}/jwks.json")),
+        jwks_min_refresh_seconds: 0,
+        ..AuthSettings::default()
+    };
+    let verifier = JwtVerifier::from_settings(&settings).unwrap_or_else(|e| panic!("{e}"));
+    (verifier, fetches, release)
+}
+
+/// A token naming an unknown key makes the verifier fetch the JWKS again; while that
+/// fetch waits on the identity provider, tokens with known keys still verify (the keys
+/// are not locked across the fetch), and only the unknown one waits.
+#[tokio::test]
+async fn a_jwks_refresh_does_not_hold_up_tokens_with_known_keys() {
+    let (verifier, fetches, release) = held_jwks_verifier();
+    let verifier = Arc::new(verifier);
+    let known = sign(Algorithm::RS256, Some("rsa-1"), &rsa_key(), &claims(now() + 600));
+    assert!(verifier.verify(&known).await.is_ok());
+    let unknown = sign(Algorithm::RS256, Some("rotated-away"), &rsa_key(), &claims(now() + 600));
+    let waiting = {
+        let verifier = verifier.clone();
+        tokio::spawn(async move { verifier.verify(&unknown).await })
+    };
+    while fetches.load(Ordering::SeqCst) < 2 {
+        tokio::task::yield_now().await;
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    // The second fetch is held by the server: a known key must not wait for it. (The
+    // timeout only turns a regression into a failure instead of a hang.)
+    let verified = tokio::time::timeout(std::time::Duration::from_secs(20), verifier.verify(&known)).await;
+    assert!(matches!(verified, Ok(Ok(_))), "a known key waited for the refresh");
+    assert!(!waiting.is_finished(), "the unknown key did not wait for the fetch");
+    release.notify_waiters();
+    let outcome = waiting.await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(matches!(outcome, Err(AuthError::UnknownKey)), "{outcome:?}");
 }

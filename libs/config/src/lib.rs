@@ -159,6 +159,9 @@ pub struct AuthSettings {
     pub audience: String,
     /// Clock skew tolerated on `exp`/`nbf`.
     pub leeway_seconds: u64,
+    /// The JWKS is fetched again (for a token naming an unknown key) at most this
+    /// often, so made-up `kid`s cannot make us flood the identity provider.
+    pub jwks_min_refresh_seconds: u64,
 }
 
 impl Default for AuthSettings {
@@ -169,6 +172,7 @@ impl Default for AuthSettings {
             issuer: "skillreel-dev".into(),
             audience: "skillreel".into(),
             leeway_seconds: 30,
+            jwks_min_refresh_seconds: 30,
         }
     }
 }
