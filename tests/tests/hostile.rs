@@ -700,3 +700,33 @@ async fn a_body_that_stops_arriving_gets_408(_: PgPoolOptions, db: PgConnectOpti
         );
     }
 }
+
+/// A signed media link serves the published playback files only: not the source nor
+/// what an upload keeps beside it (`source.pending-N`), even when they exist.
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn a_media_link_serves_playback_files_only(_: PgPoolOptions, db: PgConnectOptions) {
+    let mut app = TestApp::spawn(&db, Backend::Local, |s| s.upload.keep_source = true).await;
+    let alice = token("alice", &[]);
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let id = ready_video(&mut app, &alice, dir.path()).await;
+    let pending = dir.path().join("pending");
+    std::fs::write(&pending, b"the tail of someone's upload").unwrap_or_else(|e| panic!("{e}"));
+    let key = skillreel_storage::ObjectKey::parse(&format!("videos/{id}/source.pending-5242880"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    app.storage()
+        .await
+        .put_file(&key, &pending, "application/octet-stream")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let video: serde_json::Value = app.get_video(&alice, &id).await.json().await.unwrap_or_default();
+    let master = video["playback"]["hls"].as_str().unwrap_or_default().to_owned();
+    assert!(master.ends_with("/media/master.m3u8"), "{master}");
+    let get = |url: String| app.client.get(url).send();
+    let served = get(master.clone()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(served.status(), StatusCode::OK);
+    for file in ["source.pending-5242880", "source", "media/../source"] {
+        let url = master.replace("media/master.m3u8", file);
+        let response = get(url).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{file}");
+    }
+}

@@ -350,7 +350,7 @@ impl Worker {
             min_duration_ms: u64::try_from(settings.limits.min_duration.as_millis()).unwrap_or(u64::MAX),
             max_duration_ms: u64::try_from(settings.limits.max_duration.as_millis()).unwrap_or(u64::MAX),
             max_memory_mb: settings.max_memory_mb,
-            max_cpu_seconds: settings.max_cpu_seconds(),
+            max_cpu_seconds: settings.max_cpu_seconds,
         };
         let mut child = MediaChild::spawn(&settings.media_program, &request).await?;
         let timeout = settings.job_timeout;

@@ -34,16 +34,18 @@ pub struct WorkerSettings {
     pub media_program: PathBuf,
     /// Memory cap of one transcode's process, in MiB.
     pub max_memory_mb: u64,
+    /// CPU-time cap of one transcode's process, in seconds over all its threads.
+    pub max_cpu_seconds: u64,
+}
+
+/// The job timeout on every core: the CPU cap then only bites when the wall-clock
+/// timeout could not (a stopped clock, a kill that did not land).
+fn cpu_seconds_for(job_timeout: Duration) -> u64 {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get) as u64;
+    job_timeout.as_secs().max(1).saturating_mul(cores)
 }
 
 impl WorkerSettings {
-    /// CPU-time cap of one transcode's process: the job timeout on every core, so it
-    /// only bites when the wall-clock timeout could not (a stopped clock, a stuck kill).
-    pub fn max_cpu_seconds(&self) -> u64 {
-        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get) as u64;
-        self.job_timeout.as_secs().max(1).saturating_mul(cores)
-    }
-
     pub fn from_settings(settings: &skillreel_config::Settings) -> Self {
         Self {
             keep_source: settings.upload.keep_source,
@@ -70,6 +72,7 @@ impl From<&TranscoderSettings> for WorkerSettings {
             keep_source: true,
             media_program: crate::child::resolve_media_program(s.media_program.as_deref()),
             max_memory_mb: s.max_memory_mb.max(256),
+            max_cpu_seconds: cpu_seconds_for(Duration::from_secs(s.job_timeout_seconds.max(1))),
         }
     }
 }

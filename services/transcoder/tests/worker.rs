@@ -574,3 +574,23 @@ async fn a_transcode_past_its_memory_cap_fails_with_a_reason_and_the_worker_live
     let _ = handle.await;
     assert_eq!(good.status, VideoStatus::Ready, "{:?}", good.failure_reason);
 }
+
+/// The CPU-time cap holds: past it the kernel stops the transcode (SIGXCPU), and the
+/// video fails at once with the reason, not retried.
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn a_transcode_past_its_cpu_time_cap_is_stopped_by_the_kernel(pool: PgPool) {
+    let mut f = fixture(pool).await;
+    f.settings.max_cpu_seconds = 1;
+    let src = fixtures::video(f.dir.path(), "talk.mp4", VideoSpec::landscape(1280, 720, 30.0));
+    let id = f.upload(&src).await;
+    let (stop, handle) = f.worker();
+    let video = f.settled(id).await;
+    stop.cancel();
+    let _ = handle.await;
+    assert_eq!(video.status, VideoStatus::Failed);
+    assert_eq!(
+        video.failure_reason.as_deref(),
+        Some("processing this file needed more computing time than allowed")
+    );
+    assert_eq!(f.job_of(id).await.1, 1, "not retried");
+}
