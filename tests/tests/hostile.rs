@@ -543,6 +543,17 @@ async fn hostile_requests_get_a_4xx_and_the_service_keeps_answering(_: PgPoolOpt
     let deep_json = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
     let id = "01900000-0000-7000-8000-000000000000";
     let client = &app.client;
+    let tagged = |tags: String| {
+        let file = reqwest::multipart::Part::bytes(fixtures::mp4_prefixed(1000, 1)).file_name("a.mp4");
+        let form = reqwest::multipart::Form::new()
+            .text("title", "tags")
+            .text("tags", tags)
+            .part("file", file);
+        client
+            .post(format!("{}/api/v1/videos", app.upload))
+            .bearer_auth(&alice)
+            .multipart(form)
+    };
     let cases: Vec<(&str, reqwest::RequestBuilder)> = vec![
         (
             "a 64 KiB header",
@@ -551,36 +562,8 @@ async fn hostile_requests_get_a_4xx_and_the_service_keeps_answering(_: PgPoolOpt
                 .bearer_auth(&alice)
                 .header("X-Padding", "x".repeat(64 * 1024)),
         ),
-        (
-            "a 100 000-tag form",
-            client
-                .post(format!("{}/api/v1/videos", app.upload))
-                .bearer_auth(&alice)
-                .multipart(
-                    reqwest::multipart::Form::new()
-                        .text("title", "tags")
-                        .text("tags", many_tags.clone())
-                        .part(
-                            "file",
-                            reqwest::multipart::Part::bytes(fixtures::mp4_prefixed(1000, 1)).file_name("a.mp4"),
-                        ),
-                ),
-        ),
-        (
-            "one tag 200 000 times",
-            client
-                .post(format!("{}/api/v1/videos", app.upload))
-                .bearer_auth(&alice)
-                .multipart(
-                    reqwest::multipart::Form::new()
-                        .text("title", "tags")
-                        .text("tags", same_tag.clone())
-                        .part(
-                            "file",
-                            reqwest::multipart::Part::bytes(fixtures::mp4_prefixed(1000, 1)).file_name("a.mp4"),
-                        ),
-                ),
-        ),
+        ("a 100 000-tag form", tagged(many_tags)),
+        ("one tag 200 000 times", tagged(same_tag)),
         (
             "JSON nested 100 000 deep",
             client

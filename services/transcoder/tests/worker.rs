@@ -87,6 +87,15 @@ impl Fixture {
             .unwrap_or_else(|| panic!("video {id} missing"))
     }
 
+    /// Runs a worker until the video leaves `processing` (bounded), then stops it.
+    async fn transcode(&self, id: VideoId) -> VideoRecord {
+        let (stop, handle) = self.worker();
+        let video = self.settled(id).await;
+        stop.cancel();
+        let _ = handle.await;
+        video
+    }
+
     /// Waits (bounded) until the video leaves `processing`.
     async fn settled(&self, id: VideoId) -> VideoRecord {
         for _ in 0..240 {
@@ -136,10 +145,7 @@ async fn a_video_is_transcoded_and_its_media_stored(pool: PgPool) {
     let f = fixture(pool).await;
     let src = fixtures::video(f.dir.path(), "a.mp4", VideoSpec::landscape(640, 360, 3.0));
     let id = f.upload(&src).await;
-    let (stop, handle) = f.worker();
-    let video = f.settled(id).await;
-    stop.cancel();
-    let _ = handle.await;
+    let video = f.transcode(id).await;
 
     assert_eq!(video.status, VideoStatus::Ready, "{:?}", video.failure_reason);
     assert_eq!((video.width, video.height), (Some(640), Some(360)));
@@ -164,10 +170,7 @@ async fn the_original_is_deleted_after_transcoding_when_configured(pool: PgPool)
     f.settings.keep_source = false;
     let src = fixtures::video(f.dir.path(), "a.mp4", VideoSpec::landscape(320, 240, 2.0));
     let id = f.upload(&src).await;
-    let (stop, handle) = f.worker();
-    let video = f.settled(id).await;
-    stop.cancel();
-    let _ = handle.await;
+    let video = f.transcode(id).await;
     assert_eq!(video.status, VideoStatus::Ready);
     let source = ObjectKey::parse(&format!("videos/{id}/source")).unwrap_or_else(|e| panic!("{e}"));
     assert!(f.storage.size(&source).await.is_err(), "the original was kept");
@@ -185,10 +188,7 @@ async fn a_job_whose_worker_was_killed_is_claimed_again_and_finished_once(pool: 
         .flatten()
         .unwrap_or_else(|| panic!("nothing to claim"));
 
-    let (stop, handle) = f.worker();
-    let video = f.settled(id).await;
-    stop.cancel();
-    let _ = handle.await;
+    let video = f.transcode(id).await;
 
     assert_eq!(video.status, VideoStatus::Ready, "{:?}", video.failure_reason);
     // Claimed twice (the dead attempt and the successful one), finished once.
@@ -367,10 +367,7 @@ async fn a_missing_source_fails_the_video_with_a_reason(pool: PgPool) {
     let id = f.upload(&src).await;
     let key = ObjectKey::parse(&format!("videos/{id}/source")).unwrap_or_else(|e| panic!("{e}"));
     f.storage.delete_prefix(&key).await.unwrap_or_else(|e| panic!("{e}"));
-    let (stop, handle) = f.worker();
-    let video = f.settled(id).await;
-    stop.cancel();
-    let _ = handle.await;
+    let video = f.transcode(id).await;
     assert_eq!(
         (video.status, video.failure_reason.as_deref()),
         (VideoStatus::Failed, Some("the uploaded file is missing"))
@@ -487,10 +484,7 @@ async fn a_transcode_past_the_job_timeout_is_killed_and_fails_with_a_reason(pool
     f.settings.job_timeout = Duration::from_secs(600);
     let good = fixtures::video(f.dir.path(), "good.mp4", VideoSpec::landscape(320, 240, 2.0));
     let good = f.upload(&good).await;
-    let (stop, handle) = f.worker();
-    let good = f.settled(good).await;
-    stop.cancel();
-    let _ = handle.await;
+    let good = f.transcode(good).await;
     assert_eq!(good.status, VideoStatus::Ready, "{:?}", good.failure_reason);
 }
 
@@ -532,10 +526,7 @@ async fn a_file_that_lies_about_its_length_is_stopped_at_the_limit(pool: PgPool)
     f.settings.limits.max_duration = Duration::from_secs(5);
     let liar = fixtures::lying_duration(f.dir.path(), "liar.flv", 12, 2.0);
     let id = f.upload(&liar).await;
-    let (stop, handle) = f.worker();
-    let video = f.settled(id).await;
-    stop.cancel();
-    let _ = handle.await;
+    let video = f.transcode(id).await;
     assert_eq!(video.status, VideoStatus::Failed);
     let reason = video.failure_reason.unwrap_or_default();
     assert!(reason.contains("the limit is 5 s"), "{reason}");
@@ -549,10 +540,7 @@ async fn a_transcode_past_its_memory_cap_fails_with_a_reason_and_the_worker_live
     f.settings.max_memory_mb = 48;
     let src = fixtures::video(f.dir.path(), "talk.mp4", VideoSpec::landscape(1280, 720, 4.0));
     let id = f.upload(&src).await;
-    let (stop, handle) = f.worker();
-    let video = f.settled(id).await;
-    stop.cancel();
-    let _ = handle.await;
+    let video = f.transcode(id).await;
     assert_eq!(video.status, VideoStatus::Failed);
     let reason = video.failure_reason.unwrap_or_default();
     assert!(reason.starts_with("processing failed"), "{reason}");
@@ -568,10 +556,7 @@ async fn a_transcode_past_its_memory_cap_fails_with_a_reason_and_the_worker_live
     f.settings.max_memory_mb = 6 * 1024;
     let good = fixtures::video(f.dir.path(), "good.mp4", VideoSpec::landscape(320, 240, 2.0));
     let good = f.upload(&good).await;
-    let (stop, handle) = f.worker();
-    let good = f.settled(good).await;
-    stop.cancel();
-    let _ = handle.await;
+    let good = f.transcode(good).await;
     assert_eq!(good.status, VideoStatus::Ready, "{:?}", good.failure_reason);
 }
 
@@ -583,10 +568,7 @@ async fn a_transcode_past_its_cpu_time_cap_is_stopped_by_the_kernel(pool: PgPool
     f.settings.max_cpu_seconds = 1;
     let src = fixtures::video(f.dir.path(), "talk.mp4", VideoSpec::landscape(1280, 720, 30.0));
     let id = f.upload(&src).await;
-    let (stop, handle) = f.worker();
-    let video = f.settled(id).await;
-    stop.cancel();
-    let _ = handle.await;
+    let video = f.transcode(id).await;
     assert_eq!(video.status, VideoStatus::Failed);
     assert_eq!(
         video.failure_reason.as_deref(),
