@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use skillreel_auth::AuthUser;
 use skillreel_db::uploads::{self, Lease, NewUpload, UploadPart};
 use skillreel_db::videos::{self, NewVideo};
-use skillreel_domain::{VideoId, VideoStatus};
+use skillreel_domain::VideoId;
 use skillreel_storage::{ObjectKey, StorageError};
 use skillreel_web::{ApiError, ErrorCode, RouteSpec};
 use time::OffsetDateTime;
@@ -123,8 +123,6 @@ async fn create_direct_upload(
 
     let (id, video_id) = (Uuid::now_v7(), VideoId::new());
     let key = ObjectKey::parse(&format!("videos/{video_id}/source")).map_err(ApiError::internal)?;
-    let mut tx = ctx.pool.begin().await?;
-    checks::reserve_quota(&mut tx, user.id, size, ctx.quotas).await?;
     let multipart = ctx.storage.begin_parts(&key).await.map_err(ApiError::unavailable)?;
     let lifetime = ctx.upload_expiry.min(MAX_URL_LIFETIME);
     let mut parts = Vec::with_capacity(count as usize);
@@ -153,7 +151,6 @@ async fn create_direct_upload(
         source_size: size as i64,
         source_filename: meta.filename.as_deref(),
     };
-    videos::insert(&mut tx, &video, VideoStatus::Uploading).await?;
     let upload = NewUpload {
         id,
         owner_id: user.id,
@@ -164,8 +161,10 @@ async fn create_direct_upload(
         metadata: "",
         expires_at,
     };
-    uploads::create(&mut tx, &upload).await?;
-    tx.commit().await?;
+    if let Err(e) = crate::finalize::begin_upload(&ctx, &video, &upload, Some(size)).await {
+        let _ = ctx.storage.abort_parts(&key, multipart.as_deref()).await;
+        return Err(e);
+    }
     Ok(HttpResponse::Created().json(DirectUploadCreated {
         upload_id: id,
         video_id,

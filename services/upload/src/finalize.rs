@@ -73,6 +73,26 @@ pub async fn complete_upload(
     Ok(true)
 }
 
+/// Creates an upload's video (`uploading`) and upload rows in one transaction, after
+/// reserving `reserve` bytes of the owner's quota (see [`crate::checks::reserve_quota`]).
+/// The storage work (the multipart upload) happens before, outside the transaction,
+/// and the caller aborts it when this fails.
+pub(crate) async fn begin_upload(
+    ctx: &crate::UploadContext,
+    video: &NewVideo<'_>,
+    upload: &skillreel_db::uploads::NewUpload<'_>,
+    reserve: Option<u64>,
+) -> Result<(), skillreel_web::ApiError> {
+    let mut tx = ctx.pool.begin().await?;
+    if let Some(bytes) = reserve {
+        crate::checks::reserve_quota(&mut tx, video.owner_id, bytes, ctx.quotas).await?;
+    }
+    videos::insert(&mut tx, video, skillreel_domain::VideoStatus::Uploading).await?;
+    skillreel_db::uploads::create(&mut tx, upload).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// What a client is told when its video was deleted while the upload finished.
 pub fn deleted_meanwhile() -> skillreel_web::ApiError {
     skillreel_web::ApiError::new(

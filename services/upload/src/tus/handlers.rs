@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use skillreel_auth::AuthUser;
 use skillreel_db::uploads::{self, Lease, NewUpload, UploadRecord};
 use skillreel_db::videos::{self, NewVideo};
-use skillreel_domain::{VideoId, VideoStatus};
+use skillreel_domain::VideoId;
 use skillreel_storage::ObjectKey;
 use skillreel_web::{ApiError, ErrorCode, RouteSpec};
 use time::OffsetDateTime;
@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::append::{AppendRequest, append, unavailable};
 use super::protocol::{self, Checksum};
 use crate::UploadContext;
-use crate::checks::{self, validate_metadata};
+use crate::checks::validate_metadata;
 
 /// The tus routes.
 pub fn routes() -> [RouteSpec; 5] {
@@ -110,11 +110,6 @@ async fn create_upload(
 
     let (id, video_id) = (Uuid::now_v7(), VideoId::new());
     let key = ObjectKey::parse(&format!("videos/{video_id}/source")).map_err(ApiError::internal)?;
-    let mut tx = ctx.pool.begin().await?;
-    // A known length is reserved now; a deferred one as its bytes are committed.
-    if let Some(l) = length {
-        checks::reserve_quota(&mut tx, user.id, l, ctx.quotas).await?;
-    }
     let multipart = ctx.storage.begin_parts(&key).await.map_err(ApiError::unavailable)?;
     let expires_at = OffsetDateTime::now_utc() + ctx.upload_expiry;
     let tags = metadata.tags.as_strings();
@@ -128,7 +123,6 @@ async fn create_upload(
         source_size: length.unwrap_or(0) as i64,
         source_filename: metadata.filename.as_deref(),
     };
-    videos::insert(&mut tx, &video, VideoStatus::Uploading).await?;
     let upload = NewUpload {
         id,
         owner_id: user.id,
@@ -139,8 +133,11 @@ async fn create_upload(
         metadata: raw_metadata,
         expires_at,
     };
-    uploads::create(&mut tx, &upload).await?;
-    tx.commit().await?;
+    // A known length is reserved now; a deferred one as its bytes are committed.
+    if let Err(e) = crate::finalize::begin_upload(&ctx, &video, &upload, length).await {
+        let _ = ctx.storage.abort_parts(&key, multipart.as_deref()).await;
+        return Err(e);
+    }
     tracing::info!(upload = %id, video = %video_id, length, "upload created");
 
     let mut response = tus(HttpResponse::Created());
