@@ -14,6 +14,7 @@ use actix_web::http::Method;
 use actix_web::web;
 use skillreel_auth::Authenticator;
 use skillreel_config::Settings;
+use skillreel_contracts::views::MediaLinks;
 use skillreel_storage::Storage;
 use skillreel_web::ops::Metrics;
 use skillreel_web::{Backends, BackgroundTasks, KnownRoutes, RouteSpec, StartError};
@@ -27,7 +28,6 @@ mod communities;
 mod egress;
 mod import;
 mod inbox;
-pub mod media;
 pub mod openapi;
 mod openapi_schemas;
 mod people;
@@ -37,7 +37,7 @@ mod videos;
 pub mod views;
 mod webhooks;
 
-pub use media::MediaSigner;
+pub use skillreel_contracts::MediaSigner;
 
 /// What the catalog's handlers share.
 pub struct CatalogContext {
@@ -67,8 +67,8 @@ impl CatalogContext {
     }
 
     /// How media URLs are built for this request (once per request, whatever it lists).
-    pub fn media_links(&self, req: &actix_web::HttpRequest) -> views::MediaLinks<'_> {
-        views::MediaLinks {
+    pub fn media_links(&self, req: &actix_web::HttpRequest) -> MediaLinks<'_> {
+        MediaLinks {
             base_url: skillreel_web::public_base_url(self.public_url.as_deref(), req),
             signer: &self.signer,
         }

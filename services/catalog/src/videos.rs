@@ -17,7 +17,9 @@ use sqlx::PgConnection;
 use time::OffsetDateTime;
 
 use crate::access::{self, Membership};
-use crate::views::{MediaLinks, Page, VideoView, paginate, parse_limit};
+use skillreel_contracts::views::{MediaLinks, VideoView};
+
+use crate::views::{Page, paginate, parse_limit};
 use crate::{CatalogContext, read_cache};
 
 pub(crate) fn parse_video_id(raw: &str) -> Result<VideoId, ApiError> {

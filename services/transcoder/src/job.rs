@@ -6,13 +6,13 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
+use skillreel_contracts::TranscodeRequest;
 use skillreel_db::notifications::{self, NotificationKind};
 use skillreel_db::videos::{self, TranscodedMedia};
 use skillreel_domain::{UserId, VideoId, VideoStatus};
 use skillreel_media::{Event, MediaError};
 use skillreel_queue::{ClaimedJob, Failure, Timings};
 use skillreel_storage::{ObjectKey, StorageError};
-use skillreel_upload::TranscodeRequest;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 

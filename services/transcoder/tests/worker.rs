@@ -3,13 +3,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use skillreel_contracts::{TRANSCODE_QUEUE, TranscodeRequest};
 use skillreel_db::users::{self, UserClaims};
 use skillreel_db::videos::{self, NewVideo, VideoRecord};
 use skillreel_domain::{Roles, VideoId, VideoStatus};
 use skillreel_storage::{LocalStore, ObjectKey, Storage};
 use skillreel_testkit::fixtures::{self, VideoSpec};
 use skillreel_transcoder::{CancellationToken, Worker, WorkerSettings, spawn_worker};
-use skillreel_upload::{TRANSCODE_QUEUE, finalize};
 use sqlx::PgPool;
 
 struct Fixture {
@@ -66,8 +66,15 @@ impl Fixture {
             source_size: 1,
             source_filename: None,
         };
+        // What the upload service does when an upload completes: the video and its
+        // job, in one transaction.
         let mut tx = self.pool.begin().await.unwrap_or_else(|e| panic!("{e}"));
-        finalize(&mut tx, &new, 3).await.unwrap_or_else(|e| panic!("{e}"));
+        videos::insert(&mut tx, &new, VideoStatus::Processing)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        skillreel_queue::enqueue(&mut tx, TRANSCODE_QUEUE, &TranscodeRequest { video_id: id }, 3)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
         id
     }

@@ -1,18 +1,9 @@
 //! The one way an upload becomes a video.
 
-use serde::{Deserialize, Serialize};
+use skillreel_contracts::{TRANSCODE_QUEUE, TranscodeRequest};
 use skillreel_db::videos::{self, NewVideo};
 use skillreel_domain::VideoId;
 use sqlx::PgConnection;
-
-/// The queue the transcoder takes its work from.
-pub const TRANSCODE_QUEUE: &str = "transcode";
-
-/// The payload of a transcoding job.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TranscodeRequest {
-    pub video_id: VideoId,
-}
 
 /// Creates the video and enqueues its transcoding in the caller's transaction: either
 /// both exist or neither does.

@@ -24,7 +24,7 @@ mod multipart;
 pub mod tus;
 
 pub use checks::{Quotas, looks_like_video};
-pub use finalize::{FinalizeError, TRANSCODE_QUEUE, TranscodeRequest, complete_upload, finalize};
+pub use finalize::{FinalizeError, complete_upload, finalize};
 
 pub struct UploadContext {
     pub pool: PgPool,

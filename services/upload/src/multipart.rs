@@ -4,7 +4,7 @@ use actix_multipart::{Field, Multipart, MultipartError};
 use actix_web::{HttpResponse, web};
 use futures_util::TryStreamExt;
 use skillreel_auth::AuthUser;
-use skillreel_catalog::views::VideoView;
+use skillreel_contracts::views::VideoView;
 use skillreel_db::videos::{self, NewVideo};
 use skillreel_domain::{Description, Tags, Title, VideoId};
 use skillreel_storage::{ObjectKey, ObjectWriter, StorageError};

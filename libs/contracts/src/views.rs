@@ -1,0 +1,201 @@
+//! The JSON a client sees of a video, built from its row: one representation, used by
+//! every endpoint that returns one, whichever service answers (the catalog's reads,
+//! the upload service's 201).
+
+use serde::Serialize;
+use skillreel_db::videos::VideoRecord;
+use skillreel_domain::{CommunityId, UserId, VideoId, VideoStatus, Visibility};
+use time::OffsetDateTime;
+
+use crate::MediaSigner;
+
+#[derive(Debug, Serialize)]
+pub struct OwnerView {
+    pub id: UserId,
+    pub name: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RenditionView {
+    pub width: u32,
+    pub height: u32,
+    pub bandwidth: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PlaybackView {
+    /// The master playlist.
+    pub hls: String,
+    /// WebVTT index of the storyboard sprite (scrubbing previews), when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub storyboard: Option<String>,
+}
+
+/// While `processing`, to its owner: how far it has come and how long it took.
+#[derive(Debug, Serialize)]
+pub struct ProcessingView {
+    /// 0 to 1.
+    pub progress: f32,
+    /// Whether the first segments are out: `playback` works before `ready`.
+    pub playable: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_to_playable_seconds: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_to_complete_seconds: Option<f64>,
+}
+
+/// How far a resumable upload has come.
+#[derive(Debug, Serialize)]
+pub struct UploadProgressView {
+    pub received_bytes: i64,
+    /// Absent while the client defers the length.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_bytes: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct VideoView {
+    pub id: VideoId,
+    pub title: String,
+    pub description: String,
+    pub tags: Vec<String>,
+    pub status: VideoStatus,
+    /// Why processing failed, in words for the author; only the author sees it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_reason: Option<String>,
+    /// Why a reviewer rejected it; only the author sees it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub review_reason: Option<String>,
+    pub owner: OwnerView,
+    pub community_id: Option<CommunityId>,
+    pub visibility: Visibility,
+    /// ISO 639-1 code.
+    pub language: String,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub published_at: Option<OffsetDateTime>,
+    pub like_count: i64,
+    pub view_count: i64,
+    /// Whether the caller likes it (absent in lists).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub liked: Option<bool>,
+    /// While `uploading`, to its owner.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upload: Option<UploadProgressView>,
+    /// Once processing has begun, to its owner.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub processing: Option<ProcessingView>,
+    pub duration_seconds: Option<f64>,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    pub renditions: Vec<RenditionView>,
+    pub playback: Option<PlaybackView>,
+    pub thumbnail: Option<String>,
+    /// The poster at most 320 pixels wide, for lists.
+    pub thumbnail_small: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// How to reach media: the URL base and a signer; `None` when the caller gets no
+/// playback URLs (e.g. the upload response, before there is anything to play).
+pub struct MediaLinks<'a> {
+    pub base_url: String,
+    pub signer: &'a MediaSigner,
+}
+
+impl MediaLinks<'_> {
+    /// `key` is a storage key under `videos/{id}/`.
+    pub fn url(&self, video: &VideoRecord, key: &str) -> Option<String> {
+        let prefix = format!("videos/{}/", video.id);
+        let path = key.strip_prefix(&prefix)?;
+        Some(format!(
+            "{}/api/v1/media/{}/{}/{}",
+            self.base_url,
+            video.id,
+            self.signer.token(video.id),
+            path
+        ))
+    }
+}
+
+impl VideoView {
+    pub fn new(video: VideoRecord, links: Option<&MediaLinks<'_>>, private_details: bool) -> Self {
+        // A processing video plays (to those who may see it) once its first segments are out.
+        let playable = matches!(
+            video.status,
+            VideoStatus::Ready | VideoStatus::Published | VideoStatus::PendingReview | VideoStatus::Rejected
+        ) || (video.status == VideoStatus::Processing && video.playable_at.is_some());
+        let links = links.filter(|_| playable);
+        let hls = links.zip(video.hls_key.as_deref()).and_then(|(l, k)| l.url(&video, k));
+        let storyboard = links
+            .zip(video.storyboard_key.as_deref())
+            .and_then(|(l, k)| l.url(&video, k));
+        let seconds = |ms: Option<i64>| ms.map(|ms| ms as f64 / 1000.0);
+        let processing = (private_details
+            && matches!(
+                video.status,
+                VideoStatus::Processing | VideoStatus::Ready | VideoStatus::Failed
+            )
+            && video.processing_progress.is_some())
+        .then(|| ProcessingView {
+            progress: video.processing_progress.unwrap_or_default(),
+            playable: video.playable_at.is_some(),
+            time_to_playable_seconds: seconds(video.time_to_playable_ms),
+            time_to_complete_seconds: seconds(video.time_to_complete_ms),
+        });
+        let thumbnail = links
+            .zip(video.thumbnail_key.as_deref())
+            .and_then(|(l, k)| l.url(&video, k));
+        // The small poster sits beside the large one.
+        let thumbnail_small = thumbnail
+            .as_ref()
+            .map(|url| url.replace("thumbnail.jpg", "thumbnail-small.jpg"));
+        Self {
+            id: video.id,
+            title: video.title,
+            description: video.description,
+            tags: video.tags,
+            status: video.status,
+            failure_reason: video.failure_reason.filter(|_| private_details),
+            review_reason: video.review_reason.filter(|_| private_details),
+            owner: OwnerView {
+                id: video.owner_id,
+                name: video.owner_name,
+            },
+            community_id: video.community_id,
+            visibility: video.visibility,
+            language: video.language,
+            published_at: video.published_at,
+            like_count: video.like_count,
+            view_count: video.view_count,
+            liked: None,
+            upload: video
+                .upload_progress
+                .filter(|_| private_details)
+                .map(|(received_bytes, total_bytes)| UploadProgressView {
+                    received_bytes,
+                    total_bytes,
+                }),
+            duration_seconds: video.duration_ms.map(|ms| ms as f64 / 1000.0),
+            width: video.width,
+            height: video.height,
+            renditions: video
+                .renditions
+                .iter()
+                .map(|r| RenditionView {
+                    width: r.width,
+                    height: r.height,
+                    bandwidth: r.bandwidth,
+                })
+                .collect(),
+            processing,
+            playback: hls.map(|hls| PlaybackView { hls, storyboard }),
+            thumbnail,
+            thumbnail_small,
+            created_at: video.created_at,
+            updated_at: video.updated_at,
+        }
+    }
+}
