@@ -79,6 +79,15 @@ ensure_s3() {
   log "s3s-fs listening on $SKILLREEL_TEST_S3_ENDPOINT"
 }
 
+# cargo-deny, which checks licences, banned crates and sources (deny.toml).
+ensure_cargo_deny() {
+  export PATH="$HOME/.cargo/bin:$PATH"
+  if ! cargo deny --version 2>/dev/null | grep -q '^cargo-deny 0.20'; then
+    log "installing cargo-deny"
+    cargo install cargo-deny --version 0.20.2 --locked
+  fi
+}
+
 # tuspy, the independent tus client the upload tests drive, in a venv of its own.
 ensure_tus_client() {
   local venv="$HOME/.cache/skillreel-venv"
