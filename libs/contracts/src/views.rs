@@ -5,6 +5,7 @@
 use serde::Serialize;
 use skillreel_db::videos::VideoRecord;
 use skillreel_domain::{CommunityId, UserId, VideoId, VideoStatus, Visibility};
+use skillreel_storage::VideoFiles;
 use time::OffsetDateTime;
 
 use crate::MediaSigner;
@@ -106,10 +107,9 @@ pub struct MediaLinks<'a> {
 }
 
 impl MediaLinks<'_> {
-    /// `key` is a storage key under `videos/{id}/`.
+    /// `key` is a storage key of one of the video's files (see `VideoFiles`).
     pub fn url(&self, video: &VideoRecord, key: &str) -> Option<String> {
-        let prefix = format!("videos/{}/", video.id);
-        let path = key.strip_prefix(&prefix)?;
+        let path = VideoFiles::of(video.id).relative(key)?;
         Some(format!(
             "{}/api/v1/media/{}/{}/{}",
             self.base_url,

@@ -27,6 +27,12 @@ impl ObjectKey {
         Ok(Self(raw.to_owned()))
     }
 
+    /// A key this crate built from parts known to be valid (see `layout`).
+    pub(crate) fn trusted(raw: String) -> Self {
+        debug_assert!(Self::parse(&raw).is_ok(), "{raw}");
+        Self(raw)
+    }
+
     /// `self/child`, with `child` validated.
     pub fn join(&self, child: &str) -> Result<Self, InvalidKey> {
         Self::parse(&format!("{}/{}", self.0, child))

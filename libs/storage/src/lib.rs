@@ -16,10 +16,12 @@ use futures_util::stream::BoxStream;
 use skillreel_config::{StorageBackend, StorageSettings};
 
 mod key;
+mod layout;
 mod local;
 mod s3;
 
 pub use key::{InvalidKey, ObjectKey};
+pub use layout::VideoFiles;
 pub use local::LocalStore;
 pub use s3::S3Store;
 

@@ -12,7 +12,7 @@ use skillreel_auth::AuthUser;
 use skillreel_db::captions;
 use skillreel_db::videos::VideoRecord;
 use skillreel_domain::{Language, MAX_CAPTION_BYTES, VideoStatus, parse_captions};
-use skillreel_storage::{ObjectKey, Storage, content_type, put_bytes};
+use skillreel_storage::{ObjectKey, Storage, VideoFiles, content_type, put_bytes};
 use skillreel_web::{ApiError, ErrorCode};
 
 use crate::CatalogContext;
@@ -33,7 +33,7 @@ fn parse_language(raw: &str) -> Result<String, ApiError> {
 }
 
 fn key(video: &VideoRecord, rel: &str) -> Result<ObjectKey, ApiError> {
-    ObjectKey::parse(&format!("videos/{}/media/{rel}", video.id)).map_err(ApiError::internal)
+    VideoFiles::of(video.id).media_file(rel).map_err(ApiError::internal)
 }
 
 /// Reads at most `MAX_CAPTION_BYTES` of the body; more is a 413.
@@ -239,7 +239,9 @@ pub async fn list(
         .await?
         .into_iter()
         .map(|language| CaptionView {
-            url: links.url(&video, &format!("videos/{}/media/captions/{language}.vtt", video.id)),
+            url: key(&video, &format!("captions/{language}.vtt"))
+                .ok()
+                .and_then(|key| links.url(&video, key.as_str())),
             language,
         })
         .collect();

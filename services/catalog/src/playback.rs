@@ -2,7 +2,7 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use skillreel_storage::{ObjectKey, StorageError};
+use skillreel_storage::{StorageError, VideoFiles};
 use skillreel_web::range::{RangeRequest, parse_range};
 use skillreel_web::{ApiError, ErrorCode};
 
@@ -29,7 +29,9 @@ pub async fn get_media(
     if !is_playback_file(&file) {
         return Err(ApiError::not_found("media file"));
     }
-    let key = ObjectKey::parse(&format!("videos/{video}/{file}")).map_err(|_| ApiError::not_found("media file"))?;
+    let key = VideoFiles::of(video)
+        .file(&file)
+        .map_err(|_| ApiError::not_found("media file"))?;
     let size = ctx.storage.size(&key).await.map_err(storage_error)?;
     let range_header = req.headers().get(header::RANGE).and_then(|v| v.to_str().ok());
     let range = match parse_range(range_header, size) {

@@ -11,7 +11,7 @@ use skillreel_db::{communities, engagement};
 use skillreel_domain::{
     ApprovalPolicy, CommunityId, Description, Language, Role, Tags, Title, UserId, VideoId, VideoStatus, Visibility,
 };
-use skillreel_storage::ObjectKey;
+use skillreel_storage::VideoFiles;
 use skillreel_web::ApiError;
 use sqlx::PgConnection;
 use time::OffsetDateTime;
@@ -582,8 +582,7 @@ pub async fn delete_video(
         .map_err(ApiError::internal)?;
     tx.commit().await?;
     ctx.listing_changed(id);
-    let prefix = ObjectKey::parse(&format!("videos/{id}")).map_err(ApiError::internal)?;
-    if let Err(e) = ctx.storage.delete_prefix(&prefix).await {
+    if let Err(e) = ctx.storage.delete_prefix(&VideoFiles::of(id).root()).await {
         // The row is gone from every listing; stray files only cost space.
         tracing::warn!(error = %e, video = %id, "could not delete a removed video's files");
     }

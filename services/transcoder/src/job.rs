@@ -12,7 +12,7 @@ use skillreel_db::videos::{self, TranscodedMedia};
 use skillreel_domain::{UserId, VideoId, VideoStatus};
 use skillreel_media::{Event, MediaError};
 use skillreel_queue::{ClaimedJob, Failure, Timings};
-use skillreel_storage::{ObjectKey, StorageError};
+use skillreel_storage::{ObjectKey, StorageError, VideoFiles};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
@@ -249,8 +249,7 @@ impl Worker {
         let record = videos::find(&mut conn, video).await?;
         drop(conn);
         if record.is_none_or(|v| v.status == VideoStatus::Removed)
-            && let Ok(prefix) = key(&format!("videos/{video}"))
-            && let Err(e) = self.storage.delete_prefix(&prefix).await
+            && let Err(e) = self.storage.delete_prefix(&VideoFiles::of(video).root()).await
         {
             tracing::warn!(error = %e, "could not delete the media of a deleted video");
         }
@@ -290,7 +289,8 @@ impl Worker {
             }
             other => other?,
         };
-        let prefix = key(&format!("videos/{}/media", video.id))?;
+        let layout = VideoFiles::of(video.id);
+        let prefix = layout.media();
         // Leftovers of an earlier, interrupted attempt.
         self.storage.delete_prefix(&prefix).await?;
         let out_dir = workdir.path().join("media");
@@ -318,7 +318,7 @@ impl Worker {
             .map(|rel| rel.to_string_lossy().replace('\\', "/"))
             .collect();
         publisher.finish(&files).await?;
-        let media = describe_outputs(&prefix, output, started.elapsed());
+        let media = describe_outputs(&layout, output, started.elapsed());
         Ok(Finished {
             video: video.id,
             owner: video.owner_id,
@@ -402,8 +402,8 @@ impl Worker {
         let ms = elapsed.as_millis() as i64;
         let result = async {
             let mut conn = self.pool.acquire().await?;
-            let hls_key = format!("videos/{video}/media/master.m3u8");
-            videos::mark_playable(&mut conn, video, &hls_key, ms).await?;
+            let hls_key = VideoFiles::of(video).master_playlist();
+            videos::mark_playable(&mut conn, video, hls_key.as_str(), ms).await?;
             let timings = Timings {
                 time_to_playable_ms: Some(ms),
                 time_to_complete_ms: None,
@@ -450,10 +450,8 @@ impl Worker {
                 "video ready"
             );
             self.metrics.record("ready");
-            if !self.settings.keep_source
-                && let Ok(source) = key(&format!("videos/{video}/source"))
-            {
-                let _ = self.storage.delete_prefix(&source).await;
+            if !self.settings.keep_source {
+                let _ = self.storage.delete_prefix(&VideoFiles::of(video).source()).await;
             }
         } else {
             // Deleted while we worked: what we published goes with it.
@@ -497,14 +495,14 @@ impl Worker {
 }
 
 /// What the video row records of a finished transcode.
-fn describe_outputs(prefix: &ObjectKey, media: MediaSummary, took: Duration) -> TranscodedMedia {
+fn describe_outputs(files: &VideoFiles, media: MediaSummary, took: Duration) -> TranscodedMedia {
     TranscodedMedia {
         duration_ms: i64::try_from(media.duration_ms).unwrap_or(i64::MAX),
         width: i32::try_from(media.width).unwrap_or(i32::MAX),
         height: i32::try_from(media.height).unwrap_or(i32::MAX),
-        hls_key: format!("{prefix}/master.m3u8"),
-        thumbnail_key: format!("{prefix}/thumbnail.jpg"),
-        storyboard_key: media.has_storyboard.then(|| format!("{prefix}/storyboard.vtt")),
+        hls_key: files.master_playlist().to_string(),
+        thumbnail_key: files.thumbnail().to_string(),
+        storyboard_key: media.has_storyboard.then(|| files.storyboard_index().to_string()),
         renditions: media.renditions,
         time_to_complete_ms: took.as_millis() as i64,
     }

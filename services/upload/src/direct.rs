@@ -16,7 +16,7 @@ use skillreel_auth::AuthUser;
 use skillreel_db::uploads::{self, Lease, NewUpload, UploadPart};
 use skillreel_db::videos::{self, NewVideo};
 use skillreel_domain::VideoId;
-use skillreel_storage::{ObjectKey, StorageError};
+use skillreel_storage::{ObjectKey, StorageError, VideoFiles};
 use skillreel_web::{ApiError, ErrorCode, RouteSpec};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -122,7 +122,7 @@ async fn create_direct_upload(
     }
 
     let (id, video_id) = (Uuid::now_v7(), VideoId::new());
-    let key = ObjectKey::parse(&format!("videos/{video_id}/source")).map_err(ApiError::internal)?;
+    let key = VideoFiles::of(video_id).source();
     let multipart = ctx.storage.begin_parts(&key).await.map_err(ApiError::unavailable)?;
     let lifetime = ctx.upload_expiry.min(MAX_URL_LIFETIME);
     let mut parts = Vec::with_capacity(count as usize);

@@ -7,7 +7,7 @@ use skillreel_auth::AuthUser;
 use skillreel_contracts::views::VideoView;
 use skillreel_db::videos::{self, NewVideo};
 use skillreel_domain::{Description, Tags, Title, VideoId};
-use skillreel_storage::{ObjectKey, ObjectWriter, StorageError};
+use skillreel_storage::{ObjectKey, ObjectWriter, StorageError, VideoFiles};
 use skillreel_web::{ApiError, ErrorCode};
 
 use crate::{UploadContext, checks};
@@ -194,7 +194,7 @@ pub async fn post_video(
     mut payload: Multipart,
 ) -> Result<HttpResponse, ApiError> {
     let id = VideoId::new();
-    let key = ObjectKey::parse(&format!("videos/{id}/source")).map_err(ApiError::internal)?;
+    let key = VideoFiles::of(id).source();
     // An early bound, so a body past the quota is refused while it streams; the
     // reservation at the end is what counts.
     let quota = checks::remaining_quota(&mut *ctx.pool.acquire().await?, user.id, ctx.quotas).await?;

@@ -6,7 +6,7 @@ use skillreel_auth::AuthUser;
 use skillreel_db::uploads::{self, Lease, NewUpload, UploadRecord};
 use skillreel_db::videos::{self, NewVideo};
 use skillreel_domain::VideoId;
-use skillreel_storage::ObjectKey;
+use skillreel_storage::VideoFiles;
 use skillreel_web::{ApiError, ErrorCode, RouteSpec};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -109,7 +109,7 @@ async fn create_upload(
     let checksum = if with_body { Checksum::from_request(&req)? } else { None };
 
     let (id, video_id) = (Uuid::now_v7(), VideoId::new());
-    let key = ObjectKey::parse(&format!("videos/{video_id}/source")).map_err(ApiError::internal)?;
+    let key = VideoFiles::of(video_id).source();
     let multipart = ctx.storage.begin_parts(&key).await.map_err(ApiError::unavailable)?;
     let expires_at = OffsetDateTime::now_utc() + ctx.upload_expiry;
     let tags = metadata.tags.as_strings();
