@@ -163,16 +163,24 @@ pub async fn record_timings(conn: &mut PgConnection, job: &ClaimedJob, timings: 
     Ok(())
 }
 
-/// Cancels the queued or running jobs whose payload names `video_id` (the video was
-/// deleted). A running job notices at its next heartbeat and stops.
-pub async fn cancel_for_video(conn: &mut PgConnection, video_id: Uuid) -> Result<u64, QueueError> {
+/// Cancels the queued or running jobs of `queue` whose payload's `field` is `value`
+/// (e.g. every transcode of a deleted video). A running job notices at its next
+/// heartbeat and stops.
+pub async fn cancel_matching(
+    conn: &mut PgConnection,
+    queue: &str,
+    field: &str,
+    value: &str,
+) -> Result<u64, QueueError> {
     let done = sqlx::query!(
         r#"
         update job set status = 'cancelled', lease_owner = null, lease_expires_at = null,
                finished_at = now(), updated_at = now()
-         where payload ->> 'video_id' = $1::uuid::text and status in ('queued', 'running')
+         where queue = $1 and payload ->> $2 = $3 and status in ('queued', 'running')
         "#,
-        video_id,
+        queue,
+        field,
+        value,
     )
     .execute(conn)
     .await?;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use skillreel_queue::{
-    Failure, cancel_for_video, claim, complete, enqueue, fail, fail_abandoned, heartbeat, list, release, state,
+    Failure, cancel_matching, claim, complete, enqueue, fail, fail_abandoned, heartbeat, list, release, state,
 };
 use sqlx::PgPool;
 
@@ -133,7 +133,10 @@ async fn cancelling_a_videos_jobs_stops_the_running_one_and_drops_the_queued_one
     assert_eq!(jobs.len(), 1);
     assert!((jobs[0].progress - 0.25).abs() < 1e-6, "{:?}", jobs[0]);
 
-    assert_eq!(cancel_for_video(&mut conn, video).await.ok(), Some(2));
+    assert_eq!(
+        cancel_matching(&mut conn, Q, "video_id", &video.to_string()).await.ok(),
+        Some(2)
+    );
     // The running attempt learns at its next heartbeat; the other video's job is untouched.
     assert!(!heartbeat(&pool, &running, LEASE, 0.5).await.unwrap_or(true));
     assert_eq!(

@@ -17,6 +17,7 @@ use sqlx::PgConnection;
 use time::OffsetDateTime;
 
 use crate::access::{self, Membership};
+use skillreel_contracts::TRANSCODE_QUEUE;
 use skillreel_contracts::views::{MediaLinks, VideoView};
 
 use crate::views::{Page, paginate, parse_limit};
@@ -577,7 +578,7 @@ pub async fn delete_video(
     }
     let id = video.id;
     videos::mark_removed(&mut tx, id).await?;
-    skillreel_queue::cancel_for_video(&mut tx, id.as_uuid())
+    skillreel_queue::cancel_matching(&mut tx, TRANSCODE_QUEUE, "video_id", &id.to_string())
         .await
         .map_err(ApiError::internal)?;
     tx.commit().await?;

@@ -339,7 +339,9 @@ async fn deleting_a_video_stops_its_transcode_and_removes_its_media(pool: PgPool
         let mut tx = f.pool.begin().await.unwrap_or_else(|e| panic!("{e}"));
         assert!(videos::mark_removed(&mut tx, id).await.unwrap_or(false));
         assert_eq!(
-            skillreel_queue::cancel_for_video(&mut tx, id.as_uuid()).await.ok(),
+            skillreel_queue::cancel_matching(&mut tx, TRANSCODE_QUEUE, "video_id", &id.to_string())
+                .await
+                .ok(),
             Some(1)
         );
         tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
