@@ -47,11 +47,39 @@ impl ClaimedJob {
     }
 }
 
+/// Where a job is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, sqlx::Type)]
+#[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum JobStatus {
+    /// Waiting for `run_at`, or for a worker.
+    Queued,
+    /// Leased by a worker.
+    Running,
+    Succeeded,
+    /// Failed for good (bad input, or out of attempts).
+    Failed,
+    /// Its subject went away (e.g. the video was deleted).
+    Cancelled,
+}
+
+impl JobStatus {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Running => "running",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
 /// A job's state as operators and tests see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobState {
     pub id: Uuid,
-    pub status: String,
+    pub status: JobStatus,
     pub attempts: i32,
     pub last_error: Option<String>,
     pub lease_owner: Option<String>,
@@ -284,7 +312,7 @@ pub async fn fail_abandoned(pool: &PgPool, queue: &str) -> Result<Vec<Uuid>, Que
 pub async fn state(conn: &mut PgConnection, id: Uuid) -> Result<Option<JobState>, QueueError> {
     let row = sqlx::query_as!(
         JobState,
-        "select id, status, attempts, last_error, lease_owner, run_at from job where id = $1",
+        r#"select id, status as "status: JobStatus", attempts, last_error, lease_owner, run_at from job where id = $1"#,
         id
     )
     .fetch_optional(conn)
@@ -357,7 +385,7 @@ mod tests {
 pub struct JobSummary {
     pub id: Uuid,
     pub queue: String,
-    pub status: String,
+    pub status: JobStatus,
     pub attempts: i32,
     pub max_attempts: i32,
     pub last_error: Option<String>,
@@ -375,18 +403,22 @@ pub struct JobSummary {
 }
 
 /// The newest jobs, optionally only those in `status`.
-pub async fn list(conn: &mut PgConnection, status: Option<&str>, limit: i64) -> Result<Vec<JobSummary>, QueueError> {
+pub async fn list(
+    conn: &mut PgConnection,
+    status: Option<JobStatus>,
+    limit: i64,
+) -> Result<Vec<JobSummary>, QueueError> {
     let rows = sqlx::query_as!(
         JobSummary,
         r#"
-        select id, queue, status, attempts, max_attempts, last_error, payload, progress,
+        select id, queue, status as "status: JobStatus", attempts, max_attempts, last_error, payload, progress,
                time_to_playable_ms, time_to_complete_ms, run_at, created_at, updated_at
           from job
          where ($1::text is null or status = $1)
          order by created_at desc, id desc
          limit $2
         "#,
-        status,
+        status.map(JobStatus::as_str),
         limit,
     )
     .fetch_all(conn)

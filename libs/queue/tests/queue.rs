@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use serde_json::json;
 use skillreel_queue::{
-    Failure, cancel_matching, claim, complete, enqueue, fail, fail_abandoned, heartbeat, list, release, state,
+    Failure, JobStatus, cancel_matching, claim, complete, enqueue, fail, fail_abandoned, heartbeat, list, release,
+    state,
 };
 use sqlx::PgPool;
 
@@ -93,7 +94,7 @@ async fn a_job_whose_worker_died_is_claimed_again_after_its_lease(pool: PgPool) 
         .ok()
         .flatten()
         .unwrap_or_else(|| panic!("gone"));
-    assert_eq!((s.status.as_str(), s.attempts), ("succeeded", 2));
+    assert_eq!((s.status, s.attempts), (JobStatus::Succeeded, 2));
 }
 
 #[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
@@ -129,7 +130,7 @@ async fn cancelling_a_videos_jobs_stops_the_running_one_and_drops_the_queued_one
         .flatten()
         .unwrap_or_else(|| panic!("no job"));
     assert!(heartbeat(&pool, &running, LEASE, 0.25).await.unwrap_or(false));
-    let jobs = list(&mut conn, Some("running"), 10).await.unwrap_or_default();
+    let jobs = list(&mut conn, Some(JobStatus::Running), 10).await.unwrap_or_default();
     assert_eq!(jobs.len(), 1);
     assert!((jobs[0].progress - 0.25).abs() < 1e-6, "{:?}", jobs[0]);
 
@@ -140,7 +141,10 @@ async fn cancelling_a_videos_jobs_stops_the_running_one_and_drops_the_queued_one
     // The running attempt learns at its next heartbeat; the other video's job is untouched.
     assert!(!heartbeat(&pool, &running, LEASE, 0.5).await.unwrap_or(true));
     assert_eq!(
-        list(&mut conn, Some("cancelled"), 10).await.unwrap_or_default().len(),
+        list(&mut conn, Some(JobStatus::Cancelled), 10)
+            .await
+            .unwrap_or_default()
+            .len(),
         2
     );
     let next = claim(&pool, Q, "w", LEASE).await.ok().flatten();
@@ -167,7 +171,7 @@ async fn transient_failures_back_off_then_end_failed_with_the_reason(pool: PgPoo
         .ok()
         .flatten()
         .unwrap_or_else(|| panic!("gone"));
-    assert_eq!(s.status, "queued");
+    assert_eq!(s.status, JobStatus::Queued);
     assert!(s.run_at > time::OffsetDateTime::now_utc(), "no backoff");
     assert!(
         claim(&pool, Q, "w", LEASE).await.ok().flatten().is_none(),
@@ -220,7 +224,7 @@ async fn a_permanent_failure_is_not_retried(pool: PgPool) {
         .ok()
         .flatten()
         .unwrap_or_else(|| panic!("gone"));
-    assert_eq!((s.status.as_str(), s.attempts), ("failed", 1));
+    assert_eq!((s.status, s.attempts), (JobStatus::Failed, 1));
 }
 
 #[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
@@ -264,7 +268,7 @@ async fn a_job_abandoned_on_its_last_attempt_ends_failed(pool: PgPool) {
         .ok()
         .flatten()
         .unwrap_or_else(|| panic!("gone"));
-    assert_eq!(s.status, "failed");
+    assert_eq!(s.status, JobStatus::Failed);
 }
 
 #[sqlx::test(migrator = "skillreel_db::MIGRATOR")]

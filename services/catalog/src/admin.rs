@@ -5,7 +5,7 @@ use serde::Deserialize;
 use skillreel_auth::AuthUser;
 use skillreel_db::videos;
 use skillreel_domain::VideoId;
-use skillreel_queue::JobSummary;
+use skillreel_queue::{JobStatus, JobSummary};
 use skillreel_web::ApiError;
 use uuid::Uuid;
 
@@ -16,11 +16,9 @@ use crate::views::Page;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JobsQuery {
-    status: Option<String>,
+    status: Option<JobStatus>,
     limit: Option<u32>,
 }
-
-const STATUSES: [&str; 5] = ["queued", "running", "succeeded", "failed", "cancelled"];
 
 /// `GET /api/v1/admin/jobs?status=failed`: newest first.
 #[tracing::instrument(skip(ctx, user), fields(user = %user.subject))]
@@ -30,15 +28,9 @@ pub async fn list_jobs(
     query: web::Query<JobsQuery>,
 ) -> Result<web::Json<Page<JobSummary>>, ApiError> {
     require_admin(&user, "manage jobs")?;
-    if let Some(status) = query.status.as_deref().filter(|s| !STATUSES.contains(s)) {
-        return Err(ApiError::bad_request(format!(
-            "unknown status `{status}`; use one of {}",
-            STATUSES.join(", ")
-        )));
-    }
     let limit = i64::from(query.limit.unwrap_or(50).clamp(1, 200));
     let mut conn = ctx.pool.acquire().await?;
-    let items = skillreel_queue::list(&mut conn, query.status.as_deref(), limit)
+    let items = skillreel_queue::list(&mut conn, query.status, limit)
         .await
         .map_err(ApiError::internal)?;
     Ok(web::Json(Page {
