@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
 use skillreel_config::AuthSettings;
 use skillreel_db::users::{self, UserClaims};
+use skillreel_domain::access::Viewer;
 use skillreel_domain::{Role, Roles, UserId};
 use skillreel_web::ApiError;
 use sqlx::PgPool;
@@ -145,6 +146,15 @@ impl From<users::UserRecord> for AuthUser {
 impl AuthUser {
     pub fn is_admin(&self) -> bool {
         self.roles.contains(Role::Admin)
+    }
+
+    /// The caller as the access policy sees them.
+    pub fn viewer(&self) -> Viewer {
+        Viewer {
+            id: self.id,
+            subject: self.subject.clone(),
+            roles: self.roles.clone(),
+        }
     }
 }
 

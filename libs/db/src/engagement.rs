@@ -5,9 +5,18 @@
 use skillreel_domain::{CommunityId, UserId, VideoId};
 use sqlx::PgConnection;
 
-/// Likes `video` as `user`; returns the like count after. Liking twice changes nothing.
-pub async fn like(conn: &mut PgConnection, video: VideoId, user: UserId) -> Result<i64, sqlx::Error> {
-    let count = sqlx::query_scalar!(
+/// A like or unlike's outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LikeChange {
+    /// The like count after.
+    pub like_count: i64,
+    /// False when the person had already liked (or not liked) it.
+    pub changed: bool,
+}
+
+/// Likes `video` as `user`. Liking twice changes nothing.
+pub async fn like(conn: &mut PgConnection, video: VideoId, user: UserId) -> Result<LikeChange, sqlx::Error> {
+    let row = sqlx::query!(
         r#"
         with added as (
             insert into video_like (video_id, user_id) values ($1, $2)
@@ -16,19 +25,22 @@ pub async fn like(conn: &mut PgConnection, video: VideoId, user: UserId) -> Resu
         )
         update video set like_count = like_count + (select count(*) from added)
          where id = $1
-        returning like_count
+        returning like_count, (select count(*) from added) as "added!"
         "#,
         video.as_uuid(),
         user.as_uuid(),
     )
     .fetch_one(conn)
     .await?;
-    Ok(count)
+    Ok(LikeChange {
+        like_count: row.like_count,
+        changed: row.added > 0,
+    })
 }
 
-/// Takes `user`'s like back; returns the like count after. Unliking twice changes nothing.
-pub async fn unlike(conn: &mut PgConnection, video: VideoId, user: UserId) -> Result<i64, sqlx::Error> {
-    let count = sqlx::query_scalar!(
+/// Takes `user`'s like back. Unliking twice changes nothing.
+pub async fn unlike(conn: &mut PgConnection, video: VideoId, user: UserId) -> Result<LikeChange, sqlx::Error> {
+    let row = sqlx::query!(
         r#"
         with removed as (
             delete from video_like where video_id = $1 and user_id = $2
@@ -36,14 +48,17 @@ pub async fn unlike(conn: &mut PgConnection, video: VideoId, user: UserId) -> Re
         )
         update video set like_count = like_count - (select count(*) from removed)
          where id = $1
-        returning like_count
+        returning like_count, (select count(*) from removed) as "removed!"
         "#,
         video.as_uuid(),
         user.as_uuid(),
     )
     .fetch_one(conn)
     .await?;
-    Ok(count)
+    Ok(LikeChange {
+        like_count: row.like_count,
+        changed: row.removed > 0,
+    })
 }
 
 pub async fn has_liked(conn: &mut PgConnection, video: VideoId, user: UserId) -> Result<bool, sqlx::Error> {

@@ -15,6 +15,7 @@ pub mod captions;
 pub mod comments;
 pub mod communities;
 pub mod engagement;
+pub mod events;
 pub mod notifications;
 pub mod uploads;
 pub mod users;

@@ -3,6 +3,7 @@
 //! that was rolled back.
 
 use serde::Serialize;
+use skillreel_domain::events::DomainEvent;
 use skillreel_domain::{UserId, VideoId};
 use sqlx::PgConnection;
 use time::OffsetDateTime;
@@ -49,8 +50,9 @@ pub struct Notification {
     pub created_at: OffsetDateTime,
 }
 
-/// Puts a notification in `user`'s inbox and queues it for the webhooks that want it
-/// (same transaction: an event is sent if and only if it happened).
+/// Puts a notification in `user`'s inbox and records it as a domain event, which the
+/// webhooks are sent from (same transaction: an event is sent if and only if it
+/// happened).
 pub async fn push(
     conn: &mut PgConnection,
     user: UserId,
@@ -69,17 +71,17 @@ pub async fn push(
     )
     .execute(&mut *conn)
     .await?;
-    let event = serde_json::json!({
-        "type": kind.as_str(),
-        "timestamp": OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
-        "data": {
-            "notification_id": id,
-            "user_id": user,
-            "video_id": video,
-            "details": payload,
-        },
-    });
-    crate::webhooks::enqueue(conn, kind.as_str(), &event).await?;
+    let event = DomainEvent::NotificationCreated {
+        notification: id,
+        user,
+        notification_kind: kind.as_str().to_owned(),
+        video,
+        details: payload.clone(),
+        timestamp: OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+    };
+    crate::events::record(conn, &event).await?;
     Ok(id)
 }
 

@@ -2,6 +2,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use skillreel_domain::access::VideoFacts;
 use skillreel_domain::{ApprovalPolicy, CommunityId, Rendition, UserId, VideoId, VideoStatus, Visibility};
 use sqlx::PgConnection;
 use sqlx::types::Json;
@@ -160,6 +161,20 @@ struct VideoRow {
     view_count: i64,
 }
 
+impl VideoRecord {
+    /// What the access policy needs to know about it.
+    pub fn facts(&self) -> VideoFacts {
+        VideoFacts {
+            owner: self.owner_id,
+            owner_manager: self.owner_manager_subject.clone(),
+            status: self.status,
+            visibility: self.visibility,
+            community: self.community_id,
+            policy: self.community_policy,
+        }
+    }
+}
+
 impl TryFrom<VideoRow> for VideoRecord {
     type Error = VideoQueryError;
 
@@ -276,8 +291,38 @@ pub async fn fail_uploading(conn: &mut PgConnection, id: VideoId, reason: &str) 
 /// `select` of every column a [`VideoRecord`] needs, followed by `$tail` (a string
 /// literal: more joins, `where`, `order by`), with `$args` bound to its parameters.
 /// One column list for every query that returns videos.
+/// The listing rule of the access policy in SQL: the twin of
+/// [`Viewer::may_list`](skillreel_domain::access::Viewer::may_list), written once here
+/// and shown to agree with it by `tests/access_policy.rs`. `$1` is the viewer, `$2`
+/// whether they are an admin, `$3` the status listed. `query!` takes only literal SQL,
+/// so the rule is handed to `$then!` as its first argument.
+macro_rules! with_listing_rule {
+    ($then:ident!($($args:tt)*)) => {
+        $then!(
+            r#"
+            v.status = $3
+            and ($2 or v.owner_id = $1 or ($3 = 'published' and (
+                 v.visibility = 'org'
+                 or (v.visibility = 'community'
+                     and v.community_id in (select m.community_id from community_member m where m.user_id = $1)))))
+            "#,
+            $($args)*
+        )
+    };
+}
+
+/// [`select_videos`] restricted to what the viewer may list (see [`with_listing_rule`]).
+macro_rules! select_listable {
+    ($rule:literal, $tail:literal, $($arg:expr),* $(,)?) => {
+        select_videos!(["where " + $rule + $tail], $($arg),*)
+    };
+}
+
 macro_rules! select_videos {
-    ($tail:tt, $($arg:expr),* $(,)?) => {
+    ($tail:literal, $($arg:expr),* $(,)?) => {
+        select_videos!([$tail], $($arg),*)
+    };
+    ([$($tail:tt)+], $($arg:expr),* $(,)?) => {
         sqlx::query_as!(
             VideoRow,
             r#"
@@ -291,7 +336,7 @@ macro_rules! select_videos {
               from video v join app_user u on u.id = v.owner_id
               left join upload up on up.video_id = v.id and v.status = 'uploading'
               left join community c on c.id = v.community_id
-            "# + $tail,
+            "# + $($tail)+,
             $($arg),*
         )
     };
@@ -418,7 +463,7 @@ pub struct Listed {
 /// serves the search and the browse queries, each with its own plan: a search uses the
 /// GIN index on `video.search`).
 macro_rules! ranked_statement {
-    ($rank:tt; $search:tt; $($arg:expr),* $(,)?) => {
+    ($rule:literal, $rank:tt; $search:tt; $($arg:expr),* $(,)?) => {
         sqlx::query!(
             r#"
             with candidates as (
@@ -431,15 +476,7 @@ macro_rules! ranked_statement {
                            else "# + $rank + r#"
                        end as sort_key
                   from video v
-                 where v.status = $3
-                   and (
-                        $2
-                        or v.owner_id = $1
-                        or ($3 = 'published' and v.visibility <> 'unlisted' and (
-                            v.visibility = 'org'
-                            or v.community_id in (select m.community_id from community_member m where m.user_id = $1)))
-                   )
-                   "# + $search + r#"
+                 where "# + $rule + $search + r#"
                    and ($5::text is null or $5 = any(v.tags))
                    and ($6::uuid is null or v.community_id = $6)
                    and ($7::uuid is null or v.owner_id = $7)
@@ -464,20 +501,20 @@ macro_rules! ranked_statement {
 macro_rules! ranked_query {
     ($conn:expr, $searching:expr; $($arg:expr),* $(,)?) => {
         if $searching {
-            ranked_statement!(
+            with_listing_rule!(ranked_statement!(
                 // each word as a prefix, unstemmed (any language), or the words stemmed
                 // in English or German (a search need not be in the video's language)
                 r#"ts_rank_cd(v.search, (to_tsquery('simple', regexp_replace(trim($4), '\s+', ':* & ', 'g') || ':*') || plainto_tsquery('english', $4) || plainto_tsquery('german', $4)))::float8"#;
                 r#"and v.search @@ (to_tsquery('simple', regexp_replace(trim($4), '\s+', ':* & ', 'g') || ':*') || plainto_tsquery('english', $4) || plainto_tsquery('german', $4))"#;
                 $($arg),*
-            )
+            ))
             .fetch_all($conn)
             .await?
             .into_iter()
             .map(|r| (r.id, r.sort_key))
             .collect::<Vec<_>>()
         } else {
-            ranked_statement!("null::float8"; "and $4::text is null"; $($arg),*)
+            with_listing_rule!(ranked_statement!("null::float8"; "and $4::text is null"; $($arg),*))
                 .fetch_all($conn)
                 .await?
                 .into_iter()
@@ -530,16 +567,8 @@ async fn list_recent(
         return feed_page(conn, viewer, after_at.zip(after_id)).await;
     }
     // One query: the page comes straight off the index walk, whole.
-    let rows = select_videos!(
+    let rows = with_listing_rule!(select_listable!(
         r#"
-        where v.status = $3
-          and (
-               $2
-               or v.owner_id = $1
-               or ($3 = 'published' and v.visibility <> 'unlisted' and (
-                   v.visibility = 'org'
-                   or v.community_id in (select m.community_id from community_member m where m.user_id = $1)))
-          )
           and ($4::text is null or $4 = any(v.tags))
           and ($5::uuid is null or v.community_id = $5)
           and ($6::uuid is null or v.owner_id = $6)
@@ -562,7 +591,7 @@ async fn list_recent(
         after_at,
         after_id,
         limit,
-    )
+    ))
     .fetch_all(&mut *conn)
     .await?;
     let videos: Vec<VideoRecord> = rows.into_iter().map(VideoRecord::try_from).collect::<Result<_, _>>()?;
@@ -576,44 +605,41 @@ async fn list_recent(
 pub const DEFAULT_PAGE: i64 = 20;
 
 /// The feed as most people see it (published, no filter, the default page size):
-/// statements without optional parts, so PostgreSQL settles on one plan (the index
+/// statements without optional filters, so PostgreSQL settles on one plan (the index
 /// walk) instead of planning every request anew.
 async fn feed_page(
     conn: &mut PgConnection,
     viewer: UserId,
     after: Option<(OffsetDateTime, Uuid)>,
 ) -> Result<Listed, VideoQueryError> {
+    let (after_at, after_id) = after.unzip();
     let rows = match after {
         None => {
-            select_videos!(
+            with_listing_rule!(select_listable!(
                 r#"
-                where v.status = 'published'
-                  and (v.owner_id = $1 or (v.visibility <> 'unlisted' and (
-                       v.visibility = 'org'
-                       or v.community_id in (select m.community_id from community_member m where m.user_id = $1))))
                 order by coalesce(v.published_at, v.created_at) desc, v.id desc
                 limit 21
                 "#,
                 viewer.as_uuid(),
-            )
+                false,
+                VideoStatus::Published.as_str(),
+            ))
             .fetch_all(&mut *conn)
             .await?
         }
-        Some((at, id)) => {
-            select_videos!(
+        Some(_) => {
+            with_listing_rule!(select_listable!(
                 r#"
-                where v.status = 'published'
-                  and (v.owner_id = $1 or (v.visibility <> 'unlisted' and (
-                       v.visibility = 'org'
-                       or v.community_id in (select m.community_id from community_member m where m.user_id = $1))))
-                  and (coalesce(v.published_at, v.created_at), v.id) < ($2, $3)
+                  and (coalesce(v.published_at, v.created_at), v.id) < ($4, $5)
                 order by coalesce(v.published_at, v.created_at) desc, v.id desc
                 limit 21
                 "#,
                 viewer.as_uuid(),
-                at,
-                id,
-            )
+                false,
+                VideoStatus::Published.as_str(),
+                after_at,
+                after_id,
+            ))
             .fetch_all(&mut *conn)
             .await?
         }
@@ -653,6 +679,20 @@ pub struct SearchMatch {
     pub owner_id: UserId,
     pub visibility: Visibility,
     pub community_id: Option<CommunityId>,
+}
+
+impl SearchMatch {
+    /// What the access policy needs to decide who may list it (it is published).
+    pub fn facts(&self) -> VideoFacts {
+        VideoFacts {
+            owner: self.owner_id,
+            owner_manager: None,
+            status: VideoStatus::Published,
+            visibility: self.visibility,
+            community: self.community_id,
+            policy: ApprovalPolicy::None,
+        }
+    }
 }
 
 /// Every published video that matches `filter` (which has search words), in `sort`

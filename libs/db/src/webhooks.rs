@@ -1,6 +1,6 @@
-//! Outbound webhooks: the endpoints an admin registers and the outbox of deliveries.
-//! A delivery row is written in the same transaction as the notification it carries,
-//! so an event is sent if and only if it happened.
+//! Outbound webhooks: the endpoints an admin registers, and their deliveries as the
+//! operator sees them. A delivery is a job on the `webhook` queue, enqueued by the
+//! webhooks' event consumer (see `skillreel-catalog`'s `webhooks` module).
 
 use serde::Serialize;
 use sqlx::PgConnection;
@@ -29,15 +29,15 @@ pub struct Delivery {
     pub delivered_at: Option<OffsetDateTime>,
 }
 
-/// A delivery claimed for sending.
+/// Where a delivery goes: the webhook's URL and signing secret.
 #[derive(Debug, Clone)]
-pub struct Due {
-    pub id: Uuid,
+pub struct Target {
     pub url: String,
     pub secret: String,
-    pub payload: serde_json::Value,
-    pub attempts: i32,
 }
+
+/// The queue webhook deliveries wait on.
+pub const DELIVERY_QUEUE: &str = "webhook";
 
 pub async fn create(
     conn: &mut PgConnection,
@@ -78,12 +78,19 @@ pub async fn delete(conn: &mut PgConnection, id: Uuid) -> Result<bool, sqlx::Err
     Ok(done.rows_affected() == 1)
 }
 
+/// The latest `limit` deliveries to `webhook`, newest first: its jobs, with the job's
+/// state told as a delivery's (`pending`, `delivered`, `failed`).
 pub async fn deliveries(conn: &mut PgConnection, webhook: Uuid, limit: i64) -> Result<Vec<Delivery>, sqlx::Error> {
     sqlx::query_as!(
         Delivery,
         r#"
-        select id, event, status, attempts, last_error, created_at, delivered_at
-          from webhook_delivery where webhook_id = $1
+        select id, payload ->> 'event' as "event!",
+               case status when 'succeeded' then 'delivered' when 'queued' then 'pending'
+                           when 'running' then 'pending' else 'failed' end as "status!",
+               attempts, last_error, created_at,
+               case when status = 'succeeded' then finished_at end as delivered_at
+          from job
+         where queue = 'webhook' and payload ->> 'webhook_id' = $1::uuid::text
          order by created_at desc, id desc
          limit $2
         "#,
@@ -94,85 +101,19 @@ pub async fn deliveries(conn: &mut PgConnection, webhook: Uuid, limit: i64) -> R
     .await
 }
 
-/// Queues `payload` for every webhook that wants `event`.
-pub async fn enqueue(conn: &mut PgConnection, event: &str, payload: &serde_json::Value) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query!(
-        r#"
-        insert into webhook_delivery (id, webhook_id, event, payload)
-        select gen_random_uuid(), w.id, $1, $2
-          from webhook w
-         where cardinality(w.events) = 0 or $1 = any(w.events)
-        "#,
-        event,
-        payload,
-    )
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected())
-}
-
-/// Claims up to `limit` due deliveries for `lease_seconds` (skipping those another
-/// sender holds) and counts the attempt.
-pub async fn claim_due(conn: &mut PgConnection, limit: i64, lease_seconds: f64) -> Result<Vec<Due>, sqlx::Error> {
-    sqlx::query_as!(
-        Due,
-        r#"
-        with due as (
-            select id from webhook_delivery
-             where status = 'pending' and next_attempt_at <= now()
-               and (locked_until is null or locked_until < now())
-             order by next_attempt_at
-             limit $1
-             for update skip locked
-        )
-        update webhook_delivery d
-           set locked_until = now() + make_interval(secs => $2), attempts = d.attempts + 1
-          from due, webhook w
-         where d.id = due.id and w.id = d.webhook_id
-        returning d.id, w.url, w.secret, d.payload, d.attempts
-        "#,
-        limit,
-        lease_seconds,
+/// The webhooks that want `event` (those with no list want everything).
+pub async fn subscribed(conn: &mut PgConnection, event: &str) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "select id from webhook where cardinality(events) = 0 or $1 = any(events) order by id",
+        event
     )
     .fetch_all(conn)
     .await
 }
 
-pub async fn mark_delivered(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        r#"
-        update webhook_delivery set status = 'delivered', delivered_at = now(), locked_until = null, last_error = null
-         where id = $1
-        "#,
-        id
-    )
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// Another try after `retry_in_seconds`, or `failed` for good when `give_up`.
-pub async fn mark_failed(
-    conn: &mut PgConnection,
-    id: Uuid,
-    error: &str,
-    give_up: bool,
-    retry_in_seconds: f64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        r#"
-        update webhook_delivery
-           set status = case when $3 then 'failed' else 'pending' end,
-               next_attempt_at = now() + make_interval(secs => $4),
-               locked_until = null, last_error = $2
-         where id = $1
-        "#,
-        id,
-        error,
-        give_up,
-        retry_in_seconds,
-    )
-    .execute(conn)
-    .await?;
-    Ok(())
+/// Where `webhook`'s deliveries go; `None` once it is deleted.
+pub async fn target(conn: &mut PgConnection, webhook: Uuid) -> Result<Option<Target>, sqlx::Error> {
+    sqlx::query_as!(Target, "select url, secret from webhook where id = $1", webhook)
+        .fetch_optional(conn)
+        .await
 }

@@ -4,8 +4,10 @@
 //! code past the edge trusts them. This crate does no I/O so that every other crate can
 //! depend on it without paying for a database driver or FFmpeg.
 
+pub mod access;
 mod captions;
 mod catalog;
+pub mod events;
 mod ids;
 mod role;
 mod text;

@@ -6,8 +6,13 @@
 //! the same job; a claim is a lease that the worker extends with [`heartbeat`]. A
 //! worker that dies simply stops heartbeating: once the lease expires the job is
 //! claimable again. Failures are retried with exponential backoff until
-//! `max_attempts`, then the job rests in `failed` with its reason. [`JobListener`]
+//! `max_attempts`, then the job rests in `failed` with its reason. [`Listener`]
 //! wakes idle workers through `LISTEN/NOTIFY` instead of tight polling.
+//!
+//! [`events`] is the other half: domain events in a transactional outbox, read in
+//! commit order by consumers that each keep their own position.
+
+pub mod events;
 
 use std::time::Duration;
 
@@ -166,31 +171,6 @@ pub async fn heartbeat(pool: &PgPool, job: &ClaimedJob, lease: Duration, progres
     Ok(done.rows_affected() == 1)
 }
 
-/// How long the attempt took to become watchable and to finish, in milliseconds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Timings {
-    pub time_to_playable_ms: Option<i64>,
-    pub time_to_complete_ms: Option<i64>,
-}
-
-/// Records the timings of the running attempt (kept with the job for operators).
-pub async fn record_timings(conn: &mut PgConnection, job: &ClaimedJob, timings: Timings) -> Result<(), QueueError> {
-    sqlx::query!(
-        r#"
-        update job set time_to_playable_ms = coalesce($3, time_to_playable_ms),
-               time_to_complete_ms = coalesce($4, time_to_complete_ms), updated_at = now()
-         where id = $1 and lease_owner = $2
-        "#,
-        job.id,
-        job.lease_owner,
-        timings.time_to_playable_ms,
-        timings.time_to_complete_ms,
-    )
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
 /// Cancels the queued or running jobs of `queue` whose payload's `field` is `value`
 /// (e.g. every transcode of a deleted video). A running job notices at its next
 /// heartbeat and stops.
@@ -239,6 +219,8 @@ pub enum Failure {
     Transient,
     /// Retrying cannot help (corrupt media): straight to `failed`.
     Permanent,
+    /// Worth another attempt after this long (the queue's own schedule doesn't fit).
+    RetryIn(Duration),
 }
 
 /// Records a failed attempt: back to the queue after a backoff, or `failed` for good.
@@ -250,7 +232,10 @@ pub async fn fail(
     reason: &str,
 ) -> Result<bool, QueueError> {
     let terminal = failure == Failure::Permanent || job.attempt >= job.max_attempts;
-    let backoff = backoff(job.attempt);
+    let backoff = match failure {
+        Failure::RetryIn(after) => after,
+        _ => backoff(job.attempt),
+    };
     let row = sqlx::query!(
         r#"
         update job
@@ -326,34 +311,42 @@ pub fn backoff(attempt: i32) -> Duration {
     Duration::from_secs((1u64 << exp).min(600))
 }
 
-/// Wakes a worker when a job is enqueued, or after `fallback` at the latest (a missed
-/// notification, a lease expiring, a backoff elapsing).
-pub struct JobListener {
+/// Wakes a worker when a job is enqueued (or a consumer when an event commits), or
+/// after `fallback` at the latest (a missed notification, a lease expiring, a backoff
+/// elapsing).
+pub struct Listener {
+    channel: &'static str,
     listener: Option<PgListener>,
     pool: PgPool,
     fallback: Duration,
 }
 
-impl JobListener {
-    pub async fn new(pool: &PgPool, fallback: Duration) -> Self {
-        let listener = Self::connect(pool).await;
+impl Listener {
+    /// Listens for enqueued jobs.
+    pub async fn jobs(pool: &PgPool, fallback: Duration) -> Self {
+        Self::on(pool, NOTIFY_CHANNEL, fallback).await
+    }
+
+    /// Listens on `channel`.
+    pub async fn on(pool: &PgPool, channel: &'static str, fallback: Duration) -> Self {
         Self {
-            listener,
+            channel,
+            listener: Self::connect(pool, channel).await,
             pool: pool.clone(),
             fallback,
         }
     }
 
-    async fn connect(pool: &PgPool) -> Option<PgListener> {
+    async fn connect(pool: &PgPool, channel: &str) -> Option<PgListener> {
         let mut listener = PgListener::connect_with(pool).await.ok()?;
-        listener.listen(NOTIFY_CHANNEL).await.ok()?;
+        listener.listen(channel).await.ok()?;
         Some(listener)
     }
 
     /// Returns when there may be work.
     pub async fn wait(&mut self) {
         if self.listener.is_none() {
-            self.listener = Self::connect(&self.pool).await;
+            self.listener = Self::connect(&self.pool, self.channel).await;
         }
         let Some(listener) = self.listener.as_mut() else {
             tokio::time::sleep(self.fallback).await;

@@ -34,7 +34,7 @@ async fn make_due(pool: &PgPool) {
         .unwrap_or_else(|e| panic!("{e}"));
 }
 
-#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+#[sqlx::test(migrations = "../../migrations")]
 async fn concurrent_workers_never_claim_the_same_job(pool: PgPool) {
     for n in 0..20 {
         add(&pool, n, 3).await;
@@ -62,7 +62,7 @@ async fn concurrent_workers_never_claim_the_same_job(pool: PgPool) {
     assert_eq!(unique.len(), 20);
 }
 
-#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+#[sqlx::test(migrations = "../../migrations")]
 async fn a_job_whose_worker_died_is_claimed_again_after_its_lease(pool: PgPool) {
     let id = add(&pool, 1, 3).await;
     let dead = claim(&pool, Q, "dead-worker", LEASE)
@@ -97,7 +97,7 @@ async fn a_job_whose_worker_died_is_claimed_again_after_its_lease(pool: PgPool) 
     assert_eq!((s.status, s.attempts), (JobStatus::Succeeded, 2));
 }
 
-#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+#[sqlx::test(migrations = "../../migrations")]
 async fn a_heartbeat_keeps_the_lease(pool: PgPool) {
     add(&pool, 1, 3).await;
     let job = claim(&pool, Q, "w", Duration::from_secs(1))
@@ -114,7 +114,7 @@ async fn a_heartbeat_keeps_the_lease(pool: PgPool) {
     assert!(claim(&pool, Q, "thief", LEASE).await.ok().flatten().is_none());
 }
 
-#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+#[sqlx::test(migrations = "../../migrations")]
 async fn cancelling_a_videos_jobs_stops_the_running_one_and_drops_the_queued_one(pool: PgPool) {
     let video = uuid::Uuid::now_v7();
     let mut conn = pool.acquire().await.unwrap_or_else(|e| panic!("{e}"));
@@ -151,7 +151,7 @@ async fn cancelling_a_videos_jobs_stops_the_running_one_and_drops_the_queued_one
     assert_eq!(next.map(|j| j.id), Some(other));
 }
 
-#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+#[sqlx::test(migrations = "../../migrations")]
 async fn transient_failures_back_off_then_end_failed_with_the_reason(pool: PgPool) {
     let id = add(&pool, 1, 2).await;
     let mut conn = pool.acquire().await.unwrap_or_else(|e| panic!("{e}"));
@@ -205,7 +205,7 @@ async fn transient_failures_back_off_then_end_failed_with_the_reason(pool: PgPoo
     );
 }
 
-#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+#[sqlx::test(migrations = "../../migrations")]
 async fn a_permanent_failure_is_not_retried(pool: PgPool) {
     let id = add(&pool, 1, 5).await;
     let job = claim(&pool, Q, "w", LEASE)
@@ -227,7 +227,7 @@ async fn a_permanent_failure_is_not_retried(pool: PgPool) {
     assert_eq!((s.status, s.attempts), (JobStatus::Failed, 1));
 }
 
-#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+#[sqlx::test(migrations = "../../migrations")]
 async fn a_released_job_is_claimable_at_once_without_spending_an_attempt(pool: PgPool) {
     let id = add(&pool, 1, 3).await;
     let job = claim(&pool, Q, "stopping", LEASE)
@@ -244,7 +244,7 @@ async fn a_released_job_is_claimable_at_once_without_spending_an_attempt(pool: P
     assert_eq!((again.id, again.attempt), (id, 1));
 }
 
-#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+#[sqlx::test(migrations = "../../migrations")]
 async fn a_job_abandoned_on_its_last_attempt_ends_failed(pool: PgPool) {
     let id = add(&pool, 1, 1).await;
     claim(&pool, Q, "dead", LEASE)
@@ -271,7 +271,7 @@ async fn a_job_abandoned_on_its_last_attempt_ends_failed(pool: PgPool) {
     assert_eq!(s.status, JobStatus::Failed);
 }
 
-#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+#[sqlx::test(migrations = "../../migrations")]
 async fn a_job_enqueued_in_a_rolled_back_transaction_does_not_exist(pool: PgPool) {
     let mut tx = pool.begin().await.unwrap_or_else(|e| panic!("{e}"));
     enqueue(&mut tx, Q, &json!({}), 3)

@@ -16,7 +16,7 @@ use skillreel_storage::{ObjectKey, Storage, VideoFiles, content_type, put_bytes}
 use skillreel_web::{ApiError, ErrorCode};
 
 use crate::CatalogContext;
-use crate::access;
+use crate::access::{self, Action, Membership};
 use crate::videos::load_visible;
 
 #[derive(Debug, Serialize)]
@@ -133,7 +133,7 @@ async fn editable(
 ) -> Result<(sqlx::pool::PoolConnection<sqlx::Postgres>, VideoRecord, String), ApiError> {
     let mut conn = ctx.pool.acquire().await?;
     let (video, _) = load_visible(&mut conn, user, &video_id).await?;
-    if !access::can_edit(user, &video) {
+    if !access::allows(user, Action::Caption, &video, Membership::None) {
         return Err(ApiError::forbidden("only the author or an admin may change captions"));
     }
     Ok((conn, video, parse_language(&language)?))

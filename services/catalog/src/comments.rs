@@ -16,15 +16,16 @@ use serde_json::json;
 use skillreel_auth::AuthUser;
 use skillreel_db::comments::{self, Comment, NewComment};
 use skillreel_db::notifications::{self, NotificationKind};
-use skillreel_db::users;
 use skillreel_db::videos::{self, VideoRecord};
-use skillreel_domain::{Role, UserId, VideoStatus};
+use skillreel_db::{events, users};
+use skillreel_domain::events::DomainEvent;
+use skillreel_domain::{UserId, VideoStatus};
 use skillreel_web::ApiError;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::CatalogContext;
-use crate::access::{self, Membership};
+use crate::access::{self, Action, Membership};
 use crate::videos::{load_visible, lookup_error};
 
 /// Longest comment, in characters.
@@ -88,10 +89,6 @@ fn parse_body(raw: &str) -> Result<String, ApiError> {
         return Err(ApiError::validation("a comment must not contain control characters"));
     }
     Ok(body.to_owned())
-}
-
-fn is_moderator(user: &AuthUser, membership: Membership) -> bool {
-    user.is_admin() || user.roles.contains(Role::Moderator) || membership == Membership::Moderator
 }
 
 #[derive(Debug, Deserialize)]
@@ -172,6 +169,13 @@ pub async fn create(
     )
     .await?;
     notify(&mut tx, &user, &video, parent.as_ref(), id, &text).await?;
+    let created = DomainEvent::CommentCreated {
+        comment: id,
+        video: video.id,
+        actor: user.id,
+        question: body.question,
+    };
+    events::record(&mut tx, &created).await?;
     let comment = comments::find(&mut tx, id)
         .await?
         .ok_or_else(|| ApiError::not_found("comment"))?;
@@ -214,8 +218,8 @@ async fn notify(
         for person in users::by_subjects(conn, &named).await? {
             let person = AuthUser::from(person);
             // A mention must not show a video's title to someone who may not see it.
-            let membership = Membership::of(conn, &person, video).await?;
-            if access::can_view(&person, video, membership) && told.insert(person.id.as_uuid()) {
+            let membership = access::membership(conn, &person, video).await?;
+            if access::allows(&person, Action::View, video, membership) && told.insert(person.id.as_uuid()) {
                 notifications::push(conn, person.id, NotificationKind::Mention, Some(video.id), &payload).await?;
             }
         }
@@ -238,8 +242,8 @@ async fn load(
         .await
         .map_err(lookup_error)?
         .ok_or_else(|| ApiError::not_found("comment"))?;
-    let membership = Membership::of(conn, user, &video).await?;
-    if !access::can_view(user, &video, membership) {
+    let membership = access::membership(conn, user, &video).await?;
+    if !access::allows(user, Action::View, &video, membership) {
         return Err(ApiError::not_found("comment"));
     }
     Ok((comment, video, membership))
@@ -282,10 +286,10 @@ pub async fn delete(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = ctx.pool.acquire().await?;
-    let (comment, _, membership) = load(&mut conn, &user, &path).await?;
+    let (comment, video, membership) = load(&mut conn, &user, &path).await?;
     let status = if comment.author_id == user.id.as_uuid() {
         "deleted"
-    } else if is_moderator(&user, membership) {
+    } else if access::allows(&user, Action::ModerateComments, &video, membership) {
         "removed"
     } else {
         return Err(ApiError::forbidden(
@@ -313,8 +317,9 @@ pub async fn accept(
     }
     .filter(|q| q.is_question)
     .ok_or_else(|| ApiError::conflict("only a reply to a question can be accepted"))?;
-    let allowed =
-        question.author_id == user.id.as_uuid() || video.owner_id == user.id || is_moderator(&user, membership);
+    let allowed = question.author_id == user.id.as_uuid()
+        || video.owner_id == user.id
+        || access::allows(&user, Action::ModerateComments, &video, membership);
     if !allowed {
         return Err(ApiError::forbidden(
             "the question's author, the video's author or a moderator accepts an answer",

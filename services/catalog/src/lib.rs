@@ -109,6 +109,7 @@ impl CatalogService {
     /// [`read_cache`]).
     pub fn spawn_background(&self, tasks: &mut BackgroundTasks) {
         let ctx = &self.ctx;
+        tasks.add(webhooks::spawn_fan_out(ctx.pool.clone(), tasks.stop_token()));
         tasks.add(webhooks::spawn_deliverer(
             ctx.pool.clone(),
             ctx.egress.clone(),

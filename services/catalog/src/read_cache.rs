@@ -25,7 +25,8 @@ use std::time::{Duration, Instant};
 
 use skillreel_db::engagement::ReaderState;
 use skillreel_db::videos::{SearchMatch, VideoRecord};
-use skillreel_domain::{CommunityId, UserId, VideoId, VideoStatus, Visibility};
+use skillreel_domain::access::Viewer;
+use skillreel_domain::{CommunityId, UserId, VideoId, VideoStatus};
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use tokio_util::sync::CancellationToken;
@@ -56,15 +57,13 @@ impl Reader {
         self.liked.contains(&video)
     }
 
-    /// Whether the reader may find this match in a listing (the rule `videos::list`
-    /// applies in SQL): their own, `org`, or `community` of a community they belong to.
-    pub fn may_list(&self, reader: UserId, found: &SearchMatch) -> bool {
-        found.owner_id == reader
-            || match found.visibility {
-                Visibility::Org => true,
-                Visibility::Community => self.membership(found.community_id) != Membership::None,
-                Visibility::Unlisted => false,
-            }
+    /// Whether `viewer` (this reader) may find this match in a listing.
+    pub fn may_list(&self, viewer: &Viewer, found: &SearchMatch) -> bool {
+        viewer.may_list(
+            VideoStatus::Published,
+            &found.facts(),
+            self.membership(found.community_id),
+        )
     }
 
     pub fn membership(&self, community: Option<CommunityId>) -> Membership {

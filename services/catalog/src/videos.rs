@@ -7,7 +7,8 @@ use serde_json::json;
 use skillreel_auth::AuthUser;
 use skillreel_db::notifications::{self, NotificationKind};
 use skillreel_db::videos::{self, RankCursor, Sort, VideoChanges, VideoFilter, VideoRecord};
-use skillreel_db::{communities, engagement};
+use skillreel_db::{communities, engagement, events};
+use skillreel_domain::events::DomainEvent;
 use skillreel_domain::{
     ApprovalPolicy, CommunityId, Description, Language, Role, Tags, Title, UserId, VideoId, VideoStatus, Visibility,
 };
@@ -16,7 +17,7 @@ use skillreel_web::ApiError;
 use sqlx::PgConnection;
 use time::OffsetDateTime;
 
-use crate::access::{self, Membership};
+use crate::access::{self, Action, Membership};
 use skillreel_contracts::TRANSCODE_QUEUE;
 use skillreel_contracts::views::{MediaLinks, VideoView};
 
@@ -46,15 +47,15 @@ pub(crate) async fn load_visible(
         .await
         .map_err(lookup_error)?
         .ok_or_else(|| ApiError::not_found("video"))?;
-    let membership = Membership::of(conn, user, &video).await?;
-    if !access::can_view(user, &video, membership) {
+    let membership = access::membership(conn, user, &video).await?;
+    if !access::allows(user, Action::View, &video, membership) {
         return Err(ApiError::not_found("video"));
     }
     Ok((video, membership))
 }
 
 fn view_of(links: &MediaLinks<'_>, user: &AuthUser, video: VideoRecord) -> VideoView {
-    let private = access::can_see_private_details(user, &video);
+    let private = access::allows(user, Action::SeePrivateDetails, &video, Membership::None);
     VideoView::new(video, Some(links), private)
 }
 
@@ -108,13 +109,15 @@ pub async fn get_video(
 /// is neither its author nor an admin (they see private details), and who may see it
 /// (anyone else is answered by the database path, which says 404).
 fn serves_from_memory(user: &AuthUser, video: &VideoRecord) -> bool {
-    video.status == VideoStatus::Published && !access::can_see_private_details(user, video)
+    video.status == VideoStatus::Published && !access::allows(user, Action::SeePrivateDetails, video, Membership::None)
 }
 
 fn cached_view(ctx: &CatalogContext, req: &HttpRequest, user: &AuthUser, id: VideoId) -> Option<VideoView> {
     let video = ctx.cache.video(id)?;
     let reader = ctx.cache.reader(user.id)?;
-    if !serves_from_memory(user, &video) || !access::can_view(user, &video, reader.membership(video.community_id)) {
+    if !serves_from_memory(user, &video)
+        || !access::allows(user, Action::View, &video, reader.membership(video.community_id))
+    {
         return None;
     }
     let mut view = view_of(&ctx.media_links(req), user, VideoRecord::clone(&video));
@@ -331,9 +334,10 @@ fn visible_page<'m>(
     after: Option<RankCursor>,
     limit: i64,
 ) -> Vec<&'m videos::SearchMatch> {
+    let viewer = user.viewer();
     matches
         .iter()
-        .filter(|m| reader.may_list(user.id, m))
+        .filter(|m| reader.may_list(&viewer, m))
         .filter(|m| after.is_none_or(|a| (m.key, m.id) < (a.key, a.id)))
         .take(usize::try_from(limit).unwrap_or(0))
         .collect()
@@ -490,7 +494,7 @@ pub async fn patch_video(
 ) -> Result<web::Json<VideoView>, ApiError> {
     let mut conn = ctx.pool.acquire().await?;
     let (video, _) = load_visible(&mut conn, &user, &path).await?;
-    if !access::can_edit(&user, &video) {
+    if !access::allows(&user, Action::Edit, &video, Membership::None) {
         return Err(ApiError::forbidden("only the author or an admin may edit this video"));
     }
     let patch = body.into_inner();
@@ -571,7 +575,7 @@ pub async fn delete_video(
 ) -> Result<HttpResponse, ApiError> {
     let mut tx = ctx.pool.begin().await?;
     let (video, membership) = load_visible(&mut tx, &user, &path).await?;
-    if !access::can_delete(&user, &video, membership) {
+    if !access::allows(&user, Action::Delete, &video, membership) {
         return Err(ApiError::forbidden(
             "only the author, an admin or a moderator may delete this video",
         ));
@@ -618,7 +622,7 @@ pub async fn publish(
     };
     let mut tx = ctx.pool.begin().await?;
     let (video, _) = load_visible(&mut tx, &user, &path).await?;
-    if !access::can_edit(&user, &video) {
+    if !access::allows(&user, Action::Publish, &video, Membership::None) {
         return Err(ApiError::forbidden(
             "only the author or an admin may publish this video",
         ));
@@ -652,6 +656,13 @@ pub async fn publish(
     };
     if !videos::submit(&mut tx, video.id, community, visibility, to).await? {
         return Err(ApiError::conflict("the video changed meanwhile; try again"));
+    }
+    if to == VideoStatus::Published {
+        let published = DomainEvent::VideoPublished {
+            video: video.id,
+            actor: user.id,
+        };
+        events::record(&mut tx, &published).await?;
     }
     tx.commit().await?;
     ctx.listing_changed(video.id);
@@ -708,7 +719,7 @@ pub async fn review(
     }
     let mut tx = ctx.pool.begin().await?;
     let (video, membership) = load_visible(&mut tx, &user, &path).await?;
-    if !access::is_reviewer(&user, &video, membership) {
+    if !access::allows(&user, Action::Review, &video, membership) {
         return Err(ApiError::forbidden("you are not a reviewer of this video"));
     }
     if video.status != VideoStatus::PendingReview || !videos::review(&mut tx, video.id, approve, reason).await? {
@@ -723,6 +734,13 @@ pub async fn review(
         )
     };
     notifications::push(&mut tx, video.owner_id, kind, Some(video.id), &payload).await?;
+    if approve {
+        let published = DomainEvent::VideoPublished {
+            video: video.id,
+            actor: user.id,
+        };
+        events::record(&mut tx, &published).await?;
+    }
     tx.commit().await?;
     ctx.listing_changed(video.id);
     current_view(&ctx, &req, &user, video.id).await
@@ -769,16 +787,24 @@ async fn set_like(
     raw: &str,
     liked: bool,
 ) -> Result<web::Json<LikeState>, ApiError> {
-    let mut conn = ctx.pool.acquire().await?;
-    let (video, _) = load_visible(&mut conn, user, raw).await?;
+    let mut tx = ctx.pool.begin().await?;
+    let (video, _) = load_visible(&mut tx, user, raw).await?;
     if video.status != VideoStatus::Published {
         return Err(ApiError::conflict("only published videos can be liked"));
     }
-    let like_count = if liked {
-        engagement::like(&mut conn, video.id, user.id).await?
+    let (video_id, actor) = (video.id, user.id);
+    let (change, event) = if liked {
+        let change = engagement::like(&mut tx, video_id, actor).await?;
+        (change, DomainEvent::VideoLiked { video: video_id, actor })
     } else {
-        engagement::unlike(&mut conn, video.id, user.id).await?
+        let change = engagement::unlike(&mut tx, video_id, actor).await?;
+        (change, DomainEvent::VideoUnliked { video: video_id, actor })
     };
+    if change.changed {
+        events::record(&mut tx, &event).await?;
+    }
+    tx.commit().await?;
+    let like_count = change.like_count;
     ctx.changed(video.id);
     ctx.cache.forget_reader(user.id);
     Ok(web::Json(LikeState { liked, like_count }))

@@ -1,7 +1,9 @@
 //! Outbound webhooks, signed as Standard Webhooks specifies, so a Slack or Teams bridge
 //! (or anything) can post what happens: admins register endpoints
-//! (`/api/v1/admin/webhooks`), every notification is queued for them in the same
-//! transaction (the outbox), and [`spawn_deliverer`] sends the queue with retries.
+//! (`/api/v1/admin/webhooks`), and every notification reaches them in two steps:
+//! [`spawn_fan_out`] consumes the `notification.created` domain events and enqueues one
+//! delivery job per subscribed webhook (in the consumer's transaction, so exactly once),
+//! and [`spawn_deliverer`] sends those jobs from the `webhook` queue with retries.
 //!
 //! Each request is a `POST` of `{"type", "timestamp", "data"}` with headers
 //! `webhook-id` (stable across retries: receivers deduplicate on it),
@@ -20,15 +22,25 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use skillreel_auth::AuthUser;
-use skillreel_db::webhooks::{self, Delivery, Due, Webhook};
+use skillreel_db::webhooks::{self, Delivery, Target, Webhook};
+use skillreel_domain::events::DomainEvent;
+use skillreel_queue::events::{self, StoredEvent};
+use skillreel_queue::{ClaimedJob, Failure, Listener, QueueError};
 use skillreel_web::ApiError;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::CatalogContext;
 use crate::access::require_admin;
 use crate::egress::EgressPolicy;
+
+fn queue_error(e: QueueError) -> ApiError {
+    match e {
+        QueueError::Database(e) => e.into(),
+        QueueError::Payload(e) => ApiError::internal(e),
+    }
+}
 
 /// Attempts before a delivery is given up.
 const MAX_ATTEMPTS: i32 = 10;
@@ -123,8 +135,12 @@ pub async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     require_admin(&user, "manage webhooks")?;
     let id: Uuid = path.parse().map_err(|_| ApiError::not_found("webhook"))?;
-    let mut conn = ctx.pool.acquire().await?;
-    if webhooks::delete(&mut conn, id).await? {
+    let mut tx = ctx.pool.begin().await?;
+    if webhooks::delete(&mut tx, id).await? {
+        skillreel_queue::cancel_matching(&mut tx, webhooks::DELIVERY_QUEUE, "webhook_id", &id.to_string())
+            .await
+            .map_err(queue_error)?;
+        tx.commit().await?;
         Ok(HttpResponse::NoContent().finish())
     } else {
         Err(ApiError::not_found("webhook"))
@@ -144,7 +160,86 @@ pub async fn deliveries(
     Ok(web::Json(webhooks::deliveries(&mut conn, id, 100).await?))
 }
 
-/// Sends due deliveries until `stop`; any number of catalog replicas may run one.
+/// The consumer's name in `event_consumer`.
+const CONSUMER: &str = "webhooks";
+/// Deliveries one sender takes at a time (and sends concurrently).
+const BATCH: usize = 16;
+
+/// What a delivery job carries.
+#[derive(Debug, Serialize, Deserialize)]
+struct DeliveryJob {
+    webhook_id: Uuid,
+    /// The notification kind, which webhooks subscribe to.
+    event: String,
+    /// The JSON posted, the same on every attempt.
+    body: serde_json::Value,
+}
+
+/// Turns notifications into delivery jobs until `stop`; any number of catalog replicas
+/// may run one (one at a time holds the consumer).
+pub fn spawn_fan_out(pool: PgPool, stop: CancellationToken) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut wakeups = Listener::on(&pool, events::EVENT_CHANNEL, POLL * 4).await;
+        loop {
+            let handled = events::consume_batch(&pool, CONSUMER, 100, &mut async |conn, event| {
+                enqueue_deliveries(conn, event).await
+            })
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "webhook fan-out round failed");
+                0
+            });
+            if handled == 0 {
+                tokio::select! {
+                    () = stop.cancelled() => return,
+                    () = wakeups.wait() => {}
+                }
+            } else if stop.is_cancelled() {
+                return;
+            }
+        }
+    })
+}
+
+/// One delivery job per webhook that wants this notification.
+async fn enqueue_deliveries(conn: &mut PgConnection, event: &StoredEvent) -> Result<(), QueueError> {
+    if event.kind != "notification.created" {
+        return Ok(());
+    }
+    let Ok(DomainEvent::NotificationCreated {
+        notification,
+        user,
+        notification_kind,
+        video,
+        details,
+        timestamp,
+    }) = serde_json::from_value::<DomainEvent>(event.payload.clone())
+    else {
+        tracing::error!(event = %event.id, "skipping a notification event of an unknown shape");
+        return Ok(());
+    };
+    let body = serde_json::json!({
+        "type": notification_kind,
+        "timestamp": timestamp,
+        "data": {
+            "notification_id": notification,
+            "user_id": user,
+            "video_id": video,
+            "details": details,
+        },
+    });
+    for webhook_id in webhooks::subscribed(conn, &notification_kind).await? {
+        let job = DeliveryJob {
+            webhook_id,
+            event: notification_kind.clone(),
+            body: body.clone(),
+        };
+        skillreel_queue::enqueue(conn, webhooks::DELIVERY_QUEUE, &job, MAX_ATTEMPTS).await?;
+    }
+    Ok(())
+}
+
+/// Sends delivery jobs until `stop`; any number of catalog replicas may run one.
 pub fn spawn_deliverer(pool: PgPool, egress: EgressPolicy, stop: CancellationToken) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let client = match egress.client(REQUEST_TIMEOUT) {
@@ -154,18 +249,17 @@ pub fn spawn_deliverer(pool: PgPool, egress: EgressPolicy, stop: CancellationTok
                 return;
             }
         };
+        let owner = format!("catalog-webhooks-{}", Uuid::new_v4());
+        let mut wakeups = Listener::jobs(&pool, POLL).await;
         loop {
-            let sent = match deliver_due(&pool, &client, &egress).await {
-                Ok(n) => n,
-                Err(e) => {
-                    tracing::warn!(error = %e, "webhook delivery round failed");
-                    0
-                }
-            };
+            let sent = deliver_due(&pool, &client, &egress, &owner).await.unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "webhook delivery round failed");
+                0
+            });
             if sent == 0 {
                 tokio::select! {
                     () = stop.cancelled() => return,
-                    () = tokio::time::sleep(POLL) => {}
+                    () = wakeups.wait() => {}
                 }
             } else if stop.is_cancelled() {
                 return;
@@ -174,40 +268,74 @@ pub fn spawn_deliverer(pool: PgPool, egress: EgressPolicy, stop: CancellationTok
     })
 }
 
-async fn deliver_due(pool: &PgPool, client: &reqwest::Client, egress: &EgressPolicy) -> Result<usize, sqlx::Error> {
-    let due = {
-        let mut conn = pool.acquire().await?;
-        webhooks::claim_due(&mut conn, 16, LEASE.as_secs_f64()).await?
-    };
-    let count = due.len();
-    let outcomes = futures_util::future::join_all(due.iter().map(|d| send(client, egress, d))).await;
+async fn deliver_due(
+    pool: &PgPool,
+    client: &reqwest::Client,
+    egress: &EgressPolicy,
+    owner: &str,
+) -> Result<usize, QueueError> {
+    let mut due = Vec::new();
+    while due.len() < BATCH {
+        match skillreel_queue::claim(pool, webhooks::DELIVERY_QUEUE, owner, LEASE).await? {
+            Some(job) => due.push(job),
+            None => break,
+        }
+    }
+    let outcomes = futures_util::future::join_all(due.iter().map(|job| attempt(pool, client, egress, job))).await;
     let mut conn = pool.acquire().await?;
-    for (delivery, outcome) in due.iter().zip(outcomes) {
+    for (job, outcome) in due.iter().zip(outcomes) {
         match outcome {
-            Ok(()) => webhooks::mark_delivered(&mut conn, delivery.id).await?,
+            Ok(()) => {
+                skillreel_queue::complete(&mut conn, job).await?;
+            }
             Err(error) => {
-                let give_up = delivery.attempts >= MAX_ATTEMPTS;
-                let retry_in = 2f64.powi(delivery.attempts.clamp(1, 13) - 1).min(3600.0);
-                tracing::info!(delivery = %delivery.id, attempt = delivery.attempts, give_up, error, "webhook not delivered");
-                webhooks::mark_failed(&mut conn, delivery.id, &error, give_up, retry_in).await?;
+                let retry_in = Duration::from_secs_f64(2f64.powi(job.attempt.clamp(1, 13) - 1).min(3600.0));
+                tracing::info!(delivery = %job.id, attempt = job.attempt, error, "webhook not delivered");
+                skillreel_queue::fail(&mut conn, job, Failure::RetryIn(retry_in), &error).await?;
             }
         }
     }
-    Ok(count)
+    Ok(due.len())
 }
 
-async fn send(client: &reqwest::Client, egress: &EgressPolicy, delivery: &Due) -> Result<(), String> {
-    if egress.refuses_literal(&delivery.url) {
+/// One attempt at a delivery job: its webhook looked up afresh (a deleted webhook's
+/// jobs are cancelled, an edited allowlist applies), then signed and sent.
+async fn attempt(
+    pool: &PgPool,
+    client: &reqwest::Client,
+    egress: &EgressPolicy,
+    job: &ClaimedJob,
+) -> Result<(), String> {
+    let delivery: DeliveryJob = job.payload().map_err(|e| e.to_string())?;
+    let target = {
+        let mut conn = pool.acquire().await.map_err(|e| e.to_string())?;
+        webhooks::target(&mut conn, delivery.webhook_id)
+            .await
+            .map_err(|e| e.to_string())?
+    };
+    let Some(target) = target else {
+        return Err("the webhook was deleted".to_owned());
+    };
+    send(client, egress, &target, &job.id.to_string(), &delivery.body).await
+}
+
+async fn send(
+    client: &reqwest::Client,
+    egress: &EgressPolicy,
+    target: &Target,
+    id: &str,
+    body: &serde_json::Value,
+) -> Result<(), String> {
+    if egress.refuses_literal(&target.url) {
         return Err(crate::egress::AddressNotAllowed.to_string());
     }
-    let body = serde_json::to_vec(&delivery.payload).map_err(|e| e.to_string())?;
-    let id = delivery.id.to_string();
+    let body = serde_json::to_vec(body).map_err(|e| e.to_string())?;
     let timestamp = time::OffsetDateTime::now_utc().unix_timestamp();
-    let signature = sign(&delivery.secret, &id, timestamp, &body).ok_or("the webhook's secret is malformed")?;
+    let signature = sign(&target.secret, id, timestamp, &body).ok_or("the webhook's secret is malformed")?;
     let response = client
-        .post(&delivery.url)
+        .post(&target.url)
         .header("content-type", "application/json")
-        .header("webhook-id", &id)
+        .header("webhook-id", id)
         .header("webhook-timestamp", timestamp.to_string())
         .header("webhook-signature", signature)
         .body(body)

@@ -11,7 +11,7 @@ use skillreel_db::notifications::{self, NotificationKind};
 use skillreel_db::videos::{self, TranscodedMedia};
 use skillreel_domain::{UserId, VideoId, VideoStatus};
 use skillreel_media::{Event, MediaError};
-use skillreel_queue::{ClaimedJob, Failure, Timings};
+use skillreel_queue::{ClaimedJob, Failure};
 use skillreel_storage::{ObjectKey, StorageError, VideoFiles};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -408,7 +408,7 @@ impl Worker {
                 time_to_playable_ms: Some(ms),
                 time_to_complete_ms: None,
             };
-            skillreel_queue::record_timings(&mut conn, job, timings).await?;
+            record_timings(&mut conn, job, timings).await?;
             Ok::<_, RecordError>(())
         }
         .await;
@@ -426,7 +426,7 @@ impl Worker {
             time_to_playable_ms: None,
             time_to_complete_ms: Some(done.media.time_to_complete_ms),
         };
-        skillreel_queue::record_timings(&mut tx, job, timings).await?;
+        record_timings(&mut tx, job, timings).await?;
         if still_wanted {
             notifications::push(
                 &mut tx,
@@ -539,5 +539,31 @@ async fn notify_failed(conn: &mut sqlx::PgConnection, video: VideoId, reason: &s
         )
         .await?;
     }
+    Ok(())
+}
+
+/// How long the attempt took to become watchable and to finish, in milliseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Timings {
+    time_to_playable_ms: Option<i64>,
+    time_to_complete_ms: Option<i64>,
+}
+
+/// Records the timings of the running attempt on its job, for operators (`GET
+/// /api/v1/admin/jobs`).
+async fn record_timings(conn: &mut sqlx::PgConnection, job: &ClaimedJob, timings: Timings) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"
+        update job set time_to_playable_ms = coalesce($3, time_to_playable_ms),
+               time_to_complete_ms = coalesce($4, time_to_complete_ms), updated_at = now()
+         where id = $1 and lease_owner = $2
+        "#,
+        job.id,
+        job.lease_owner,
+        timings.time_to_playable_ms,
+        timings.time_to_complete_ms,
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }

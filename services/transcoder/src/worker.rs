@@ -9,7 +9,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use skillreel_config::TranscoderSettings;
 use skillreel_contracts::TRANSCODE_QUEUE;
-use skillreel_queue::JobListener;
+use skillreel_queue::Listener;
 use skillreel_web::ops::Metrics;
 use sqlx::PgPool;
 use tokio::sync::Semaphore;
@@ -136,7 +136,7 @@ impl Worker {
     pub async fn run(self, shutdown: CancellationToken) {
         tracing::info!(worker = %self.id, concurrency = self.settings.concurrency, "transcoder started");
         let slots = Arc::new(Semaphore::new(self.settings.concurrency));
-        let mut listener = JobListener::new(&self.pool, self.settings.poll).await;
+        let mut listener = Listener::jobs(&self.pool, self.settings.poll).await;
         let mut running = JoinSet::new();
         loop {
             let permit = tokio::select! {

@@ -1,0 +1,102 @@
+//! What happened, as typed, versioned domain events.
+//!
+//! Each change writes its event in its own transaction (the outbox in
+//! `skillreel_queue::events`); consumers read them in commit order. An event names its
+//! kind (`video.published`), the version of its payload's shape, who did it and to
+//! what. A payload's shape only grows within a version; anything else is a new version.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{UserId, VideoId};
+
+/// Everything Skillreel records as having happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind")]
+pub enum DomainEvent {
+    /// A video became visible to its audience (at once, or on approval).
+    #[serde(rename = "video.published")]
+    VideoPublished { video: VideoId, actor: UserId },
+    #[serde(rename = "video.liked")]
+    VideoLiked { video: VideoId, actor: UserId },
+    #[serde(rename = "video.unliked")]
+    VideoUnliked { video: VideoId, actor: UserId },
+    #[serde(rename = "comment.created")]
+    CommentCreated {
+        comment: Uuid,
+        video: VideoId,
+        actor: UserId,
+        /// Whether it asks a question.
+        question: bool,
+    },
+    /// Something landed in a person's inbox: what webhooks are sent.
+    #[serde(rename = "notification.created")]
+    NotificationCreated {
+        notification: Uuid,
+        user: UserId,
+        /// The notification's kind (`video_ready`, `comment`, …).
+        notification_kind: String,
+        video: Option<VideoId>,
+        details: serde_json::Value,
+        /// When it happened, RFC 3339.
+        timestamp: String,
+    },
+}
+
+impl DomainEvent {
+    /// The kind, as stored and as consumers match on it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::VideoPublished { .. } => "video.published",
+            Self::VideoLiked { .. } => "video.liked",
+            Self::VideoUnliked { .. } => "video.unliked",
+            Self::CommentCreated { .. } => "comment.created",
+            Self::NotificationCreated { .. } => "notification.created",
+        }
+    }
+
+    /// The version of this kind's payload shape.
+    pub fn version(&self) -> i32 {
+        1
+    }
+
+    /// Who did it, when a person did.
+    pub fn actor(&self) -> Option<UserId> {
+        match self {
+            Self::VideoPublished { actor, .. }
+            | Self::VideoLiked { actor, .. }
+            | Self::VideoUnliked { actor, .. }
+            | Self::CommentCreated { actor, .. } => Some(*actor),
+            Self::NotificationCreated { .. } => None,
+        }
+    }
+
+    /// What it happened to: a type and an id. Events about one object reach every
+    /// consumer in the order they committed.
+    pub fn object(&self) -> (&'static str, Uuid) {
+        match self {
+            Self::VideoPublished { video, .. } | Self::VideoLiked { video, .. } | Self::VideoUnliked { video, .. } => {
+                ("video", video.as_uuid())
+            }
+            Self::CommentCreated { comment, .. } => ("comment", *comment),
+            Self::NotificationCreated { notification, .. } => ("notification", *notification),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_round_trips_and_names_its_kind_in_the_payload() {
+        let event = DomainEvent::VideoLiked {
+            video: VideoId::new(),
+            actor: UserId::new(),
+        };
+        let json = serde_json::to_value(&event).unwrap_or_default();
+        assert_eq!(json["kind"], event.kind());
+        let back: DomainEvent = serde_json::from_value(json).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back, event);
+    }
+}
