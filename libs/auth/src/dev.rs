@@ -1,3 +1,6 @@
+//! Development tokens: HS256 tokens signed with the development secret, for
+//! `skillreel token` and the tests.
+
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::{EncodingKey, Header, encode};

@@ -1,3 +1,6 @@
+//! The `AuthUser` extractor: the bearer token verified, the person provisioned from its
+//! claims on first sight (and cached briefly), and what the access policy needs of them.
+
 use std::collections::HashMap;
 use std::future::Future;
 use std::hash::{Hash, Hasher};

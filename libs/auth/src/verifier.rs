@@ -1,3 +1,6 @@
+//! JWT verification with the algorithm pinned by configuration: a shared HS256 secret in
+//! development, the identity provider's JWKS (RS256/ES256) in production.
+
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 

@@ -1,3 +1,5 @@
+//! Typed ids (UUIDv7), so a video id is never passed where a user id belongs.
+
 use std::fmt;
 use std::str::FromStr;
 

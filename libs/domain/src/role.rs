@@ -1,3 +1,5 @@
+//! Roles from the identity provider's claims.
+
 use std::fmt;
 use std::str::FromStr;
 

@@ -1,3 +1,5 @@
+//! A video's lifecycle states and its renditions.
+
 use std::fmt;
 use std::str::FromStr;
 

@@ -1,3 +1,5 @@
+//! Why media work failed, in words for the video's author.
+
 /// Why a source could not be turned into a video. The `Display` text is shown to the
 /// video's author, so it says what is wrong with *their file* in plain words.
 #[derive(Debug, Clone, PartialEq, thiserror::Error, serde::Serialize, serde::Deserialize)]

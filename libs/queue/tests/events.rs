@@ -112,13 +112,12 @@ async fn a_consumer_killed_mid_batch_loses_nothing_and_repeats_only_outside_effe
     exec(&pool, "create table sink_outside (n bigserial, event_id uuid not null)").await;
 
     // Publishers and a consumer at once: positions must come out in commit order.
-    let (published, consuming) = tokio::join!(publish_concurrently(&pool), async {
+    let (published, ()) = tokio::join!(publish_concurrently(&pool), async {
         for _ in 0..50 {
             drain(&pool).await;
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     });
-    let _ = consuming;
     let (committed, rolled_back) = published;
 
     // More events, then a consumer that dies in the middle of its batch.

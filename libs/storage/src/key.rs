@@ -1,3 +1,5 @@
+//! `ObjectKey`: a storage key that is safe as a file path and as an S3 key.
+
 use std::fmt;
 
 /// A storage key: `/`-separated segments of `[A-Za-z0-9._-]`, none of them `.` or `..`.

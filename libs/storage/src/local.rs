@@ -1,3 +1,5 @@
+//! `LocalStore`: storage in a directory, for development and single-machine installs.
+
 use std::io::SeekFrom;
 use std::path::{Path, PathBuf};
 

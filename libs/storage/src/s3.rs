@@ -1,3 +1,5 @@
+//! `S3Store`: storage in any S3-compatible object store, multipart uploads included.
+
 use std::path::Path;
 
 use async_trait::async_trait;

@@ -1,3 +1,6 @@
+//! `ApiError`: every refusal as an RFC 9457 problem document with one `code` per cause,
+//! and the mapping of lower layers' errors onto it.
+
 use std::fmt;
 
 use actix_web::http::StatusCode;

@@ -1,0 +1,480 @@
+//! Finding videos: the feed, filters, sorts and search, each restricted to what the
+//! viewer may list (the access policy's listing rule, [`with_listing_rule`]).
+
+use super::*;
+
+/// `select` of every column a [`VideoRecord`] needs, followed by `$tail` (a string
+/// literal: more joins, `where`, `order by`), with `$args` bound to its parameters.
+/// One column list for every query that returns videos.
+/// The listing rule of the access policy in SQL: the twin of
+/// [`Viewer::may_list`](skillreel_domain::access::Viewer::may_list), written once here
+/// and shown to agree with it by `tests/access_policy.rs`. `$1` is the viewer, `$2`
+/// whether they are an admin, `$3` the status listed. `query!` takes only literal SQL,
+/// so the rule is handed to `$then!` as its first argument.
+macro_rules! with_listing_rule {
+    ($then:ident!($($args:tt)*)) => {
+        $then!(
+            r#"
+            v.status = $3
+            and ($2 or v.owner_id = $1 or ($3 = 'published' and (
+                 v.visibility = 'org'
+                 or (v.visibility = 'community'
+                     and v.community_id in (select m.community_id from community_member m where m.user_id = $1)))))
+            "#,
+            $($args)*
+        )
+    };
+}
+
+/// [`select_videos`] restricted to what the viewer may list (see [`with_listing_rule`]).
+macro_rules! select_listable {
+    ($rule:literal, $tail:literal, $($arg:expr),* $(,)?) => {
+        select_videos!(["where " + $rule + $tail], $($arg),*)
+    };
+}
+
+/// The owner's videos in every state but `removed` (or only in `status`), newest first.
+#[tracing::instrument(skip(conn))]
+pub async fn list_owned(
+    conn: &mut PgConnection,
+    owner: UserId,
+    status: Option<VideoStatus>,
+    after: Option<Cursor>,
+    limit: i64,
+) -> Result<Vec<VideoRecord>, VideoQueryError> {
+    let (after_at, after_id) = match after {
+        Some(c) => (Some(c.created_at), Some(c.id)),
+        None => (None, None),
+    };
+    let rows = select_videos!(
+        r#"
+        where v.owner_id = $1 and v.status <> 'removed'
+          and ($2::text is null or v.status = $2)
+          and ($3::timestamptz is null or (v.created_at, v.id) < ($3, $4::uuid))
+        order by v.created_at desc, v.id desc
+        limit $5
+        "#,
+        owner.as_uuid(),
+        status.map(VideoStatus::as_str),
+        after_at,
+        after_id,
+        limit,
+    )
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter().map(VideoRecord::try_from).collect()
+}
+
+/// How a listing is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    /// Newest first (by publication, else creation).
+    Recent,
+    /// Most liked and watched first (a like counts twice a view).
+    Popular,
+    /// Engagement with time decay: (2 likes + views + 1) / (age in hours + 2)^1.5.
+    Trending,
+    /// Best search match first (`ts_rank_cd`, title above tags above description).
+    Relevance,
+}
+
+impl Sort {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Recent => "recent",
+            Self::Popular => "popular",
+            Self::Trending => "trending",
+            Self::Relevance => "relevance",
+        }
+    }
+}
+
+/// What a listing is narrowed to; `None` means "any".
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VideoFilter {
+    /// Search words, already reduced to letters and digits and joined by spaces.
+    pub words: Option<String>,
+    pub tag: Option<String>,
+    pub community: Option<CommunityId>,
+    pub author: Option<UserId>,
+    pub language: Option<String>,
+    pub min_duration_ms: Option<i64>,
+    pub max_duration_ms: Option<i64>,
+}
+
+impl VideoFilter {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// A position in a ranked listing: the row's sort key and id, and the instant the
+/// ranking was computed at (trending decays with time; a cursor keeps its clock so the
+/// next page continues the same order).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RankCursor {
+    pub key: f64,
+    pub id: Uuid,
+    pub at: OffsetDateTime,
+}
+
+impl RankCursor {
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(format!("{}|{}|{}", self.key, self.id, self.at.unix_timestamp_nanos()))
+    }
+
+    pub fn decode(raw: &str) -> Option<Self> {
+        let bytes = URL_SAFE_NO_PAD.decode(raw).ok()?;
+        let text = std::str::from_utf8(&bytes).ok()?;
+        let mut parts = text.split('|');
+        let key: f64 = parts.next()?.parse().ok()?;
+        let id = parts.next()?.parse().ok()?;
+        let at = OffsetDateTime::from_unix_timestamp_nanos(parts.next()?.parse().ok()?).ok()?;
+        let plausible = key.is_finite() && key.abs() <= MAX_SORT_KEY && plausible_instant(at);
+        (plausible && parts.next().is_none()).then_some(Self { key, id, at })
+    }
+}
+
+/// One page of a listing and the cursor of its last row.
+pub struct Listed {
+    pub videos: Vec<VideoRecord>,
+    pub keys: Vec<f64>,
+}
+
+/// Ranks the videos `viewer` may list by a computed key; `$rank` is the relevance
+/// expression and `$search` the search condition (both literals, so one SQL text
+/// serves the search and the browse queries, each with its own plan: a search uses the
+/// GIN index on `video.search`).
+macro_rules! ranked_statement {
+    ($rule:literal, $rank:tt; $search:tt; $($arg:expr),* $(,)?) => {
+        sqlx::query!(
+            r#"
+            with candidates as (
+                select v.id,
+                       case $11::text
+                           when 'recent' then extract(epoch from coalesce(v.published_at, v.created_at))::float8
+                           when 'popular' then (v.like_count * 2 + v.view_count)::float8
+                           when 'trending' then (v.like_count * 2 + v.view_count + 1)::float8
+                                / power(greatest(extract(epoch from ($12::timestamptz - coalesce(v.published_at, v.created_at))), 0) / 3600 + 2, 1.5)
+                           else "# + $rank + r#"
+                       end as sort_key
+                  from video v
+                 where "# + $rule + $search + r#"
+                   and ($5::text is null or $5 = any(v.tags))
+                   and ($6::uuid is null or v.community_id = $6)
+                   and ($7::uuid is null or v.owner_id = $7)
+                   and ($8::text is null or v.language = $8)
+                   and ($9::bigint is null or v.duration_ms >= $9)
+                   and ($10::bigint is null or v.duration_ms <= $10)
+            )
+            select id as "id!", sort_key as "sort_key!"
+              from candidates
+             where sort_key is not null
+               and ($13::float8 is null or (sort_key, id) < ($13, $14::uuid))
+             order by sort_key desc, id desc
+             limit $15
+            "#,
+            $($arg),*
+        )
+    };
+}
+
+/// `(id, sort key)` of the ranked page: with a search (`$searching`), relevance and the
+/// search condition come from the words in `$4`; without, neither is there.
+macro_rules! ranked_query {
+    ($conn:expr, $searching:expr; $($arg:expr),* $(,)?) => {
+        if $searching {
+            with_listing_rule!(ranked_statement!(
+                // each word as a prefix, unstemmed (any language), or the words stemmed
+                // in English or German (a search need not be in the video's language)
+                r#"ts_rank_cd(v.search, (to_tsquery('simple', regexp_replace(trim($4), '\s+', ':* & ', 'g') || ':*') || plainto_tsquery('english', $4) || plainto_tsquery('german', $4)))::float8"#;
+                r#"and v.search @@ (to_tsquery('simple', regexp_replace(trim($4), '\s+', ':* & ', 'g') || ':*') || plainto_tsquery('english', $4) || plainto_tsquery('german', $4))"#;
+                $($arg),*
+            ))
+            .fetch_all($conn)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r.sort_key))
+            .collect::<Vec<_>>()
+        } else {
+            with_listing_rule!(ranked_statement!("null::float8"; "and $4::text is null"; $($arg),*))
+                .fetch_all($conn)
+                .await?
+                .into_iter()
+                .map(|r| (r.id, r.sort_key))
+                .collect::<Vec<_>>()
+        }
+    };
+}
+
+/// Videos in `status` that `viewer` may list, filtered and sorted, `limit` after
+/// `after`. Published ones: `org` videos and `community` videos of the viewer's
+/// communities, never `unlisted` ones (those are reached by link). Any other status:
+/// the viewer's own videos (everyone's for admins).
+#[tracing::instrument(skip(conn, filter))]
+#[allow(clippy::too_many_arguments)]
+pub async fn list(
+    conn: &mut PgConnection,
+    viewer: UserId,
+    admin: bool,
+    status: VideoStatus,
+    filter: &VideoFilter,
+    sort: Sort,
+    after: Option<RankCursor>,
+    now: OffsetDateTime,
+    limit: i64,
+) -> Result<Listed, VideoQueryError> {
+    // The feed's common case walks an index in order and stops after a page; the
+    // others rank every match.
+    if sort == Sort::Recent && filter.words.is_none() {
+        return list_recent(conn, viewer, admin, status, filter, after, limit).await;
+    }
+    list_ranked(conn, viewer, admin, status, filter, sort, after, now, limit).await
+}
+
+/// Newest first along `video_status_recent_idx`. The cursor key is the row's
+/// publication (else creation) time in whole microseconds, exact in an `f64`.
+#[allow(clippy::too_many_arguments)]
+async fn list_recent(
+    conn: &mut PgConnection,
+    viewer: UserId,
+    admin: bool,
+    status: VideoStatus,
+    filter: &VideoFilter,
+    after: Option<RankCursor>,
+    limit: i64,
+) -> Result<Listed, VideoQueryError> {
+    let after_at = after.and_then(|c| OffsetDateTime::from_unix_timestamp_nanos(c.key as i128 * 1000).ok());
+    let after_id = after.map(|c| c.id);
+    if !admin && status == VideoStatus::Published && filter.is_empty() && limit == DEFAULT_PAGE + 1 {
+        return feed_page(conn, viewer, after_at.zip(after_id)).await;
+    }
+    // One query: the page comes straight off the index walk, whole.
+    let rows = with_listing_rule!(select_listable!(
+        r#"
+          and ($4::text is null or $4 = any(v.tags))
+          and ($5::uuid is null or v.community_id = $5)
+          and ($6::uuid is null or v.owner_id = $6)
+          and ($7::text is null or v.language = $7)
+          and ($8::bigint is null or v.duration_ms >= $8)
+          and ($9::bigint is null or v.duration_ms <= $9)
+          and ($10::timestamptz is null or (coalesce(v.published_at, v.created_at), v.id) < ($10, $11::uuid))
+        order by coalesce(v.published_at, v.created_at) desc, v.id desc
+        limit $12
+        "#,
+        viewer.as_uuid(),
+        admin,
+        status.as_str(),
+        filter.tag,
+        filter.community.map(|c| c.as_uuid()),
+        filter.author.map(|a| a.as_uuid()),
+        filter.language,
+        filter.min_duration_ms,
+        filter.max_duration_ms,
+        after_at,
+        after_id,
+        limit,
+    ))
+    .fetch_all(&mut *conn)
+    .await?;
+    let videos: Vec<VideoRecord> = rows.into_iter().map(VideoRecord::try_from).collect::<Result<_, _>>()?;
+    Ok(Listed {
+        keys: recent_keys(&videos),
+        videos,
+    })
+}
+
+/// The page size clients get by default.
+pub const DEFAULT_PAGE: i64 = 20;
+
+/// The feed as most people see it (published, no filter, the default page size):
+/// statements without optional filters, so PostgreSQL settles on one plan (the index
+/// walk) instead of planning every request anew.
+async fn feed_page(
+    conn: &mut PgConnection,
+    viewer: UserId,
+    after: Option<(OffsetDateTime, Uuid)>,
+) -> Result<Listed, VideoQueryError> {
+    let (after_at, after_id) = after.unzip();
+    let rows = match after {
+        None => {
+            with_listing_rule!(select_listable!(
+                r#"
+                order by coalesce(v.published_at, v.created_at) desc, v.id desc
+                limit 21
+                "#,
+                viewer.as_uuid(),
+                false,
+                VideoStatus::Published.as_str(),
+            ))
+            .fetch_all(&mut *conn)
+            .await?
+        }
+        Some(_) => {
+            with_listing_rule!(select_listable!(
+                r#"
+                  and (coalesce(v.published_at, v.created_at), v.id) < ($4, $5)
+                order by coalesce(v.published_at, v.created_at) desc, v.id desc
+                limit 21
+                "#,
+                viewer.as_uuid(),
+                false,
+                VideoStatus::Published.as_str(),
+                after_at,
+                after_id,
+            ))
+            .fetch_all(&mut *conn)
+            .await?
+        }
+    };
+    let videos: Vec<VideoRecord> = rows.into_iter().map(VideoRecord::try_from).collect::<Result<_, _>>()?;
+    Ok(Listed {
+        keys: recent_keys(&videos),
+        videos,
+    })
+}
+
+/// A recent listing's cursor keys: publication (else creation) time in whole
+/// microseconds, exact in an `f64`.
+fn recent_keys(videos: &[VideoRecord]) -> Vec<f64> {
+    videos
+        .iter()
+        .map(|v| (v.published_at.unwrap_or(v.created_at).unix_timestamp_nanos() / 1000) as f64)
+        .collect()
+}
+
+/// The videos of `ids`, in that order.
+/// The videos with these ids, in this order (missing ones left out).
+pub async fn load_in_order(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<VideoRecord>, VideoQueryError> {
+    let mut found = select_videos!("where v.id = any($1)", ids)
+        .fetch_all(&mut *conn)
+        .await?;
+    found.sort_by_key(|r| ids.iter().position(|id| *id == r.id));
+    found.into_iter().map(VideoRecord::try_from).collect()
+}
+
+/// A published video a search matched: its place in the order, and what decides who
+/// may list it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchMatch {
+    pub id: Uuid,
+    pub key: f64,
+    pub owner_id: UserId,
+    pub visibility: Visibility,
+    pub community_id: Option<CommunityId>,
+}
+
+impl SearchMatch {
+    /// What the access policy needs to decide who may list it (it is published).
+    pub fn facts(&self) -> VideoFacts {
+        VideoFacts {
+            owner: self.owner_id,
+            owner_manager: None,
+            status: VideoStatus::Published,
+            visibility: self.visibility,
+            community: self.community_id,
+            policy: ApprovalPolicy::None,
+        }
+    }
+}
+
+/// Every published video that matches `filter` (which has search words), in `sort`
+/// order, before anyone's visibility is applied; `None` when more than `cap` match.
+/// What one reader may list of it is [`SearchMatch`]'s owner, visibility and
+/// community against the reader: the same rule [`list`] applies in SQL.
+pub async fn search_matches(
+    conn: &mut PgConnection,
+    filter: &VideoFilter,
+    sort: Sort,
+    now: OffsetDateTime,
+    cap: i64,
+) -> Result<Option<Vec<SearchMatch>>, VideoQueryError> {
+    // As an admin (`$2`), the statement lists every published video.
+    let ranked = ranked_query!(
+        &mut *conn,
+        true;
+        Uuid::nil(),
+        true,
+        VideoStatus::Published.as_str(),
+        filter.words,
+        filter.tag,
+        filter.community.map(|c| c.as_uuid()),
+        filter.author.map(|a| a.as_uuid()),
+        filter.language,
+        filter.min_duration_ms,
+        filter.max_duration_ms,
+        sort.as_str(),
+        now,
+        None::<f64>,
+        None::<Uuid>,
+        cap + 1,
+    );
+    if ranked.len() as i64 > cap {
+        return Ok(None);
+    }
+    let ids: Vec<Uuid> = ranked.iter().map(|r| r.0).collect();
+    let audience: std::collections::HashMap<Uuid, _> = sqlx::query!(
+        "select id, owner_id, visibility, community_id from video where id = any($1)",
+        &ids
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(|r| (r.id, (r.owner_id, r.visibility, r.community_id)))
+    .collect();
+    let mut matches = Vec::with_capacity(ranked.len());
+    for (id, key) in ranked {
+        if let Some((owner, visibility, community)) = audience.get(&id) {
+            matches.push(SearchMatch {
+                id,
+                key,
+                owner_id: UserId::from_uuid(*owner),
+                visibility: visibility.parse()?,
+                community_id: community.map(CommunityId::from_uuid),
+            });
+        }
+    }
+    Ok(Some(matches))
+}
+
+/// Ranked by a computed key (popular, trending, relevance), keyset-paged on it.
+#[allow(clippy::too_many_arguments)]
+async fn list_ranked(
+    conn: &mut PgConnection,
+    viewer: UserId,
+    admin: bool,
+    status: VideoStatus,
+    filter: &VideoFilter,
+    sort: Sort,
+    after: Option<RankCursor>,
+    now: OffsetDateTime,
+    limit: i64,
+) -> Result<Listed, VideoQueryError> {
+    let (after_key, after_id) = match after {
+        Some(c) => (Some(c.key), Some(c.id)),
+        None => (None, None),
+    };
+    let rows = ranked_query!(
+        &mut *conn,
+        filter.words.is_some();
+        viewer.as_uuid(),
+        admin,
+        status.as_str(),
+        filter.words,
+        filter.tag,
+        filter.community.map(|c| c.as_uuid()),
+        filter.author.map(|a| a.as_uuid()),
+        filter.language,
+        filter.min_duration_ms,
+        filter.max_duration_ms,
+        sort.as_str(),
+        now,
+        after_key,
+        after_id,
+        limit,
+    );
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.0).collect();
+    let keys = rows.iter().map(|r| r.1).collect();
+    let videos = load_in_order(conn, &ids).await?;
+    Ok(Listed { videos, keys })
+}

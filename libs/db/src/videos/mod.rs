@@ -1,0 +1,297 @@
+//! Videos: the rows every service reads or moves along their lifecycle.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use skillreel_domain::access::VideoFacts;
+use skillreel_domain::{ApprovalPolicy, CommunityId, Rendition, UserId, VideoId, VideoStatus, Visibility};
+use sqlx::PgConnection;
+use sqlx::types::Json;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+#[derive(Debug, Clone)]
+pub struct VideoRecord {
+    pub id: VideoId,
+    pub owner_id: UserId,
+    pub owner_name: String,
+    pub title: String,
+    pub description: String,
+    pub tags: Vec<String>,
+    pub status: VideoStatus,
+    pub failure_reason: Option<String>,
+    pub source_key: Option<String>,
+    pub source_size: Option<i64>,
+    pub duration_ms: Option<i64>,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    pub hls_key: Option<String>,
+    pub thumbnail_key: Option<String>,
+    pub storyboard_key: Option<String>,
+    pub renditions: Vec<Rendition>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+    /// While `uploading`: bytes received and expected (`None` while deferred).
+    pub upload_progress: Option<(i64, Option<i64>)>,
+    /// While `processing`: how far the transcode has come, 0 to 1.
+    pub processing_progress: Option<f32>,
+    /// When the first segments of every rendition were stored (watchable before `ready`).
+    pub playable_at: Option<OffsetDateTime>,
+    pub time_to_playable_ms: Option<i64>,
+    pub time_to_complete_ms: Option<i64>,
+    pub community_id: Option<CommunityId>,
+    /// The approval policy of its community (`None` policy without a community).
+    pub community_policy: ApprovalPolicy,
+    /// The `sub` of the author's manager, when known: who approves under `manager`.
+    pub owner_manager_subject: Option<String>,
+    pub visibility: Visibility,
+    pub language: String,
+    pub published_at: Option<OffsetDateTime>,
+    /// Why a reviewer rejected it.
+    pub review_reason: Option<String>,
+    pub like_count: i64,
+    pub view_count: i64,
+}
+
+/// What the upload service knows when a source has been stored.
+#[derive(Debug, Clone)]
+pub struct NewVideo<'a> {
+    pub id: VideoId,
+    pub owner_id: UserId,
+    pub title: &'a str,
+    pub description: &'a str,
+    pub tags: &'a [String],
+    pub source_key: &'a str,
+    pub source_size: i64,
+    pub source_filename: Option<&'a str>,
+}
+
+/// What a finished transcode produced.
+#[derive(Debug, Clone)]
+pub struct TranscodedMedia {
+    pub duration_ms: i64,
+    pub width: i32,
+    pub height: i32,
+    pub hls_key: String,
+    pub thumbnail_key: String,
+    pub storyboard_key: Option<String>,
+    pub renditions: Vec<Rendition>,
+    pub time_to_complete_ms: i64,
+}
+
+/// A position in a newest-first listing; opaque to clients and stable under inserts
+/// because it names a row, not an offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub created_at: OffsetDateTime,
+    pub id: Uuid,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(format!("{}|{}", self.created_at.unix_timestamp_nanos(), self.id))
+    }
+
+    pub fn decode(raw: &str) -> Option<Self> {
+        let bytes = URL_SAFE_NO_PAD.decode(raw).ok()?;
+        let text = std::str::from_utf8(&bytes).ok()?;
+        let (nanos, id) = text.split_once('|')?;
+        let created_at = OffsetDateTime::from_unix_timestamp_nanos(nanos.parse().ok()?).ok()?;
+        plausible_instant(created_at).then_some(Self {
+            created_at,
+            id: id.parse().ok()?,
+        })
+    }
+}
+
+/// A cursor names a row the server listed, so its instant lies between the project's
+/// beginning and now (plus clock skew); anything else was forged, and would only
+/// make the arithmetic on it overflow.
+fn plausible_instant(at: OffsetDateTime) -> bool {
+    at.year() >= 2000 && at <= OffsetDateTime::now_utc() + time::Duration::DAY
+}
+
+/// Largest sort key a real row can have: the feed's key is microseconds since the
+/// epoch (1.8e15 today, 1e17 in the year 5138); counts and scores are far below.
+const MAX_SORT_KEY: f64 = 1e17;
+
+#[derive(Debug, thiserror::Error)]
+pub enum VideoQueryError {
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error("row holds an unknown status: {0}")]
+    Status(#[from] skillreel_domain::UnknownStatus),
+    #[error("row holds an unknown value: {0}")]
+    Value(#[from] skillreel_domain::ValidationError),
+}
+
+struct VideoRow {
+    id: Uuid,
+    owner_id: Uuid,
+    owner_name: String,
+    title: String,
+    description: String,
+    tags: Vec<String>,
+    status: String,
+    failure_reason: Option<String>,
+    source_key: Option<String>,
+    source_size: Option<i64>,
+    duration_ms: Option<i64>,
+    width: Option<i32>,
+    height: Option<i32>,
+    hls_key: Option<String>,
+    thumbnail_key: Option<String>,
+    storyboard_key: Option<String>,
+    renditions: Json<Vec<Rendition>>,
+    created_at: OffsetDateTime,
+    updated_at: OffsetDateTime,
+    upload_offset: Option<i64>,
+    upload_length: Option<i64>,
+    processing_progress: Option<f32>,
+    playable_at: Option<OffsetDateTime>,
+    time_to_playable_ms: Option<i64>,
+    time_to_complete_ms: Option<i64>,
+    community_id: Option<Uuid>,
+    community_policy: Option<String>,
+    owner_manager_subject: Option<String>,
+    visibility: String,
+    language: String,
+    published_at: Option<OffsetDateTime>,
+    review_reason: Option<String>,
+    like_count: i64,
+    view_count: i64,
+}
+
+impl VideoRecord {
+    /// What the access policy needs to know about it.
+    pub fn facts(&self) -> VideoFacts {
+        VideoFacts {
+            owner: self.owner_id,
+            owner_manager: self.owner_manager_subject.clone(),
+            status: self.status,
+            visibility: self.visibility,
+            community: self.community_id,
+            policy: self.community_policy,
+        }
+    }
+}
+
+impl TryFrom<VideoRow> for VideoRecord {
+    type Error = VideoQueryError;
+
+    fn try_from(r: VideoRow) -> Result<Self, Self::Error> {
+        Ok(Self {
+            id: VideoId::from_uuid(r.id),
+            owner_id: UserId::from_uuid(r.owner_id),
+            owner_name: r.owner_name,
+            title: r.title,
+            description: r.description,
+            tags: r.tags,
+            status: r.status.parse()?,
+            failure_reason: r.failure_reason,
+            source_key: r.source_key,
+            source_size: r.source_size,
+            duration_ms: r.duration_ms,
+            width: r.width,
+            height: r.height,
+            hls_key: r.hls_key,
+            thumbnail_key: r.thumbnail_key,
+            storyboard_key: r.storyboard_key,
+            renditions: r.renditions.0,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            upload_progress: r.upload_offset.map(|received| (received, r.upload_length)),
+            processing_progress: r.processing_progress,
+            playable_at: r.playable_at,
+            time_to_playable_ms: r.time_to_playable_ms,
+            time_to_complete_ms: r.time_to_complete_ms,
+            community_id: r.community_id.map(CommunityId::from_uuid),
+            community_policy: match r.community_policy {
+                Some(p) => p.parse()?,
+                None => ApprovalPolicy::None,
+            },
+            owner_manager_subject: r.owner_manager_subject,
+            visibility: r.visibility.parse()?,
+            language: r.language,
+            published_at: r.published_at,
+            review_reason: r.review_reason,
+            like_count: r.like_count,
+            view_count: r.view_count,
+        })
+    }
+}
+
+macro_rules! select_videos {
+    ($tail:literal, $($arg:expr),* $(,)?) => {
+        select_videos!([$tail], $($arg),*)
+    };
+    ([$($tail:tt)+], $($arg:expr),* $(,)?) => {
+        sqlx::query_as!(
+            VideoRow,
+            r#"
+            select v.id, v.owner_id, u.name as owner_name, v.title, v.description, v.tags, v.status,
+                   v.failure_reason, v.source_key, v.source_size, v.duration_ms, v.width, v.height,
+                   v.hls_key, v.thumbnail_key, v.storyboard_key, v.renditions as "renditions: Json<Vec<Rendition>>",
+                   v.created_at, v.updated_at, up.upload_offset as "upload_offset?", up.length as "upload_length?",
+                   v.processing_progress, v.playable_at, v.time_to_playable_ms, v.time_to_complete_ms,
+                   v.community_id, c.approval_policy as "community_policy?", u.manager_subject as owner_manager_subject,
+                   v.visibility, v.language, v.published_at, v.review_reason, v.like_count, v.view_count
+              from video v join app_user u on u.id = v.owner_id
+              left join upload up on up.video_id = v.id and v.status = 'uploading'
+              left join community c on c.id = v.community_id
+            "# + $($tail)+,
+            $($arg),*
+        )
+    };
+}
+
+#[tracing::instrument(skip(conn))]
+pub async fn find(conn: &mut PgConnection, id: VideoId) -> Result<Option<VideoRecord>, VideoQueryError> {
+    let row = select_videos!("where v.id = $1", id.as_uuid())
+        .fetch_optional(conn)
+        .await?;
+    row.map(VideoRecord::try_from).transpose()
+}
+
+mod lifecycle;
+mod listing;
+mod review;
+
+pub use lifecycle::*;
+pub use listing::*;
+pub use review::*;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_round_trips_and_garbage_is_refused() {
+        let c = Cursor {
+            created_at: OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_123_456_789)
+                .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+            id: Uuid::now_v7(),
+        };
+        assert_eq!(Cursor::decode(&c.encode()), Some(c));
+        assert_eq!(Cursor::decode("not a cursor"), None);
+        let ranked = RankCursor {
+            key: 1.8e15,
+            id: Uuid::now_v7(),
+            at: OffsetDateTime::now_utc(),
+        };
+        assert_eq!(RankCursor::decode(&ranked.encode()), Some(ranked));
+        let forged = |text: &str| URL_SAFE_NO_PAD.encode(text);
+        let id = Uuid::nil();
+        for text in [
+            format!("1e300|{id}|1700000000000000000"),
+            format!("-1e300|{id}|1700000000000000000"),
+            format!("1.5|{id}|99999999999999999999999999"),
+            format!("1.5|{id}|-1700000000000000000"),
+            format!("1.5|{id}|{}", i128::MAX),
+        ] {
+            assert_eq!(RankCursor::decode(&forged(&text)), None, "{text}");
+        }
+        assert_eq!(Cursor::decode(&forged(&format!("253402300799000000000|{id}"))), None);
+        assert_eq!(Cursor::decode(&forged(&format!("-62135596800000000000|{id}"))), None);
+        assert_eq!(Cursor::decode(&URL_SAFE_NO_PAD.encode("12|nope")), None);
+    }
+}

@@ -1,0 +1,368 @@
+//! Reading videos: one video, the feed, filters, sorts and search, answered from the
+//! read cache when it holds the answer and from the database otherwise.
+
+use super::*;
+
+#[tracing::instrument(skip(ctx, req, user), fields(user = %user.subject))]
+pub async fn get_video(
+    user: AuthUser,
+    ctx: web::Data<CatalogContext>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<web::Json<VideoView>, ApiError> {
+    let id = parse_video_id(&path)?;
+    if let Some(view) = cached_view(&ctx, &req, &user, id) {
+        return Ok(web::Json(view));
+    }
+    let ticket = ctx.cache.video_ticket(id);
+    let mut conn = ctx.pool.acquire().await?;
+    let (video, _) = load_visible(&mut conn, &user, &path).await?;
+    // Kept for the next reads when it is what the cache serves; the reader, held or
+    // loaded for them, then says whether the caller likes it.
+    let reader = if ctx.cache.is_serving() && serves_from_memory(&user, &video) {
+        ctx.cache.put_video(ticket, &video);
+        reader_of(&ctx, &mut conn, &user).await?
+    } else {
+        None
+    };
+    let liked = match reader {
+        Some(reader) => reader.likes(video.id),
+        None => engagement::has_liked(&mut conn, video.id, user.id).await?,
+    };
+    let mut view = view_of(&ctx.media_links(&req), &user, video);
+    view.liked = Some(liked);
+    Ok(web::Json(view))
+}
+
+/// The read cache serves what everyone sees alike: a published video, to someone who
+/// is neither its author nor an admin (they see private details), and who may see it
+/// (anyone else is answered by the database path, which says 404).
+fn serves_from_memory(user: &AuthUser, video: &VideoRecord) -> bool {
+    video.status == VideoStatus::Published && !access::allows(user, Action::SeePrivateDetails, video, Membership::None)
+}
+
+fn cached_view(ctx: &CatalogContext, req: &HttpRequest, user: &AuthUser, id: VideoId) -> Option<VideoView> {
+    let video = ctx.cache.video(id)?;
+    let reader = ctx.cache.reader(user.id)?;
+    if !serves_from_memory(user, &video)
+        || !access::allows(user, Action::View, &video, reader.membership(video.community_id))
+    {
+        return None;
+    }
+    let mut view = view_of(&ctx.media_links(req), user, VideoRecord::clone(&video));
+    view.liked = Some(reader.likes(id));
+    Some(view)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    q: Option<String>,
+    tag: Option<String>,
+    community: Option<String>,
+    author: Option<String>,
+    status: Option<String>,
+    language: Option<String>,
+    min_duration: Option<u32>,
+    max_duration: Option<u32>,
+    sort: Option<String>,
+    cursor: Option<String>,
+    limit: Option<u32>,
+}
+
+/// Letters and digits of a search, lowercased, at most 8 words of 64 characters: all
+/// `to_tsquery` ever sees, so no input can make the query fail.
+fn search_words(raw: &str) -> Option<String> {
+    let words: Vec<String> = raw
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(8)
+        .map(|w| w.chars().take(64).collect::<String>().to_lowercase())
+        .collect();
+    (!words.is_empty()).then(|| words.join(" "))
+}
+
+fn parse_sort(raw: Option<&str>, searching: bool) -> Result<Sort, ApiError> {
+    match raw {
+        None if searching => Ok(Sort::Relevance),
+        None | Some("recent") => Ok(Sort::Recent),
+        Some("popular") => Ok(Sort::Popular),
+        Some("trending") => Ok(Sort::Trending),
+        Some("relevance") if searching => Ok(Sort::Relevance),
+        Some("relevance") => Err(ApiError::bad_request("sort=relevance needs a search `q`")),
+        Some(_) => Err(ApiError::bad_request(
+            "sort must be one of recent, popular, trending, relevance",
+        )),
+    }
+}
+
+fn parse_uuid_param<T: std::str::FromStr>(raw: Option<&str>, name: &str) -> Result<Option<T>, ApiError> {
+    raw.map(|r| {
+        r.parse()
+            .map_err(|_| ApiError::bad_request(format!("{name} must be an id")))
+    })
+    .transpose()
+}
+
+/// `GET /api/v1/videos`: search, filter, sort, paginate what the caller may list.
+#[tracing::instrument(skip(ctx, req, user), fields(user = %user.subject))]
+pub async fn list_videos(
+    user: AuthUser,
+    ctx: web::Data<CatalogContext>,
+    req: HttpRequest,
+    query: web::Query<ListQuery>,
+) -> Result<web::Json<Page<VideoView>>, ApiError> {
+    let q = query.into_inner();
+    let words = q.q.as_deref().and_then(search_words);
+    if q.q.is_some() && words.is_none() {
+        return Err(ApiError::bad_request("q must contain a word"));
+    }
+    let status: VideoStatus = match q.status.as_deref() {
+        Some(raw) => raw
+            .parse()
+            .map_err(|_| ApiError::bad_request("status is not a video status"))?,
+        None => VideoStatus::Published,
+    };
+    let language = q
+        .language
+        .as_deref()
+        .map(|l| Language::parse(l).map(|l| l.as_str().to_owned()))
+        .transpose()
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    if let (Some(min), Some(max)) = (q.min_duration, q.max_duration)
+        && min > max
+    {
+        return Err(ApiError::bad_request("min_duration is above max_duration"));
+    }
+    let filter = VideoFilter {
+        words,
+        tag: q.tag.as_deref().map(|t| t.trim().to_lowercase()),
+        community: parse_uuid_param::<CommunityId>(q.community.as_deref(), "community")?,
+        author: parse_uuid_param::<UserId>(q.author.as_deref(), "author")?,
+        language,
+        min_duration_ms: q.min_duration.map(|s| i64::from(s) * 1000),
+        max_duration_ms: q.max_duration.map(|s| i64::from(s) * 1000),
+    };
+    let sort = parse_sort(q.sort.as_deref(), filter.words.is_some())?;
+    let limit = parse_limit(q.limit, videos::DEFAULT_PAGE)?;
+    let after = match q.cursor.as_deref() {
+        Some(raw) => Some(RankCursor::decode(raw).ok_or_else(|| ApiError::bad_request("invalid cursor"))?),
+        None => None,
+    };
+    // A cursor keeps the clock its first page was ranked at (trending decays).
+    let now = after.map_or_else(OffsetDateTime::now_utc, |c| c.at);
+    let ranked = match searched_in_memory(&ctx, &user, status, &filter, sort, after, now, limit + 1).await? {
+        Some(ranked) => ranked,
+        None => {
+            let mut conn = ctx.pool.acquire().await?;
+            let listed = videos::list(
+                &mut conn,
+                user.id,
+                user.is_admin(),
+                status,
+                &filter,
+                sort,
+                after,
+                now,
+                limit + 1,
+            )
+            .await
+            .map_err(lookup_error)?;
+            listed.videos.into_iter().zip(listed.keys).collect()
+        }
+    };
+    let (rows, next_cursor) = paginate(ranked, limit, |(v, key): &(VideoRecord, f64)| {
+        RankCursor {
+            key: *key,
+            id: v.id.as_uuid(),
+            at: now,
+        }
+        .encode()
+    });
+    let links = ctx.media_links(&req);
+    let items = rows.into_iter().map(|(v, _)| view_of(&links, &user, v)).collect();
+    Ok(web::Json(Page { items, next_cursor }))
+}
+
+/// A search's page from the read cache: the search's ranked matches (queried once and
+/// shared by every reader), filtered by who the caller is, with the page's videos.
+/// Whatever of that is not held yet is loaded and kept. `None` when the cache cannot
+/// answer it: not serving, an admin (who lists everything), another status, no search,
+/// an order that moves with likes and time (popular, trending), or too many matches to
+/// hold.
+#[allow(clippy::too_many_arguments)]
+async fn searched_in_memory(
+    ctx: &CatalogContext,
+    user: &AuthUser,
+    status: VideoStatus,
+    filter: &VideoFilter,
+    sort: Sort,
+    after: Option<RankCursor>,
+    now: OffsetDateTime,
+    limit: i64,
+) -> Result<Option<Vec<(VideoRecord, f64)>>, ApiError> {
+    if !ctx.cache.is_serving()
+        || user.is_admin()
+        || status != VideoStatus::Published
+        || filter.words.is_none()
+        || !matches!(sort, Sort::Relevance | Sort::Recent)
+    {
+        return Ok(None);
+    }
+    let key = read_cache::search_key(filter, sort);
+    // Everything held: no connection needed.
+    if let (Some(matches), Some(reader)) = (ctx.cache.search(&key), ctx.cache.reader(user.id)) {
+        let page = visible_page(&matches, &reader, user, after, limit);
+        let held: Option<Vec<_>> = page
+            .iter()
+            .map(|m| Some((VideoRecord::clone(&*ctx.cache.video(VideoId::from_uuid(m.id))?), m.key)))
+            .collect();
+        if let Some(held) = held {
+            return Ok(Some(held));
+        }
+    }
+    let mut conn = ctx.pool.acquire().await?;
+    let matches = match ctx.cache.search(&key) {
+        Some(matches) => matches,
+        None => {
+            let ticket = ctx.cache.search_ticket(&key);
+            let found = videos::search_matches(&mut conn, filter, sort, now, read_cache::MAX_MATCHES_HELD)
+                .await
+                .map_err(lookup_error)?;
+            let Some(found) = found else { return Ok(None) };
+            let found = std::sync::Arc::new(found);
+            ctx.cache.put_search(ticket, key, found.clone());
+            found
+        }
+    };
+    let Some(reader) = reader_of(ctx, &mut conn, user).await? else {
+        return Ok(None);
+    };
+    let page = visible_page(&matches, &reader, user, after, limit);
+    let ids: Vec<VideoId> = page.iter().map(|m| VideoId::from_uuid(m.id)).collect();
+    let mut videos = held_or_loaded(ctx, &mut conn, &ids).await?;
+    // A video that changed since the matches were taken (its notification on the way)
+    // is left out rather than shown where it no longer belongs.
+    Ok(Some(
+        page.into_iter()
+            .filter_map(|m| {
+                videos
+                    .remove(&m.id)
+                    .filter(|v| v.status == VideoStatus::Published)
+                    .map(|v| (v, m.key))
+            })
+            .collect(),
+    ))
+}
+
+/// The matches the caller may list, after the cursor, at most `limit`.
+fn visible_page<'m>(
+    matches: &'m [videos::SearchMatch],
+    reader: &read_cache::Reader,
+    user: &AuthUser,
+    after: Option<RankCursor>,
+    limit: i64,
+) -> Vec<&'m videos::SearchMatch> {
+    let viewer = user.viewer();
+    matches
+        .iter()
+        .filter(|m| reader.may_list(&viewer, m))
+        .filter(|m| after.is_none_or(|a| (m.key, m.id) < (a.key, a.id)))
+        .take(usize::try_from(limit).unwrap_or(0))
+        .collect()
+}
+
+/// The videos with these ids: from memory where held, the rest in one query (and kept).
+async fn held_or_loaded(
+    ctx: &CatalogContext,
+    conn: &mut PgConnection,
+    ids: &[VideoId],
+) -> Result<std::collections::HashMap<uuid::Uuid, VideoRecord>, ApiError> {
+    let mut found = std::collections::HashMap::with_capacity(ids.len());
+    let mut missing = Vec::new();
+    for &id in ids {
+        match ctx.cache.video(id) {
+            Some(video) => {
+                found.insert(id.as_uuid(), VideoRecord::clone(&video));
+            }
+            None => missing.push((id.as_uuid(), ctx.cache.video_ticket(id))),
+        }
+    }
+    if missing.is_empty() {
+        return Ok(found);
+    }
+    let missing: std::collections::HashMap<_, _> = missing.into_iter().collect();
+    let ids: Vec<uuid::Uuid> = missing.keys().copied().collect();
+    for video in videos::load_in_order(conn, &ids).await.map_err(lookup_error)? {
+        if let Some(&ticket) = missing.get(&video.id.as_uuid()) {
+            ctx.cache.put_video(ticket, &video);
+        }
+        found.insert(video.id.as_uuid(), video);
+    }
+    Ok(found)
+}
+
+/// The caller's likes and memberships, from memory or loaded (and kept) once.
+async fn reader_of(
+    ctx: &CatalogContext,
+    conn: &mut PgConnection,
+    user: &AuthUser,
+) -> Result<Option<std::sync::Arc<read_cache::Reader>>, ApiError> {
+    if let Some(reader) = ctx.cache.reader(user.id) {
+        return Ok(Some(reader));
+    }
+    let ticket = ctx.cache.reader_ticket(user.id);
+    let Some(state) = engagement::reader_state(conn, user.id, read_cache::MAX_LIKES_HELD).await? else {
+        return Ok(None);
+    };
+    let reader = std::sync::Arc::new(read_cache::Reader::from(state));
+    ctx.cache.put_reader(ticket, user.id, reader.clone());
+    Ok(Some(reader))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MineQuery {
+    status: Option<String>,
+    cursor: Option<String>,
+    limit: Option<u32>,
+}
+
+/// `GET /api/v1/me/videos`: the caller's videos in every state (or one), newest first,
+/// with upload and processing progress and failure reasons.
+#[tracing::instrument(skip(ctx, req, user), fields(user = %user.subject))]
+pub async fn my_videos(
+    user: AuthUser,
+    ctx: web::Data<CatalogContext>,
+    req: HttpRequest,
+    query: web::Query<MineQuery>,
+) -> Result<web::Json<Page<VideoView>>, ApiError> {
+    let q = query.into_inner();
+    let status = q
+        .status
+        .as_deref()
+        .map(|raw| {
+            raw.parse::<VideoStatus>()
+                .map_err(|_| ApiError::bad_request("status is not a video status"))
+        })
+        .transpose()?;
+    let limit = parse_limit(q.limit, videos::DEFAULT_PAGE)?;
+    let after = match q.cursor.as_deref() {
+        Some(raw) => Some(videos::Cursor::decode(raw).ok_or_else(|| ApiError::bad_request("invalid cursor"))?),
+        None => None,
+    };
+    let mut conn = ctx.pool.acquire().await?;
+    let owned = videos::list_owned(&mut conn, user.id, status, after, limit + 1)
+        .await
+        .map_err(lookup_error)?;
+    let (rows, next_cursor) = paginate(owned, limit, |v| {
+        videos::Cursor {
+            created_at: v.created_at,
+            id: v.id.as_uuid(),
+        }
+        .encode()
+    });
+    let links = ctx.media_links(&req);
+    let items = rows.into_iter().map(|v| view_of(&links, &user, v)).collect();
+    Ok(web::Json(Page { items, next_cursor }))
+}

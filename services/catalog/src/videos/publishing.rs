@@ -1,0 +1,183 @@
+//! Publishing under a community's approval policy, and reviewing what waits.
+
+use super::*;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishRequest {
+    /// Publish into this community (the author must be a member); default: the
+    /// video's community, if any.
+    community: Option<String>,
+    visibility: Option<String>,
+}
+
+/// `POST /api/v1/videos/{id}/publish`: applies the community's approval policy.
+/// `none` (and no community) publishes at once; `moderator` and `manager` send it to
+/// review, unless the author is a moderator there, or has no manager to ask.
+#[tracing::instrument(skip(ctx, req, user, body), fields(user = %user.subject))]
+pub async fn publish(
+    user: AuthUser,
+    ctx: web::Data<CatalogContext>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<web::Json<VideoView>, ApiError> {
+    // The body is optional; when there is one it must be right.
+    let request: PublishRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        PublishRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?
+    };
+    let mut tx = ctx.pool.begin().await?;
+    let (video, _) = load_visible(&mut tx, &user, &path).await?;
+    if !access::allows(&user, Action::Publish, &video, Membership::None) {
+        return Err(ApiError::forbidden(
+            "only the author or an admin may publish this video",
+        ));
+    }
+    if !matches!(video.status, VideoStatus::Ready | VideoStatus::Rejected) {
+        return Err(ApiError::conflict(format!(
+            "a video that is {} cannot be published",
+            video.status
+        )));
+    }
+    let (community, policy) = match request.community.as_deref() {
+        Some(raw) => {
+            let (id, policy) = community_for_author(&mut tx, &user, raw).await?;
+            (Some(id), policy)
+        }
+        None => (video.community_id, video.community_policy),
+    };
+    let visibility = match request.visibility.as_deref() {
+        Some(raw) => raw
+            .parse()
+            .map_err(|e: skillreel_domain::ValidationError| ApiError::validation(e.to_string()))?,
+        None => video.visibility,
+    };
+    if visibility == Visibility::Community && community.is_none() {
+        return Err(ApiError::validation("visibility `community` needs a community"));
+    }
+    let to = if needs_review(&mut tx, policy, community, video.owner_id).await? {
+        VideoStatus::PendingReview
+    } else {
+        VideoStatus::Published
+    };
+    if !videos::submit(&mut tx, video.id, community, visibility, to).await? {
+        return Err(ApiError::conflict("the video changed meanwhile; try again"));
+    }
+    if to == VideoStatus::Published {
+        let published = DomainEvent::VideoPublished {
+            video: video.id,
+            actor: user.id,
+        };
+        events::record(&mut tx, &published).await?;
+    }
+    tx.commit().await?;
+    ctx.listing_changed(video.id);
+    current_view(&ctx, &req, &user, video.id).await
+}
+
+/// Whether `author`'s video in `community` under `policy` waits for a reviewer before
+/// it is published: under `moderator` and `manager`, unless the author moderates
+/// that community.
+pub(super) async fn needs_review(
+    conn: &mut PgConnection,
+    policy: ApprovalPolicy,
+    community: Option<CommunityId>,
+    author: UserId,
+) -> Result<bool, ApiError> {
+    if policy == ApprovalPolicy::None {
+        return Ok(false);
+    }
+    let author_moderates = match community {
+        Some(c) => communities::role_of(conn, c, author).await?.as_deref() == Some("moderator"),
+        None => false,
+    };
+    Ok(!author_moderates)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewRequest {
+    decision: String,
+    reason: Option<String>,
+}
+
+/// `POST /api/v1/videos/{id}/review`: a reviewer approves (published) or rejects
+/// (with a reason for the author) a video waiting for review.
+#[tracing::instrument(skip(ctx, req, user, body), fields(user = %user.subject))]
+pub async fn review(
+    user: AuthUser,
+    ctx: web::Data<CatalogContext>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Json<ReviewRequest>,
+) -> Result<web::Json<VideoView>, ApiError> {
+    let approve = match body.decision.as_str() {
+        "approve" => true,
+        "reject" => false,
+        _ => return Err(ApiError::validation("decision must be `approve` or `reject`")),
+    };
+    let reason = body.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
+    if !approve && reason.is_none() {
+        return Err(ApiError::validation("a rejection needs a reason for the author"));
+    }
+    if let Some(r) = reason {
+        Description::parse(r).map_err(|e| ApiError::validation(e.to_string().replace("description", "reason")))?;
+    }
+    let mut tx = ctx.pool.begin().await?;
+    let (video, membership) = load_visible(&mut tx, &user, &path).await?;
+    if !access::allows(&user, Action::Review, &video, membership) {
+        return Err(ApiError::forbidden("you are not a reviewer of this video"));
+    }
+    if video.status != VideoStatus::PendingReview || !videos::review(&mut tx, video.id, approve, reason).await? {
+        return Err(ApiError::conflict("the video is not waiting for review"));
+    }
+    let (kind, payload) = if approve {
+        (NotificationKind::VideoApproved, json!({ "title": video.title }))
+    } else {
+        (
+            NotificationKind::VideoRejected,
+            json!({ "title": video.title, "reason": reason }),
+        )
+    };
+    notifications::push(&mut tx, video.owner_id, kind, Some(video.id), &payload).await?;
+    if approve {
+        let published = DomainEvent::VideoPublished {
+            video: video.id,
+            actor: user.id,
+        };
+        events::record(&mut tx, &published).await?;
+    }
+    tx.commit().await?;
+    ctx.listing_changed(video.id);
+    current_view(&ctx, &req, &user, video.id).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueQuery {
+    limit: Option<u32>,
+}
+
+/// `GET /api/v1/reviews`: what waits for the caller's decision, oldest first.
+#[tracing::instrument(skip(ctx, req, user), fields(user = %user.subject))]
+pub async fn review_queue(
+    user: AuthUser,
+    ctx: web::Data<CatalogContext>,
+    req: HttpRequest,
+    query: web::Query<QueueQuery>,
+) -> Result<web::Json<Page<VideoView>>, ApiError> {
+    let limit = parse_limit(query.limit, videos::DEFAULT_PAGE)?;
+    let everything = user.is_admin() || user.roles.contains(Role::Moderator);
+    let mut conn = ctx.pool.acquire().await?;
+    let rows = videos::review_queue(&mut conn, user.id, &user.subject, everything, limit)
+        .await
+        .map_err(lookup_error)?;
+    let links = ctx.media_links(&req);
+    let items = rows.into_iter().map(|v| view_of(&links, &user, v)).collect();
+    Ok(web::Json(Page {
+        items,
+        next_cursor: None,
+    }))
+}
