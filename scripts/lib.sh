@@ -88,13 +88,15 @@ ensure_cargo_deny() {
   fi
 }
 
-# tuspy, the independent tus client the upload tests drive, in a venv of its own.
-ensure_tus_client() {
+# The independent Python tools the tests drive, in a venv of their own: tuspy (the tus
+# client of the upload tests) and schemathesis (the contract test, scripts/contract).
+ensure_python_tools() {
   local venv="$HOME/.cache/skillreel-venv"
-  if ! "$venv/bin/python" -c 'import tusclient' 2>/dev/null; then
-    log "installing tuspy"
+  if ! "$venv/bin/python" -c 'import tusclient' 2>/dev/null \
+     || [ "$("$venv/bin/schemathesis" --version 2>/dev/null)" != "schemathesis, version 4.32.5" ]; then
+    log "installing tuspy and schemathesis"
     python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check tuspy==1.1.0
+    "$venv/bin/pip" install --quiet --disable-pip-version-check tuspy==1.1.0 schemathesis==4.32.5
   fi
   export SKILLREEL_TEST_PYTHON="$venv/bin/python"
 }

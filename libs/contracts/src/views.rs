@@ -10,20 +10,23 @@ use time::OffsetDateTime;
 
 use crate::MediaSigner;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Owner)]
 pub struct OwnerView {
     pub id: UserId,
     pub name: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = RenditionSummary)]
 pub struct RenditionView {
     pub width: u32,
     pub height: u32,
     pub bandwidth: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Playback)]
 pub struct PlaybackView {
     /// The master playlist.
     pub hls: String,
@@ -33,7 +36,8 @@ pub struct PlaybackView {
 }
 
 /// While `processing`, to its owner: how far it has come and how long it took.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Processing)]
 pub struct ProcessingView {
     /// 0 to 1.
     pub progress: f32,
@@ -46,7 +50,8 @@ pub struct ProcessingView {
 }
 
 /// How far a resumable upload has come.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = UploadProgress)]
 pub struct UploadProgressView {
     pub received_bytes: i64,
     /// Absent while the client defers the length.
@@ -54,7 +59,8 @@ pub struct UploadProgressView {
     pub total_bytes: Option<i64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Video)]
 pub struct VideoView {
     pub id: VideoId,
     pub title: String,

@@ -175,7 +175,7 @@ pub async fn by_subjects(conn: &mut PgConnection, subjects: &[String]) -> Result
 }
 
 /// A person as colleagues see them: who they are and what they share.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Profile {
     pub id: Uuid,
     pub name: String,
@@ -209,7 +209,8 @@ pub async fn profile(conn: &mut PgConnection, id: UserId) -> Result<Option<Profi
 }
 
 /// A community someone belongs to, and their role in it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = CommunityRole)]
 pub struct Membership {
     pub id: Uuid,
     pub name: String,

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::ValidationError;
 
 /// Who may find and watch a published video.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Visibility {
     /// Everyone in the organisation, in listings and search.
@@ -22,7 +22,7 @@ pub enum Visibility {
 }
 
 /// How a community's videos get published.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ApprovalPolicy {
     /// Published at once: the default, no barrier.

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// Where a video is in its life: `uploading → processing → ready → published`, or one
 /// of the side exits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum VideoStatus {
     Uploading,
@@ -87,7 +87,7 @@ mod tests {
 }
 
 /// One rung of a video's HLS ladder, as the master playlist lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Rendition {
     pub width: u32,
     pub height: u32,

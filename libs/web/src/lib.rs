@@ -14,6 +14,8 @@
 mod background;
 mod body;
 mod error;
+mod json;
+pub mod openapi;
 pub mod ops;
 pub mod range;
 mod routes;
@@ -23,6 +25,7 @@ pub mod telemetry;
 pub use background::BackgroundTasks;
 pub use body::{BODY_IDLE_TIMEOUT, is_timed_out};
 pub use error::{ApiError, ErrorCode, configure_extractors, not_found};
+pub use json::{JsonObject, integral, integral_option};
 pub use routes::{KnownRoutes, RouteSpec, mount};
 pub use server::{Backends, StartError, bind, public_base_url, serve};
 pub use tokio_util::sync::CancellationToken;

@@ -6,16 +6,31 @@ use actix_web::dev::ResourceDef;
 use actix_web::http::Method;
 use actix_web::{Route, web};
 
-/// One route a service serves: its method, its actix pattern and its handler.
+use crate::openapi::Doc;
+
+/// One route a service serves: its method, its actix pattern, its handler and its
+/// documentation (see [`crate::openapi`]).
 pub struct RouteSpec {
     pub method: Method,
     pub path: &'static str,
     pub route: fn() -> Route,
+    pub doc: Option<Doc>,
 }
 
 impl RouteSpec {
     pub const fn new(method: Method, path: &'static str, route: fn() -> Route) -> Self {
-        Self { method, path, route }
+        Self {
+            method,
+            path,
+            route,
+            doc: None,
+        }
+    }
+
+    /// The same route, documented.
+    pub fn doc(mut self, doc: Doc) -> Self {
+        self.doc = Some(doc);
+        self
     }
 }
 

@@ -1,23 +1,37 @@
 //! Operators' endpoints: the transcoding jobs, and a retry for the failed ones.
 
 use actix_web::web;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use skillreel_auth::AuthUser;
 use skillreel_db::videos;
 use skillreel_domain::VideoId;
 use skillreel_queue::{JobStatus, JobSummary};
 use skillreel_web::ApiError;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::CatalogContext;
 use crate::access::require_admin;
 use crate::views::Page;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct JobsQuery {
+    #[param(inline)]
     status: Option<JobStatus>,
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
+}
+
+/// A failed job sent round again.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RetriedJob {
+    pub id: Uuid,
+    /// Always `queued`.
+    pub status: JobStatus,
+    /// The video it transcodes, when it is a transcode.
+    pub video_id: Option<VideoId>,
 }
 
 /// `GET /api/v1/admin/jobs?status=failed`: newest first.
@@ -28,7 +42,7 @@ pub async fn list_jobs(
     query: web::Query<JobsQuery>,
 ) -> Result<web::Json<Page<JobSummary>>, ApiError> {
     require_admin(&user, "manage jobs")?;
-    let limit = i64::from(query.limit.unwrap_or(50).clamp(1, 200));
+    let limit = crate::views::parse_limit(query.limit, 50)?;
     let mut conn = ctx.pool.acquire().await?;
     let items = skillreel_queue::list(&mut conn, query.status, limit)
         .await
@@ -46,7 +60,7 @@ pub async fn retry_job(
     user: AuthUser,
     ctx: web::Data<CatalogContext>,
     path: web::Path<String>,
-) -> Result<web::Json<serde_json::Value>, ApiError> {
+) -> Result<web::Json<RetriedJob>, ApiError> {
     require_admin(&user, "manage jobs")?;
     let id: Uuid = path.parse().map_err(|_| ApiError::not_found("job"))?;
     let mut tx = ctx.pool.begin().await?;
@@ -62,7 +76,9 @@ pub async fn retry_job(
         videos::retry_processing(&mut tx, video).await?;
     }
     tx.commit().await?;
-    Ok(web::Json(
-        serde_json::json!({ "id": id, "status": "queued", "video_id": video }),
-    ))
+    Ok(web::Json(RetriedJob {
+        id,
+        status: JobStatus::Queued,
+        video_id: video,
+    }))
 }

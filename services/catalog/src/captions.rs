@@ -14,12 +14,21 @@ use skillreel_db::videos::VideoRecord;
 use skillreel_domain::{Language, MAX_CAPTION_BYTES, VideoStatus, parse_captions};
 use skillreel_storage::{ObjectKey, Storage, VideoFiles, content_type, put_bytes};
 use skillreel_web::{ApiError, ErrorCode};
+use utoipa::ToSchema;
 
 use crate::CatalogContext;
 use crate::access::{self, Action, Membership};
 use crate::videos::load_visible;
 
-#[derive(Debug, Serialize)]
+/// What a caption upload leaves: the language stored and every language the video has.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaptionsStored {
+    pub language: String,
+    pub languages: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Caption)]
 pub struct CaptionView {
     pub language: String,
     /// Signed URL of the WebVTT file.
@@ -202,7 +211,7 @@ pub async fn put(
     } else {
         actix_web::http::StatusCode::OK
     };
-    Ok(HttpResponse::build(status).json(serde_json::json!({ "language": language, "languages": languages })))
+    Ok(HttpResponse::build(status).json(CaptionsStored { language, languages }))
 }
 
 #[tracing::instrument(skip(ctx, user), fields(user = %user.subject))]

@@ -22,6 +22,7 @@ use skillreel_domain::events::DomainEvent;
 use skillreel_domain::{UserId, VideoStatus};
 use skillreel_web::ApiError;
 use sqlx::PgConnection;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::CatalogContext;
@@ -31,7 +32,7 @@ use crate::videos::{load_visible, lookup_error};
 /// Longest comment, in characters.
 const MAX_BODY: usize = 5000;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Thread {
     #[serde(flatten)]
     pub comment: Comment,
@@ -91,9 +92,12 @@ fn parse_body(raw: &str) -> Result<String, ApiError> {
     Ok(body.to_owned())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Threads, default 100.
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 
@@ -114,9 +118,14 @@ pub async fn list(
     Ok(web::Json(threads(all)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NewComment)]
 pub struct NewCommentRequest {
+    #[schema(
+        max_length = 5000,
+        pattern = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\s][^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*$"
+    )]
     body: String,
     /// Reply to this comment.
     parent_id: Option<Uuid>,
@@ -130,7 +139,7 @@ pub async fn create(
     user: AuthUser,
     ctx: web::Data<CatalogContext>,
     path: web::Path<String>,
-    body: web::Json<NewCommentRequest>,
+    body: skillreel_web::JsonObject<NewCommentRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let text = parse_body(&body.body)?;
     let mut tx = ctx.pool.begin().await?;
@@ -249,9 +258,14 @@ async fn load(
     Ok((comment, video, membership))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = CommentEdit)]
 pub struct EditRequest {
+    #[schema(
+        max_length = 5000,
+        pattern = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\s][^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*$"
+    )]
     body: String,
 }
 
@@ -261,7 +275,7 @@ pub async fn edit(
     user: AuthUser,
     ctx: web::Data<CatalogContext>,
     path: web::Path<String>,
-    body: web::Json<EditRequest>,
+    body: skillreel_web::JsonObject<EditRequest>,
 ) -> Result<web::Json<Comment>, ApiError> {
     let text = parse_body(&body.body)?;
     let mut conn = ctx.pool.acquire().await?;

@@ -9,6 +9,7 @@ use skillreel_db::communities::{self, Community, Contributor, Member};
 use skillreel_domain::{ApprovalPolicy, CommunityId, CommunityName, Description, UserId, ValidationError};
 use skillreel_web::ApiError;
 use sqlx::PgConnection;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::CatalogContext;
 use crate::views::{Page, paginate, parse_limit};
@@ -38,7 +39,8 @@ async fn require_moderator(conn: &mut PgConnection, user: &AuthUser, id: Communi
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = CommunityWithRole)]
 pub struct CommunityView {
     #[serde(flatten)]
     pub community: Community,
@@ -47,12 +49,18 @@ pub struct CommunityView {
     pub my_role: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCommunity {
+    #[schema(
+        max_length = 80,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\x00-\\x1f\\x7f-\\x9f\\s][^\\x00-\\x1f\\x7f-\\x9f]*$"
+    )]
     name: String,
     #[serde(default)]
+    #[schema(max_length = 5000, pattern = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*$")]
     description: String,
+    #[schema(value_type = Option<ApprovalPolicy>)]
     approval_policy: Option<String>,
 }
 
@@ -61,7 +69,7 @@ pub struct NewCommunity {
 pub async fn create(
     user: AuthUser,
     ctx: web::Data<CatalogContext>,
-    body: web::Json<NewCommunity>,
+    body: skillreel_web::JsonObject<NewCommunity>,
 ) -> Result<HttpResponse, ApiError> {
     let name = CommunityName::parse(&body.name).map_err(invalid)?;
     let description = Description::parse(&body.description).map_err(invalid)?;
@@ -90,10 +98,13 @@ pub async fn create(
         }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// The `next_cursor` of the previous page.
     cursor: Option<String>,
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
 }
 
@@ -106,7 +117,7 @@ pub async fn list(
 ) -> Result<web::Json<Page<Community>>, ApiError> {
     let limit = parse_limit(query.limit, 50)?;
     let mut conn = ctx.pool.acquire().await?;
-    let rows = communities::list(&mut conn, query.cursor.as_deref(), limit + 1).await?;
+    let rows = communities::list(&mut conn, query.cursor.as_deref().filter(|c| !c.is_empty()), limit + 1).await?;
     let (items, next_cursor) = paginate(rows, limit, |c| c.name.clone());
     Ok(web::Json(Page { items, next_cursor }))
 }
@@ -123,10 +134,12 @@ pub async fn get(
     Ok(web::Json(CommunityView { community, my_role }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommunityPatch {
+    #[schema(max_length = 5000, pattern = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*$")]
     description: Option<String>,
+    #[schema(value_type = Option<ApprovalPolicy>)]
     approval_policy: Option<String>,
 }
 
@@ -136,7 +149,7 @@ pub async fn update(
     user: AuthUser,
     ctx: web::Data<CatalogContext>,
     path: web::Path<String>,
-    body: web::Json<CommunityPatch>,
+    body: skillreel_web::JsonObject<CommunityPatch>,
 ) -> Result<web::Json<CommunityView>, ApiError> {
     let mut conn = ctx.pool.acquire().await?;
     let id = CommunityId::from_uuid(load(&mut conn, &path).await?.id);

@@ -8,6 +8,7 @@ use skillreel_auth::AuthUser;
 use skillreel_db::users::{self, ImportedUser};
 use skillreel_domain::{Role, Roles};
 use skillreel_web::ApiError;
+use utoipa::ToSchema;
 
 use crate::CatalogContext;
 use crate::access::require_admin;
@@ -15,9 +16,11 @@ use crate::access::require_admin;
 /// Most rows one import takes.
 const MAX_ROWS: usize = 20_000;
 
-#[derive(Debug, Deserialize)]
+/// One person of the org chart, as JSON (CSV rows have the same columns).
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct JsonRow {
+#[schema(as = OrgChartRow)]
+pub struct JsonRow {
     id: String,
     name: String,
     email: Option<String>,
@@ -27,9 +30,10 @@ struct JsonRow {
     roles: RolesField,
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// Roles as a list, or as one text of roles separated by `;` or spaces.
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(untagged)]
-enum RolesField {
+pub enum RolesField {
     #[default]
     None,
     List(Vec<String>),
@@ -183,7 +187,7 @@ fn validate(row: JsonRow) -> Result<ImportedUser, String> {
     })
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ImportResult {
     pub created: u64,
     pub updated: u64,

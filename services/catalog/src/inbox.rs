@@ -6,22 +6,27 @@ use skillreel_auth::AuthUser;
 use skillreel_db::notifications::{self, Notification};
 use skillreel_db::videos::Cursor;
 use skillreel_web::ApiError;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::CatalogContext;
 use crate::views::{paginate, parse_limit};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct InboxQuery {
+    /// The `next_cursor` of the previous page.
     cursor: Option<String>,
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
+    /// Only unread notifications.
     /// Only what is not read yet.
     #[serde(default)]
     unread: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct InboxPage {
     pub items: Vec<Notification>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -37,7 +42,7 @@ pub async fn list(
     query: web::Query<InboxQuery>,
 ) -> Result<web::Json<InboxPage>, ApiError> {
     let limit = parse_limit(query.limit, 20)?;
-    let after = match query.cursor.as_deref() {
+    let after = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
         Some(raw) => Some(Cursor::decode(raw).ok_or_else(|| ApiError::bad_request("invalid cursor"))?),
         None => None,
     };
@@ -74,7 +79,7 @@ pub async fn mark_read(
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Marked {
     pub marked: u64,
 }

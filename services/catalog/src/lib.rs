@@ -29,7 +29,6 @@ mod egress;
 mod import;
 mod inbox;
 pub mod openapi;
-mod openapi_schemas;
 mod people;
 mod playback;
 pub mod read_cache;
@@ -79,6 +78,7 @@ impl CatalogContext {
 #[derive(Clone)]
 pub struct CatalogService {
     ctx: web::Data<CatalogContext>,
+    document: web::Data<openapi::ApiDocument>,
 }
 
 impl CatalogService {
@@ -88,6 +88,9 @@ impl CatalogService {
             settings.media.url_ttl_seconds,
         );
         Self {
+            document: web::Data::new(openapi::ApiDocument(skillreel_web::openapi::document(&[
+                &Self::routes(),
+            ]))),
             ctx: web::Data::new(CatalogContext {
                 pool,
                 storage,
@@ -118,13 +121,10 @@ impl CatalogService {
         tasks.add(ctx.cache.clone().spawn_listener(ctx.pool.clone(), tasks.stop_token()));
     }
 
-    /// Every route this service serves: exactly the documented ones (see
-    /// `openapi::endpoints`), plus the document itself and its viewer.
+    /// Every route this service serves: the documented ones (see `openapi::routes`),
+    /// plus the document itself and its viewer.
     pub fn routes() -> Vec<RouteSpec> {
-        let mut routes: Vec<RouteSpec> = openapi::endpoints()
-            .into_iter()
-            .filter_map(|e| Some(RouteSpec::new(e.method, e.path, e.route?)))
-            .collect();
+        let mut routes = openapi::routes();
         routes.push(RouteSpec::new(Method::GET, "/api/v1/openapi.json", || {
             web::get().to(openapi::serve_document)
         }));
@@ -134,8 +134,16 @@ impl CatalogService {
         routes
     }
 
+    /// Adds the routes of a service mounted beside this one to the OpenAPI document
+    /// served at `/api/v1/openapi.json` (`skillreel dev` adds the upload service's).
+    pub fn document_also(&mut self, routes: &[RouteSpec]) {
+        let document = skillreel_web::openapi::document(&[&Self::routes(), routes]);
+        self.document = web::Data::new(openapi::ApiDocument(document));
+    }
+
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {
         cfg.app_data(self.ctx.clone());
+        cfg.app_data(self.document.clone());
         skillreel_web::mount(cfg, &Self::routes());
     }
 }

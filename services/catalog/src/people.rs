@@ -7,10 +7,11 @@ use skillreel_db::notifications;
 use skillreel_db::users::{self, Membership, Profile};
 use skillreel_domain::UserId;
 use skillreel_web::ApiError;
+use utoipa::ToSchema;
 
 use crate::CatalogContext;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Me {
     #[serde(flatten)]
     pub profile: Profile,

@@ -2,6 +2,7 @@
 //! the upload service and lives in `skillreel_contracts::views`.
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// The `limit` of a listing: 1 to 100, `default` when absent.
 pub fn parse_limit(raw: Option<u32>, default: i64) -> Result<i64, skillreel_web::ApiError> {
@@ -26,7 +27,7 @@ pub fn paginate<T>(mut rows: Vec<T>, limit: i64, cursor_of: impl Fn(&T) -> Strin
 }
 
 /// A page of a cursor-paginated list.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
     /// Pass as `cursor` to get the next page; absent on the last page.

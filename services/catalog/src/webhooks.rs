@@ -22,6 +22,7 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use skillreel_auth::AuthUser;
+use skillreel_db::notifications::NotificationKind;
 use skillreel_db::webhooks::{self, Delivery, Target, Webhook};
 use skillreel_domain::events::DomainEvent;
 use skillreel_queue::events::{self, StoredEvent};
@@ -29,6 +30,7 @@ use skillreel_queue::{ClaimedJob, Failure, Listener, QueueError};
 use skillreel_web::ApiError;
 use sqlx::{PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::CatalogContext;
@@ -75,16 +77,20 @@ fn new_secret() -> String {
     format!("whsec_{}", STANDARD.encode(key))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewWebhook {
+    /// An http(s) URL the egress policy allows (no private, loopback or link-local
+    /// address unless allowlisted).
+    #[schema(max_length = 2000, pattern = "^https?://[^\\s/?#]+[^\\s]*$")]
     url: String,
     /// Notification kinds to send; all when absent or empty.
     #[serde(default)]
+    #[schema(value_type = Vec<NotificationKind>)]
     events: Vec<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CreatedWebhook {
     #[serde(flatten)]
     pub webhook: Webhook,
@@ -97,7 +103,7 @@ pub struct CreatedWebhook {
 pub async fn create(
     user: AuthUser,
     ctx: web::Data<CatalogContext>,
-    body: web::Json<NewWebhook>,
+    body: skillreel_web::JsonObject<NewWebhook>,
 ) -> Result<HttpResponse, ApiError> {
     require_admin(&user, "manage webhooks")?;
     let url = reqwest::Url::parse(body.url.trim()).map_err(|e| ApiError::validation(format!("url: {e}")))?;

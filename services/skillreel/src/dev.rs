@@ -31,11 +31,15 @@ pub async fn run(data_dir: &Path, host: &str, port: u16) -> Result<(), String> {
         .merge(Serialized::default("server.host", host))
         .merge(Serialized::default("server.port", port))
         .merge(Serialized::default("database.migrate", true))
-        .merge(Serialized::default("storage.backend", "local"))
         .merge(Serialized::default("storage.local_root", data_dir.join("media")))
         .merge(Serialized::default("auth.hs256_secret", &jwt_secret))
         .merge(Serialized::default("media.signing_key", &media_key))
         .merge(Serialized::default("transcoder.work_dir", data_dir.join("work")));
+    // Local files unless the environment chooses a store (`SKILLREEL__STORAGE__BACKEND=s3`
+    // with its `SKILLREEL__STORAGE__S3__*`): direct uploads need S3.
+    if std::env::var_os("SKILLREEL__STORAGE__BACKEND").is_none() {
+        overrides = overrides.merge(Serialized::default("storage.backend", "local"));
+    }
     if let Some(pg) = &embedded {
         overrides = overrides.merge(Serialized::default("database.url", &pg.url));
     }
@@ -57,7 +61,8 @@ async fn serve(settings: Settings) -> Result<(), String> {
     let authenticator = web::Data::new(authenticator);
     let metrics = web::Data::new(Metrics::default());
     let upload = UploadService::new(backends.pool.clone(), backends.storage.clone(), &settings);
-    let catalog = CatalogService::new(backends.pool.clone(), backends.storage.clone(), &settings);
+    let mut catalog = CatalogService::new(backends.pool.clone(), backends.storage.clone(), &settings);
+    catalog.document_also(&UploadService::routes());
     let mut tasks = BackgroundTasks::default();
     upload.spawn_background(&mut tasks);
     catalog.spawn_background(&mut tasks);

@@ -15,10 +15,12 @@ use serde::{Deserialize, Serialize};
 use skillreel_auth::AuthUser;
 use skillreel_db::uploads::{self, Lease, NewUpload, UploadPart};
 use skillreel_db::videos::{self, NewVideo};
-use skillreel_domain::VideoId;
+use skillreel_domain::{VideoId, VideoStatus};
 use skillreel_storage::{ObjectKey, StorageError, VideoFiles};
+use skillreel_web::openapi::{Body, Doc, Success, schema};
 use skillreel_web::{ApiError, ErrorCode, RouteSpec};
 use time::OffsetDateTime;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::{UploadContext, checks};
@@ -36,36 +38,63 @@ pub fn routes() -> [RouteSpec; 2] {
     [
         RouteSpec::new(Method::POST, "/api/v1/uploads/direct", || {
             web::post().to(create_direct_upload)
-        }),
+        })
+        .doc(
+            Doc::new(
+                "upload",
+                "Direct-to-S3 upload: presigned part URLs",
+                Success::Created(schema::<DirectUploadCreated>()),
+            )
+            .body(Body::Json(schema::<DirectUploadRequest>())),
+        ),
         RouteSpec::new(Method::POST, "/api/v1/uploads/direct/{id}/complete", || {
             web::post().to(complete_direct_upload)
-        }),
+        })
+        .doc(
+            Doc::new(
+                "upload",
+                "Finish a direct upload with the part ETags",
+                Success::Json(schema::<DirectCompleted>()),
+            )
+            .body(Body::Json(schema::<CompleteRequest>())),
+        ),
     ]
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DirectUploadRequest {
+    /// Default: the file's name (one of the two is needed).
+    #[schema(
+        max_length = 200,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\x00-\\x1f\\x7f-\\x9f\\s][^\\x00-\\x1f\\x7f-\\x9f]*$"
+    )]
     title: Option<String>,
+    #[schema(max_length = 5000, pattern = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*$")]
     description: Option<String>,
-    /// Comma-separated.
+    /// Comma-separated, at most 20.
+    #[schema(max_length = 1000, pattern = "^[\\w +#.,-]*$")]
     tags: Option<String>,
     filename: Option<String>,
     filetype: Option<String>,
     /// The file's exact size in bytes.
+    #[schema(minimum = 1)]
+    #[serde(deserialize_with = "skillreel_web::integral")]
     size: u64,
     /// Bytes per part (5 MiB to 5 GiB); 16 MiB when absent.
+    #[schema(minimum = 5242880, maximum = 5368709120_u64)]
+    #[serde(default, deserialize_with = "skillreel_web::integral_option")]
     part_size: Option<u64>,
 }
 
-#[derive(Debug, Serialize)]
-struct PresignedPart {
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PresignedPart {
     number: i32,
     url: String,
 }
 
-#[derive(Debug, Serialize)]
-struct DirectUploadCreated {
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DirectUploadCreated {
     upload_id: Uuid,
     video_id: VideoId,
     part_size: u64,
@@ -97,7 +126,7 @@ fn not_supported() -> ApiError {
 async fn create_direct_upload(
     user: AuthUser,
     ctx: web::Data<UploadContext>,
-    request: web::Json<DirectUploadRequest>,
+    request: skillreel_web::JsonObject<DirectUploadRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let meta = checks::validate_metadata(&metadata(&request))?;
     let size = request.size;
@@ -175,17 +204,26 @@ async fn create_direct_upload(
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CompletedPart {
+    #[schema(minimum = 1, maximum = 10000)]
+    #[serde(deserialize_with = "skillreel_web::integral")]
     number: i32,
     etag: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CompleteRequest {
     parts: Vec<CompletedPart>,
+}
+
+/// A finished direct upload: its video is being transcoded.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DirectCompleted {
+    pub video_id: VideoId,
+    pub status: VideoStatus,
 }
 
 fn unquote(etag: &str) -> &str {
@@ -234,7 +272,7 @@ async fn complete_direct_upload(
     user: AuthUser,
     ctx: web::Data<UploadContext>,
     path: web::Path<String>,
-    request: web::Json<CompleteRequest>,
+    request: skillreel_web::JsonObject<CompleteRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id: Uuid = path.parse().map_err(|_| ApiError::not_found("upload"))?;
     let token = Uuid::new_v4();
@@ -248,7 +286,10 @@ async fn complete_direct_upload(
         let _ = uploads::release_lease(&ctx.pool, id, token).await;
     }
     result?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "video_id": upload.video_id, "status": "processing" })))
+    Ok(HttpResponse::Ok().json(DirectCompleted {
+        video_id: upload.video_id,
+        status: VideoStatus::Processing,
+    }))
 }
 
 async fn finish(

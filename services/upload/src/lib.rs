@@ -72,9 +72,17 @@ impl UploadService {
 
     /// Every route this service serves: the multipart POST, tus, direct uploads.
     pub fn routes() -> Vec<RouteSpec> {
-        let mut routes = vec![RouteSpec::new(Method::POST, "/api/v1/videos", || {
-            web::post().to(multipart::post_video)
-        })];
+        use skillreel_web::openapi::{Body, Doc, Success, schema};
+        let mut routes = vec![
+            RouteSpec::new(Method::POST, "/api/v1/videos", || web::post().to(multipart::post_video)).doc(
+                Doc::new(
+                    "upload",
+                    "Upload a small video in one request",
+                    Success::Created(schema::<skillreel_contracts::views::VideoView>()),
+                )
+                .body(Body::Multipart(schema::<multipart::VideoUploadForm>())),
+            ),
+        ];
         routes.extend(tus::routes());
         routes.extend(direct::routes());
         routes
@@ -97,6 +105,14 @@ impl UploadService {
 
 pub use skillreel_web::StartError;
 
+/// Where a standalone upload service serves its own OpenAPI document (beside the
+/// catalog, `skillreel dev` serves the union at `/api/v1/openapi.json`).
+pub const DOCUMENT_PATH: &str = "/api/v1/openapi.json";
+
+async fn serve_document() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok().json(skillreel_web::openapi::document(&[&UploadService::routes()]))
+}
+
 /// The upload service as a standalone server.
 pub struct Application {
     port: u16,
@@ -112,14 +128,17 @@ impl Application {
         let mut tasks = BackgroundTasks::default();
         service.spawn_background(&mut tasks);
         let (listener, port) = skillreel_web::bind(&settings.server)?;
+        let mut known = KnownRoutes::of(&UploadService::routes());
+        known.add(Method::GET, DOCUMENT_PATH);
         let server = skillreel_web::serve(
             listener,
             web::Data::new(Metrics::default()),
             backends.readiness,
-            KnownRoutes::of(&UploadService::routes()),
+            known,
             move |cfg| {
                 cfg.app_data(authenticator.clone());
                 service.configure(cfg);
+                cfg.route(DOCUMENT_PATH, web::get().to(serve_document));
             },
         )?;
         Ok(Self { port, server, tasks })

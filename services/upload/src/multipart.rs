@@ -12,6 +12,27 @@ use skillreel_web::{ApiError, ErrorCode};
 
 use crate::{UploadContext, checks};
 
+/// The form `POST /api/v1/videos` reads (documentation of the multipart fields; the
+/// handler streams them in any order).
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct VideoUploadForm {
+    /// The video file, streamed to storage as it arrives.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+    #[schema(
+        max_length = 200,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\x00-\\x1f\\x7f-\\x9f\\s][^\\x00-\\x1f\\x7f-\\x9f]*$"
+    )]
+    title: String,
+    #[schema(max_length = 5000, pattern = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*$")]
+    description: Option<String>,
+    /// Comma-separated, at most 20.
+    #[schema(max_length = 1000, pattern = "^[\\w +#.,-]*$")]
+    tags: Option<String>,
+}
+
 /// Text fields are short; anything longer is refused before it is buffered.
 const MAX_TEXT_FIELD: usize = 16 * 1024;
 

@@ -54,20 +54,53 @@ fn cached_view(ctx: &CatalogContext, req: &HttpRequest, user: &AuthUser, id: Vid
     Some(view)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Full-text search: each word as a prefix, or stemmed (English, German); at most
+    /// 8 words count. It must contain a letter or digit.
+    #[param(pattern = "[^\\W_]")]
     q: Option<String>,
+    /// Exact tag.
     tag: Option<String>,
+    #[param(value_type = Option<CommunityId>, inline)]
     community: Option<String>,
+    /// The author's user id.
+    #[param(value_type = Option<UserId>, inline)]
     author: Option<String>,
+    /// Default `published`; another status lists the caller's own videos (everyone's
+    /// for admins).
+    #[param(value_type = Option<VideoStatus>, inline)]
     status: Option<String>,
+    /// ISO 639-1 code.
+    #[param(pattern = "^\\s*[A-Za-z]{2}\\s*$")]
     language: Option<String>,
+    /// Seconds.
     min_duration: Option<u32>,
+    /// Seconds.
     max_duration: Option<u32>,
-    sort: Option<String>,
+    /// Default `recent`, or `relevance` with `q` (`relevance` without `q` is `recent`).
+    #[param(inline)]
+    sort: Option<SortKey>,
+    /// The `next_cursor` of the previous page.
     cursor: Option<String>,
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
+}
+
+/// How a listing is ordered.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SortKey {
+    /// Newest first.
+    Recent,
+    /// Most liked and watched first.
+    Popular,
+    /// Engagement with time decay.
+    Trending,
+    /// Best search match first (needs `q`).
+    Relevance,
 }
 
 /// Letters and digits of a search, lowercased, at most 8 words of 64 characters: all
@@ -82,17 +115,15 @@ fn search_words(raw: &str) -> Option<String> {
     (!words.is_empty()).then(|| words.join(" "))
 }
 
-fn parse_sort(raw: Option<&str>, searching: bool) -> Result<Sort, ApiError> {
-    match raw {
+fn parse_sort(key: Option<SortKey>, searching: bool) -> Result<Sort, ApiError> {
+    match key {
         None if searching => Ok(Sort::Relevance),
-        None | Some("recent") => Ok(Sort::Recent),
-        Some("popular") => Ok(Sort::Popular),
-        Some("trending") => Ok(Sort::Trending),
-        Some("relevance") if searching => Ok(Sort::Relevance),
-        Some("relevance") => Err(ApiError::bad_request("sort=relevance needs a search `q`")),
-        Some(_) => Err(ApiError::bad_request(
-            "sort must be one of recent, popular, trending, relevance",
-        )),
+        None | Some(SortKey::Recent) => Ok(Sort::Recent),
+        Some(SortKey::Popular) => Ok(Sort::Popular),
+        Some(SortKey::Trending) => Ok(Sort::Trending),
+        Some(SortKey::Relevance) if searching => Ok(Sort::Relevance),
+        // Without a search every video is as relevant as the next: newest first.
+        Some(SortKey::Relevance) => Ok(Sort::Recent),
     }
 }
 
@@ -129,11 +160,6 @@ pub async fn list_videos(
         .map(|l| Language::parse(l).map(|l| l.as_str().to_owned()))
         .transpose()
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    if let (Some(min), Some(max)) = (q.min_duration, q.max_duration)
-        && min > max
-    {
-        return Err(ApiError::bad_request("min_duration is above max_duration"));
-    }
     let filter = VideoFilter {
         words,
         tag: q.tag.as_deref().map(|t| t.trim().to_lowercase()),
@@ -143,12 +169,22 @@ pub async fn list_videos(
         min_duration_ms: q.min_duration.map(|s| i64::from(s) * 1000),
         max_duration_ms: q.max_duration.map(|s| i64::from(s) * 1000),
     };
-    let sort = parse_sort(q.sort.as_deref(), filter.words.is_some())?;
+    let sort = parse_sort(q.sort, filter.words.is_some())?;
     let limit = parse_limit(q.limit, videos::DEFAULT_PAGE)?;
-    let after = match q.cursor.as_deref() {
+    let after = match q.cursor.as_deref().filter(|c| !c.is_empty()) {
         Some(raw) => Some(RankCursor::decode(raw).ok_or_else(|| ApiError::bad_request("invalid cursor"))?),
         None => None,
     };
+    // Bounds that exclude each other find nothing (the contract cannot say that one
+    // parameter limits another, so the answer is an empty page, not a refusal).
+    if let (Some(min), Some(max)) = (q.min_duration, q.max_duration)
+        && min > max
+    {
+        return Ok(web::Json(Page {
+            items: Vec::new(),
+            next_cursor: None,
+        }));
+    }
     // A cursor keeps the clock its first page was ranked at (trending decays).
     let now = after.map_or_else(OffsetDateTime::now_utc, |c| c.at);
     let ranked = match searched_in_memory(&ctx, &user, status, &filter, sort, after, now, limit + 1).await? {
@@ -320,11 +356,16 @@ async fn reader_of(
     Ok(Some(reader))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct MineQuery {
+    /// Only videos in this status.
+    #[param(value_type = Option<VideoStatus>, inline)]
     status: Option<String>,
+    /// The `next_cursor` of the previous page.
     cursor: Option<String>,
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
 }
 
@@ -347,7 +388,7 @@ pub async fn my_videos(
         })
         .transpose()?;
     let limit = parse_limit(q.limit, videos::DEFAULT_PAGE)?;
-    let after = match q.cursor.as_deref() {
+    let after = match q.cursor.as_deref().filter(|c| !c.is_empty()) {
         Some(raw) => Some(videos::Cursor::decode(raw).ok_or_else(|| ApiError::bad_request("invalid cursor"))?),
         None => None,
     };

@@ -12,16 +12,40 @@ where
     Option::<T>::deserialize(de).map(Some)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VideoPatch {
+    #[schema(
+        max_length = 200,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\x00-\\x1f\\x7f-\\x9f\\s][^\\x00-\\x1f\\x7f-\\x9f]*$"
+    )]
     title: Option<String>,
+    #[schema(max_length = 5000, pattern = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*$")]
     description: Option<String>,
-    tags: Option<Vec<String>>,
+    /// At most 20 distinct tags of letters, digits and ` -_+#.`, each 1 to 40 characters.
+    #[schema(max_items = 20, inline)]
+    tags: Option<Vec<TagText>>,
+    /// ISO 639-1 code.
+    #[schema(pattern = "^\\s*[A-Za-z]{2}\\s*$")]
     language: Option<String>,
+    #[schema(value_type = Option<Visibility>)]
     visibility: Option<String>,
+    /// A community the author belongs to, or `null` for none.
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<CommunityId>)]
     community: Option<Option<String>>,
+}
+
+/// A tag as sent: what [`skillreel_domain::Tag`] accepts.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(transparent)]
+#[schema(pattern = "^\\s*[\\w+#.-]([\\w +#.-]{0,38}[\\w+#.-])?\\s*$")]
+pub struct TagText(String);
+
+impl TagText {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// Checks a community id and that the author may post there (is a member).
@@ -55,7 +79,7 @@ pub async fn patch_video(
     ctx: web::Data<CatalogContext>,
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Json<VideoPatch>,
+    body: skillreel_web::JsonObject<VideoPatch>,
 ) -> Result<web::Json<VideoView>, ApiError> {
     let mut conn = ctx.pool.acquire().await?;
     let (video, _) = load_visible(&mut conn, &user, &path).await?;
@@ -82,7 +106,7 @@ pub async fn patch_video(
         tags: patch
             .tags
             .as_ref()
-            .map(|t| Tags::parse_all(t.iter().map(String::as_str)))
+            .map(|t| Tags::parse_all(t.iter().map(TagText::as_str)))
             .transpose()
             .map_err(invalid)?
             .map(|t| t.as_strings()),

@@ -16,6 +16,7 @@ use skillreel_storage::VideoFiles;
 use skillreel_web::ApiError;
 use sqlx::PgConnection;
 use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::access::{self, Action, Membership};
 use skillreel_contracts::TRANSCODE_QUEUE;

@@ -2,12 +2,14 @@
 
 use super::*;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PublishRequest {
     /// Publish into this community (the author must be a member); default: the
     /// video's community, if any.
+    #[schema(value_type = Option<CommunityId>)]
     community: Option<String>,
+    #[schema(value_type = Option<Visibility>)]
     visibility: Option<String>,
 }
 
@@ -26,7 +28,9 @@ pub async fn publish(
     let request: PublishRequest = if body.iter().all(u8::is_ascii_whitespace) {
         PublishRequest::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?
+        let value =
+            serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?;
+        skillreel_web::JsonObject::<PublishRequest>::from_value(value)?.into_inner()
     };
     let mut tx = ctx.pool.begin().await?;
     let (video, _) = load_visible(&mut tx, &user, &path).await?;
@@ -96,11 +100,24 @@ pub(super) async fn needs_review(
     Ok(!author_moderates)
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ReviewRequest {
-    decision: String,
-    reason: Option<String>,
+/// A reviewer's decision: approval, or rejection with a reason for the author.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(tag = "decision", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ReviewRequest {
+    Approve {
+        /// Ignored on approval.
+        #[schema(max_length = 5000, pattern = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*$")]
+        reason: Option<String>,
+    },
+    Reject {
+        /// Shown to the author; required (a rejection without one is refused with 422).
+        #[serde(default)]
+        #[schema(value_type = String, required = true,
+            max_length = 5000,
+            pattern = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\s][^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*$"
+        )]
+        reason: Option<String>,
+    },
 }
 
 /// `POST /api/v1/videos/{id}/review`: a reviewer approves (published) or rejects
@@ -111,14 +128,13 @@ pub async fn review(
     ctx: web::Data<CatalogContext>,
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Json<ReviewRequest>,
+    body: skillreel_web::JsonObject<ReviewRequest>,
 ) -> Result<web::Json<VideoView>, ApiError> {
-    let approve = match body.decision.as_str() {
-        "approve" => true,
-        "reject" => false,
-        _ => return Err(ApiError::validation("decision must be `approve` or `reject`")),
+    let (approve, reason) = match &*body {
+        ReviewRequest::Approve { reason } => (true, reason.as_deref()),
+        ReviewRequest::Reject { reason } => (false, reason.as_deref()),
     };
-    let reason = body.reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
+    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
     if !approve && reason.is_none() {
         return Err(ApiError::validation("a rejection needs a reason for the author"));
     }
@@ -154,9 +170,11 @@ pub async fn review(
     current_view(&ctx, &req, &user, video.id).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct QueueQuery {
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
 }
 

@@ -2,7 +2,7 @@
 
 use super::*;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct LikeState {
     pub liked: bool,
     pub like_count: i64,
@@ -61,14 +61,15 @@ pub async fn unlike(
 /// Seconds someone must have watched for a view to count.
 pub const VIEW_AFTER_SECONDS: f64 = 10.0;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ViewReport {
     /// Seconds actually watched (not the position: skipping ahead is not watching).
+    #[schema(minimum = 0, maximum = 86400)]
     watched_seconds: f64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ViewState {
     pub counted: bool,
     pub view_count: i64,
@@ -81,7 +82,7 @@ pub async fn record_view(
     user: AuthUser,
     ctx: web::Data<CatalogContext>,
     path: web::Path<String>,
-    body: web::Json<ViewReport>,
+    body: skillreel_web::JsonObject<ViewReport>,
 ) -> Result<web::Json<ViewState>, ApiError> {
     let watched = body.watched_seconds;
     if !watched.is_finite() || !(0.0..=86_400.0).contains(&watched) {
@@ -106,13 +107,17 @@ pub async fn record_view(
     Ok(web::Json(ViewState { counted, view_count }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FlagRequest {
+    #[schema(
+        max_length = 5000,
+        pattern = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\s][^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*$"
+    )]
     reason: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct FlagState {
     /// Whether the video went back to review.
     pub sent_to_review: bool,
@@ -125,7 +130,7 @@ pub async fn flag(
     user: AuthUser,
     ctx: web::Data<CatalogContext>,
     path: web::Path<String>,
-    body: web::Json<FlagRequest>,
+    body: skillreel_web::JsonObject<FlagRequest>,
 ) -> Result<web::Json<FlagState>, ApiError> {
     let reason = Description::parse(&body.reason)
         .map_err(|e| ApiError::validation(e.to_string().replace("description", "reason")))?;

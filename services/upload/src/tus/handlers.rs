@@ -15,20 +15,84 @@ use super::append::{AppendRequest, append, unavailable};
 use super::protocol::{self, Checksum};
 use crate::UploadContext;
 use crate::checks::validate_metadata;
+use skillreel_web::openapi::Header;
+
+const RESUMABLE: Header = Header {
+    name: "Tus-Resumable",
+    about: "the protocol version, `1.0.0`",
+    required: true,
+    pattern: "^1\\.0\\.0$",
+};
+const OFFSET: Header = Header {
+    name: "Upload-Offset",
+    about: "where these bytes start (the offset a HEAD reports)",
+    required: true,
+    pattern: "^(0|[1-9][0-9]{0,17})$",
+};
+const LENGTH: Header = Header {
+    name: "Upload-Length",
+    about: "the file's size in bytes; without it the size is deferred (`Upload-Defer-Length: 1`)",
+    required: true,
+    pattern: "^[1-9][0-9]{0,17}$",
+};
+const METADATA: Header = Header {
+    name: "Upload-Metadata",
+    about: "`title`, `description`, `tags`, `filename`, `filetype`: each a key, a space and the base64 of its value",
+    required: false,
+    pattern: "^[a-z]{1,20} [A-Za-z0-9+/]{4,400}={0,2}(,[a-z]{1,20} [A-Za-z0-9+/]{4,400}={0,2}){0,4}$",
+};
 
 /// The tus routes.
 pub fn routes() -> [RouteSpec; 5] {
     use actix_web::http::Method;
+    use skillreel_web::openapi::{Body, Doc, Success};
     [
         RouteSpec::new(Method::OPTIONS, "/api/v1/uploads", || {
             web::method(Method::OPTIONS).to(discover)
-        }),
-        RouteSpec::new(Method::POST, "/api/v1/uploads", || web::post().to(create_upload)),
-        RouteSpec::new(Method::HEAD, "/api/v1/uploads/{id}", || web::head().to(head_upload)),
-        RouteSpec::new(Method::PATCH, "/api/v1/uploads/{id}", || web::patch().to(patch_upload)),
-        RouteSpec::new(Method::DELETE, "/api/v1/uploads/{id}", || {
+        })
+        .doc(
+            Doc::new(
+                "upload",
+                "tus 1.0: the server's version, extensions and limits",
+                Success::NoContent,
+            )
+            .public(),
+        ),
+        RouteSpec::new(Method::POST, "/api/v1/uploads", || web::post().to(create_upload)).doc(
+            Doc::new(
+                "upload",
+                "tus 1.0: create a resumable upload (see the API guide)",
+                Success::CreatedEmpty,
+            )
+            .headers(&[RESUMABLE, LENGTH, METADATA]),
+        ),
+        RouteSpec::new(Method::HEAD, "/api/v1/uploads/{id:[0-9a-fA-F-]{36}}", || {
+            web::head().to(head_upload)
+        })
+        .doc(
+            Doc::new(
+                "upload",
+                "tus 1.0: where an upload stands (Upload-Offset)",
+                Success::HeadersOnly,
+            )
+            .headers(&[RESUMABLE]),
+        ),
+        RouteSpec::new(Method::PATCH, "/api/v1/uploads/{id:[0-9a-fA-F-]{36}}", || {
+            web::patch().to(patch_upload)
+        })
+        .doc(
+            Doc::new(
+                "upload",
+                "tus 1.0: append bytes at Upload-Offset (an optional `Upload-Checksum: sha1 <base64>` is verified)",
+                Success::NoContent,
+            )
+            .body(Body::Bytes("application/offset+octet-stream"))
+            .headers(&[RESUMABLE, OFFSET]),
+        ),
+        RouteSpec::new(Method::DELETE, "/api/v1/uploads/{id:[0-9a-fA-F-]{36}}", || {
             web::delete().to(delete_upload)
-        }),
+        })
+        .doc(Doc::new("upload", "tus 1.0: terminate an upload", Success::NoContent).headers(&[RESUMABLE])),
     ]
 }
 
