@@ -12,8 +12,9 @@ use uuid::Uuid;
 use crate::videos::Cursor;
 
 /// What a notification is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, sqlx::Type, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum NotificationKind {
     VideoReady,
     VideoFailed,
@@ -41,7 +42,7 @@ impl NotificationKind {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Notification {
     pub id: Uuid,
-    pub kind: String,
+    pub kind: NotificationKind,
     pub video_id: Option<Uuid>,
     pub payload: serde_json::Value,
     #[serde(with = "time::serde::rfc3339::option")]
@@ -100,7 +101,7 @@ pub async fn list(
     sqlx::query_as!(
         Notification,
         r#"
-        select id, kind, video_id, payload, read_at, created_at
+        select id, kind as "kind: NotificationKind", video_id, payload, read_at, created_at
           from notification
          where user_id = $1 and (not $2 or read_at is null)
            and ($3::timestamptz is null or (created_at, id) < ($3, $4::uuid))

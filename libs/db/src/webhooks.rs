@@ -20,13 +20,25 @@ pub struct Webhook {
 pub struct Delivery {
     pub id: Uuid,
     pub event: String,
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: i32,
     pub last_error: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339::option")]
     pub delivered_at: Option<OffsetDateTime>,
+}
+
+/// Where a delivery stands: its job's state, told as a delivery's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, sqlx::Type, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// Queued, being sent, or waiting to be retried.
+    Pending,
+    Delivered,
+    /// Given up (out of attempts, or its webhook was deleted).
+    Failed,
 }
 
 /// Where a delivery goes: the webhook's URL and signing secret.
@@ -86,7 +98,7 @@ pub async fn deliveries(conn: &mut PgConnection, webhook: Uuid, limit: i64) -> R
         r#"
         select id, payload ->> 'event' as "event!",
                case status when 'succeeded' then 'delivered' when 'queued' then 'pending'
-                           when 'running' then 'pending' else 'failed' end as "status!",
+                           when 'running' then 'pending' else 'failed' end as "status!: DeliveryStatus",
                attempts, last_error, created_at,
                case when status = 'succeeded' then finished_at end as delivered_at
           from job

@@ -23,18 +23,16 @@ use sqlx::PgPool;
 pub mod access;
 mod admin;
 mod captions;
-mod comments;
-mod communities;
-mod egress;
 mod import;
-mod inbox;
+mod notify;
 pub mod openapi;
-mod people;
 mod playback;
 pub mod read_cache;
+mod social;
 mod videos;
 pub mod views;
-mod webhooks;
+
+use notify::{egress, webhooks};
 
 pub use skillreel_contracts::MediaSigner;
 

@@ -15,8 +15,10 @@ use skillreel_queue::JobSummary;
 use skillreel_web::RouteSpec;
 use skillreel_web::openapi::{Body, Doc, SchemaOf, Success, list, page_of, params, schema};
 
+use crate::notify::{inbox, webhooks};
+use crate::social::{comments, communities, people};
 use crate::views::Page;
-use crate::{admin, captions, comments, communities, import, inbox, people, playback, videos, webhooks};
+use crate::{admin, captions, import, playback, videos};
 
 /// The document this server answers with: its own routes, and those of services
 /// mounted beside it (`skillreel dev` adds the upload service's).

@@ -33,9 +33,9 @@ use tokio_util::sync::CancellationToken;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::egress::{self, EgressPolicy};
 use crate::CatalogContext;
 use crate::access::require_admin;
-use crate::egress::EgressPolicy;
 
 fn queue_error(e: QueueError) -> ApiError {
     match e {
@@ -333,7 +333,7 @@ async fn send(
     body: &serde_json::Value,
 ) -> Result<(), String> {
     if egress.refuses_literal(&target.url) {
-        return Err(crate::egress::AddressNotAllowed.to_string());
+        return Err(egress::AddressNotAllowed.to_string());
     }
     let body = serde_json::to_vec(body).map_err(|e| e.to_string())?;
     let timestamp = time::OffsetDateTime::now_utc().unix_timestamp();
@@ -364,7 +364,7 @@ fn delivery_error(e: &reqwest::Error) -> String {
     use std::error::Error as _;
     let mut source = e.source();
     while let Some(cause) = source {
-        if cause.is::<crate::egress::AddressNotAllowed>() {
+        if cause.is::<egress::AddressNotAllowed>() {
             return cause.to_string();
         }
         source = cause.source();
