@@ -139,7 +139,7 @@ pub async fn position(conn: &mut PgConnection, consumer: &str) -> Result<i64, Qu
     Ok(position.unwrap_or(0))
 }
 
-/// One batch for `consumer`: claims it, calls `handle` for each event in order inside
+/// One batch for `consumer` (once [`register`]ed): claims it, calls `handle` for each event in order inside
 /// the batch's transaction, advances past the last and commits. An error from `handle`
 /// rolls the whole batch back (it is read again next time), so a handler skips (and
 /// logs) an event it can never handle rather than failing on it. Returns how many
@@ -148,7 +148,6 @@ pub async fn consume_batch<H>(pool: &PgPool, consumer: &str, limit: i64, handle:
 where
     H: AsyncFnMut(&mut PgConnection, &StoredEvent) -> Result<(), QueueError>,
 {
-    register(&mut *pool.acquire().await?, consumer).await?;
     let mut tx = pool.begin().await?;
     let Some(events) = claim_batch(&mut tx, consumer, limit).await? else {
         return Ok(0);

@@ -89,6 +89,9 @@ async fn handle(conn: &mut PgConnection, outside: &PgPool, event: &StoredEvent) 
 
 /// Runs the consumer until it has nothing more to read.
 async fn drain(pool: &PgPool) {
+    events::register(&mut pool.acquire().await.unwrap_or_else(|e| panic!("{e}")), CONSUMER)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let outside = pool.clone();
     loop {
         let handled = events::consume_batch(pool, CONSUMER, 25, &mut async |conn, event| {

@@ -4,8 +4,6 @@
 //! constraints. [`document`] turns any set of routes into the OpenAPI 3.1 document, so
 //! a route cannot be served undocumented and a renamed field changes the document.
 
-use std::borrow::Cow;
-
 use actix_web::http::Method;
 use serde_json::{Map, Value, json};
 use utoipa::openapi::path::{Parameter, ParameterIn};
@@ -403,9 +401,18 @@ pub fn document(routes: &[&[RouteSpec]]) -> Value {
     })
 }
 
-/// A schema's name as utoipa gives it (for tests and links).
-pub fn name_of<T: ToSchema>() -> Cow<'static, str> {
-    T::name()
+/// The document a server answers `GET /api/v1/openapi.json` with, built once at start.
+pub struct ApiDocument(pub Value);
+
+impl ApiDocument {
+    pub fn of(routes: &[&[RouteSpec]]) -> actix_web::web::Data<Self> {
+        actix_web::web::Data::new(Self(document(routes)))
+    }
+}
+
+/// `GET /api/v1/openapi.json`.
+pub async fn serve_document(document: actix_web::web::Data<ApiDocument>) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok().json(&document.0)
 }
 
 #[cfg(test)]

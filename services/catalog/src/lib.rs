@@ -16,6 +16,7 @@ use skillreel_auth::Authenticator;
 use skillreel_config::Settings;
 use skillreel_contracts::views::MediaLinks;
 use skillreel_storage::Storage;
+use skillreel_web::openapi::{ApiDocument, serve_document};
 use skillreel_web::ops::Metrics;
 use skillreel_web::{Backends, BackgroundTasks, KnownRoutes, RouteSpec, StartError};
 use sqlx::PgPool;
@@ -76,7 +77,7 @@ impl CatalogContext {
 #[derive(Clone)]
 pub struct CatalogService {
     ctx: web::Data<CatalogContext>,
-    document: web::Data<openapi::ApiDocument>,
+    document: web::Data<ApiDocument>,
 }
 
 impl CatalogService {
@@ -86,9 +87,7 @@ impl CatalogService {
             settings.media.url_ttl_seconds,
         );
         Self {
-            document: web::Data::new(openapi::ApiDocument(skillreel_web::openapi::document(&[
-                &Self::routes(),
-            ]))),
+            document: ApiDocument::of(&[&Self::routes()]),
             ctx: web::Data::new(CatalogContext {
                 pool,
                 storage,
@@ -124,7 +123,7 @@ impl CatalogService {
     pub fn routes() -> Vec<RouteSpec> {
         let mut routes = openapi::routes();
         routes.push(RouteSpec::new(Method::GET, "/api/v1/openapi.json", || {
-            web::get().to(openapi::serve_document)
+            web::get().to(serve_document)
         }));
         routes.push(RouteSpec::new(Method::GET, "/api/docs", || {
             web::get().to(openapi::serve_ui)
@@ -135,8 +134,7 @@ impl CatalogService {
     /// Adds the routes of a service mounted beside this one to the OpenAPI document
     /// served at `/api/v1/openapi.json` (`skillreel dev` adds the upload service's).
     pub fn document_also(&mut self, routes: &[RouteSpec]) {
-        let document = skillreel_web::openapi::document(&[&Self::routes(), routes]);
-        self.document = web::Data::new(openapi::ApiDocument(document));
+        self.document = ApiDocument::of(&[&Self::routes(), routes]);
     }
 
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {

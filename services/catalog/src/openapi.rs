@@ -20,10 +20,6 @@ use crate::social::{comments, communities, people};
 use crate::views::Page;
 use crate::{admin, captions, import, playback, videos};
 
-/// The document this server answers with: its own routes, and those of services
-/// mounted beside it (`skillreel dev` adds the upload service's).
-pub struct ApiDocument(pub serde_json::Value);
-
 fn page<T: utoipa::ToSchema>() -> SchemaOf {
     page_of::<Page<T>, T>()
 }
@@ -412,11 +408,6 @@ pub fn routes() -> Vec<RouteSpec> {
             Doc::new("playback", "A video's file headers", File).public(),
         ),
     ]
-}
-
-/// `GET /api/v1/openapi.json`.
-pub async fn serve_document(document: web::Data<ApiDocument>) -> HttpResponse {
-    HttpResponse::Ok().json(&document.0)
 }
 
 /// `GET /api/docs`: the document, browsable (Scalar, loaded from jsDelivr).

@@ -13,6 +13,7 @@ use actix_web::web;
 use skillreel_auth::Authenticator;
 use skillreel_config::Settings;
 use skillreel_storage::Storage;
+use skillreel_web::openapi::{ApiDocument, serve_document};
 use skillreel_web::ops::Metrics;
 use skillreel_web::{Backends, BackgroundTasks, KnownRoutes, RouteSpec};
 use sqlx::PgPool;
@@ -109,10 +110,6 @@ pub use skillreel_web::StartError;
 /// catalog, `skillreel dev` serves the union at `/api/v1/openapi.json`).
 pub const DOCUMENT_PATH: &str = "/api/v1/openapi.json";
 
-async fn serve_document() -> actix_web::HttpResponse {
-    actix_web::HttpResponse::Ok().json(skillreel_web::openapi::document(&[&UploadService::routes()]))
-}
-
 /// The upload service as a standalone server.
 pub struct Application {
     port: u16,
@@ -128,6 +125,7 @@ impl Application {
         let mut tasks = BackgroundTasks::default();
         service.spawn_background(&mut tasks);
         let (listener, port) = skillreel_web::bind(&settings.server)?;
+        let document = ApiDocument::of(&[&UploadService::routes()]);
         let mut known = KnownRoutes::of(&UploadService::routes());
         known.add(Method::GET, DOCUMENT_PATH);
         let server = skillreel_web::serve(
@@ -137,6 +135,7 @@ impl Application {
             known,
             move |cfg| {
                 cfg.app_data(authenticator.clone());
+                cfg.app_data(document.clone());
                 service.configure(cfg);
                 cfg.route(DOCUMENT_PATH, web::get().to(serve_document));
             },

@@ -186,7 +186,12 @@ struct DeliveryJob {
 pub fn spawn_fan_out(pool: PgPool, stop: CancellationToken) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut wakeups = Listener::on(&pool, events::EVENT_CHANNEL, POLL * 4).await;
+        // Known before the first batch; a failure here is retried with each round.
+        let mut registered = false;
         loop {
+            if !registered {
+                registered = register(&pool).await;
+            }
             let handled = events::consume_batch(&pool, CONSUMER, 100, &mut async |conn, event| {
                 enqueue_deliveries(conn, event).await
             })
@@ -205,6 +210,13 @@ pub fn spawn_fan_out(pool: PgPool, stop: CancellationToken) -> tokio::task::Join
             }
         }
     })
+}
+
+async fn register(pool: &PgPool) -> bool {
+    let registered = async { events::register(&mut *pool.acquire().await?, CONSUMER).await }.await;
+    registered
+        .inspect_err(|e| tracing::warn!(error = %e, "could not register the webhook consumer"))
+        .is_ok()
 }
 
 /// One delivery job per webhook that wants this notification.
