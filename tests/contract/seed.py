@@ -6,7 +6,9 @@ Usage: seed.py BASE_URL ADMIN_TOKEN ALICE_TOKEN BOB_TOKEN WORK_DIR
 What it creates, so every operation can answer 2xx at least once: a community Alice
 moderates and Bob joined, a published video of Alice's in it with captions, a question
 and an answer, a second video waiting for review, a failed job, a webhook, a tus upload
-in progress and a direct upload. Paging cursors are real ones, taken from first pages.
+in progress and a direct upload; journeys (published, a draft, one waiting for review,
+one to delete) and assignments to Bob (in team `contract-team`). Paging cursors are
+real ones, taken from first pages.
 """
 import base64
 import json
@@ -125,6 +127,26 @@ for part in direct["parts"]:
     with urllib.request.urlopen(put, timeout=60) as r:
         parts.append({"number": part["number"], "etag": r.headers["ETag"]})
 
+# Journeys: one published (assigned to Bob), a draft to publish, one waiting for
+# review in the reviewed community, one to delete; an assignment to withdraw.
+def journey(title, **extra):
+    _, j, _ = call("POST", "/api/v1/journeys", ALICE, {"title": title, "skills": ["contract"],
+                                                     "steps": [{"video_id": published, "note": "Start"}], **extra})
+    return j["id"]
+
+
+tour = journey("Contract journey")
+call("POST", f"/api/v1/journeys/{tour}/publish", ALICE)
+doomed_journey = journey("Doomed journey")
+call("POST", f"/api/v1/journeys/{doomed_journey}/publish", ALICE)
+draft_journey = journey("Draft journey")
+pending_journey = journey("Reviewed journey", community_id=reviewed_community["id"])
+call("POST", f"/api/v1/journeys/{pending_journey}/publish", ALICE)
+call("POST", f"/api/v1/journeys/{tour}/assignments", ADMIN, {"people": [people["bob"]], "type": "required"})
+_, withdrawn, _ = call("POST", f"/api/v1/videos/{second}/assignments", ADMIN,
+                       {"people": [people["bob"]], "type": "recommended"})
+doomed_assignment = withdrawn["assigned"][0]["id"]
+
 # The signed playback URL of the published video.
 _, shown, _ = call("GET", f"/api/v1/videos/{published}", BOB)
 media = shown["playback"]["hls"].split("/api/v1/media/", 1)[1]
@@ -141,6 +163,7 @@ cursors = {
     "GET /api/v1/me/videos": cursor("/api/v1/me/videos", ALICE),
     "GET /api/v1/communities": cursor("/api/v1/communities", ADMIN),
     "GET /api/v1/me/inbox": cursor("/api/v1/me/inbox", ALICE),
+    "GET /api/v1/journeys": cursor("/api/v1/journeys", ADMIN),
 }
 
 
@@ -198,6 +221,16 @@ config.append(accepting("PUT /api/v1/videos/{id}/captions/{lang}", "422",
                         why="the body must be WebVTT or SRT, which only a parser can check"))
 config.append(accepting("POST /api/v1/videos/{id}/comments", "422",
                         why="a reply's parent must be a comment on the same video, and only a top-level comment can be a question"))
+for name in ["POST /api/v1/journeys", "PATCH /api/v1/journeys/{id}"]:
+    config.append(accepting(name, "422",
+                            why="a community must exist and have the owner as a member, `community` visibility needs one, a skill is letters and digits in any script, and each step a published video the owner may see"))
+config.append(accepting("PUT /api/v1/journeys/{id}/steps", "422",
+                        why="each step must be a published video the editor may see, none twice"))
+for name in ["POST /api/v1/journeys/{id}/assignments", "POST /api/v1/videos/{id}/assignments"]:
+    config.append(accepting(name, "422",
+                            why="the people must exist and may see the item, a team must have members, a due date must be in the future"))
+config.append(accepting("POST /api/v1/videos/{id}/progress", "422",
+                        why="the position must be within the video's duration (a 2 s clip here)"))
 # Opaque tokens a generator cannot forge (a cursor, a signed media path) come from
 # the seeded data; everything else is generated.
 for name, value in cursors.items():
@@ -228,6 +261,18 @@ for name in [
 for name in ["PUT /api/v1/communities/{id}/moderators/{user_id}", "DELETE /api/v1/communities/{id}/moderators/{user_id}"]:
     config.append(operation(name, **{"path.id": open_community["id"], "path.user_id": people["bob"]}))
 config.append(operation("GET /api/v1/users/{id}", **{"path.id": people["alice"]}))
+for name in ["GET /api/v1/journeys/{id}", "PATCH /api/v1/journeys/{id}", "GET /api/v1/journeys/{id}/assignments",
+             "GET /api/v1/journeys/{id}/progress"]:
+    config.append(operation(name, **{"path.id": tour}))
+config.append(operation("PUT /api/v1/journeys/{id}/steps", **{"path.id": tour, "body.steps": [{"video_id": published}]}))
+config.append(operation("POST /api/v1/journeys/{id}/assignments", **{"path.id": tour, "body.people": [people["bob"]]}))
+config.append(operation("POST /api/v1/journeys/{id}/publish", **{"path.id": draft_journey}))
+config.append(operation("POST /api/v1/journeys/{id}/review", **{"path.id": pending_journey}))
+config.append(operation("DELETE /api/v1/journeys/{id}", **{"path.id": doomed_journey}))
+config.append(operation("POST /api/v1/videos/{id}/assignments", **{"path.id": second, "body.people": [people["bob"]]}))
+config.append(operation("POST /api/v1/videos/{id}/progress", **{"path.id": published}))
+config.append(operation("DELETE /api/v1/assignments/{id}", **{"path.id": doomed_assignment}))
+config.append(operation("GET /api/v1/teams/{team}/progress", **{"path.team": "contract-team"}))
 # Alice reads her own notification.
 config.append(operation("POST /api/v1/me/inbox/{id}/read", **{"path.id": inbox["items"][0]["id"]})
               + f'headers = {{ Authorization = "Bearer {ALICE}" }}\n')

@@ -50,6 +50,7 @@ pub struct Settings {
     pub upload: UploadSettings,
     pub transcoder: TranscoderSettings,
     pub catalog: CatalogSettings,
+    pub learning: LearningSettings,
     pub log: LogSettings,
 }
 
@@ -218,6 +219,32 @@ impl Default for CatalogSettings {
             cache_ttl_seconds: 30,
             cache_entries: 50_000,
             webhook_allowed_hosts: Vec::new(),
+        }
+    }
+}
+
+/// Journeys, assignments and progress.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LearningSettings {
+    /// An assignee is reminded this long before an assignment is due.
+    pub reminder_lead_hours: u64,
+    /// How often due dates are checked for reminders and overdue notices (any number
+    /// of replicas may check; each notice is sent once).
+    pub scheduler_interval_ms: u64,
+    /// Steps a journey may have.
+    pub max_steps: usize,
+    /// People one assignment request may reach (a team counts each member).
+    pub max_assignees: usize,
+}
+
+impl Default for LearningSettings {
+    fn default() -> Self {
+        Self {
+            reminder_lead_hours: 24,
+            scheduler_interval_ms: 30_000,
+            max_steps: 50,
+            max_assignees: 1_000,
         }
     }
 }

@@ -35,6 +35,25 @@ pub struct Contributor {
     pub likes: i64,
 }
 
+/// Whether `author`'s video or journey in `community` under `policy` waits for a
+/// reviewer before it is published: under `moderator` and `manager`, unless the author
+/// moderates that community.
+pub async fn needs_review(
+    conn: &mut PgConnection,
+    policy: ApprovalPolicy,
+    community: Option<CommunityId>,
+    author: UserId,
+) -> Result<bool, sqlx::Error> {
+    if policy == ApprovalPolicy::None {
+        return Ok(false);
+    }
+    let author_moderates = match community {
+        Some(c) => role_of(conn, c, author).await?.as_deref() == Some("moderator"),
+        None => false,
+    };
+    Ok(!author_moderates)
+}
+
 /// `Err(Database)` with a unique violation when the name is taken (any case).
 pub async fn create(
     conn: &mut PgConnection,

@@ -23,6 +23,14 @@ pub enum NotificationKind {
     Comment,
     Answer,
     Mention,
+    /// A journey or video was assigned to the person.
+    Assignment,
+    /// An assignment is due soon and not completed.
+    AssignmentDueSoon,
+    /// An assignment is past its due date and not completed.
+    AssignmentOverdue,
+    JourneyApproved,
+    JourneyRejected,
 }
 
 impl NotificationKind {
@@ -35,6 +43,11 @@ impl NotificationKind {
             Self::Comment => "comment",
             Self::Answer => "answer",
             Self::Mention => "mention",
+            Self::Assignment => "assignment",
+            Self::AssignmentDueSoon => "assignment_due_soon",
+            Self::AssignmentOverdue => "assignment_overdue",
+            Self::JourneyApproved => "journey_approved",
+            Self::JourneyRejected => "journey_rejected",
         }
     }
 }

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{UserId, VideoId};
+use crate::{AssignmentId, JourneyId, UserId, VideoId};
 
 /// Everything Skillreel records as having happened.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -29,6 +29,26 @@ pub enum DomainEvent {
         /// Whether it asks a question.
         question: bool,
     },
+    /// A journey became visible to its audience.
+    #[serde(rename = "journey.published")]
+    JourneyPublished { journey: JourneyId, actor: UserId },
+    /// Someone (`actor`) asked `assignee` to complete a journey or a video.
+    #[serde(rename = "assignment.created")]
+    AssignmentCreated {
+        assignment: AssignmentId,
+        assignee: UserId,
+        actor: UserId,
+        journey: Option<JourneyId>,
+        video: Option<VideoId>,
+        /// `required` or `recommended`.
+        assignment_kind: String,
+    },
+    /// `actor` watched enough of `video` to complete it (once per person and video).
+    #[serde(rename = "video.completed")]
+    VideoCompleted { video: VideoId, actor: UserId },
+    /// `actor` completed every available step of `journey`.
+    #[serde(rename = "journey.completed")]
+    JourneyCompleted { journey: JourneyId, actor: UserId },
     /// Something landed in a person's inbox: what webhooks are sent.
     #[serde(rename = "notification.created")]
     NotificationCreated {
@@ -51,6 +71,10 @@ impl DomainEvent {
             Self::VideoLiked { .. } => "video.liked",
             Self::VideoUnliked { .. } => "video.unliked",
             Self::CommentCreated { .. } => "comment.created",
+            Self::JourneyPublished { .. } => "journey.published",
+            Self::AssignmentCreated { .. } => "assignment.created",
+            Self::VideoCompleted { .. } => "video.completed",
+            Self::JourneyCompleted { .. } => "journey.completed",
             Self::NotificationCreated { .. } => "notification.created",
         }
     }
@@ -66,7 +90,11 @@ impl DomainEvent {
             Self::VideoPublished { actor, .. }
             | Self::VideoLiked { actor, .. }
             | Self::VideoUnliked { actor, .. }
-            | Self::CommentCreated { actor, .. } => Some(*actor),
+            | Self::CommentCreated { actor, .. }
+            | Self::JourneyPublished { actor, .. }
+            | Self::AssignmentCreated { actor, .. }
+            | Self::VideoCompleted { actor, .. }
+            | Self::JourneyCompleted { actor, .. } => Some(*actor),
             Self::NotificationCreated { .. } => None,
         }
     }
@@ -75,9 +103,14 @@ impl DomainEvent {
     /// consumer in the order they committed.
     pub fn object(&self) -> (&'static str, Uuid) {
         match self {
-            Self::VideoPublished { video, .. } | Self::VideoLiked { video, .. } | Self::VideoUnliked { video, .. } => {
-                ("video", video.as_uuid())
+            Self::VideoPublished { video, .. }
+            | Self::VideoLiked { video, .. }
+            | Self::VideoUnliked { video, .. }
+            | Self::VideoCompleted { video, .. } => ("video", video.as_uuid()),
+            Self::JourneyPublished { journey, .. } | Self::JourneyCompleted { journey, .. } => {
+                ("journey", journey.as_uuid())
             }
+            Self::AssignmentCreated { assignment, .. } => ("assignment", assignment.as_uuid()),
             Self::CommentCreated { comment, .. } => ("comment", *comment),
             Self::NotificationCreated { notification, .. } => ("notification", *notification),
         }

@@ -74,3 +74,11 @@ id_type!(
     /// A community of practice's id.
     CommunityId
 );
+id_type!(
+    /// A learning journey's id.
+    JourneyId
+);
+id_type!(
+    /// An assignment's id: one person asked to complete one journey or video.
+    AssignmentId
+);

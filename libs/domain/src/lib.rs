@@ -9,13 +9,14 @@ mod captions;
 mod catalog;
 pub mod events;
 mod ids;
+pub mod learning;
 mod role;
 mod text;
 mod video;
 
 pub use captions::{CaptionError, Captions, MAX_CAPTION_BYTES, parse_captions, webvtt_timestamp};
 pub use catalog::{ApprovalPolicy, Language, Visibility};
-pub use ids::{CommunityId, UserId, VideoId};
+pub use ids::{AssignmentId, CommunityId, JourneyId, UserId, VideoId};
 pub use role::{Role, Roles, UnknownRole};
-pub use text::{CommunityName, Description, Tag, Tags, Title, ValidationError};
+pub use text::{CommunityName, Description, Tag, TagText, Tags, Title, ValidationError, search_words};
 pub use video::{Rendition, UnknownStatus, VideoStatus};

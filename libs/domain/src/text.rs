@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Why a piece of input was refused, phrased for the person who typed it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -173,6 +173,30 @@ impl Tags {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+}
+
+/// A tag as an API request sends it: what [`Tag`] accepts, stated in the schema.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(transparent)]
+#[schema(pattern = "^\\s*[\\w+#.-]([\\w +#.-]{0,38}[\\w+#.-])?\\s*$")]
+pub struct TagText(String);
+
+impl TagText {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Letters and digits of a search, lowercased, at most 8 words of 64 characters: all
+/// `to_tsquery` ever sees, so no input can make the query fail.
+pub fn search_words(raw: &str) -> Option<String> {
+    let words: Vec<String> = raw
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(8)
+        .map(|w| w.chars().take(64).collect::<String>().to_lowercase())
+        .collect();
+    (!words.is_empty()).then(|| words.join(" "))
 }
 
 #[cfg(test)]

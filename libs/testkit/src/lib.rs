@@ -85,6 +85,11 @@ pub fn token(sub: &str, roles: &[&str]) -> String {
 
 /// A token whose `manager` claim names the `sub` of the person's manager.
 pub fn token_with_manager(sub: &str, roles: &[&str], manager: Option<&str>) -> String {
+    token_in_team(sub, roles, manager, None)
+}
+
+/// A token for someone with a manager and a team, as the org chart says.
+pub fn token_in_team(sub: &str, roles: &[&str], manager: Option<&str>, team: Option<&str>) -> String {
     let auth = skillreel_config::AuthSettings::default();
     DevTokenIssuer::new(JWT_SECRET, &auth.issuer, &auth.audience)
         .issue(
@@ -93,6 +98,7 @@ pub fn token_with_manager(sub: &str, roles: &[&str], manager: Option<&str>) -> S
                 name: Some(format!("{sub} (test)")),
                 roles: roles.iter().map(|r| (*r).to_owned()).collect(),
                 manager: manager.map(str::to_owned),
+                team: team.map(str::to_owned),
                 ..DevIdentity::default()
             },
             Duration::from_secs(600),

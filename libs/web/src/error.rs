@@ -36,6 +36,8 @@ pub enum ErrorCode {
     QuotaExceeded,
     UnsupportedMediaType,
     RangeNotSatisfiable,
+    /// The client sends faster than the endpoint accepts (heartbeats, recommendations).
+    TooManyRequests,
     /// tus: the `Upload-Checksum` does not match the bytes received.
     ChecksumMismatch,
     Unavailable,
@@ -59,6 +61,7 @@ impl ErrorCode {
             Self::PayloadTooLarge | Self::QuotaExceeded => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
+            Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Self::ChecksumMismatch => StatusCode::from_u16(460).unwrap_or(StatusCode::BAD_REQUEST),
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -83,6 +86,7 @@ impl ErrorCode {
             Self::QuotaExceeded => "quota_exceeded",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::RangeNotSatisfiable => "range_not_satisfiable",
+            Self::TooManyRequests => "too_many_requests",
             Self::ChecksumMismatch => "checksum_mismatch",
             Self::Unavailable => "unavailable",
             Self::Internal => "internal",
@@ -107,6 +111,7 @@ impl ErrorCode {
             Self::QuotaExceeded => "Your upload quota would be exceeded",
             Self::UnsupportedMediaType => "Unsupported media type",
             Self::RangeNotSatisfiable => "The requested range is not satisfiable",
+            Self::TooManyRequests => "Too many requests; slow down",
             Self::ChecksumMismatch => "The checksum does not match the data received",
             Self::Unavailable => "The service is temporarily unavailable",
             Self::Internal => "Something went wrong on our side",

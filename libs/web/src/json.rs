@@ -8,6 +8,7 @@ use std::ops::Deref;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::ApiError;
@@ -87,4 +88,14 @@ where
     #[derive(serde::Deserialize)]
     struct Wrap<T: TryFrom<i128>>(#[serde(deserialize_with = "integral")] T);
     Ok(Option::<Wrap<T>>::deserialize(de)?.map(|w| w.0))
+}
+
+/// A field that may be absent (leave it), `null` (clear it) or a value: use with
+/// `#[serde(default, deserialize_with = "double_option")]`.
+pub fn double_option<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    Option::<T>::deserialize(de).map(Some)
 }

@@ -121,6 +121,8 @@ pub enum Success {
     HeadersOnly,
     /// 200 with a file (playback).
     File,
+    /// 200 with JSON, or CSV with this header when the client asks for `text/csv`.
+    JsonOrCsv(SchemaOf, &'static str),
 }
 
 /// A request header a route reads.
@@ -281,6 +283,12 @@ fn operation(method: &Method, path: &str, doc: &Doc, components: &mut Components
             let file = json!({ "*/*": { "schema": { "type": "string", "format": "binary" } } });
             responses.insert("200".into(), ok(Some(file)));
             responses.insert("206".into(), json!({ "description": "a range of the file" }));
+        }
+        Success::JsonOrCsv(s, header) => {
+            let mut content = json_content("application/json", s, components);
+            content["text/csv"] =
+                json!({ "schema": { "type": "string", "description": format!("CSV with the header `{header}`") } });
+            responses.insert("200".into(), ok(Some(content)));
         }
     }
     responses.insert(

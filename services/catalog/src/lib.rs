@@ -15,6 +15,7 @@ use actix_web::web;
 use skillreel_auth::Authenticator;
 use skillreel_config::Settings;
 use skillreel_contracts::views::MediaLinks;
+use skillreel_learning::{Clock, LearningService};
 use skillreel_storage::Storage;
 use skillreel_web::openapi::{ApiDocument, serve_document};
 use skillreel_web::ops::Metrics;
@@ -36,6 +37,7 @@ pub mod views;
 use notify::{egress, webhooks};
 
 pub use skillreel_contracts::MediaSigner;
+pub use skillreel_learning::Clock as LearningClock;
 
 /// What the catalog's handlers share.
 pub struct CatalogContext {
@@ -73,21 +75,30 @@ impl CatalogContext {
     }
 }
 
-/// The catalog's routes and state, to mount into any server.
+/// The catalog's routes and state, to mount into any server, with the capabilities it
+/// hosts (learning).
 #[derive(Clone)]
 pub struct CatalogService {
     ctx: web::Data<CatalogContext>,
+    learning: LearningService,
     document: web::Data<ApiDocument>,
 }
 
 impl CatalogService {
+    /// The catalog on the system clock.
     pub fn new(pool: PgPool, storage: Arc<dyn Storage>, settings: &Settings) -> Self {
+        Self::with_clock(pool, storage, settings, Clock::system())
+    }
+
+    /// The catalog with learning on `clock` (tests move a manual one).
+    pub fn with_clock(pool: PgPool, storage: Arc<dyn Storage>, settings: &Settings, clock: Clock) -> Self {
         let signer = MediaSigner::new(
             settings.media.signing_key.expose().as_bytes(),
             settings.media.url_ttl_seconds,
         );
         Self {
             document: ApiDocument::of(&[&Self::routes()]),
+            learning: LearningService::new(pool.clone(), &settings.learning, clock),
             ctx: web::Data::new(CatalogContext {
                 pool,
                 storage,
@@ -116,12 +127,14 @@ impl CatalogService {
             tasks.stop_token(),
         ));
         tasks.add(ctx.cache.clone().spawn_listener(ctx.pool.clone(), tasks.stop_token()));
+        self.learning.spawn_background(tasks);
     }
 
     /// Every route this service serves: the documented ones (see `openapi::routes`),
-    /// plus the document itself and its viewer.
+    /// learning's, and the document itself and its viewer.
     pub fn routes() -> Vec<RouteSpec> {
         let mut routes = openapi::routes();
+        routes.extend(LearningService::routes());
         routes.push(RouteSpec::new(Method::GET, "/api/v1/openapi.json", || {
             web::get().to(serve_document)
         }));
@@ -140,6 +153,7 @@ impl CatalogService {
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {
         cfg.app_data(self.ctx.clone());
         cfg.app_data(self.document.clone());
+        self.learning.configure(cfg);
         skillreel_web::mount(cfg, &Self::routes());
     }
 }
@@ -153,6 +167,11 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartError> {
+        Self::build_with_clock(settings, Clock::system()).await
+    }
+
+    /// As [`Application::build`], with learning on `clock` (tests move a manual one).
+    pub async fn build_with_clock(settings: Settings, clock: Clock) -> Result<Self, StartError> {
         if settings.media.signing_key.expose().len() < 32 {
             return Err(StartError::Config(
                 "media.signing_key must be at least 32 characters".into(),
@@ -160,7 +179,7 @@ impl Application {
         }
         let backends = Backends::connect(&settings).await?;
         let authenticator = web::Data::new(Authenticator::from_settings(&settings.auth, backends.pool.clone())?);
-        let service = CatalogService::new(backends.pool, backends.storage, &settings);
+        let service = CatalogService::with_clock(backends.pool, backends.storage, &settings, clock);
         let mut tasks = BackgroundTasks::default();
         service.spawn_background(&mut tasks);
         let (listener, port) = skillreel_web::bind(&settings.server)?;

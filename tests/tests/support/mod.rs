@@ -22,6 +22,8 @@ pub struct TestApp {
     pub transcoder: Option<String>,
     pub client: Client,
     settings: Settings,
+    /// The clock learning runs on (a manual one from [`TestApp::spawn_with_clock`]).
+    pub clock: skillreel_catalog::LearningClock,
     workers: Option<CancellationToken>,
     _media: tempfile::TempDir,
 }
@@ -35,6 +37,16 @@ impl TestApp {
     /// Starts upload and catalog; the transcoder only on [`TestApp::start_transcoder`],
     /// so a test can hold videos in `processing`.
     pub async fn spawn(db: &PgConnectOptions, backend: Backend, tweak: impl FnOnce(&mut Settings)) -> Self {
+        Self::spawn_with_clock(db, backend, skillreel_catalog::LearningClock::system(), tweak).await
+    }
+
+    /// As [`TestApp::spawn`], with learning on `clock`.
+    pub async fn spawn_with_clock(
+        db: &PgConnectOptions,
+        backend: Backend,
+        clock: skillreel_catalog::LearningClock,
+        tweak: impl FnOnce(&mut Settings),
+    ) -> Self {
         let media = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let store = match backend {
             Backend::Local => Store::Local(media.path()),
@@ -45,7 +57,7 @@ impl TestApp {
         let upload = skillreel_upload::Application::build(settings.clone())
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        let catalog = skillreel_catalog::Application::build(settings.clone())
+        let catalog = skillreel_catalog::Application::build_with_clock(settings.clone(), clock.clone())
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         let (upload_port, catalog_port) = (upload.port(), catalog.port());
@@ -62,6 +74,7 @@ impl TestApp {
                 .build()
                 .unwrap_or_else(|e| panic!("{e}")),
             settings,
+            clock,
             workers: None,
             _media: media,
         }
@@ -84,7 +97,7 @@ impl TestApp {
 
     /// Another catalog server on the same database: a replica with its own read cache.
     pub async fn spawn_catalog_replica(&self) -> String {
-        let app = skillreel_catalog::Application::build(self.settings.clone())
+        let app = skillreel_catalog::Application::build_with_clock(self.settings.clone(), self.clock.clone())
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         let port = app.port();

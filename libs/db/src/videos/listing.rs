@@ -11,6 +11,7 @@ use super::*;
 /// and shown to agree with it by `tests/access_policy.rs`. `$1` is the viewer, `$2`
 /// whether they are an admin, `$3` the status listed. `query!` takes only literal SQL,
 /// so the rule is handed to `$then!` as its first argument.
+#[macro_export]
 macro_rules! with_listing_rule {
     ($then:ident!($($args:tt)*)) => {
         $then!(

@@ -103,18 +103,6 @@ pub enum SortKey {
     Relevance,
 }
 
-/// Letters and digits of a search, lowercased, at most 8 words of 64 characters: all
-/// `to_tsquery` ever sees, so no input can make the query fail.
-fn search_words(raw: &str) -> Option<String> {
-    let words: Vec<String> = raw
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .take(8)
-        .map(|w| w.chars().take(64).collect::<String>().to_lowercase())
-        .collect();
-    (!words.is_empty()).then(|| words.join(" "))
-}
-
 fn parse_sort(key: Option<SortKey>, searching: bool) -> Result<Sort, ApiError> {
     match key {
         None if searching => Ok(Sort::Relevance),
@@ -144,7 +132,7 @@ pub async fn list_videos(
     query: web::Query<ListQuery>,
 ) -> Result<web::Json<Page<VideoView>>, ApiError> {
     let q = query.into_inner();
-    let words = q.q.as_deref().and_then(search_words);
+    let words = q.q.as_deref().and_then(skillreel_domain::search_words);
     if q.q.is_some() && words.is_none() {
         return Err(ApiError::bad_request("q must contain a word"));
     }

@@ -3,14 +3,8 @@
 
 use super::*;
 
-/// A field that may be absent (leave it), `null` (clear it) or a value.
-fn double_option<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(de).map(Some)
-}
+use skillreel_domain::TagText;
+use skillreel_web::double_option;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -34,18 +28,6 @@ pub struct VideoPatch {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<CommunityId>)]
     community: Option<Option<String>>,
-}
-
-/// A tag as sent: what [`skillreel_domain::Tag`] accepts.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(transparent)]
-#[schema(pattern = "^\\s*[\\w+#.-]([\\w +#.-]{0,38}[\\w+#.-])?\\s*$")]
-pub struct TagText(String);
-
-impl TagText {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
 /// Checks a community id and that the author may post there (is a member).

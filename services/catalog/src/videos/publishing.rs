@@ -81,24 +81,7 @@ pub async fn publish(
     current_view(&ctx, &req, &user, video.id).await
 }
 
-/// Whether `author`'s video in `community` under `policy` waits for a reviewer before
-/// it is published: under `moderator` and `manager`, unless the author moderates
-/// that community.
-pub(super) async fn needs_review(
-    conn: &mut PgConnection,
-    policy: ApprovalPolicy,
-    community: Option<CommunityId>,
-    author: UserId,
-) -> Result<bool, ApiError> {
-    if policy == ApprovalPolicy::None {
-        return Ok(false);
-    }
-    let author_moderates = match community {
-        Some(c) => communities::role_of(conn, c, author).await?.as_deref() == Some("moderator"),
-        None => false,
-    };
-    Ok(!author_moderates)
-}
+pub(super) use communities::needs_review;
 
 /// A reviewer's decision: approval, or rejection with a reason for the author.
 #[derive(Debug, Deserialize, ToSchema)]

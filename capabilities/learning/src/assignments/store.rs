@@ -1,0 +1,181 @@
+//! Assignments in PostgreSQL, and where each assignee stands on theirs, computed in one
+//! statement from their watched seconds: a video assignment by that video, a journey
+//! assignment by every step the assignee may watch (published, and in a community
+//! they belong to when restricted to it). A step whose video is removed drops out, so
+//! progress stays consistent when a video goes.
+
+use skillreel_domain::learning::AssignmentKind;
+use skillreel_domain::{AssignmentId, JourneyId, UserId, VideoId};
+use sqlx::PgConnection;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// What is assigned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Item {
+    Journey(JourneyId),
+    Video(VideoId),
+}
+
+impl Item {
+    fn journey(self) -> Option<Uuid> {
+        match self {
+            Self::Journey(j) => Some(j.as_uuid()),
+            Self::Video(_) => None,
+        }
+    }
+
+    fn video(self) -> Option<Uuid> {
+        match self {
+            Self::Video(v) => Some(v.as_uuid()),
+            Self::Journey(_) => None,
+        }
+    }
+}
+
+/// Assigns `item` to each of `assignees`; returns `(assignee, new assignment id)` for
+/// those who did not have it yet (assigning twice changes nothing).
+pub async fn insert(
+    conn: &mut PgConnection,
+    item: Item,
+    assignees: &[Uuid],
+    kind: AssignmentKind,
+    assigner: UserId,
+    due_at: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+) -> Result<Vec<(Uuid, Uuid)>, sqlx::Error> {
+    let ids: Vec<Uuid> = assignees.iter().map(|_| Uuid::now_v7()).collect();
+    let rows = sqlx::query!(
+        r#"
+        insert into assignment (id, assignee_id, journey_id, video_id, kind, assigner_id, due_at, created_at, updated_at)
+        select a.id, a.assignee, $3, $4, $5, $6, $7, $8, $8
+          from unnest($1::uuid[], $2::uuid[]) as a (id, assignee)
+        on conflict do nothing
+        returning assignee_id, id
+        "#,
+        &ids,
+        assignees,
+        item.journey(),
+        item.video(),
+        kind.as_str(),
+        assigner.as_uuid(),
+        due_at,
+        now,
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.assignee_id, r.id)).collect())
+}
+
+/// The bare assignment (who, what, by whom).
+pub struct AssignmentRef {
+    pub id: AssignmentId,
+    pub assignee_id: UserId,
+    pub assigner_id: UserId,
+}
+
+pub async fn find(conn: &mut PgConnection, id: Uuid) -> Result<Option<AssignmentRef>, sqlx::Error> {
+    Ok(
+        sqlx::query!("select id, assignee_id, assigner_id from assignment where id = $1", id)
+            .fetch_optional(conn)
+            .await?
+            .map(|r| AssignmentRef {
+                id: AssignmentId::from_uuid(r.id),
+                assignee_id: UserId::from_uuid(r.assignee_id),
+                assigner_id: UserId::from_uuid(r.assigner_id),
+            }),
+    )
+}
+
+pub async fn delete(conn: &mut PgConnection, id: AssignmentId) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!("delete from assignment where id = $1", id.as_uuid())
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Which assignments to report on (all given conditions hold).
+#[derive(Debug, Default)]
+pub struct Filter<'a> {
+    pub assignees: Option<&'a [Uuid]>,
+    pub ids: Option<&'a [Uuid]>,
+    pub journey: Option<Uuid>,
+    pub assigner: Option<Uuid>,
+}
+
+/// One assignment and where its assignee stands.
+#[derive(Debug, Clone)]
+pub struct AssignmentRow {
+    pub id: Uuid,
+    pub assignee_id: Uuid,
+    pub assignee_name: String,
+    pub kind: String,
+    pub journey_id: Option<Uuid>,
+    pub video_id: Option<Uuid>,
+    pub title: String,
+    pub assigner_id: Uuid,
+    pub assigner_name: String,
+    pub due_at: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+    /// Videos the assignee must watch (available ones).
+    pub items: i64,
+    /// Completed items, counting partly watched ones by their share of the threshold.
+    pub done: f64,
+    pub completed_items: i64,
+    pub last_completed_at: Option<OffsetDateTime>,
+    pub started: bool,
+}
+
+impl AssignmentRow {
+    pub fn completed(&self) -> bool {
+        self.items > 0 && self.completed_items == self.items
+    }
+}
+
+/// The assignments `filter` selects with the assignees' progress, one statement.
+pub async fn rows(conn: &mut PgConnection, filter: &Filter<'_>) -> Result<Vec<AssignmentRow>, sqlx::Error> {
+    sqlx::query_as!(
+        AssignmentRow,
+        r#"
+        select a.id, a.assignee_id, pu.name as assignee_name, a.kind, a.journey_id, a.video_id,
+               coalesce(j.title, av.title) as "title!", a.assigner_id, au.name as assigner_name,
+               a.due_at, a.created_at,
+               st.items as "items!", st.done as "done!", st.completed_items as "completed_items!",
+               st.last_completed_at, st.started as "started!"
+          from assignment a
+          join app_user pu on pu.id = a.assignee_id
+          join app_user au on au.id = a.assigner_id
+          left join journey j on j.id = a.journey_id
+          left join video av on av.id = a.video_id
+          cross join lateral (
+              select count(*) as items,
+                     coalesce(sum(case when p.completed_at is not null then 1.0
+                                       else least(coalesce(p.watched_seconds, 0) / greatest(v.duration_ms * 0.0009, 0.001), 1.0)
+                                  end), 0)::float8 as done,
+                     count(p.completed_at) as completed_items,
+                     max(p.completed_at) as last_completed_at,
+                     coalesce(bool_or(p.watched_seconds > 0), false) as started
+                from (select s.video_id from journey_step s where s.journey_id = a.journey_id
+                      union all
+                      select a.video_id where a.video_id is not null) item
+                join video v on v.id = item.video_id
+                left join video_progress p on p.user_id = a.assignee_id and p.video_id = v.id
+               where v.status = 'published'
+                 and (v.visibility <> 'community'
+                      or v.owner_id = a.assignee_id
+                      or exists (select 1 from community_member m
+                                  where m.community_id = v.community_id and m.user_id = a.assignee_id))
+          ) st
+         where ($1::uuid[] is null or a.assignee_id = any($1))
+           and ($2::uuid[] is null or a.id = any($2))
+           and ($3::uuid is null or a.journey_id = $3)
+           and ($4::uuid is null or a.assigner_id = $4)
+        "#,
+        filter.assignees,
+        filter.ids,
+        filter.journey,
+        filter.assigner,
+    )
+    .fetch_all(conn)
+    .await
+}
