@@ -256,6 +256,12 @@ pub async fn list(
         Some(raw) => Some(RankCursor::decode(raw).ok_or_else(|| ApiError::bad_request("cursor is not valid"))?),
         None => None,
     };
+    if query.q.as_deref().is_some_and(|q| q.chars().count() > 500) {
+        return Err(ApiError::bad_request("q is at most 500 characters"));
+    }
+    if query.skill.as_deref().is_some_and(|s| s.chars().count() > Tag::MAX) {
+        return Err(ApiError::bad_request("skill is at most 40 characters"));
+    }
     let words = query.q.as_deref().and_then(search_words);
     // A skill that is no valid tag is on no journey.
     let skill = match query.skill.as_deref().map(Tag::parse) {
