@@ -101,6 +101,22 @@ ensure_python_tools() {
   export SKILLREEL_TEST_PYTHON="$venv/bin/python"
 }
 
+# Ralph, a real xAPI LRS (PyPI ralph-malph), in its own virtualenv; the learning tests
+# start it with tests/lrs/ralph_server.py. The `lrs` extra alone lacks the CLI (used to
+# validate statements against the xAPI Video Profile) and `requests`.
+ensure_ralph() {
+  local venv="${SKILLREEL_RALPH_VENV:-$HOME/.cache/ralph-venv}"
+  if ! "$venv/bin/python" -c 'import importlib.metadata as m, requests, uvicorn, bcrypt
+assert m.version("ralph-malph") == "5.1.0"' 2>/dev/null || [ ! -x "$venv/bin/ralph" ]; then
+    log "installing Ralph (xAPI LRS) into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check 'ralph-malph[cli,lrs]==5.1.0' requests
+  fi
+  export SKILLREEL_TEST_RALPH_PYTHON="$venv/bin/python"
+  export SKILLREEL_TEST_RALPH_CLI="$venv/bin/ralph"
+  export SKILLREEL_TEST_RALPH_SERVER="$ROOT_DIR/tests/lrs/ralph_server.py"
+}
+
 # A database with the schema, for the compile-time checked queries.
 ensure_build_database() {
   local base="${DATABASE_URL%/*}"

@@ -11,13 +11,17 @@
 //!   watched (the union over every device and session, judged against the server's
 //!   clock: a seek earns nothing); a video is complete at 90 %, a journey when every
 //!   available step is; team reports for managers, as JSON or CSV.
+//! - **The learning record** ([`xapi`]): learning events as xAPI 1.0.3 statements
+//!   (the Video Profile for the player), kept here and sent to the organisation's LRS.
 //!
 //! The capability owns its routes ([`LearningService::routes`], mounted by the catalog
 //! service), its SQL and its tests (`tests/tests/learning`). Access is the domain's
 //! policy ([`skillreel_domain::access`]); what happens is recorded as domain events.
 
+use std::sync::Arc;
+
 use actix_web::web;
-use skillreel_config::LearningSettings;
+use skillreel_config::{LearningSettings, XapiSettings};
 use skillreel_web::{BackgroundTasks, RouteSpec};
 use sqlx::PgPool;
 
@@ -29,6 +33,7 @@ mod org;
 mod progress;
 mod reminders;
 mod routes;
+pub mod xapi;
 
 pub use clock::Clock;
 
@@ -37,6 +42,7 @@ pub struct LearningContext {
     pub pool: PgPool,
     pub clock: Clock,
     pub settings: LearningSettings,
+    pub xapi: Arc<XapiSettings>,
 }
 
 /// Learning's routes, state and background work, to mount into a service.
@@ -46,12 +52,13 @@ pub struct LearningService {
 }
 
 impl LearningService {
-    pub fn new(pool: PgPool, settings: &LearningSettings, clock: Clock) -> Self {
+    pub fn new(pool: PgPool, settings: &LearningSettings, xapi: &XapiSettings, clock: Clock) -> Self {
         Self {
             ctx: web::Data::new(LearningContext {
                 pool,
                 clock,
                 settings: settings.clone(),
+                xapi: Arc::new(xapi.clone()),
             }),
         }
     }
@@ -67,8 +74,18 @@ impl LearningService {
         cfg.app_data(self.ctx.clone());
     }
 
-    /// Starts the reminder pass (see [`reminders`]), stopped with `tasks`.
+    /// Starts the reminder pass (see [`reminders`]), the `xapi` consumer and, with an
+    /// LRS configured, the forwarder ([`xapi`]), stopped with `tasks`.
     pub fn spawn_background(&self, tasks: &mut BackgroundTasks) {
-        tasks.add(reminders::spawn(self.ctx.clone().into_inner(), tasks.stop_token()));
+        let ctx = &self.ctx;
+        tasks.add(reminders::spawn(ctx.clone().into_inner(), tasks.stop_token()));
+        tasks.add(xapi::spawn_consumer(
+            ctx.pool.clone(),
+            ctx.xapi.clone(),
+            tasks.stop_token(),
+        ));
+        if let Some(forwarder) = xapi::forward::spawn(ctx.pool.clone(), ctx.xapi.clone(), tasks.stop_token()) {
+            tasks.add(forwarder);
+        }
     }
 }

@@ -9,6 +9,7 @@ use skillreel_web::paging::Page;
 use crate::assignments::{self, AssignResult, AssignmentView};
 use crate::journeys::{self, JourneyView};
 use crate::progress::{self, JourneyProgress, TeamProgress, VideoProgress};
+use crate::xapi::{self, StatementResult};
 
 fn route(method: Method, path: &'static str, to: fn() -> actix_web::Route, doc: Doc) -> RouteSpec {
     RouteSpec::new(method, path, to).doc(doc)
@@ -171,6 +172,17 @@ pub fn routes() -> Vec<RouteSpec> {
                 "A team's assignments and where each member stands (JSON or CSV)",
                 JsonOrCsv(schema::<TeamProgress>(), progress::TEAM_CSV_HEADER),
             ),
+        ),
+        route(
+            M::GET,
+            "/api/v1/xapi/statements",
+            || web::get().to(xapi::list),
+            Doc::new(
+                "xapi",
+                "The learning record as xAPI statements, in the LRS's format (admins)",
+                Json(schema::<StatementResult>()),
+            )
+            .query(params::<xapi::StatementsQuery>()),
         ),
     ]
 }

@@ -51,6 +51,7 @@ pub struct Settings {
     pub transcoder: TranscoderSettings,
     pub catalog: CatalogSettings,
     pub learning: LearningSettings,
+    pub xapi: XapiSettings,
     pub log: LogSettings,
 }
 
@@ -219,6 +220,40 @@ impl Default for CatalogSettings {
             cache_ttl_seconds: 30,
             cache_entries: 50_000,
             webhook_allowed_hosts: Vec::new(),
+        }
+    }
+}
+
+/// The learning record as xAPI statements, and the LRS they are sent to.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct XapiSettings {
+    /// The LRS's xAPI base URL (statements go to `{endpoint}statements`, e.g.
+    /// `https://lrs.example/xAPI/`); none keeps them here only.
+    pub endpoint: Option<String>,
+    /// Basic auth to the LRS.
+    pub username: String,
+    pub password: Secret<String>,
+    /// The `homePage` of the people's accounts and the base of activity ids.
+    pub home_page: String,
+    /// Statements sent per request.
+    pub batch_size: i64,
+    /// Longest wait between attempts while the LRS refuses or is down (doubling from 1 s).
+    pub retry_max_seconds: u64,
+    /// How often new statements are looked for.
+    pub poll_ms: u64,
+}
+
+impl Default for XapiSettings {
+    fn default() -> Self {
+        Self {
+            endpoint: None,
+            username: String::new(),
+            password: Secret::new(String::new()),
+            home_page: "http://localhost:8080".into(),
+            batch_size: 50,
+            retry_max_seconds: 300,
+            poll_ms: 2_000,
         }
     }
 }

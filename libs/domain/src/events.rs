@@ -10,6 +10,26 @@ use uuid::Uuid;
 
 use crate::{AssignmentId, JourneyId, UserId, VideoId};
 
+/// A moment of one player session on a video: what the xAPI Video Profile reports.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Playback {
+    pub video: VideoId,
+    pub actor: UserId,
+    /// The player's session id.
+    pub session: Uuid,
+    /// Seconds into the video.
+    pub time: f64,
+    /// Where a seek started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<f64>,
+    /// The video's length in seconds.
+    pub length: f64,
+    /// The share of the video the person has watched (0 to 1, all sessions).
+    pub progress: f64,
+    /// What this session played, as the Video Profile writes it (`0[.]12.5[,]20[.]30`).
+    pub played_segments: String,
+}
+
 /// Everything Skillreel records as having happened.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind")]
@@ -45,7 +65,27 @@ pub enum DomainEvent {
     },
     /// `actor` watched enough of `video` to complete it (once per person and video).
     #[serde(rename = "video.completed")]
-    VideoCompleted { video: VideoId, actor: UserId },
+    VideoCompleted {
+        video: VideoId,
+        actor: UserId,
+        /// The session and moment it happened in.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        playback: Option<Playback>,
+    },
+    /// A player session on a video started (its first heartbeat).
+    #[serde(rename = "video.initialized")]
+    VideoInitialized(Playback),
+    /// Playback started or resumed.
+    #[serde(rename = "video.played")]
+    VideoPlayed(Playback),
+    #[serde(rename = "video.paused")]
+    VideoPaused(Playback),
+    /// The position jumped from `from` to `time`.
+    #[serde(rename = "video.seeked")]
+    VideoSeeked(Playback),
+    /// The player closed the session.
+    #[serde(rename = "video.terminated")]
+    VideoTerminated(Playback),
     /// `actor` completed every available step of `journey`.
     #[serde(rename = "journey.completed")]
     JourneyCompleted { journey: JourneyId, actor: UserId },
@@ -74,6 +114,11 @@ impl DomainEvent {
             Self::JourneyPublished { .. } => "journey.published",
             Self::AssignmentCreated { .. } => "assignment.created",
             Self::VideoCompleted { .. } => "video.completed",
+            Self::VideoInitialized(_) => "video.initialized",
+            Self::VideoPlayed(_) => "video.played",
+            Self::VideoPaused(_) => "video.paused",
+            Self::VideoSeeked(_) => "video.seeked",
+            Self::VideoTerminated(_) => "video.terminated",
             Self::JourneyCompleted { .. } => "journey.completed",
             Self::NotificationCreated { .. } => "notification.created",
         }
@@ -95,6 +140,11 @@ impl DomainEvent {
             | Self::AssignmentCreated { actor, .. }
             | Self::VideoCompleted { actor, .. }
             | Self::JourneyCompleted { actor, .. } => Some(*actor),
+            Self::VideoInitialized(p)
+            | Self::VideoPlayed(p)
+            | Self::VideoPaused(p)
+            | Self::VideoSeeked(p)
+            | Self::VideoTerminated(p) => Some(p.actor),
             Self::NotificationCreated { .. } => None,
         }
     }
@@ -107,6 +157,11 @@ impl DomainEvent {
             | Self::VideoLiked { video, .. }
             | Self::VideoUnliked { video, .. }
             | Self::VideoCompleted { video, .. } => ("video", video.as_uuid()),
+            Self::VideoInitialized(p)
+            | Self::VideoPlayed(p)
+            | Self::VideoPaused(p)
+            | Self::VideoSeeked(p)
+            | Self::VideoTerminated(p) => ("video", p.video.as_uuid()),
             Self::JourneyPublished { journey, .. } | Self::JourneyCompleted { journey, .. } => {
                 ("journey", journey.as_uuid())
             }

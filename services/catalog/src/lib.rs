@@ -98,7 +98,7 @@ impl CatalogService {
         );
         Self {
             document: ApiDocument::of(&[&Self::routes()]),
-            learning: LearningService::new(pool.clone(), &settings.learning, clock),
+            learning: LearningService::new(pool.clone(), &settings.learning, &settings.xapi, clock),
             ctx: web::Data::new(CatalogContext {
                 pool,
                 storage,

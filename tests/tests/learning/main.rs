@@ -9,6 +9,7 @@ mod support;
 mod assignments;
 mod journeys;
 mod progress;
+mod xapi;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};

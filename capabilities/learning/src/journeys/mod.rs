@@ -711,6 +711,12 @@ pub async fn review(
                     "a rejection needs a reason of 1 to 5000 characters",
                 ));
             }
+            if reason
+                .chars()
+                .any(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r'))
+            {
+                return Err(ApiError::validation("a reason must not contain control characters"));
+            }
             (JourneyStatus::Rejected, Some(reason), NotificationKind::JourneyRejected)
         }
     };

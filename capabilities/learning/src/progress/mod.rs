@@ -14,9 +14,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use skillreel_auth::AuthUser;
 use skillreel_db::{events, users};
-use skillreel_domain::events::DomainEvent;
+use skillreel_domain::events::{DomainEvent, Playback};
 use skillreel_domain::learning::{COMPLETION_THRESHOLD, Interval, PlayerState, completes};
-use skillreel_domain::{JourneyId, UserId, VideoStatus};
+use skillreel_domain::{JourneyId, UserId, VideoId, VideoStatus};
 use skillreel_web::{ApiError, ErrorCode, JsonObject};
 use sqlx::PgConnection;
 use time::OffsetDateTime;
@@ -50,6 +50,9 @@ pub struct Heartbeat {
     /// The playback rate (default 1); up to 2 is credited in full.
     #[schema(minimum = 0.25, maximum = 4)]
     playback_rate: Option<f64>,
+    /// The player closes the session with this heartbeat.
+    #[serde(default)]
+    ended: bool,
 }
 
 /// Where the caller stands on a video.
@@ -98,8 +101,9 @@ fn check_beat(beat: &Heartbeat, duration: f64) -> Result<store::Beat, ApiError> 
     Ok(store::Beat {
         sequence: beat.sequence,
         position: beat.position.min(duration),
-        playing: beat.playing,
+        playing: beat.playing && !beat.ended,
         rate,
+        ended: beat.ended,
     })
 }
 
@@ -123,86 +127,154 @@ pub async fn heartbeat(
         (_, Some(d)) => d,
     };
     let beat = check_beat(&body, duration)?;
-    let (me, vid) = (user.id.as_uuid(), video.id.as_uuid());
-    let watched = match store::session_for_update(&mut tx, me, body.session_id).await? {
-        None => {
-            if !store::start_session(&mut tx, me, body.session_id, vid, &beat, now).await? {
-                return Err(ApiError::conflict(
-                    "heartbeat out of order: the session was opened meanwhile",
-                ));
-            }
-            store::watched(&mut tx, me, vid).await?
-        }
-        Some(session) => {
-            if session.video_id != vid {
-                return Err(ApiError::conflict("this session is playing another video"));
-            }
-            if beat.sequence <= session.sequence {
-                return Err(ApiError::conflict(format!(
-                    "heartbeat out of order: sequence {} after {}",
-                    beat.sequence, session.sequence
-                )));
-            }
-            let elapsed = (now - session.last_at).as_seconds_f64();
-            if elapsed < MIN_HEARTBEAT_GAP_SECONDS {
-                return Err(ApiError::new(
-                    ErrorCode::TooManyRequests,
-                    "heartbeats of one session must be at least 0.2 s apart",
-                ));
-            }
-            let before = PlayerState {
-                position: session.position,
-                playing: session.playing,
-                rate: session.rate,
-            };
-            let after = PlayerState {
-                position: beat.position,
-                playing: beat.playing,
-                rate: beat.rate,
-            };
-            let played = match Interval::between(before, after, elapsed) {
-                Interval::Watched { from, to } => Some((from, to)),
-                Interval::Seeked { .. } | Interval::Still => None,
-            };
-            store::advance_session(&mut tx, me, body.session_id, &beat, played, now).await?;
-            match played {
-                Some(span) => credit(&mut tx, user.id, vid, span, duration, now).await?,
-                None => store::watched(&mut tx, me, vid).await?,
-            }
-        }
-    };
+    let judged = judge(&mut tx, &user, video.id, body.session_id, &beat, now).await?;
+    let watched = record(&mut tx, &user, video.id, &judged, duration, now).await?;
     tx.commit().await?;
-    Ok(web::Json(video_progress(vid, duration, watched)))
+    Ok(web::Json(video_progress(video.id.as_uuid(), duration, watched)))
 }
 
-/// Adds a watched span; on reaching the threshold, completes the video and every
-/// journey it completes, each recorded as an event once.
-async fn credit(
+/// A heartbeat judged against its session's previous one.
+struct Judged {
+    session: Uuid,
+    beat: store::Beat,
+    /// The session's first heartbeat.
+    opened: bool,
+    /// The previous heartbeat said it was playing.
+    was_playing: bool,
+    interval: Interval,
+    /// The session's played segments, as the Video Profile writes them.
+    segments: String,
+    ended: bool,
+}
+
+/// Opens or advances the session (locked meanwhile); refuses a heartbeat out of order,
+/// too soon after the last, or for another video than the session's.
+async fn judge(
     conn: &mut PgConnection,
-    user: UserId,
-    video: Uuid,
-    span: (f64, f64),
+    user: &AuthUser,
+    video: VideoId,
+    session_id: Uuid,
+    beat: &store::Beat,
+    now: OffsetDateTime,
+) -> Result<Judged, ApiError> {
+    let (me, vid) = (user.id.as_uuid(), video.as_uuid());
+    let judged = |opened, was_playing, interval, segments| Judged {
+        session: session_id,
+        beat: beat.clone(),
+        opened,
+        was_playing,
+        interval,
+        segments,
+        ended: beat.ended,
+    };
+    let Some(session) = store::session_for_update(conn, me, session_id).await? else {
+        if !store::start_session(conn, me, session_id, vid, beat, now).await? {
+            return Err(ApiError::conflict(
+                "heartbeat out of order: the session was opened meanwhile",
+            ));
+        }
+        return Ok(judged(true, false, Interval::Still, String::new()));
+    };
+    if session.video_id != vid {
+        return Err(ApiError::conflict("this session is playing another video"));
+    }
+    if beat.sequence <= session.sequence {
+        return Err(ApiError::conflict(format!(
+            "heartbeat out of order: sequence {} after {}",
+            beat.sequence, session.sequence
+        )));
+    }
+    let elapsed = (now - session.last_at).as_seconds_f64();
+    if elapsed < MIN_HEARTBEAT_GAP_SECONDS {
+        return Err(ApiError::new(
+            ErrorCode::TooManyRequests,
+            "heartbeats of one session must be at least 0.2 s apart",
+        ));
+    }
+    let before = PlayerState {
+        position: session.position,
+        playing: session.playing,
+        rate: session.rate,
+    };
+    let after = PlayerState {
+        position: beat.position,
+        playing: beat.playing,
+        rate: beat.rate,
+    };
+    let interval = Interval::between(before, after, elapsed);
+    let played = match interval {
+        Interval::Watched { from, to } => Some((from, to)),
+        Interval::Seeked { .. } | Interval::Still => None,
+    };
+    let segments = store::advance_session(conn, me, session_id, beat, played, now).await?;
+    Ok(judged(false, session.playing, interval, segments))
+}
+
+/// Credits what was watched and records the moments the Video Profile reports
+/// (initialized, played, paused, seeked, completed, terminated) as domain events; on
+/// reaching the threshold, completes the video and every journey it completes, once.
+async fn record(
+    conn: &mut PgConnection,
+    user: &AuthUser,
+    video: VideoId,
+    judged: &Judged,
     duration: f64,
     now: OffsetDateTime,
 ) -> Result<store::Watched, ApiError> {
-    let mut watched = store::credit(conn, user.as_uuid(), video, span, now).await?;
+    let (me, vid) = (user.id.as_uuid(), video.as_uuid());
+    let mut watched = match judged.interval {
+        Interval::Watched { from, to } => store::credit(conn, me, vid, (from, to), now).await?,
+        _ => store::watched(conn, me, vid).await?,
+    };
+    let moment = |time: f64, from: Option<f64>, watched: &store::Watched| Playback {
+        video,
+        actor: user.id,
+        session: judged.session,
+        time,
+        from,
+        length: duration,
+        progress: if watched.completed_at.is_some() {
+            1.0
+        } else {
+            (watched.seconds / duration).clamp(0.0, 1.0)
+        },
+        played_segments: judged.segments.clone(),
+    };
+    let at = judged.beat.position;
+    let mut moments = Vec::new();
+    if judged.opened {
+        moments.push(DomainEvent::VideoInitialized(moment(at, None, &watched)));
+    }
+    if let Interval::Seeked { from, to } = judged.interval {
+        moments.push(DomainEvent::VideoSeeked(moment(to, Some(from), &watched)));
+    }
+    match (judged.was_playing, judged.beat.playing) {
+        (false, true) => moments.push(DomainEvent::VideoPlayed(moment(at, None, &watched))),
+        (true, false) => moments.push(DomainEvent::VideoPaused(moment(at, None, &watched))),
+        _ => {}
+    }
     if watched.completed_at.is_none()
         && completes(watched.seconds, duration)
-        && store::complete(conn, user.as_uuid(), video, now).await?
+        && store::complete(conn, me, vid, now).await?
     {
         watched.completed_at = Some(now);
-        let completed = DomainEvent::VideoCompleted {
-            video: video.into(),
-            actor: user,
-        };
-        events::record(conn, &completed).await?;
-        for journey in store::journeys_completed_with(conn, user.as_uuid(), video).await? {
-            let done = DomainEvent::JourneyCompleted {
+        moments.push(DomainEvent::VideoCompleted {
+            video,
+            actor: user.id,
+            playback: Some(moment(at, None, &watched)),
+        });
+        for journey in store::journeys_completed_with(conn, me, vid).await? {
+            moments.push(DomainEvent::JourneyCompleted {
                 journey: JourneyId::from_uuid(journey),
-                actor: user,
-            };
-            events::record(conn, &done).await?;
+                actor: user.id,
+            });
         }
+    }
+    if judged.ended {
+        moments.push(DomainEvent::VideoTerminated(moment(at, None, &watched)));
+    }
+    for event in &moments {
+        events::record(conn, event).await?;
     }
     Ok(watched)
 }

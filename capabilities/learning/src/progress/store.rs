@@ -40,11 +40,14 @@ pub async fn session_for_update(
 }
 
 /// A heartbeat as stored.
+#[derive(Debug, Clone)]
 pub struct Beat {
     pub sequence: i64,
     pub position: f64,
     pub playing: bool,
     pub rate: f64,
+    /// The player closes the session with it.
+    pub ended: bool,
 }
 
 /// Opens a session with its first heartbeat; `false` when another request opened it
@@ -77,7 +80,8 @@ pub async fn start_session(
     Ok(done.rows_affected() == 1)
 }
 
-/// Records the session's new heartbeat, adding `played` to its played segments.
+/// Records the session's new heartbeat, adding `played` to its played segments;
+/// returns the segments as the xAPI Video Profile writes them (`0[.]12.5[,]20[.]30`).
 pub async fn advance_session(
     conn: &mut PgConnection,
     user: Uuid,
@@ -85,14 +89,16 @@ pub async fn advance_session(
     beat: &Beat,
     played: Option<(f64, f64)>,
     now: OffsetDateTime,
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
+) -> Result<String, sqlx::Error> {
+    sqlx::query_scalar!(
         r#"
         update watch_session
            set sequence = $3, position = $4, playing = $5, rate = $6, last_at = $7,
                played = case when $8::float8 is null then played
                              else played + nummultirange(numrange($8::float8::numeric, $9::float8::numeric)) end
          where user_id = $1 and id = $2
+        returning coalesce((select string_agg(lower(r)::float8::text || '[.]' || upper(r)::float8::text, '[,]' order by lower(r))
+                              from unnest(played) r), '') as "segments!"
         "#,
         user,
         session,
@@ -104,9 +110,8 @@ pub async fn advance_session(
         played.map(|p| p.0),
         played.map(|p| p.1),
     )
-    .execute(conn)
-    .await?;
-    Ok(())
+    .fetch_one(conn)
+    .await
 }
 
 /// Where a person stands on a video.
