@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::LearningContext;
-use crate::assignments::store::{self, Filter};
+use crate::assignments::store::{self, Selection};
 
 /// Assignments handled per pass and kind; the rest wait for the next pass.
 const BATCH: i64 = 500;
@@ -100,14 +100,7 @@ async fn send(
     if claimed.is_empty() {
         return Ok(0);
     }
-    let rows = store::rows(
-        &mut tx,
-        &Filter {
-            ids: Some(&claimed),
-            ..Default::default()
-        },
-    )
-    .await?;
+    let rows = store::rows(&mut tx, Selection::Ids(&claimed)).await?;
     let mut sent = 0;
     for row in rows.into_iter().filter(|r| !r.completed()) {
         let kind = match notice {

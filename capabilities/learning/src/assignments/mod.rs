@@ -259,17 +259,11 @@ async fn assign(
         events::record(conn, &event).await?;
     }
     let ids: Vec<Uuid> = created.iter().map(|(_, id)| *id).collect();
-    let mut assigned: Vec<AssignmentView> = store::rows(
-        conn,
-        &store::Filter {
-            ids: Some(&ids),
-            ..Default::default()
-        },
-    )
-    .await?
-    .into_iter()
-    .map(|r| AssignmentView::of(r, now))
-    .collect();
+    let mut assigned: Vec<AssignmentView> = store::rows(conn, store::Selection::Ids(&ids))
+        .await?
+        .into_iter()
+        .map(|r| AssignmentView::of(r, now))
+        .collect();
     sort_by_urgency(&mut assigned);
     let result = AssignResult {
         assigned,
@@ -408,18 +402,12 @@ pub async fn mine(
     let mut conn = ctx.pool.acquire().await?;
     let me = [user.id.as_uuid()];
     let now = ctx.clock.now();
-    let mut items: Vec<AssignmentView> = store::rows(
-        &mut conn,
-        &store::Filter {
-            assignees: Some(&me),
-            ..Default::default()
-        },
-    )
-    .await?
-    .into_iter()
-    .map(|r| AssignmentView::of(r, now))
-    .filter(|v| query.status.is_none_or(|s| s == v.status))
-    .collect();
+    let mut items: Vec<AssignmentView> = store::rows(&mut conn, store::Selection::Assignees(&me))
+        .await?
+        .into_iter()
+        .map(|r| AssignmentView::of(r, now))
+        .filter(|v| query.status.is_none_or(|s| s == v.status))
+        .collect();
     sort_by_urgency(&mut items);
     Ok(web::Json(Page {
         items,

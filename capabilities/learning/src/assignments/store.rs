@@ -94,13 +94,15 @@ pub async fn delete(conn: &mut PgConnection, id: AssignmentId) -> Result<bool, s
     Ok(done.rows_affected() == 1)
 }
 
-/// Which assignments to report on (all given conditions hold).
-#[derive(Debug, Default)]
-pub struct Filter<'a> {
-    pub assignees: Option<&'a [Uuid]>,
-    pub ids: Option<&'a [Uuid]>,
-    pub journey: Option<Uuid>,
-    pub assigner: Option<Uuid>,
+/// Which assignments to report on.
+#[derive(Debug, Clone, Copy)]
+pub enum Selection<'a> {
+    /// Everything assigned to these people.
+    Assignees(&'a [Uuid]),
+    /// These assignments.
+    Ids(&'a [Uuid]),
+    /// Everyone's assignment of this journey.
+    Journey(Uuid),
 }
 
 /// One assignment and where its assignee stands.
@@ -132,50 +134,84 @@ impl AssignmentRow {
     }
 }
 
-/// The assignments `filter` selects with the assignees' progress, one statement.
-pub async fn rows(conn: &mut PgConnection, filter: &Filter<'_>) -> Result<Vec<AssignmentRow>, sqlx::Error> {
-    sqlx::query_as!(
-        AssignmentRow,
-        r#"
-        select a.id, a.assignee_id, pu.name as assignee_name, a.kind, a.journey_id, a.video_id,
-               coalesce(j.title, av.title) as "title!", a.assigner_id, au.name as assigner_name,
-               a.due_at, a.created_at,
-               st.items as "items!", st.done as "done!", st.completed_items as "completed_items!",
-               st.last_completed_at, st.started as "started!"
-          from assignment a
-          join app_user pu on pu.id = a.assignee_id
-          join app_user au on au.id = a.assigner_id
-          left join journey j on j.id = a.journey_id
-          left join video av on av.id = a.video_id
-          cross join lateral (
-              select count(*) as items,
-                     coalesce(sum(case when p.completed_at is not null then 1.0
-                                       else least(coalesce(p.watched_seconds, 0) / greatest(v.duration_ms * 0.0009, 0.001), 1.0)
-                                  end), 0)::float8 as done,
-                     count(p.completed_at) as completed_items,
-                     max(p.completed_at) as last_completed_at,
-                     coalesce(bool_or(p.watched_seconds > 0), false) as started
-                from (select s.video_id from journey_step s where s.journey_id = a.journey_id
-                      union all
-                      select a.video_id where a.video_id is not null) item
-                join video v on v.id = item.video_id
-                left join video_progress p on p.user_id = a.assignee_id and p.video_id = v.id
-               where v.status = 'published'
-                 and (v.visibility <> 'community'
-                      or v.owner_id = a.assignee_id
-                      or exists (select 1 from community_member m
-                                  where m.community_id = v.community_id and m.user_id = a.assignee_id))
-          ) st
-         where ($1::uuid[] is null or a.assignee_id = any($1))
-           and ($2::uuid[] is null or a.id = any($2))
-           and ($3::uuid is null or a.journey_id = $3)
-           and ($4::uuid is null or a.assigner_id = $4)
-        "#,
-        filter.assignees,
-        filter.ids,
-        filter.journey,
-        filter.assigner,
+/// The assignments `selection` picks, with their assignees' standing, in one
+/// statement per selection: each has its own literal condition (and so its own plan,
+/// along its own index), then the standing is computed set-wise: the items each
+/// assignee must watch (a journey's steps, or the video) joined with their progress.
+/// An item counts only when its video is published and the assignee may see it (the
+/// same rule as `progress::store::journeys_completed_with`).
+macro_rules! assignment_rows {
+    ($condition:literal, $arg:expr) => {
+        sqlx::query_as!(
+            AssignmentRow,
+            r#"
+            with a as (
+                select a.* from assignment a where "# + $condition + r#"
+            ), item as (
+                select a.id as assignment_id, a.assignee_id, coalesce(s.video_id, a.video_id) as video_id
+                  from a left join journey_step s on s.journey_id = a.journey_id
+            ), standing as (
+                select i.assignment_id,
+                       count(*) as items,
+                       coalesce(sum(case when p.completed_at is not null then 1.0
+                                         else least(coalesce(p.watched_seconds, 0) / greatest(v.duration_ms * 0.0009, 0.001), 1.0)
+                                    end), 0)::float8 as done,
+                       count(p.completed_at) as completed_items,
+                       max(p.completed_at) as last_completed_at,
+                       coalesce(bool_or(p.watched_seconds > 0), false) as started
+                  from item i
+                  join video v on v.id = i.video_id
+                              and v.status = 'published'
+                              and (v.visibility <> 'community'
+                                   or v.owner_id = i.assignee_id
+                                   or exists (select 1 from community_member m
+                                               where m.community_id = v.community_id and m.user_id = i.assignee_id))
+                  left join video_progress p on p.user_id = i.assignee_id and p.video_id = i.video_id
+                 group by i.assignment_id
+            )
+            select a.id as "id!", a.assignee_id as "assignee_id!", pu.name as assignee_name, a.kind as "kind!",
+                   a.journey_id, a.video_id, coalesce(j.title, av.title) as "title!",
+                   a.assigner_id as "assigner_id!", au.name as assigner_name, a.due_at, a.created_at as "created_at!",
+                   coalesce(st.items, 0) as "items!", coalesce(st.done, 0) as "done!",
+                   coalesce(st.completed_items, 0) as "completed_items!", st.last_completed_at,
+                   coalesce(st.started, false) as "started!"
+              from a
+              join app_user pu on pu.id = a.assignee_id
+              join app_user au on au.id = a.assigner_id
+              left join journey j on j.id = a.journey_id
+              left join video av on av.id = a.video_id
+              left join standing st on st.assignment_id = a.id
+            "#,
+            $arg
+        )
+    };
+}
+
+pub async fn rows(conn: &mut PgConnection, selection: Selection<'_>) -> Result<Vec<AssignmentRow>, sqlx::Error> {
+    match selection {
+        Selection::Assignees(people) => {
+            assignment_rows!("a.assignee_id = any($1)", people)
+                .fetch_all(conn)
+                .await
+        }
+        Selection::Ids(ids) => assignment_rows!("a.id = any($1)", ids).fetch_all(conn).await,
+        Selection::Journey(journey) => assignment_rows!("a.journey_id = $1", journey).fetch_all(conn).await,
+    }
+}
+
+/// Whether `assigner` assigned `journey` to `assignee`.
+pub async fn assigned_by(
+    conn: &mut PgConnection,
+    journey: Uuid,
+    assignee: Uuid,
+    assigner: Uuid,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select exists (select 1 from assignment where journey_id = $1 and assignee_id = $2 and assigner_id = $3) as "assigned!""#,
+        journey,
+        assignee,
+        assigner,
     )
-    .fetch_all(conn)
+    .fetch_one(conn)
     .await
 }

@@ -324,20 +324,10 @@ async fn may_follow(
     if person == user.id || user.is_admin() {
         return Ok(true);
     }
-    if let Some(journey) = journey {
-        let assigned = assignments::store::rows(
-            conn,
-            &assignments::store::Filter {
-                assignees: Some(&[person.as_uuid()]),
-                journey: Some(journey.as_uuid()),
-                assigner: Some(user.id.as_uuid()),
-                ..Default::default()
-            },
-        )
-        .await?;
-        if !assigned.is_empty() {
-            return Ok(true);
-        }
+    if let Some(journey) = journey
+        && assignments::store::assigned_by(conn, journey.as_uuid(), person.as_uuid(), user.id.as_uuid()).await?
+    {
+        return Ok(true);
     }
     Ok(org::manages(conn, &user.subject, person).await?)
 }
@@ -452,14 +442,8 @@ pub async fn journey_assignments(
 ) -> Result<web::Json<Vec<AssignmentView>>, ApiError> {
     let mut conn = ctx.pool.acquire().await?;
     let (journey, _) = journeys::load_visible(&mut conn, &user, &path).await?;
-    let rows = assignments::store::rows(
-        &mut conn,
-        &assignments::store::Filter {
-            journey: Some(journey.id.as_uuid()),
-            ..Default::default()
-        },
-    )
-    .await?;
+    let rows =
+        assignments::store::rows(&mut conn, assignments::store::Selection::Journey(journey.id.as_uuid())).await?;
     let now = ctx.clock.now();
     let rows = if user.is_admin() {
         rows
@@ -567,17 +551,12 @@ pub async fn team_progress(
         ));
     }
     let now = ctx.clock.now();
-    let mut rows: Vec<AssignmentView> = assignments::store::rows(
-        &mut conn,
-        &assignments::store::Filter {
-            assignees: Some(&people),
-            ..Default::default()
-        },
-    )
-    .await?
-    .into_iter()
-    .map(|r| AssignmentView::of(r, now))
-    .collect();
+    let mut rows: Vec<AssignmentView> =
+        assignments::store::rows(&mut conn, assignments::store::Selection::Assignees(&people))
+            .await?
+            .into_iter()
+            .map(|r| AssignmentView::of(r, now))
+            .collect();
     sort_by_urgency(&mut rows);
     rows.sort_by(|a, b| {
         a.assignee
