@@ -4,8 +4,11 @@
 //! may not see a video or a journey learns nothing about it.
 
 use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use skillreel_auth::AuthUser;
+use skillreel_db::communities;
 use skillreel_domain::access::{Action, Membership, VideoFacts};
 use skillreel_domain::{ApprovalPolicy, CommunityId, UserId, VideoId, VideoStatus, Visibility};
 use skillreel_web::ApiError;
@@ -96,4 +99,77 @@ pub async fn visible_video(conn: &mut PgConnection, user: &AuthUser, raw_id: &st
         .remove(&id)
         .filter(|v| v.visible_to(user))
         .ok_or_else(|| ApiError::not_found("video"))
+}
+
+/// Entries the facts cache holds before it starts over.
+const CACHED_VIDEOS: usize = 100_000;
+
+/// What heartbeats need of a video that is the same for every viewer (its owner,
+/// state, audience, length), held for a few seconds: a player sends one every few
+/// seconds per viewer, and the facts change rarely. The viewer's standing in the
+/// video's community is still looked up each time (only for a video in a community).
+/// A change (removed, moved to a community) reaches heartbeats within the lifetime:
+/// at worst they go on recording progress that long, and show nothing of the video.
+pub struct FactsCache {
+    lifetime: Duration,
+    entries: Mutex<HashMap<Uuid, (Instant, VideoEntry)>>,
+}
+
+impl FactsCache {
+    pub fn new(lifetime: Duration) -> Self {
+        Self {
+            lifetime,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn get(&self, id: Uuid) -> Option<VideoEntry> {
+        let entries = self.entries.lock().ok()?;
+        let (at, entry) = entries.get(&id)?;
+        (at.elapsed() < self.lifetime).then(|| entry.clone())
+    }
+
+    fn put(&self, entry: &VideoEntry) {
+        if self.lifetime.is_zero() {
+            return;
+        }
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= CACHED_VIDEOS {
+                entries.clear();
+            }
+            entries.insert(entry.id.as_uuid(), (Instant::now(), entry.clone()));
+        }
+    }
+}
+
+/// [`visible_video`], with the video's facts from `cache` when it holds them.
+pub async fn visible_video_cached(
+    conn: &mut PgConnection,
+    cache: &FactsCache,
+    user: &AuthUser,
+    raw_id: &str,
+) -> Result<VideoEntry, ApiError> {
+    let id: Uuid = raw_id.parse().map_err(|_| ApiError::not_found("video"))?;
+    let entry = match cache.get(id) {
+        Some(mut entry) => {
+            entry.membership = match entry.facts.community {
+                Some(c) => Membership::from_role(communities::role_of(conn, c, user.id).await?.as_deref()),
+                None => Membership::None,
+            };
+            entry
+        }
+        None => {
+            let entry = videos(conn, &[id], user.id)
+                .await?
+                .remove(&id)
+                .ok_or_else(|| ApiError::not_found("video"))?;
+            cache.put(&entry);
+            entry
+        }
+    };
+    if entry.visible_to(user) {
+        Ok(entry)
+    } else {
+        Err(ApiError::not_found("video"))
+    }
 }

@@ -43,6 +43,8 @@ pub struct LearningContext {
     pub clock: Clock,
     pub settings: LearningSettings,
     pub xapi: Arc<XapiSettings>,
+    /// Video facts for heartbeats (see [`access::FactsCache`]).
+    pub videos: access::FactsCache,
 }
 
 /// Learning's routes, state and background work, to mount into a service.
@@ -59,6 +61,7 @@ impl LearningService {
                 clock,
                 settings: settings.clone(),
                 xapi: Arc::new(xapi.clone()),
+                videos: access::FactsCache::new(std::time::Duration::from_secs(settings.video_cache_seconds)),
             }),
         }
     }

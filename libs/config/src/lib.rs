@@ -271,6 +271,9 @@ pub struct LearningSettings {
     pub max_steps: usize,
     /// People one assignment request may reach (a team counts each member).
     pub max_assignees: usize,
+    /// How long heartbeats may use a video's facts (owner, state, audience, length)
+    /// without asking the database; 0 asks every time.
+    pub video_cache_seconds: u64,
 }
 
 impl Default for LearningSettings {
@@ -280,6 +283,7 @@ impl Default for LearningSettings {
             scheduler_interval_ms: 30_000,
             max_steps: 50,
             max_assignees: 1_000,
+            video_cache_seconds: 10,
         }
     }
 }

@@ -137,7 +137,8 @@ impl AssignmentRow {
 /// The assignments `selection` picks, with their assignees' standing, in one
 /// statement per selection: each has its own literal condition (and so its own plan,
 /// along its own index), then the standing is computed set-wise: the items each
-/// assignee must watch (a journey's steps, or the video) joined with their progress.
+/// assignee must watch (a journey's steps, or the video) joined with their progress
+/// (only the selected assignees' rows of it).
 /// An item counts only when its video is published and the assignee may see it (the
 /// same rule as `progress::store::journeys_completed_with`).
 macro_rules! assignment_rows {
@@ -146,10 +147,16 @@ macro_rules! assignment_rows {
             AssignmentRow,
             r#"
             with a as (
-                select a.* from assignment a where "# + $condition + r#"
+                select a.id, a.assignee_id, a.journey_id, a.video_id, a.kind, a.assigner_id, a.due_at, a.created_at
+                  from assignment a
+                 where "# + $condition + r#"
             ), item as (
                 select a.id as assignment_id, a.assignee_id, coalesce(s.video_id, a.video_id) as video_id
                   from a left join journey_step s on s.journey_id = a.journey_id
+            ), progress as (
+                select p.user_id, p.video_id, p.watched_seconds, p.completed_at
+                  from video_progress p
+                 where p.user_id in (select distinct assignee_id from a)
             ), standing as (
                 select i.assignment_id,
                        count(*) as items,
@@ -166,7 +173,7 @@ macro_rules! assignment_rows {
                                    or v.owner_id = i.assignee_id
                                    or exists (select 1 from community_member m
                                                where m.community_id = v.community_id and m.user_id = i.assignee_id))
-                  left join video_progress p on p.user_id = i.assignee_id and p.video_id = i.video_id
+                  left join progress p on p.user_id = i.assignee_id and p.video_id = i.video_id
                  group by i.assignment_id
             )
             select a.id as "id!", a.assignee_id as "assignee_id!", pu.name as assignee_name, a.kind as "kind!",
@@ -187,16 +194,30 @@ macro_rules! assignment_rows {
     };
 }
 
+/// Planned for each call's own ids (`plan_cache_mode = force_custom_plan`, for this
+/// transaction only): a cached generic plan cannot tell 1 assignee from 500, and was
+/// five times slower for a team of 500 (measured with `bench/learning`).
 pub async fn rows(conn: &mut PgConnection, selection: Selection<'_>) -> Result<Vec<AssignmentRow>, sqlx::Error> {
-    match selection {
+    use sqlx::Connection as _;
+    let mut tx = conn.begin().await?;
+    sqlx::query!("set local plan_cache_mode = force_custom_plan")
+        .execute(&mut *tx)
+        .await?;
+    let rows = match selection {
         Selection::Assignees(people) => {
             assignment_rows!("a.assignee_id = any($1)", people)
-                .fetch_all(conn)
-                .await
+                .fetch_all(&mut *tx)
+                .await?
         }
-        Selection::Ids(ids) => assignment_rows!("a.id = any($1)", ids).fetch_all(conn).await,
-        Selection::Journey(journey) => assignment_rows!("a.journey_id = $1", journey).fetch_all(conn).await,
-    }
+        Selection::Ids(ids) => assignment_rows!("a.id = any($1)", ids).fetch_all(&mut *tx).await?,
+        Selection::Journey(journey) => {
+            assignment_rows!("a.journey_id = $1", journey)
+                .fetch_all(&mut *tx)
+                .await?
+        }
+    };
+    tx.commit().await?;
+    Ok(rows)
 }
 
 /// Whether `assigner` assigned `journey` to `assignee`.

@@ -341,3 +341,183 @@ pub async fn list(conn: &mut PgConnection, q: &JourneyQuery<'_>) -> Result<Vec<(
         .collect()
     })
 }
+
+/// The journey listing splices the access policy's listing rule over `journey`: on
+/// random worlds of people (admins or not), communities and memberships, and journeys
+/// in every state and visibility, every viewer's listing in every state must be
+/// exactly what [`Viewer::may_list`](skillreel_domain::access::Viewer::may_list) lets
+/// them list (the video listing has the same test in `libs/db/tests/access_policy.rs`).
+#[cfg(test)]
+mod listing_rule {
+    use std::collections::BTreeSet;
+
+    use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::{Config, TestRunner};
+    use skillreel_domain::access::{Membership, Viewer};
+    use skillreel_domain::{Role, Roles};
+    use sqlx::PgPool;
+
+    use super::*;
+
+    const CASES: u32 = 1_000;
+    const PEOPLE: usize = 4;
+    const COMMUNITIES: usize = 3;
+    const JOURNEYS: usize = 10;
+    const STATES: [JourneyStatus; 4] = [
+        JourneyStatus::Draft,
+        JourneyStatus::PendingReview,
+        JourneyStatus::Published,
+        JourneyStatus::Rejected,
+    ];
+
+    #[derive(Debug, Clone)]
+    struct World {
+        admins: Vec<bool>,
+        /// `memberships[person][community]`.
+        memberships: Vec<Vec<Membership>>,
+        /// Owner, status, visibility, community.
+        journeys: Vec<(usize, JourneyStatus, Visibility, Option<usize>)>,
+    }
+
+    fn world() -> impl Strategy<Value = World> {
+        let membership = prop_oneof![
+            2 => Just(Membership::None),
+            2 => Just(Membership::Member),
+            1 => Just(Membership::Moderator)
+        ];
+        let visibility = prop_oneof![
+            Just(Visibility::Org),
+            Just(Visibility::Community),
+            Just(Visibility::Unlisted)
+        ];
+        let journey = (
+            0..PEOPLE,
+            proptest::sample::select(STATES.to_vec()),
+            visibility,
+            proptest::option::of(0..COMMUNITIES),
+        );
+        (
+            proptest::collection::vec(any::<bool>(), PEOPLE),
+            proptest::collection::vec(proptest::collection::vec(membership, COMMUNITIES), PEOPLE),
+            proptest::collection::vec(journey, 0..=JOURNEYS),
+        )
+            .prop_map(|(admins, memberships, journeys)| World {
+                admins,
+                memberships,
+                journeys,
+            })
+    }
+
+    #[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+    async fn the_journey_listing_and_the_rust_policy_agree_on_random_worlds(pool: PgPool) -> sqlx::Result<()> {
+        let mut runner = TestRunner::new(Config {
+            cases: CASES,
+            ..Config::default()
+        });
+        for case in 0..CASES {
+            let world = world()
+                .new_tree(&mut runner)
+                .map_err(|e| sqlx::Error::Protocol(e.to_string()))?
+                .current();
+            let mut tx = pool.begin().await?;
+            let people: Vec<Uuid> = (0..PEOPLE).map(|_| Uuid::now_v7()).collect();
+            for (i, id) in people.iter().enumerate() {
+                let roles = if world.admins[i] {
+                    vec!["admin"]
+                } else {
+                    vec!["employee"]
+                };
+                sqlx::query("insert into app_user (id, subject, name, roles) values ($1, $2, $2, $3)")
+                    .bind(id)
+                    .bind(format!("p{case}-{i}"))
+                    .bind(&roles)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let communities: Vec<Uuid> = (0..COMMUNITIES).map(|_| Uuid::now_v7()).collect();
+            for (c, id) in communities.iter().enumerate() {
+                sqlx::query("insert into community (id, name, created_by) values ($1, $2, $3)")
+                    .bind(id)
+                    .bind(format!("c{case}-{c}"))
+                    .bind(people[0])
+                    .execute(&mut *tx)
+                    .await?;
+                for (p, person) in people.iter().enumerate() {
+                    let role = match world.memberships[p][c] {
+                        Membership::None => continue,
+                        Membership::Member => "member",
+                        Membership::Moderator => "moderator",
+                    };
+                    sqlx::query("insert into community_member (community_id, user_id, role) values ($1, $2, $3)")
+                        .bind(id)
+                        .bind(person)
+                        .bind(role)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            let mut journeys = Vec::new();
+            for (owner, status, visibility, community) in &world.journeys {
+                let id = Uuid::now_v7();
+                sqlx::query(
+                    "insert into journey (id, owner_id, title, status, visibility, community_id) values ($1, $2, 'J', $3, $4, $5)",
+                )
+                .bind(id)
+                .bind(people[*owner])
+                .bind(status.as_str())
+                .bind(visibility.as_str())
+                .bind(community.map(|c| communities[c]))
+                .execute(&mut *tx)
+                .await?;
+                journeys.push(id);
+            }
+            for (who, person) in people.iter().enumerate() {
+                let viewer = Viewer {
+                    id: UserId::from_uuid(*person),
+                    subject: format!("p{case}-{who}"),
+                    roles: Roles::from_claims([if world.admins[who] {
+                        Role::Admin.as_str()
+                    } else {
+                        "employee"
+                    }]),
+                };
+                for status in STATES {
+                    let query = JourneyQuery {
+                        viewer: viewer.id,
+                        admin: world.admins[who],
+                        status,
+                        words: None,
+                        skill: None,
+                        owner: None,
+                        community: None,
+                        after: None,
+                        limit: 100,
+                    };
+                    let by_sql: BTreeSet<Uuid> = list(&mut tx, &query).await?.into_iter().map(|(id, _)| id).collect();
+                    let by_rust: BTreeSet<Uuid> = world
+                        .journeys
+                        .iter()
+                        .zip(&journeys)
+                        .filter(|((owner, state, visibility, community), _)| {
+                            let facts = VideoFacts {
+                                owner: UserId::from_uuid(people[*owner]),
+                                owner_manager: None,
+                                status: state.as_content_status(),
+                                visibility: *visibility,
+                                community: community.map(|c| CommunityId::from_uuid(communities[c])),
+                                policy: ApprovalPolicy::None,
+                            };
+                            let membership = community.map_or(Membership::None, |c| world.memberships[who][c]);
+                            viewer.may_list(status.as_content_status(), &facts, membership)
+                        })
+                        .map(|(_, id)| *id)
+                        .collect();
+                    assert_eq!(by_sql, by_rust, "case {case}, viewer {who}, {status}: {world:?}");
+                }
+            }
+            tx.rollback().await?;
+        }
+        Ok(())
+    }
+}

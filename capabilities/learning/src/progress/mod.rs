@@ -119,7 +119,7 @@ pub async fn heartbeat(
 ) -> Result<web::Json<VideoProgress>, ApiError> {
     let now = ctx.clock.now();
     let mut tx = ctx.pool.begin().await?;
-    let video = access::visible_video(&mut tx, &user, &path).await?;
+    let video = access::visible_video_cached(&mut tx, &ctx.videos, &user, &path).await?;
     let duration = match (video.facts.status, video.duration_seconds()) {
         (VideoStatus::Uploading | VideoStatus::Processing | VideoStatus::Failed, _) | (_, None) => {
             return Err(ApiError::conflict("this video cannot be played yet"));
@@ -144,6 +144,8 @@ struct Judged {
     interval: Interval,
     /// The session's played segments, as the Video Profile writes them.
     segments: String,
+    /// What the person has watched of the video now, this heartbeat credited.
+    watched: store::Watched,
     ended: bool,
 }
 
@@ -158,13 +160,14 @@ async fn judge(
     now: OffsetDateTime,
 ) -> Result<Judged, ApiError> {
     let (me, vid) = (user.id.as_uuid(), video.as_uuid());
-    let judged = |opened, was_playing, interval, segments| Judged {
+    let judged = |opened, was_playing, interval, segments, watched| Judged {
         session: session_id,
         beat: beat.clone(),
         opened,
         was_playing,
         interval,
         segments,
+        watched,
         ended: beat.ended,
     };
     let Some(session) = store::session_for_update(conn, me, session_id).await? else {
@@ -173,7 +176,8 @@ async fn judge(
                 "heartbeat out of order: the session was opened meanwhile",
             ));
         }
-        return Ok(judged(true, false, Interval::Still, String::new()));
+        let watched = store::watched(conn, me, vid).await?;
+        return Ok(judged(true, false, Interval::Still, String::new(), watched));
     };
     if session.video_id != vid {
         return Err(ApiError::conflict("this session is playing another video"));
@@ -206,8 +210,8 @@ async fn judge(
         Interval::Watched { from, to } => Some((from, to)),
         Interval::Seeked { .. } | Interval::Still => None,
     };
-    let segments = store::advance_session(conn, me, session_id, beat, played, now).await?;
-    Ok(judged(false, session.playing, interval, segments))
+    let (segments, watched) = store::advance(conn, me, session_id, vid, beat, played, now).await?;
+    Ok(judged(false, session.playing, interval, segments, watched))
 }
 
 /// Credits what was watched and records the moments the Video Profile reports
@@ -222,10 +226,7 @@ async fn record(
     now: OffsetDateTime,
 ) -> Result<store::Watched, ApiError> {
     let (me, vid) = (user.id.as_uuid(), video.as_uuid());
-    let mut watched = match judged.interval {
-        Interval::Watched { from, to } => store::credit(conn, me, vid, (from, to), now).await?,
-        _ => store::watched(conn, me, vid).await?,
-    };
+    let mut watched = judged.watched;
     let moment = |time: f64, from: Option<f64>, watched: &store::Watched| Playback {
         video,
         actor: user.id,

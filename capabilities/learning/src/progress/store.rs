@@ -80,25 +80,46 @@ pub async fn start_session(
     Ok(done.rows_affected() == 1)
 }
 
-/// Records the session's new heartbeat, adding `played` to its played segments;
-/// returns the segments as the xAPI Video Profile writes them (`0[.]12.5[,]20[.]30`).
-pub async fn advance_session(
+/// Records the session's new heartbeat and credits `played` to what `user` watched of
+/// `video`, in one statement; returns the session's played segments as the xAPI Video
+/// Profile writes them (`0[.]12.5[,]20[.]30`) and where the person now stands.
+#[allow(clippy::too_many_arguments)]
+pub async fn advance(
     conn: &mut PgConnection,
     user: Uuid,
     session: Uuid,
+    video: Uuid,
     beat: &Beat,
     played: Option<(f64, f64)>,
     now: OffsetDateTime,
-) -> Result<String, sqlx::Error> {
-    sqlx::query_scalar!(
+) -> Result<(String, Watched), sqlx::Error> {
+    let row = sqlx::query!(
         r#"
-        update watch_session
-           set sequence = $3, position = $4, playing = $5, rate = $6, last_at = $7,
-               played = case when $8::float8 is null then played
-                             else played + nummultirange(numrange($8::float8::numeric, $9::float8::numeric)) end
-         where user_id = $1 and id = $2
-        returning coalesce((select string_agg(lower(r)::float8::text || '[.]' || upper(r)::float8::text, '[,]' order by lower(r))
-                              from unnest(played) r), '') as "segments!"
+        with session as (
+            update watch_session
+               set sequence = $3, position = $4, playing = $5, rate = $6, last_at = $7,
+                   played = case when $8::float8 is null then played
+                                 else played + nummultirange(numrange($8::float8::numeric, $9::float8::numeric)) end
+             where user_id = $1 and id = $2
+            returning played
+        ), credited as (
+            insert into video_progress as p (user_id, video_id, watched, watched_seconds, updated_at)
+            select $1, $10, nummultirange(numrange($8::float8::numeric, $9::float8::numeric)), $9 - $8, $7
+             where $8::float8 is not null
+            on conflict (user_id, video_id) do update
+               set watched = p.watched + excluded.watched,
+                   watched_seconds = (select coalesce(sum(upper(r) - lower(r)), 0)::float8
+                                        from unnest(p.watched + excluded.watched) r),
+                   updated_at = excluded.updated_at
+            returning watched_seconds, completed_at
+        ), before as (
+            select watched_seconds, completed_at from video_progress where user_id = $1 and video_id = $10
+        )
+        select coalesce((select string_agg(lower(r)::float8::text || '[.]' || upper(r)::float8::text, '[,]' order by lower(r))
+                           from session, unnest(session.played) r), '') as "segments!",
+               coalesce((select watched_seconds from credited), (select watched_seconds from before), 0) as "watched_seconds!",
+               case when exists (select 1 from credited) then (select completed_at from credited)
+                    else (select completed_at from before) end as completed_at
         "#,
         user,
         session,
@@ -109,9 +130,17 @@ pub async fn advance_session(
         now,
         played.map(|p| p.0),
         played.map(|p| p.1),
+        video,
     )
     .fetch_one(conn)
-    .await
+    .await?;
+    Ok((
+        row.segments,
+        Watched {
+            seconds: row.watched_seconds,
+            completed_at: row.completed_at,
+        },
+    ))
 }
 
 /// Where a person stands on a video.
@@ -119,39 +148,6 @@ pub async fn advance_session(
 pub struct Watched {
     pub seconds: f64,
     pub completed_at: Option<OffsetDateTime>,
-}
-
-/// Adds `[from, to]` to what `user` watched of `video`; returns the new total.
-pub async fn credit(
-    conn: &mut PgConnection,
-    user: Uuid,
-    video: Uuid,
-    (from, to): (f64, f64),
-    now: OffsetDateTime,
-) -> Result<Watched, sqlx::Error> {
-    let row = sqlx::query!(
-        r#"
-        insert into video_progress as p (user_id, video_id, watched, watched_seconds, updated_at)
-        values ($1, $2, nummultirange(numrange($3::float8::numeric, $4::float8::numeric)), $4 - $3, $5)
-        on conflict (user_id, video_id) do update
-           set watched = p.watched + excluded.watched,
-               watched_seconds = (select coalesce(sum(upper(r) - lower(r)), 0)::float8
-                                    from unnest(p.watched + excluded.watched) r),
-               updated_at = excluded.updated_at
-        returning watched_seconds, completed_at
-        "#,
-        user,
-        video,
-        from,
-        to,
-        now,
-    )
-    .fetch_one(conn)
-    .await?;
-    Ok(Watched {
-        seconds: row.watched_seconds,
-        completed_at: row.completed_at,
-    })
 }
 
 /// Marks the video completed for `user` if it is not yet; `true` when this call did.

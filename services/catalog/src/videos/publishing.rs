@@ -2,6 +2,8 @@
 
 use super::*;
 
+pub(super) use communities::needs_review;
+
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PublishRequest {
@@ -80,8 +82,6 @@ pub async fn publish(
     ctx.listing_changed(video.id);
     current_view(&ctx, &req, &user, video.id).await
 }
-
-pub(super) use communities::needs_review;
 
 /// A reviewer's decision: approval, or rejection with a reason for the author.
 #[derive(Debug, Deserialize, ToSchema)]
