@@ -14,8 +14,12 @@
 //! holds a consumer (`FOR UPDATE SKIP LOCKED` on its row); the others find it busy and
 //! wait for the next wake-up.
 
+use std::future::Future;
+use std::time::Duration;
+
 use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::QueueError;
@@ -161,4 +165,42 @@ where
     advance(&mut tx, consumer, last.position).await?;
     tx.commit().await?;
     Ok(events.len())
+}
+
+/// Runs a consumer until `stop`: registers it (retrying each round until that works),
+/// then runs `round` (one [`consume_batch`] with the consumer's handler) again and
+/// again, waiting for the next event's `NOTIFY` (or `fallback`) whenever a round found
+/// nothing. Every consumer (webhooks, xAPI, …) is this loop around its own handler.
+pub async fn serve_consumer<F, Fut>(
+    pool: PgPool,
+    consumer: &'static str,
+    fallback: Duration,
+    stop: CancellationToken,
+    mut round: F,
+) where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<usize, QueueError>>,
+{
+    let mut wakeups = crate::Listener::on(&pool, EVENT_CHANNEL, fallback).await;
+    let mut registered = false;
+    loop {
+        if !registered {
+            let attempt: Result<(), QueueError> = async { register(&mut *pool.acquire().await?, consumer).await }.await;
+            registered = attempt
+                .inspect_err(|e| tracing::warn!(error = %e, consumer, "could not register the event consumer"))
+                .is_ok();
+        }
+        let handled = round().await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, consumer, "event consumer round failed");
+            0
+        });
+        if handled == 0 {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = wakeups.wait() => {}
+            }
+        } else if stop.is_cancelled() {
+            return;
+        }
+    }
 }

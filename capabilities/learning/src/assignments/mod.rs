@@ -216,15 +216,43 @@ async fn cannot_see(
         .saturating_sub(usize::try_from(members).unwrap_or(0) + owner_counted))
 }
 
+/// What is being assigned, as the checks need it.
+struct Assignable<'a> {
+    item: Item,
+    /// `journey` or `video`, for messages.
+    noun: &'static str,
+    title: &'a str,
+    published: bool,
+    visibility: Visibility,
+    community: Option<Uuid>,
+    owner: UserId,
+}
+
+/// Checks and records an assignment request for `what` (already known visible to the
+/// caller): it is published, the people are the caller's to assign and may see it, the
+/// due date is ahead; then assigns whoever does not have it yet and tells them.
 async fn assign(
     ctx: &LearningContext,
     conn: &mut PgConnection,
     user: &AuthUser,
-    item: Item,
-    title: &str,
+    what: Assignable<'_>,
     body: &AssignRequest,
-    people: &[Uuid],
 ) -> Result<HttpResponse, ApiError> {
+    if !what.published {
+        return Err(ApiError::conflict(format!(
+            "only a published {} can be assigned",
+            what.noun
+        )));
+    }
+    let people = assignees(conn, user, body, ctx.settings.max_assignees).await?;
+    let blind = cannot_see(conn, &people, what.visibility, what.community, what.owner).await?;
+    if blind > 0 {
+        return Err(ApiError::validation(format!(
+            "{blind} of these people may not see this {} (it is for its community's members)",
+            what.noun
+        )));
+    }
+    let (item, title, people) = (what.item, what.title, people.as_slice());
     let now = ctx.clock.now();
     if body.due_at.is_some_and(|due| due <= now) {
         return Err(ApiError::validation("due_at must be in the future"));
@@ -286,27 +314,16 @@ pub async fn assign_journey(
 ) -> Result<HttpResponse, ApiError> {
     let mut tx = ctx.pool.begin().await?;
     let (journey, _) = journeys::load_visible(&mut tx, &user, &path).await?;
-    if journey.status != JourneyStatus::Published {
-        return Err(ApiError::conflict("only a published journey can be assigned"));
-    }
-    let people = assignees(&mut tx, &user, &body, ctx.settings.max_assignees).await?;
-    let community = journey.community_id.map(|c| c.as_uuid());
-    let blind = cannot_see(&mut tx, &people, journey.visibility, community, journey.owner_id).await?;
-    if blind > 0 {
-        return Err(ApiError::validation(format!(
-            "{blind} of these people may not see this journey (it is for its community's members)"
-        )));
-    }
-    let response = assign(
-        &ctx,
-        &mut tx,
-        &user,
-        Item::Journey(journey.id),
-        &journey.title,
-        &body,
-        &people,
-    )
-    .await?;
+    let what = Assignable {
+        item: Item::Journey(journey.id),
+        noun: "journey",
+        title: &journey.title,
+        published: journey.status == JourneyStatus::Published,
+        visibility: journey.visibility,
+        community: journey.community_id.map(|c| c.as_uuid()),
+        owner: journey.owner_id,
+    };
+    let response = assign(&ctx, &mut tx, &user, what, &body).await?;
     tx.commit().await?;
     Ok(response)
 }
@@ -321,27 +338,16 @@ pub async fn assign_video(
 ) -> Result<HttpResponse, ApiError> {
     let mut tx = ctx.pool.begin().await?;
     let video = access::visible_video(&mut tx, &user, &path).await?;
-    if video.facts.status != VideoStatus::Published {
-        return Err(ApiError::conflict("only a published video can be assigned"));
-    }
-    let people = assignees(&mut tx, &user, &body, ctx.settings.max_assignees).await?;
-    let community = video.facts.community.map(|c| c.as_uuid());
-    let blind = cannot_see(&mut tx, &people, video.facts.visibility, community, video.facts.owner).await?;
-    if blind > 0 {
-        return Err(ApiError::validation(format!(
-            "{blind} of these people may not see this video (it is for its community's members)"
-        )));
-    }
-    let response = assign(
-        &ctx,
-        &mut tx,
-        &user,
-        Item::Video(video.id),
-        &video.title,
-        &body,
-        &people,
-    )
-    .await?;
+    let what = Assignable {
+        item: Item::Video(video.id),
+        noun: "video",
+        title: &video.title,
+        published: video.facts.status == VideoStatus::Published,
+        visibility: video.facts.visibility,
+        community: video.facts.community.map(|c| c.as_uuid()),
+        owner: video.facts.owner,
+    };
+    let response = assign(&ctx, &mut tx, &user, what, &body).await?;
     tx.commit().await?;
     Ok(response)
 }

@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 use skillreel_auth::AuthUser;
 use skillreel_config::XapiSettings;
 use skillreel_domain::events::DomainEvent;
+use skillreel_queue::QueueError;
 use skillreel_queue::events::{self, StoredEvent};
-use skillreel_queue::{Listener, QueueError};
 use skillreel_web::ApiError;
 use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
@@ -39,35 +39,22 @@ pub fn spawn_consumer(
     settings: Arc<XapiSettings>,
     stop: CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut wakeups = Listener::on(&pool, events::EVENT_CHANNEL, Duration::from_secs(2)).await;
-        let mut registered = false;
-        loop {
-            if !registered {
-                registered = async { events::register(&mut *pool.acquire().await?, CONSUMER).await }
-                    .await
-                    .inspect_err(|e| tracing::warn!(error = %e, "could not register the xapi consumer"))
-                    .is_ok();
+    let rounds = pool.clone();
+    tokio::spawn(events::serve_consumer(
+        pool,
+        CONSUMER,
+        Duration::from_secs(2),
+        stop,
+        move || {
+            let (pool, home) = (rounds.clone(), settings.home_page.clone());
+            async move {
+                events::consume_batch(&pool, CONSUMER, 200, &mut async move |conn, event| {
+                    keep(conn, &home, event).await
+                })
+                .await
             }
-            let home = settings.home_page.clone();
-            let handled = events::consume_batch(&pool, CONSUMER, 200, &mut async move |conn, event| {
-                keep(conn, &home, event).await
-            })
-            .await
-            .unwrap_or_else(|e| {
-                tracing::warn!(error = %e, "xapi round failed");
-                0
-            });
-            if handled == 0 {
-                tokio::select! {
-                    () = stop.cancelled() => return,
-                    () = wakeups.wait() => {}
-                }
-            } else if stop.is_cancelled() {
-                return;
-            }
-        }
-    })
+        },
+    ))
 }
 
 /// Keeps the statement of one event, if it is a learning event (idempotent).

@@ -184,39 +184,16 @@ struct DeliveryJob {
 /// Turns notifications into delivery jobs until `stop`; any number of catalog replicas
 /// may run one (one at a time holds the consumer).
 pub fn spawn_fan_out(pool: PgPool, stop: CancellationToken) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut wakeups = Listener::on(&pool, events::EVENT_CHANNEL, POLL * 4).await;
-        // Known before the first batch; a failure here is retried with each round.
-        let mut registered = false;
-        loop {
-            if !registered {
-                registered = register(&pool).await;
-            }
-            let handled = events::consume_batch(&pool, CONSUMER, 100, &mut async |conn, event| {
+    let rounds = pool.clone();
+    tokio::spawn(events::serve_consumer(pool, CONSUMER, POLL * 4, stop, move || {
+        let pool = rounds.clone();
+        async move {
+            events::consume_batch(&pool, CONSUMER, 100, &mut async |conn, event| {
                 enqueue_deliveries(conn, event).await
             })
             .await
-            .unwrap_or_else(|e| {
-                tracing::warn!(error = %e, "webhook fan-out round failed");
-                0
-            });
-            if handled == 0 {
-                tokio::select! {
-                    () = stop.cancelled() => return,
-                    () = wakeups.wait() => {}
-                }
-            } else if stop.is_cancelled() {
-                return;
-            }
         }
-    })
-}
-
-async fn register(pool: &PgPool) -> bool {
-    let registered = async { events::register(&mut *pool.acquire().await?, CONSUMER).await }.await;
-    registered
-        .inspect_err(|e| tracing::warn!(error = %e, "could not register the webhook consumer"))
-        .is_ok()
+    }))
 }
 
 /// One delivery job per webhook that wants this notification.
