@@ -18,5 +18,5 @@ pub use captions::{CaptionError, Captions, MAX_CAPTION_BYTES, parse_captions, we
 pub use catalog::{ApprovalPolicy, Language, Visibility};
 pub use ids::{AssignmentId, CommunityId, JourneyId, UserId, VideoId};
 pub use role::{Role, Roles, UnknownRole};
-pub use text::{CommunityName, Description, Tag, TagText, Tags, Title, ValidationError, search_words};
+pub use text::{CommunityName, Description, Tag, TagText, Tags, Title, ValidationError, multiline_text, search_words};
 pub use video::{Rendition, UnknownStatus, VideoStatus};

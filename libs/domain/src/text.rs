@@ -35,6 +35,12 @@ fn clean(field: &'static str, raw: &str, max: usize, allow_newlines: bool) -> Re
     Ok(trimmed.to_owned())
 }
 
+/// Free text that may span lines (a note, a reason): trimmed, at most `max`
+/// characters, no control characters but newlines and tabs; empty when blank.
+pub fn multiline_text(field: &'static str, raw: &str, max: usize) -> Result<String, ValidationError> {
+    clean(field, raw, max, true)
+}
+
 /// A community's name: 1 to 80 characters, one line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(transparent)]

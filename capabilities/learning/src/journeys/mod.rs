@@ -21,7 +21,8 @@ use skillreel_domain::access::{Action, Membership};
 use skillreel_domain::events::DomainEvent;
 use skillreel_domain::learning::JourneyStatus;
 use skillreel_domain::{
-    CommunityId, Description, JourneyId, Language, Tag, TagText, Tags, Title, VideoStatus, Visibility, search_words,
+    CommunityId, Description, JourneyId, Language, Tag, TagText, Tags, Title, VideoStatus, Visibility, multiline_text,
+    search_words,
 };
 use skillreel_web::paging::{Page, parse_limit};
 use skillreel_web::{ApiError, JsonObject, double_option};
@@ -594,22 +595,9 @@ async fn checked_steps(
                 step.video_id
             )));
         }
-        notes.push(match step.note.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(note) if note.chars().count() > 1000 => {
-                return Err(ApiError::validation(format!(
-                    "step {}: a note is at most 1000 characters",
-                    i + 1
-                )));
-            }
-            Some(note) if note.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r')) => {
-                return Err(ApiError::validation(format!(
-                    "step {}: a note must not contain control characters",
-                    i + 1
-                )));
-            }
-            Some(note) => Some(note.to_owned()),
-        });
+        let note = multiline_text("note", step.note.as_deref().unwrap_or_default(), 1000)
+            .map_err(|e| ApiError::validation(format!("step {}: {e}", i + 1)))?;
+        notes.push((!note.is_empty()).then_some(note));
     }
     Ok((ids, notes))
 }
@@ -705,17 +693,9 @@ pub async fn review(
     let (to, reason, kind) = match body.into_inner() {
         ReviewRequest::Approve {} => (JourneyStatus::Published, None, NotificationKind::JourneyApproved),
         ReviewRequest::Reject { reason } => {
-            let reason = reason.trim().to_owned();
-            if reason.is_empty() || reason.chars().count() > 5000 {
-                return Err(ApiError::validation(
-                    "a rejection needs a reason of 1 to 5000 characters",
-                ));
-            }
-            if reason
-                .chars()
-                .any(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r'))
-            {
-                return Err(ApiError::validation("a reason must not contain control characters"));
+            let reason = multiline_text("reason", &reason, 5000).map_err(invalid)?;
+            if reason.is_empty() {
+                return Err(ApiError::validation("a rejection needs a reason"));
             }
             (JourneyStatus::Rejected, Some(reason), NotificationKind::JourneyRejected)
         }
