@@ -7,8 +7,9 @@ What it creates, so every operation can answer 2xx at least once: a community Al
 moderates and Bob joined, a published video of Alice's in it with captions, a question
 and an answer, a second video waiting for review, a failed job, a webhook, a tus upload
 in progress and a direct upload; journeys (published, a draft, one waiting for review,
-one to delete) and assignments to Bob (in team `contract-team`). Paging cursors are
-real ones, taken from first pages.
+one to delete) and assignments to Bob (in team `contract-team`); recommendations to the
+admin and the admin following Alice and Bob. Paging cursors are real ones, taken from
+first pages.
 """
 import base64
 import json
@@ -147,6 +148,14 @@ _, withdrawn, _ = call("POST", f"/api/v1/videos/{second}/assignments", ADMIN,
                        {"people": [people["bob"]], "type": "recommended"})
 doomed_assignment = withdrawn["assigned"][0]["id"]
 
+# Recommendations: two colleagues recommend to the admin (whose list pages), the admin
+# follows two people.
+call("POST", f"/api/v1/videos/{second}/recommendations", ALICE, {"people": [people["admin"]], "message": "Worth it"})
+call("POST", f"/api/v1/journeys/{tour}/recommendations", BOB, {"people": [people["admin"]]})
+_, recommended, _ = call("GET", "/api/v1/me/recommendations?source=peers", ADMIN)
+for person in ("alice", "bob"):
+    call("PUT", f"/api/v1/users/{people[person]}/follow", ADMIN)
+
 # The signed playback URL of the published video.
 _, shown, _ = call("GET", f"/api/v1/videos/{published}", BOB)
 media = shown["playback"]["hls"].split("/api/v1/media/", 1)[1]
@@ -164,6 +173,8 @@ cursors = {
     "GET /api/v1/communities": cursor("/api/v1/communities", ADMIN),
     "GET /api/v1/me/inbox": cursor("/api/v1/me/inbox", ALICE),
     "GET /api/v1/journeys": cursor("/api/v1/journeys", ADMIN),
+    "GET /api/v1/me/recommendations": cursor("/api/v1/me/recommendations?source=peers", ADMIN),
+    "GET /api/v1/me/following": cursor("/api/v1/me/following", ADMIN),
 }
 
 
@@ -236,6 +247,10 @@ config.append(accepting("PUT /api/v1/journeys/{id}/steps", "422",
 for name in ["POST /api/v1/journeys/{id}/assignments", "POST /api/v1/videos/{id}/assignments"]:
     config.append(accepting(name, "422",
                             why="the people must exist and may see the item, a team must have members, a due date must be in the future"))
+for name in ["POST /api/v1/journeys/{id}/recommendations", "POST /api/v1/videos/{id}/recommendations"]:
+    config.append(accepting(name, "422",
+                            why="the people must exist, not be the sender, and some may see the item; a team must have members; a message is text without control characters"))
+config.append(accepting("PUT /api/v1/users/{id}/follow", "422", why="nobody follows themselves"))
 config.append(accepting("GET /api/v1/xapi/statements", "400",
                         why="`agent` must be an xAPI agent in JSON, and `after` a position this server wrote"))
 config.append(accepting("POST /api/v1/videos/{id}/progress", "422",
@@ -284,6 +299,11 @@ config.append(operation("POST /api/v1/videos/{id}/assignments", **{"path.id": se
 config.append(operation("POST /api/v1/videos/{id}/progress", **{"path.id": published}))
 config.append(operation("DELETE /api/v1/assignments/{id}", **{"path.id": doomed_assignment}))
 config.append(operation("GET /api/v1/teams/{team}/progress", **{"path.team": "contract-team"}))
+config.append(operation("POST /api/v1/videos/{id}/recommendations", **{"path.id": second, "body.people": [people["bob"]]}))
+config.append(operation("POST /api/v1/journeys/{id}/recommendations", **{"path.id": tour, "body.people": [people["bob"]]}))
+config.append(operation("PATCH /api/v1/me/recommendations/{id}", **{"path.id": recommended["items"][0]["id"]}))
+for name in ["PUT /api/v1/users/{id}/follow", "DELETE /api/v1/users/{id}/follow"]:
+    config.append(operation(name, **{"path.id": people["alice"]}))
 # Alice reads her own notification.
 config.append(operation("POST /api/v1/me/inbox/{id}/read", **{"path.id": inbox["items"][0]["id"]})
               + f'headers = {{ Authorization = "Bearer {ALICE}" }}\n')

@@ -7,6 +7,8 @@
 //!   video to their direct and indirect reports (an admin to anyone), with a due date;
 //!   each person's list sorted by urgency; a reminder before the due date and a notice
 //!   when overdue ([`reminders`]), once each, whichever replica sends them.
+//!   A colleague's recommendation shows on the recipient's list as `peerRecommended`
+//!   ([`assignments::peer`]), fed by the recommendations capability's events.
 //! - **Progress** ([`progress`]): the player's heartbeats become seconds actually
 //!   watched (the union over every device and session, judged against the server's
 //!   clock: a seek earns nothing); a video is complete at 90 %, a journey when every
@@ -28,8 +30,9 @@ use sqlx::PgPool;
 mod access;
 mod assignments;
 pub mod clock;
+pub mod items;
 mod journeys;
-mod org;
+pub mod org;
 mod progress;
 mod reminders;
 mod routes;
@@ -82,6 +85,11 @@ impl LearningService {
     pub fn spawn_background(&self, tasks: &mut BackgroundTasks) {
         let ctx = &self.ctx;
         tasks.add(reminders::spawn(ctx.clone().into_inner(), tasks.stop_token()));
+        tasks.add(assignments::peer::spawn_consumer(
+            ctx.pool.clone(),
+            ctx.clock.clone(),
+            tasks.stop_token(),
+        ));
         tasks.add(xapi::spawn_consumer(
             ctx.pool.clone(),
             ctx.xapi.clone(),

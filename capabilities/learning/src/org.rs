@@ -1,4 +1,4 @@
-//! The org chart as assignments need it: who reports to whom, directly or through a
+//! The org chart as assignments and recommendations need it: who reports to whom, directly or through a
 //! chain of managers (`app_user.manager_subject`, from tokens and the org-chart
 //! import), and who is in a team.
 
@@ -45,4 +45,17 @@ pub async fn existing(conn: &mut PgConnection, people: &[Uuid]) -> Result<Vec<Uu
 /// Whether `manager` (by subject) has `person` among their reports.
 pub async fn manages(conn: &mut PgConnection, manager: &str, person: UserId) -> Result<bool, sqlx::Error> {
     Ok(!reports_among(conn, manager, &[person.as_uuid()]).await?.is_empty())
+}
+
+/// The names of `people`, by id.
+pub async fn names(
+    conn: &mut PgConnection,
+    people: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, String>, sqlx::Error> {
+    Ok(sqlx::query!("select id, name from app_user where id = any($1)", people)
+        .fetch_all(conn)
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r.name))
+        .collect())
 }

@@ -51,6 +51,7 @@ pub struct Settings {
     pub transcoder: TranscoderSettings,
     pub catalog: CatalogSettings,
     pub learning: LearningSettings,
+    pub recommendations: RecommendationSettings,
     pub xapi: XapiSettings,
     pub log: LogSettings,
 }
@@ -274,6 +275,25 @@ pub struct LearningSettings {
     /// How long heartbeats may use a video's facts (owner, state, audience, length)
     /// without asking the database; 0 asks every time.
     pub video_cache_seconds: u64,
+}
+
+/// Colleagues recommending journeys and videos to each other.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RecommendationSettings {
+    /// People one recommendation may reach (a team counts each member).
+    pub max_recipients: usize,
+    /// People one person may recommend to in any hour, over all their recommendations.
+    pub recipients_per_hour: usize,
+}
+
+impl Default for RecommendationSettings {
+    fn default() -> Self {
+        Self {
+            max_recipients: 50,
+            recipients_per_hour: 200,
+        }
+    }
 }
 
 impl Default for LearningSettings {

@@ -31,6 +31,10 @@ pub enum NotificationKind {
     AssignmentOverdue,
     JourneyApproved,
     JourneyRejected,
+    /// A colleague recommended a journey or a video to the person.
+    Recommendation,
+    /// Someone started following the person.
+    Followed,
 }
 
 impl NotificationKind {
@@ -48,6 +52,8 @@ impl NotificationKind {
             Self::AssignmentOverdue => "assignment_overdue",
             Self::JourneyApproved => "journey_approved",
             Self::JourneyRejected => "journey_rejected",
+            Self::Recommendation => "recommendation",
+            Self::Followed => "followed",
         }
     }
 }

@@ -86,6 +86,43 @@ pub enum DomainEvent {
     /// The player closed the session.
     #[serde(rename = "video.terminated")]
     VideoTerminated(Playback),
+    /// `actor` recommended a journey or a video to a colleague (`recipient`).
+    #[serde(rename = "recommendation.created")]
+    RecommendationCreated {
+        recommendation: Uuid,
+        recipient: UserId,
+        actor: UserId,
+        journey: Option<JourneyId>,
+        video: Option<VideoId>,
+    },
+    /// The recipient (`actor`) kept, saved or dismissed what colleagues recommended to
+    /// them of one journey or video.
+    #[serde(rename = "recommendation.updated")]
+    RecommendationUpdated {
+        actor: UserId,
+        /// The colleague who recommended it most recently.
+        by: UserId,
+        journey: Option<JourneyId>,
+        video: Option<VideoId>,
+        /// `inbox`, `saved` or `dismissed`.
+        state: String,
+    },
+    /// `actor` accepted `answer` (by `author`) to a question on `video`.
+    #[serde(rename = "answer.accepted")]
+    AnswerAccepted {
+        answer: Uuid,
+        video: VideoId,
+        actor: UserId,
+        author: UserId,
+    },
+    /// `actor` (a manager or an admin) gave `recipient` kudos.
+    #[serde(rename = "kudos.given")]
+    KudosGiven {
+        kudos: Uuid,
+        recipient: UserId,
+        actor: UserId,
+        message: String,
+    },
     /// `actor` completed every available step of `journey`.
     #[serde(rename = "journey.completed")]
     JourneyCompleted { journey: JourneyId, actor: UserId },
@@ -120,6 +157,10 @@ impl DomainEvent {
             Self::VideoSeeked(_) => "video.seeked",
             Self::VideoTerminated(_) => "video.terminated",
             Self::JourneyCompleted { .. } => "journey.completed",
+            Self::RecommendationCreated { .. } => "recommendation.created",
+            Self::RecommendationUpdated { .. } => "recommendation.updated",
+            Self::AnswerAccepted { .. } => "answer.accepted",
+            Self::KudosGiven { .. } => "kudos.given",
             Self::NotificationCreated { .. } => "notification.created",
         }
     }
@@ -139,7 +180,11 @@ impl DomainEvent {
             | Self::JourneyPublished { actor, .. }
             | Self::AssignmentCreated { actor, .. }
             | Self::VideoCompleted { actor, .. }
-            | Self::JourneyCompleted { actor, .. } => Some(*actor),
+            | Self::JourneyCompleted { actor, .. }
+            | Self::RecommendationCreated { actor, .. }
+            | Self::RecommendationUpdated { actor, .. }
+            | Self::AnswerAccepted { actor, .. }
+            | Self::KudosGiven { actor, .. } => Some(*actor),
             Self::VideoInitialized(p)
             | Self::VideoPlayed(p)
             | Self::VideoPaused(p)
@@ -166,7 +211,12 @@ impl DomainEvent {
                 ("journey", journey.as_uuid())
             }
             Self::AssignmentCreated { assignment, .. } => ("assignment", assignment.as_uuid()),
+            Self::RecommendationCreated { recommendation, .. } => ("recommendation", *recommendation),
+            // ordered per recipient, so a later state is never overtaken by an earlier one
+            Self::RecommendationUpdated { actor, .. } => ("person", actor.as_uuid()),
             Self::CommentCreated { comment, .. } => ("comment", *comment),
+            Self::AnswerAccepted { answer, .. } => ("comment", *answer),
+            Self::KudosGiven { kudos, .. } => ("kudos", *kudos),
             Self::NotificationCreated { notification, .. } => ("notification", *notification),
         }
     }

@@ -76,6 +76,10 @@ pub enum AssignmentKind {
     Required,
     /// Their manager (or an admin) suggests it.
     Recommended,
+    /// A colleague recommended it (no due date); what the recommendations capability
+    /// delivers, named as Viva Learning names it.
+    #[serde(rename = "peerRecommended")]
+    PeerRecommended,
 }
 
 impl AssignmentKind {
@@ -83,6 +87,7 @@ impl AssignmentKind {
         match self {
             Self::Required => "required",
             Self::Recommended => "recommended",
+            Self::PeerRecommended => "peerRecommended",
         }
     }
 }
@@ -94,6 +99,7 @@ impl FromStr for AssignmentKind {
         match s {
             "required" => Ok(Self::Required),
             "recommended" => Ok(Self::Recommended),
+            "peerRecommended" => Ok(Self::PeerRecommended),
             other => Err(ValidationError::Invalid {
                 field: "type",
                 value: other.chars().take(40).collect(),

@@ -10,6 +10,7 @@ mod catalog;
 pub mod events;
 mod ids;
 pub mod learning;
+pub mod recognition;
 mod role;
 mod text;
 mod video;

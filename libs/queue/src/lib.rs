@@ -337,8 +337,18 @@ impl Listener {
         }
     }
 
+    /// Listens on a connection of its own, outside `pool` (with `pool`'s settings): a
+    /// listener holds its connection for as long as it runs, and each one taken from
+    /// the pool was one fewer for requests (the catalog runs five).
     async fn connect(pool: &PgPool, channel: &str) -> Option<PgListener> {
-        let mut listener = PgListener::connect_with(pool).await.ok()?;
+        let own = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .max_lifetime(None)
+            .idle_timeout(None)
+            .connect_with((*pool.connect_options()).clone())
+            .await
+            .ok()?;
+        let mut listener = PgListener::connect_with(&own).await.ok()?;
         listener.listen(channel).await.ok()?;
         Some(listener)
     }

@@ -16,6 +16,7 @@ use skillreel_auth::Authenticator;
 use skillreel_config::Settings;
 use skillreel_contracts::views::MediaLinks;
 use skillreel_learning::{Clock, LearningService};
+use skillreel_recommendations::RecommendationsService;
 use skillreel_storage::Storage;
 use skillreel_web::openapi::{ApiDocument, serve_document};
 use skillreel_web::ops::Metrics;
@@ -76,11 +77,12 @@ impl CatalogContext {
 }
 
 /// The catalog's routes and state, to mount into any server, with the capabilities it
-/// hosts (learning).
+/// hosts (learning, recommendations).
 #[derive(Clone)]
 pub struct CatalogService {
     ctx: web::Data<CatalogContext>,
     learning: LearningService,
+    recommendations: RecommendationsService,
     document: web::Data<ApiDocument>,
 }
 
@@ -98,7 +100,8 @@ impl CatalogService {
         );
         Self {
             document: ApiDocument::of(&[&Self::routes()]),
-            learning: LearningService::new(pool.clone(), &settings.learning, &settings.xapi, clock),
+            learning: LearningService::new(pool.clone(), &settings.learning, &settings.xapi, clock.clone()),
+            recommendations: RecommendationsService::new(pool.clone(), &settings.recommendations, clock),
             ctx: web::Data::new(CatalogContext {
                 pool,
                 storage,
@@ -135,6 +138,7 @@ impl CatalogService {
     pub fn routes() -> Vec<RouteSpec> {
         let mut routes = openapi::routes();
         routes.extend(LearningService::routes());
+        routes.extend(RecommendationsService::routes());
         routes.push(RouteSpec::new(Method::GET, "/api/v1/openapi.json", || {
             web::get().to(serve_document)
         }));
@@ -154,6 +158,7 @@ impl CatalogService {
         cfg.app_data(self.ctx.clone());
         cfg.app_data(self.document.clone());
         self.learning.configure(cfg);
+        self.recommendations.configure(cfg);
         skillreel_web::mount(cfg, &Self::routes());
     }
 }

@@ -4,6 +4,8 @@
 //! A `TestApp`: the three services started separately on port 0, and one helper per
 //! endpoint.
 
+pub mod org;
+
 use std::path::Path;
 use std::time::Duration;
 
@@ -233,7 +235,10 @@ impl TestApp {
     /// The caller's own profile (provisions them on first sight).
     pub async fn me(&self, who: &str) -> Value {
         let response = self.call(reqwest::Method::GET, "/api/v1/me", who, None).await;
-        assert_eq!(response.status(), StatusCode::OK);
+        let status = response.status();
+        if status != StatusCode::OK {
+            panic!("GET /api/v1/me: {status} {}", response.text().await.unwrap_or_default());
+        }
         response.json().await.unwrap_or_default()
     }
 }

@@ -15,8 +15,8 @@ use skillreel_auth::AuthUser;
 use skillreel_db::events;
 use skillreel_db::notifications::{self, NotificationKind};
 use skillreel_domain::events::DomainEvent;
-use skillreel_domain::learning::{AssignmentKind, AssignmentStatus, JourneyStatus};
-use skillreel_domain::{AssignmentId, UserId, VideoStatus, Visibility};
+use skillreel_domain::learning::{AssignmentKind, AssignmentStatus};
+use skillreel_domain::{AssignmentId, UserId};
 use skillreel_web::paging::Page;
 use skillreel_web::{ApiError, JsonObject};
 use sqlx::PgConnection;
@@ -24,12 +24,15 @@ use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::journeys::{self, PersonRef};
-use crate::{LearningContext, access, org};
+use crate::items::{self, Shareable};
+use crate::journeys::PersonRef;
+use crate::{LearningContext, org};
 
 pub mod store;
 
-pub use store::{AssignmentRow, Item};
+pub mod peer;
+
+pub use store::AssignmentRow;
 
 /// What an assignment is of.
 #[derive(Debug, Serialize, ToSchema)]
@@ -123,6 +126,24 @@ pub fn sort_by_urgency(views: &mut [AssignmentView]) {
     });
 }
 
+/// What a manager (or an admin) asks for; `peerRecommended` comes from colleagues'
+/// recommendations only.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AssignedKind {
+    Required,
+    Recommended,
+}
+
+impl From<AssignedKind> for AssignmentKind {
+    fn from(kind: AssignedKind) -> Self {
+        match kind {
+            AssignedKind::Required => Self::Required,
+            AssignedKind::Recommended => Self::Recommended,
+        }
+    }
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssignRequest {
@@ -133,7 +154,7 @@ pub struct AssignRequest {
     #[schema(min_length = 1, max_length = 200)]
     team: Option<String>,
     #[serde(rename = "type")]
-    kind: AssignmentKind,
+    kind: AssignedKind,
     /// When it should be completed; in the future.
     #[serde(default, with = "time::serde::rfc3339::option")]
     #[schema(value_type = Option<String>, format = DateTime)]
@@ -191,82 +212,42 @@ async fn assignees(
     Ok(people)
 }
 
-/// Of `people`, those who may not see an item published with `visibility` in
-/// `community`.
-async fn cannot_see(
-    conn: &mut PgConnection,
-    people: &[Uuid],
-    visibility: Visibility,
-    community: Option<Uuid>,
-    owner: UserId,
-) -> Result<usize, ApiError> {
-    if visibility != Visibility::Community {
-        return Ok(0);
-    }
-    let members = sqlx::query_scalar!(
-        "select count(*) as \"n!\" from community_member where community_id = $1 and user_id = any($2)",
-        community,
-        people,
-    )
-    .fetch_one(conn)
-    .await?;
-    let owner_counted = usize::from(people.contains(&owner.as_uuid()));
-    Ok(people
-        .len()
-        .saturating_sub(usize::try_from(members).unwrap_or(0) + owner_counted))
-}
-
-/// What is being assigned, as the checks need it.
-struct Assignable<'a> {
-    item: Item,
-    /// `journey` or `video`, for messages.
-    noun: &'static str,
-    title: &'a str,
-    published: bool,
-    visibility: Visibility,
-    community: Option<Uuid>,
-    owner: UserId,
-}
-
 /// Checks and records an assignment request for `what` (already known visible to the
 /// caller): it is published, the people are the caller's to assign and may see it, the
-/// due date is ahead; then assigns whoever does not have it yet and tells them.
+/// due date is ahead; then assigns whoever does not have it yet and tells them. A
+/// colleague's recommendation of it on someone's list gives way to the assignment.
 async fn assign(
     ctx: &LearningContext,
     conn: &mut PgConnection,
     user: &AuthUser,
-    what: Assignable<'_>,
+    what: Shareable,
     body: &AssignRequest,
 ) -> Result<HttpResponse, ApiError> {
+    let noun = what.item.noun();
     if !what.published {
-        return Err(ApiError::conflict(format!(
-            "only a published {} can be assigned",
-            what.noun
-        )));
+        return Err(ApiError::conflict(format!("only a published {noun} can be assigned")));
     }
     let people = assignees(conn, user, body, ctx.settings.max_assignees).await?;
-    let blind = cannot_see(conn, &people, what.visibility, what.community, what.owner).await?;
+    let seeing = items::who_may_see(conn, &people, &what).await?;
+    let blind = people.iter().filter(|p| !seeing.contains(p)).count();
     if blind > 0 {
         return Err(ApiError::validation(format!(
-            "{blind} of these people may not see this {} (it is for its community's members)",
-            what.noun
+            "{blind} of these people may not see this {noun} (it is for its community's members)"
         )));
     }
-    let (item, title, people) = (what.item, what.title, people.as_slice());
+    let (item, title, people) = (what.item, what.title.as_str(), people.as_slice());
+    let kind = AssignmentKind::from(body.kind);
     let now = ctx.clock.now();
     if body.due_at.is_some_and(|due| due <= now) {
         return Err(ApiError::validation("due_at must be in the future"));
     }
-    let created = store::insert(conn, item, people, body.kind, user.id, body.due_at, now).await?;
+    let created = store::insert(conn, item, people, kind, user.id, body.due_at, now).await?;
     let new_people: HashSet<Uuid> = created.iter().map(|(p, _)| *p).collect();
     for (assignee, id) in &created {
-        let (journey, video) = match item {
-            Item::Journey(j) => (Some(j), None),
-            Item::Video(v) => (None, Some(v)),
-        };
+        let (journey, video) = (item.journey(), item.video());
         let payload = serde_json::json!({
             "assignment_id": id, "journey_id": journey, "video_id": video, "title": title,
-            "type": body.kind, "due_at": body.due_at.map(|d| d.unix_timestamp()), "assigner": user.name,
+            "type": kind, "due_at": body.due_at.map(|d| d.unix_timestamp()), "assigner": user.name,
         });
         notifications::push(
             conn,
@@ -282,7 +263,7 @@ async fn assign(
             actor: user.id,
             journey,
             video,
-            assignment_kind: body.kind.as_str().to_owned(),
+            assignment_kind: kind.as_str().to_owned(),
         };
         events::record(conn, &event).await?;
     }
@@ -313,16 +294,7 @@ pub async fn assign_journey(
     body: JsonObject<AssignRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let mut tx = ctx.pool.begin().await?;
-    let (journey, _) = journeys::load_visible(&mut tx, &user, &path).await?;
-    let what = Assignable {
-        item: Item::Journey(journey.id),
-        noun: "journey",
-        title: &journey.title,
-        published: journey.status == JourneyStatus::Published,
-        visibility: journey.visibility,
-        community: journey.community_id.map(|c| c.as_uuid()),
-        owner: journey.owner_id,
-    };
+    let what = items::visible_journey(&mut tx, &user, &path).await?;
     let response = assign(&ctx, &mut tx, &user, what, &body).await?;
     tx.commit().await?;
     Ok(response)
@@ -337,16 +309,7 @@ pub async fn assign_video(
     body: JsonObject<AssignRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let mut tx = ctx.pool.begin().await?;
-    let video = access::visible_video(&mut tx, &user, &path).await?;
-    let what = Assignable {
-        item: Item::Video(video.id),
-        noun: "video",
-        title: &video.title,
-        published: video.facts.status == VideoStatus::Published,
-        visibility: video.facts.visibility,
-        community: video.facts.community.map(|c| c.as_uuid()),
-        owner: video.facts.owner,
-    };
+    let what = items::visible_video(&mut tx, &user, &path).await?;
     let response = assign(&ctx, &mut tx, &user, what, &body).await?;
     tx.commit().await?;
     Ok(response)

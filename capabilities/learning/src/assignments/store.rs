@@ -5,36 +5,17 @@
 //! progress stays consistent when a video goes.
 
 use skillreel_domain::learning::AssignmentKind;
-use skillreel_domain::{AssignmentId, JourneyId, UserId, VideoId};
+use skillreel_domain::{AssignmentId, UserId};
 use sqlx::PgConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-/// What is assigned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Item {
-    Journey(JourneyId),
-    Video(VideoId),
-}
-
-impl Item {
-    fn journey(self) -> Option<Uuid> {
-        match self {
-            Self::Journey(j) => Some(j.as_uuid()),
-            Self::Video(_) => None,
-        }
-    }
-
-    fn video(self) -> Option<Uuid> {
-        match self {
-            Self::Video(v) => Some(v.as_uuid()),
-            Self::Journey(_) => None,
-        }
-    }
-}
+pub use crate::items::Item;
 
 /// Assigns `item` to each of `assignees`; returns `(assignee, new assignment id)` for
-/// those who did not have it yet (assigning twice changes nothing).
+/// those who did not have it yet (assigning twice changes nothing). A manager's
+/// assignment replaces a colleague's recommendation of the same item; a colleague's
+/// never replaces anything.
 pub async fn insert(
     conn: &mut PgConnection,
     item: Item,
@@ -45,6 +26,21 @@ pub async fn insert(
     now: OffsetDateTime,
 ) -> Result<Vec<(Uuid, Uuid)>, sqlx::Error> {
     let ids: Vec<Uuid> = assignees.iter().map(|_| Uuid::now_v7()).collect();
+    let (journey, video) = (item.journey().map(|j| j.as_uuid()), item.video().map(|v| v.as_uuid()));
+    if kind != AssignmentKind::PeerRecommended {
+        sqlx::query!(
+            r#"
+            delete from assignment
+             where assignee_id = any($1) and kind = 'peerRecommended'
+               and (journey_id = $2 or video_id = $3)
+            "#,
+            assignees,
+            journey,
+            video,
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
     let rows = sqlx::query!(
         r#"
         insert into assignment (id, assignee_id, journey_id, video_id, kind, assigner_id, due_at, created_at, updated_at)
@@ -55,8 +51,8 @@ pub async fn insert(
         "#,
         &ids,
         assignees,
-        item.journey(),
-        item.video(),
+        journey,
+        video,
         kind.as_str(),
         assigner.as_uuid(),
         due_at,
@@ -85,6 +81,24 @@ pub async fn find(conn: &mut PgConnection, id: Uuid) -> Result<Option<Assignment
                 assigner_id: UserId::from_uuid(r.assigner_id),
             }),
     )
+}
+
+/// Takes a colleague's recommendation of `item` off `assignee`'s list (an assignment
+/// from a manager stays).
+pub async fn delete_peer(conn: &mut PgConnection, assignee: UserId, item: Item) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"
+        delete from assignment
+         where assignee_id = $1 and kind = 'peerRecommended'
+           and (journey_id = $2 or video_id = $3)
+        "#,
+        assignee.as_uuid(),
+        item.journey().map(|j| j.as_uuid()),
+        item.video().map(|v| v.as_uuid()),
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 pub async fn delete(conn: &mut PgConnection, id: AssignmentId) -> Result<bool, sqlx::Error> {

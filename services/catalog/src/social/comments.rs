@@ -342,6 +342,13 @@ pub async fn accept(
     if !comments::accept(&mut tx, question.id, answer.id).await? {
         return Err(ApiError::conflict("the answer was deleted"));
     }
+    let accepted = DomainEvent::AnswerAccepted {
+        answer: answer.id,
+        video: video.id,
+        actor: user.id,
+        author: UserId::from_uuid(answer.author_id),
+    };
+    events::record(&mut tx, &accepted).await?;
     let question = comments::find(&mut tx, question.id)
         .await?
         .ok_or_else(|| ApiError::not_found("comment"))?;

@@ -1,0 +1,65 @@
+//! Recommendations: what colleagues share with each other, and whom they follow.
+//!
+//! - **Peer recommendations** ([`peers`]): anyone recommends a published journey or
+//!   video they may see to colleagues and/or a team, with a message. It reaches each
+//!   recipient's inbox (a notification), their list at
+//!   `GET /api/v1/me/recommendations?source=peers` (each item once, with who
+//!   recommended it and why) and their assignments as `peerRecommended` (learning
+//!   keeps that list, from this capability's domain events). Recipients save an item
+//!   for later or dismiss it. Never to someone the access policy does not let see the
+//!   item; at most `recommendations.recipients_per_hour` people per sender per hour.
+//! - **Follows** ([`follows`]): a person follows another to see what they publish.
+//!
+//! The capability owns its routes ([`RecommendationsService::routes`], mounted by the
+//! catalog service), its SQL and its tests (`tests/tests/recommendations`). What is
+//! recommended and how recipients answer are domain events (`recommendation.created`,
+//! `recommendation.updated`), so every other capability (learning's lists now,
+//! recognition and the "for you" feed next) reads them without calling in here.
+
+use actix_web::web;
+use skillreel_config::RecommendationSettings;
+use skillreel_learning::Clock;
+use skillreel_web::RouteSpec;
+use sqlx::PgPool;
+
+mod cursor;
+mod follows;
+mod peers;
+mod routes;
+
+/// What the capability's handlers share.
+pub struct RecommendationsContext {
+    pub pool: PgPool,
+    /// The clock the sending limit counts hours on (learning's, so tests move both).
+    pub clock: Clock,
+    pub settings: RecommendationSettings,
+}
+
+/// The capability's routes and state, to mount into a service.
+#[derive(Clone)]
+pub struct RecommendationsService {
+    ctx: web::Data<RecommendationsContext>,
+}
+
+impl RecommendationsService {
+    pub fn new(pool: PgPool, settings: &RecommendationSettings, clock: Clock) -> Self {
+        Self {
+            ctx: web::Data::new(RecommendationsContext {
+                pool,
+                clock,
+                settings: settings.clone(),
+            }),
+        }
+    }
+
+    /// Every route of the capability, documented.
+    pub fn routes() -> Vec<RouteSpec> {
+        routes::routes()
+    }
+
+    /// Registers the state the routes need (the host mounts [`RecommendationsService::routes`]
+    /// with its own, so that one document and one 404/405 table cover them all).
+    pub fn configure(&self, cfg: &mut web::ServiceConfig) {
+        cfg.app_data(self.ctx.clone());
+    }
+}
