@@ -156,6 +156,18 @@ _, recommended, _ = call("GET", "/api/v1/me/recommendations?source=peers", ADMIN
 for person in ("alice", "bob"):
     call("PUT", f"/api/v1/users/{people[person]}/follow", ADMIN)
 
+# Recognition: kudos and a like for Alice, so that her history pages (the reputation
+# consumer writes it moments later).
+call("POST", f"/api/v1/users/{people['alice']}/kudos", ADMIN, {"message": "Great tour"})
+call("PUT", f"/api/v1/videos/{second}/like", BOB)
+for _ in range(100):
+    _, alice_recognition, _ = call("GET", f"/api/v1/users/{people['alice']}/recognition", ADMIN)
+    if len(alice_recognition.get("history", [])) >= 2:
+        break
+    time.sleep(0.2)
+else:
+    raise SystemExit(f"seed: Alice's reputation never arrived: {alice_recognition}")
+
 # The signed playback URL of the published video.
 _, shown, _ = call("GET", f"/api/v1/videos/{published}", BOB)
 media = shown["playback"]["hls"].split("/api/v1/media/", 1)[1]
@@ -176,6 +188,7 @@ cursors = {
     "GET /api/v1/me/recommendations": cursor("/api/v1/me/recommendations?source=peers", ADMIN),
     "GET /api/v1/me/following": cursor("/api/v1/me/following", ADMIN),
 }
+history_cursor = cursor(f"/api/v1/users/{people['alice']}/recognition", ADMIN)
 
 
 def toml(value):
@@ -251,6 +264,10 @@ for name in ["POST /api/v1/journeys/{id}/recommendations", "POST /api/v1/videos/
     config.append(accepting(name, "422",
                             why="the people must exist, not be the sender, and some may see the item; a team must have members; a message is text without control characters"))
 config.append(accepting("PUT /api/v1/users/{id}/follow", "422", why="nobody follows themselves"))
+config.append(accepting("POST /api/v1/users/{id}/kudos", "422", why="kudos are for someone else, and say what for in text without control characters"))
+config.append(accepting("GET /api/v1/me/recommendations", "422", why="`state` and `cursor` go with source=peers"))
+config.append(accepting("GET /api/v1/leaderboard", "422",
+                        why="`team` goes with scope=team and `community` with scope=community, which needs one; a team board needs a team (the admin is in none)"))
 config.append(accepting("GET /api/v1/xapi/statements", "400",
                         why="`agent` must be an xAPI agent in JSON, and `after` a position this server wrote"))
 config.append(accepting("POST /api/v1/videos/{id}/progress", "422",
@@ -285,6 +302,7 @@ for name in [
 for name in ["PUT /api/v1/communities/{id}/moderators/{user_id}", "DELETE /api/v1/communities/{id}/moderators/{user_id}"]:
     config.append(operation(name, **{"path.id": open_community["id"], "path.user_id": people["bob"]}))
 config.append(operation("GET /api/v1/users/{id}", **{"path.id": people["alice"]}))
+config.append(operation("GET /api/v1/users/{id}/recognition", **{"path.id": people["alice"], "query.cursor": history_cursor}))
 for name in ["GET /api/v1/journeys/{id}", "PATCH /api/v1/journeys/{id}", "GET /api/v1/journeys/{id}/assignments",
              "GET /api/v1/journeys/{id}/progress"]:
     config.append(operation(name, **{"path.id": tour}))
@@ -304,6 +322,9 @@ config.append(operation("POST /api/v1/journeys/{id}/recommendations", **{"path.i
 config.append(operation("PATCH /api/v1/me/recommendations/{id}", **{"path.id": recommended["items"][0]["id"]}))
 for name in ["PUT /api/v1/users/{id}/follow", "DELETE /api/v1/users/{id}/follow"]:
     config.append(operation(name, **{"path.id": people["alice"]}))
+config.append(operation("POST /api/v1/me/dismissals", **{"body.video_id": second}))
+# Kudos go to Bob (Alice had hers today: a second would be 429).
+config.append(operation("POST /api/v1/users/{id}/kudos", **{"path.id": people["bob"]}))
 # Alice reads her own notification.
 config.append(operation("POST /api/v1/me/inbox/{id}/read", **{"path.id": inbox["items"][0]["id"]})
               + f'headers = {{ Authorization = "Bearer {ALICE}" }}\n')

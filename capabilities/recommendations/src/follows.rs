@@ -10,12 +10,12 @@ use skillreel_auth::AuthUser;
 use skillreel_db::notifications::{self, NotificationKind};
 use skillreel_domain::UserId;
 use skillreel_web::ApiError;
-use skillreel_web::paging::{Page, parse_limit};
+use skillreel_web::paging::{Page, newest_first, parse_limit};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::{RecommendationsContext, cursor};
+use crate::RecommendationsContext;
 
 /// Someone the caller follows.
 #[derive(Debug, Serialize, ToSchema)]
@@ -117,7 +117,7 @@ pub async fn following(
     query: web::Query<FollowingQuery>,
 ) -> Result<web::Json<Page<Followed>>, ApiError> {
     let limit = parse_limit(query.limit, 50)?;
-    let after = cursor::parse(query.cursor.as_deref())?;
+    let after = newest_first::parse(query.cursor.as_deref())?;
     let rows = sqlx::query_as!(
         Followed,
         r#"
@@ -137,6 +137,6 @@ pub async fn following(
     .fetch_all(&ctx.pool)
     .await?;
     Ok(web::Json(Page::of(rows, limit, |f| {
-        cursor::encode(f.followed_at, f.id)
+        newest_first::encode(f.followed_at, f.id)
     })))
 }

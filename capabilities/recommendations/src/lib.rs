@@ -8,7 +8,13 @@
 //!   keeps that list, from this capability's domain events). Recipients save an item
 //!   for later or dismiss it. Never to someone the access policy does not let see the
 //!   item; at most `recommendations.recipients_per_hour` people per sender per hour.
-//! - **Follows** ([`follows`]): a person follows another to see what they publish.
+//! - **For you** ([`for_you`]): a ranked feed at `GET /api/v1/me/recommendations` in
+//!   which every item says why: collaborative filtering over likes, completions and
+//!   colleagues' recommendations, the people one follows, one's team, skills and
+//!   organisation, and room to explore what is new. A background pass precomputes the
+//!   lists ([`for_you::model`]); a request reads them in one statement and re-ranks.
+//! - **Follows** ([`follows`]): a person follows another to see what they publish (and
+//!   their new videos come up "for you").
 //!
 //! The capability owns its routes ([`RecommendationsService::routes`], mounted by the
 //! catalog service), its SQL and its tests (`tests/tests/recommendations`). What is
@@ -19,13 +25,15 @@
 use actix_web::web;
 use skillreel_config::RecommendationSettings;
 use skillreel_learning::Clock;
-use skillreel_web::RouteSpec;
+use skillreel_web::{BackgroundTasks, RouteSpec};
 use sqlx::PgPool;
 
-mod cursor;
+mod feed;
 mod follows;
+pub mod for_you;
 mod peers;
 mod routes;
+mod view;
 
 /// What the capability's handlers share.
 pub struct RecommendationsContext {
@@ -61,5 +69,16 @@ impl RecommendationsService {
     /// with its own, so that one document and one 404/405 table cover them all).
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {
         cfg.app_data(self.ctx.clone());
+    }
+
+    /// Starts the pass that builds the "for you" lists (see [`for_you::model`]), stopped
+    /// with `tasks`.
+    pub fn spawn_background(&self, tasks: &mut BackgroundTasks) {
+        let interval = std::time::Duration::from_secs(self.ctx.settings.model_interval_seconds.max(1));
+        tasks.add(for_you::model::spawn(
+            self.ctx.pool.clone(),
+            interval,
+            tasks.stop_token(),
+        ));
     }
 }

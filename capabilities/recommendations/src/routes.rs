@@ -6,8 +6,11 @@ use skillreel_web::RouteSpec;
 use skillreel_web::openapi::{Body, Doc, Success, page_of, params, schema};
 use skillreel_web::paging::Page;
 
+use crate::feed;
 use crate::follows::{self, Followed};
-use crate::peers::{self, PeerRecommendation, RecommendResult};
+use crate::for_you::{self, model::ModelStats};
+use crate::peers::{self, RecommendResult};
+use crate::view::Recommendation;
 
 fn route(method: Method, path: &'static str, to: fn() -> actix_web::Route, doc: Doc) -> RouteSpec {
     RouteSpec::new(method, path, to).doc(doc)
@@ -42,13 +45,34 @@ pub fn routes() -> Vec<RouteSpec> {
         route(
             M::GET,
             "/api/v1/me/recommendations",
-            || web::get().to(peers::mine),
+            || web::get().to(feed::mine),
             Doc::new(
                 "recommendations",
-                "What colleagues recommended to the caller, each item once, with why",
-                Json(page_of::<Page<PeerRecommendation>, PeerRecommendation>()),
+                "For you (ranked, each item with why), or what colleagues recommended (source=peers)",
+                Json(page_of::<Page<Recommendation>, Recommendation>()),
             )
-            .query(params::<peers::MineQuery>()),
+            .query(params::<feed::MineQuery>()),
+        ),
+        route(
+            M::POST,
+            "/api/v1/me/dismissals",
+            || web::post().to(for_you::dismiss),
+            Doc::new(
+                "recommendations",
+                "Not for me: a video never comes back for you",
+                NoContent,
+            )
+            .body(Body::Json(schema::<for_you::DismissRequest>())),
+        ),
+        route(
+            M::POST,
+            "/api/v1/admin/recommendations/model",
+            || web::post().to(for_you::rebuild),
+            Doc::new(
+                "recommendations",
+                "Rebuild the \"for you\" lists now (admins)",
+                Json(schema::<ModelStats>()),
+            ),
         ),
         route(
             M::PATCH,
@@ -57,7 +81,7 @@ pub fn routes() -> Vec<RouteSpec> {
             Doc::new(
                 "recommendations",
                 "Keep, save for later or dismiss a recommended item",
-                Json(schema::<PeerRecommendation>()),
+                Json(schema::<Recommendation>()),
             )
             .body(Body::Json(schema::<peers::StateRequest>())),
         ),

@@ -285,6 +285,10 @@ pub struct RecommendationSettings {
     pub max_recipients: usize,
     /// People one person may recommend to in any hour, over all their recommendations.
     pub recipients_per_hour: usize,
+    /// How often the "for you" lists are rebuilt (by one replica at a time).
+    pub model_interval_seconds: u64,
+    /// Places of each "for you" page (up to one in five) kept for new videos.
+    pub exploration_slots: usize,
 }
 
 impl Default for RecommendationSettings {
@@ -292,6 +296,8 @@ impl Default for RecommendationSettings {
         Self {
             max_recipients: 50,
             recipients_per_hour: 200,
+            model_interval_seconds: 600,
+            exploration_slots: 1,
         }
     }
 }

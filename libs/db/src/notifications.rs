@@ -35,6 +35,10 @@ pub enum NotificationKind {
     Recommendation,
     /// Someone started following the person.
     Followed,
+    /// The person earned a badge.
+    Badge,
+    /// The person's manager (or an admin) gave them kudos.
+    Kudos,
 }
 
 impl NotificationKind {
@@ -54,6 +58,8 @@ impl NotificationKind {
             Self::JourneyRejected => "journey_rejected",
             Self::Recommendation => "recommendation",
             Self::Followed => "followed",
+            Self::Badge => "badge",
+            Self::Kudos => "kudos",
         }
     }
 }

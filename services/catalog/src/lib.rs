@@ -7,6 +7,10 @@
 //! files, posters and storyboard through short-lived signed URLs ([`playback`]), so a
 //! player needs no `Authorization` header. Who may see a video is decided in [`access`], next to the
 //! query that loads it.
+//!
+//! It hosts the capabilities that have crates of their own: learning
+//! (`skillreel-learning`), recommendations (`skillreel-recommendations`) and recognition
+//! (`skillreel-recognition`), whose routes join its route table.
 
 use std::sync::Arc;
 
@@ -16,6 +20,7 @@ use skillreel_auth::Authenticator;
 use skillreel_config::Settings;
 use skillreel_contracts::views::MediaLinks;
 use skillreel_learning::{Clock, LearningService};
+use skillreel_recognition::RecognitionService;
 use skillreel_recommendations::RecommendationsService;
 use skillreel_storage::Storage;
 use skillreel_web::openapi::{ApiDocument, serve_document};
@@ -77,12 +82,13 @@ impl CatalogContext {
 }
 
 /// The catalog's routes and state, to mount into any server, with the capabilities it
-/// hosts (learning, recommendations).
+/// hosts (learning, recommendations, recognition).
 #[derive(Clone)]
 pub struct CatalogService {
     ctx: web::Data<CatalogContext>,
     learning: LearningService,
     recommendations: RecommendationsService,
+    recognition: RecognitionService,
     document: web::Data<ApiDocument>,
 }
 
@@ -101,7 +107,8 @@ impl CatalogService {
         Self {
             document: ApiDocument::of(&[&Self::routes()]),
             learning: LearningService::new(pool.clone(), &settings.learning, &settings.xapi, clock.clone()),
-            recommendations: RecommendationsService::new(pool.clone(), &settings.recommendations, clock),
+            recommendations: RecommendationsService::new(pool.clone(), &settings.recommendations, clock.clone()),
+            recognition: RecognitionService::new(pool.clone(), clock),
             ctx: web::Data::new(CatalogContext {
                 pool,
                 storage,
@@ -131,6 +138,8 @@ impl CatalogService {
         ));
         tasks.add(ctx.cache.clone().spawn_listener(ctx.pool.clone(), tasks.stop_token()));
         self.learning.spawn_background(tasks);
+        self.recognition.spawn_background(tasks);
+        self.recommendations.spawn_background(tasks);
     }
 
     /// Every route this service serves: the documented ones (see `openapi::routes`),
@@ -139,6 +148,7 @@ impl CatalogService {
         let mut routes = openapi::routes();
         routes.extend(LearningService::routes());
         routes.extend(RecommendationsService::routes());
+        routes.extend(RecognitionService::routes());
         routes.push(RouteSpec::new(Method::GET, "/api/v1/openapi.json", || {
             web::get().to(serve_document)
         }));
@@ -159,6 +169,7 @@ impl CatalogService {
         cfg.app_data(self.document.clone());
         self.learning.configure(cfg);
         self.recommendations.configure(cfg);
+        self.recognition.configure(cfg);
         skillreel_web::mount(cfg, &Self::routes());
     }
 }

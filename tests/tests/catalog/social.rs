@@ -240,6 +240,7 @@ async fn comments_thread_answer_and_mention(_: PgPoolOptions, db: PgConnectOptio
                 .into_iter()
                 .flatten()
                 .filter_map(|n| n["kind"].as_str().map(str::to_owned))
+                .filter(|kind| kind != "badge") // recognition's, in its own time
                 .collect();
             kinds.sort();
             kinds

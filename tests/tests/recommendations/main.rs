@@ -8,6 +8,7 @@
 mod support;
 
 mod follows;
+mod for_you;
 mod peers;
 
 use std::time::Duration as StdDuration;

@@ -483,7 +483,6 @@ async fn bad_recommendations_are_refused_and_change_nothing(_: PgPoolOptions, db
     )
     .await;
     for query in [
-        "",
         "?source=everything",
         "?source=peers&state=gone",
         "?source=peers&limit=0",

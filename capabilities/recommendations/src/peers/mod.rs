@@ -19,26 +19,20 @@ use skillreel_domain::events::DomainEvent;
 use skillreel_domain::{UserId, multiline_text};
 use skillreel_learning::items::{self, Item, Shareable};
 use skillreel_learning::org;
-use skillreel_web::paging::{Page, parse_limit};
+use skillreel_web::paging::{Page, newest_first};
 use skillreel_web::{ApiError, ErrorCode, JsonObject};
 use sqlx::PgConnection;
 use time::OffsetDateTime;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::{RecommendationsContext, cursor};
+use crate::RecommendationsContext;
+use crate::view::{ItemView, PersonRef, Reason, ReasonKind, Recommendation, Recommender, people_in_words};
 
 mod store;
 
 /// Characters a recommendation's message may have.
 const MAX_MESSAGE: usize = 1_000;
-
-/// Someone named in a view.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct PersonRef {
-    pub id: Uuid,
-    pub name: String,
-}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -236,7 +230,7 @@ pub enum PeerState {
 }
 
 impl PeerState {
-    const fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Self::Inbox => "inbox",
             Self::Saved => "saved",
@@ -253,71 +247,13 @@ impl PeerState {
     }
 }
 
-/// What a recommendation is of.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ItemView {
-    /// `journey` or `video`.
-    #[serde(rename = "type")]
-    #[schema(pattern = "^(journey|video)$")]
-    pub kind: &'static str,
-    pub id: Uuid,
-    pub title: String,
-}
-
-/// One colleague's recommendation.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Recommender {
-    pub person: PersonRef,
-    /// Their message (absent when they wrote none).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-    #[serde(with = "time::serde::rfc3339")]
-    pub recommended_at: OffsetDateTime,
-}
-
-/// Why an item is recommended, in words and with whom it names.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Reason {
-    /// `recommended_by`: colleagues recommended it to you.
-    #[schema(pattern = "^recommended_by$")]
-    pub kind: &'static str,
-    /// For people: "Recommended by Ana and 2 others".
-    pub text: String,
-    pub people: Vec<PersonRef>,
-}
-
-/// An item colleagues recommended to the caller.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PeerRecommendation {
-    /// The most recent recommendation of the item (what `PATCH` takes).
-    pub id: Uuid,
-    pub item: ItemView,
-    pub state: PeerState,
-    /// Newest first.
-    pub recommended_by: Vec<Recommender>,
-    pub reasons: Vec<Reason>,
-    /// When it was last recommended to you.
-    #[serde(with = "time::serde::rfc3339")]
-    pub recommended_at: OffsetDateTime,
-}
-
-/// "Recommended by Ana", "… by Ana and Bob", "… by Ana and 2 others".
-fn recommended_by_text(names: &[&str]) -> String {
-    match names {
-        [] => "Recommended by colleagues".into(),
-        [one] => format!("Recommended by {one}"),
-        [one, two] => format!("Recommended by {one} and {two}"),
-        [one, rest @ ..] => format!("Recommended by {one} and {} others", rest.len()),
-    }
-}
-
 /// The views of `rows` the caller may still see (an item removed or moved out of the
 /// caller's reach since is left out), with who recommended each.
 async fn views(
     conn: &mut PgConnection,
     user: &AuthUser,
     rows: Vec<store::ItemRow>,
-) -> Result<Vec<PeerRecommendation>, ApiError> {
+) -> Result<Vec<Recommendation>, ApiError> {
     let item_of = |r: &store::ItemRow| match (r.journey_id, r.video_id) {
         (Some(j), _) => Item::Journey(j.into()),
         (None, v) => Item::Video(v.unwrap_or_default().into()),
@@ -342,78 +278,51 @@ async fn views(
             let item = item_of(&row);
             let shown = visible.get(&item)?;
             let recommended_by = by_item.remove(&item.id()).unwrap_or_default();
-            let names: Vec<&str> = recommended_by.iter().map(|r| r.person.name.as_str()).collect();
-            let reason = Reason {
-                kind: "recommended_by",
-                text: recommended_by_text(&names),
-                people: recommended_by.iter().map(|r| r.person.clone()).collect(),
-            };
-            Some(PeerRecommendation {
-                id: row.id,
+            let people: Vec<PersonRef> = recommended_by.iter().map(|r| r.person.clone()).collect();
+            let text = format!("Recommended by {}", people_in_words(&people));
+            let reason = Reason::new(ReasonKind::RecommendedBy, text).people(people);
+            Some(Recommendation {
+                id: Some(row.id),
                 item: ItemView {
                     kind: item.noun(),
                     id: item.id(),
                     title: shown.title.clone(),
+                    author: None,
                 },
-                state: PeerState::parse(&row.state),
-                recommended_by,
                 reasons: vec![reason],
-                recommended_at: row.latest,
+                state: Some(PeerState::parse(&row.state)),
+                recommended_by,
+                recommended_at: Some(row.latest),
+                score: None,
             })
         })
         .collect())
 }
 
-/// Where recommendations come from.
-#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Source {
-    /// What colleagues recommended to you.
-    Peers,
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct MineQuery {
-    /// `peers`: what colleagues recommended to you.
-    #[param(inline)]
-    source: Source,
-    /// Only items in this state (default `inbox`).
-    state: Option<PeerState>,
-    /// 1 to 100 (default 20).
-    #[param(minimum = 1, maximum = 100)]
-    limit: Option<u32>,
-    /// From the previous page's `next_cursor`.
-    #[param(max_length = 200)]
-    cursor: Option<String>,
-}
-
-/// `GET /api/v1/me/recommendations?source=peers`: each item colleagues recommended to
-/// the caller once, most recently recommended first.
-#[tracing::instrument(skip(ctx, user), fields(user = %user.subject))]
-pub async fn mine(
-    user: AuthUser,
-    ctx: web::Data<RecommendationsContext>,
-    query: web::Query<MineQuery>,
-) -> Result<web::Json<Page<PeerRecommendation>>, ApiError> {
-    let Source::Peers = query.source;
-    let limit = parse_limit(query.limit, 20)?;
-    let after = cursor::parse(query.cursor.as_deref())?;
+/// One page of the items colleagues recommended to the caller in `state`, each once,
+/// most recently recommended first.
+pub async fn page(
+    ctx: &RecommendationsContext,
+    user: &AuthUser,
+    state: PeerState,
+    limit: i64,
+    cursor: Option<&str>,
+) -> Result<Page<Recommendation>, ApiError> {
+    let after = newest_first::parse(cursor)?;
     let selection = store::Selection::State {
-        state: query.state.unwrap_or_default().as_str(),
+        state: state.as_str(),
         after,
         limit: limit + 1,
     };
     let mut conn = ctx.pool.acquire().await?;
     let rows = store::items(&mut conn, user.id.as_uuid(), &selection).await?;
     let (rows, next) = skillreel_web::paging::paginate(rows, limit, |r| {
-        cursor::encode(r.latest, r.journey_id.or(r.video_id).unwrap_or_default())
+        newest_first::encode(r.latest, r.journey_id.or(r.video_id).unwrap_or_default())
     });
-    Ok(web::Json(Page {
-        items: views(&mut conn, &user, rows).await?,
+    Ok(Page {
+        items: views(&mut conn, user, rows).await?,
         next_cursor: next,
-    }))
+    })
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -430,7 +339,7 @@ pub async fn set_state(
     ctx: web::Data<RecommendationsContext>,
     path: web::Path<String>,
     body: JsonObject<StateRequest>,
-) -> Result<web::Json<PeerRecommendation>, ApiError> {
+) -> Result<web::Json<Recommendation>, ApiError> {
     let id: Uuid = path.parse().map_err(|_| ApiError::not_found("recommendation"))?;
     let me = user.id.as_uuid();
     let mut tx = ctx.pool.begin().await?;
@@ -461,19 +370,4 @@ pub async fn set_state(
         .ok_or_else(|| ApiError::not_found("recommendation"))?;
     tx.commit().await?;
     Ok(web::Json(view))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_reason_names_the_first_colleague_and_counts_the_others() {
-        assert_eq!(recommended_by_text(&["Ana"]), "Recommended by Ana");
-        assert_eq!(recommended_by_text(&["Ana", "Bob"]), "Recommended by Ana and Bob");
-        assert_eq!(
-            recommended_by_text(&["Ana", "Bob", "Cy"]),
-            "Recommended by Ana and 2 others"
-        );
-    }
 }

@@ -1,0 +1,54 @@
+//! The capability's routes, each with its documentation (see `skillreel_web::openapi`).
+
+use actix_web::http::Method;
+use actix_web::web;
+use skillreel_web::RouteSpec;
+use skillreel_web::openapi::{Body, Doc, Success, params, schema};
+
+use crate::kudos::{self, KudosView};
+use crate::leaderboard::{self, Leaderboard};
+use crate::profile::{self, Recognition};
+
+fn route(method: Method, path: &'static str, to: fn() -> actix_web::Route, doc: Doc) -> RouteSpec {
+    RouteSpec::new(method, path, to).doc(doc)
+}
+
+pub fn routes() -> Vec<RouteSpec> {
+    use Method as M;
+    use Success::*;
+    vec![
+        route(
+            M::POST,
+            "/api/v1/users/{id}/kudos",
+            || web::post().to(kudos::give),
+            Doc::new(
+                "recognition",
+                "Give kudos to a report (their manager chain, or an admin)",
+                Created(schema::<KudosView>()),
+            )
+            .body(Body::Json(schema::<kudos::KudosRequest>())),
+        ),
+        route(
+            M::GET,
+            "/api/v1/leaderboard",
+            || web::get().to(leaderboard::get),
+            Doc::new(
+                "recognition",
+                "Who earned the most reputation, by organisation, team or community",
+                Json(schema::<Leaderboard>()),
+            )
+            .query(params::<leaderboard::LeaderboardQuery>()),
+        ),
+        route(
+            M::GET,
+            "/api/v1/users/{id}/recognition",
+            || web::get().to(profile::get),
+            Doc::new(
+                "recognition",
+                "A person's reputation, badges and (for them, their managers and admins) its history",
+                Json(schema::<Recognition>()),
+            )
+            .query(params::<profile::HistoryQuery>()),
+        ),
+    ]
+}

@@ -1,0 +1,163 @@
+//! "For you": `GET /api/v1/me/recommendations` (without `source=peers`), a ranked feed
+//! in which every item says why, `POST /api/v1/me/dismissals` ("not for
+//! me") and `POST /api/v1/admin/recommendations/model` (rebuild the lists now).
+//!
+//! A request reads the candidates the model pass precomputed ([`model`]) in one
+//! statement ([`store`]), keeps those the access policy lists to the person, and
+//! re-ranks them ([`rank`]): item-to-item collaborative filtering over likes,
+//! completions and colleagues' recommendations, colleagues' recommendations
+//! themselves, the people they follow, their team, their skills, the organisation, and
+//! exploration slots for new videos. Someone new sees their team's and the
+//! organisation's favourites; what they completed, liked or dismissed never comes back.
+
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use skillreel_auth::AuthUser;
+use skillreel_domain::access::{Membership, VideoFacts};
+use skillreel_domain::{ApprovalPolicy, CommunityId, UserId, VideoStatus, Visibility};
+use skillreel_web::paging::Page;
+use skillreel_web::{ApiError, JsonObject};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::RecommendationsContext;
+use crate::view::{ItemView, PersonRef, Recommendation, VideoRef};
+
+pub mod model;
+pub mod rank;
+mod store;
+
+use rank::{Because, Candidate};
+
+/// The candidate as the access policy sees it, for the listing rule.
+fn facts(row: &store::CandidateRow) -> Option<(VideoFacts, Membership)> {
+    let facts = VideoFacts {
+        owner: UserId::from_uuid(row.owner_id),
+        owner_manager: None,
+        status: VideoStatus::Published,
+        visibility: row.visibility.parse::<Visibility>().ok()?,
+        community: row.community_id.map(CommunityId::from_uuid),
+        policy: ApprovalPolicy::default(),
+    };
+    Some((facts, Membership::from_role(row.membership.as_deref())))
+}
+
+fn candidate(row: store::CandidateRow) -> Candidate {
+    let because = match (row.because_id, row.because_title) {
+        (Some(id), Some(title)) => Some(Because {
+            video: VideoRef { id, title },
+            completed: row.because_completed.unwrap_or(false),
+        }),
+        _ => None,
+    };
+    let peers = row
+        .peer_ids
+        .unwrap_or_default()
+        .into_iter()
+        .zip(row.peer_names.unwrap_or_default())
+        .map(|(id, name)| PersonRef { id, name })
+        .collect();
+    Candidate {
+        video: VideoRef {
+            id: row.id,
+            title: row.title,
+        },
+        author: PersonRef {
+            id: row.owner_id,
+            name: row.owner_name,
+        },
+        cf: row.cf.unwrap_or(0.0),
+        because,
+        peers,
+        followed: row.followed,
+        team: row.team_score.unwrap_or(0.0),
+        skill: row.skill.zip(row.skill_score),
+        org: row.org_score.unwrap_or(0.0),
+        fresh: row.fresh,
+    }
+}
+
+/// The caller's "for you", `limit` items.
+pub async fn page(ctx: &RecommendationsContext, user: &AuthUser, limit: i64) -> Result<Page<Recommendation>, ApiError> {
+    let mut conn = ctx.pool.acquire().await?;
+    let me = user.id.as_uuid();
+    let team = sqlx::query_scalar!("select team from app_user where id = $1", me)
+        .fetch_one(&mut *conn)
+        .await?;
+    let rows = store::candidates(&mut conn, me, team.as_deref()).await?;
+    let viewer = user.viewer();
+    let candidates = rows
+        .into_iter()
+        .filter(|row| {
+            facts(row).is_some_and(|(facts, membership)| viewer.may_list(VideoStatus::Published, &facts, membership))
+        })
+        .map(candidate)
+        .collect();
+    let limit = usize::try_from(limit).unwrap_or(20);
+    let items = rank::rank(candidates, limit, ctx.settings.exploration_slots)
+        .into_iter()
+        .map(|r| Recommendation {
+            id: None,
+            item: ItemView {
+                kind: "video",
+                id: r.video.id,
+                title: r.video.title,
+                author: Some(r.author),
+            },
+            reasons: r.reasons,
+            state: None,
+            recommended_by: Vec::new(),
+            recommended_at: None,
+            score: Some((r.score * 10_000.0).round() / 10_000.0),
+        })
+        .collect();
+    Ok(Page {
+        items,
+        next_cursor: None,
+    })
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DismissRequest {
+    /// A video in your feed you do not want.
+    pub video_id: Uuid,
+}
+
+/// `POST /api/v1/me/dismissals`: the video never comes back in the
+/// caller's "for you" (204, also when already dismissed; 404 for a video they may not
+/// see).
+#[tracing::instrument(skip(ctx, user, body), fields(user = %user.subject))]
+pub async fn dismiss(
+    user: AuthUser,
+    ctx: web::Data<RecommendationsContext>,
+    body: JsonObject<DismissRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let mut tx = ctx.pool.begin().await?;
+    let video = skillreel_learning::items::visible_video(&mut tx, &user, &body.video_id.to_string()).await?;
+    sqlx::query!(
+        "insert into for_you_dismissal (user_id, video_id) values ($1, $2) on conflict do nothing",
+        user.id.as_uuid(),
+        video.item.id(),
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `POST /api/v1/admin/recommendations/model`: rebuilds the lists now (admins): after
+/// an import, or to see a change at once. `409` while another replica builds them.
+#[tracing::instrument(skip(ctx, user), fields(user = %user.subject))]
+pub async fn rebuild(
+    user: AuthUser,
+    ctx: web::Data<RecommendationsContext>,
+) -> Result<web::Json<model::ModelStats>, ApiError> {
+    if !user.is_admin() {
+        return Err(ApiError::forbidden("admins rebuild the recommender"));
+    }
+    model::build(&ctx.pool)
+        .await?
+        .map(web::Json)
+        .ok_or_else(|| ApiError::conflict("the lists are being built; try again shortly"))
+}

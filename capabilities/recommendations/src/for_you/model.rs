@@ -1,0 +1,179 @@
+//! The background pass that builds what "for you" reads, so that a request only reads
+//! and re-ranks:
+//!
+//! - **neighbours** (`video_neighbor`): for each video, the [`NEIGHBOURS`] videos most
+//!   often liked, completed or recommended (to them) by the same people: item-to-item
+//!   cosine over each person's latest [`HISTORY`] interactions, shrunk towards zero
+//!   when few people share the pair (`c / (c + SHRINK)`), so that one shared fan does
+//!   not make two videos neighbours;
+//! - **popular** (`video_popular`): interactions decayed with a 14-day half-life, for
+//!   the organisation, each team and each skill (tag): what new people see first.
+//!
+//! It runs at start and every `recommendations.model_interval_seconds` on whichever
+//! replica takes the advisory lock first, and rewrites the lists in one transaction
+//! (readers see the old lists until it commits). Ages are measured from the newest
+//! interaction, not the wall clock, so a data set replayed from the past ranks the same.
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use utoipa::ToSchema;
+
+/// Neighbours kept per video.
+pub const NEIGHBOURS: i64 = 50;
+/// Interactions per person the model learns from (their latest).
+pub const HISTORY: i64 = 200;
+/// Popular videos kept per team and per skill (the organisation keeps ten times more).
+pub const POPULAR: i64 = 50;
+
+/// What a pass built.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ModelStats {
+    pub interactions: i64,
+    pub neighbors: i64,
+    pub took_ms: i64,
+}
+
+/// Builds the lists; `None` when another replica is building them.
+pub async fn build(pool: &PgPool) -> Result<Option<ModelStats>, sqlx::Error> {
+    let started = Instant::now();
+    let mut tx = pool.begin().await?;
+    let mine = sqlx::query_scalar!(r#"select pg_try_advisory_xact_lock(hashtext('recommender_model')) as "mine!""#)
+        .fetch_one(&mut *tx)
+        .await?;
+    if !mine {
+        return Ok(None);
+    }
+    sqlx::query!("set local work_mem = '256MB'").execute(&mut *tx).await?;
+    sqlx::query!("delete from recommender_interaction")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query!(
+        r#"
+        insert into recommender_interaction (user_id, video_id, w, at)
+        select user_id, video_id, w, at from (
+            select x.user_id, x.video_id, max(x.w) as w, max(x.at) as at,
+                   row_number() over (partition by x.user_id order by max(x.at) desc, x.video_id) as recent
+              from (
+                  select user_id, video_id, 1.0::float8 as w, created_at as at from video_like
+                  union all
+                  select user_id, video_id, 1.0, completed_at from video_progress where completed_at is not null
+                  union all
+                  select recipient_id, video_id, 0.5, created_at from peer_recommendation
+                   where video_id is not null and state <> 'dismissed'
+              ) x
+              join video v on v.id = x.video_id and v.status = 'published'
+             group by x.user_id, x.video_id
+        ) ranked
+        where recent <= $1
+        "#,
+        HISTORY,
+    )
+    .execute(&mut *tx)
+    .await?;
+    let interactions = sqlx::query_scalar!(r#"select count(*) as "n!" from recommender_interaction"#)
+        .fetch_one(&mut *tx)
+        .await?;
+    sqlx::query!("delete from video_neighbor").execute(&mut *tx).await?;
+    let neighbors = sqlx::query!(
+        r#"
+        insert into video_neighbor (video_id, neighbor_id, score)
+        with norms as (
+            select video_id, sqrt(sum(w * w)) as n from recommender_interaction group by video_id
+        ), pairs as (
+            select a.video_id, b.video_id as neighbor_id, sum(a.w * b.w) as c
+              from recommender_interaction a join recommender_interaction b on b.user_id = a.user_id and b.video_id <> a.video_id
+             group by a.video_id, b.video_id
+        ), scored as (
+            select p.video_id, p.neighbor_id,
+                   p.c / (na.n * nb.n) * (p.c / (p.c + 5.0)) as score
+              from pairs p
+              join norms na on na.video_id = p.video_id
+              join norms nb on nb.video_id = p.neighbor_id
+        ), ranked as (
+            select video_id, neighbor_id, score,
+                   row_number() over (partition by video_id order by score desc, neighbor_id) as rank
+              from scored
+        )
+        select video_id, neighbor_id, score::float4 from ranked where rank <= $1
+        "#,
+        NEIGHBOURS,
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    sqlx::query!("delete from video_popular").execute(&mut *tx).await?;
+    sqlx::query!(
+        r#"
+        insert into video_popular (kind, key, video_id, score)
+        with newest as (
+            select coalesce(max(at), now()) as at from recommender_interaction
+        ), weighted as (
+            select i.user_id, i.video_id,
+                   i.w * power(0.5, extract(epoch from (newest.at - i.at)) / 86400.0 / 14.0) as w
+              from recommender_interaction i, newest
+        ), org as (
+            select 'org'::text as kind, ''::text as key, video_id, sum(w) as score from weighted group by video_id
+        ), team as (
+            select 'team'::text, u.team, w.video_id, sum(w.w)
+              from weighted w join app_user u on u.id = w.user_id
+             where u.team is not null
+             group by u.team, w.video_id
+        ), skill as (
+            select 'skill'::text, tag, w.video_id, sum(w.w)
+              from weighted w join video v on v.id = w.video_id, unnest(v.tags) as tag
+             group by tag, w.video_id
+        ), every as (
+            select * from org union all select * from team union all select * from skill
+        ), ranked as (
+            select kind, key, video_id, score,
+                   row_number() over (partition by kind, key order by score desc, video_id) as rank
+              from every
+        )
+        select kind, key, video_id, score::float4 from ranked
+         where rank <= case when kind = 'org' then $1::int8 * 10 else $1::int8 end
+        "#,
+        POPULAR,
+    )
+    .execute(&mut *tx)
+    .await?;
+    let took_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+    let neighbors = i64::try_from(neighbors).unwrap_or(i64::MAX);
+    sqlx::query!(
+        r#"
+        insert into recommender_model (id, built_at, interactions, neighbors, took_ms) values (1, now(), $1, $2, $3)
+        on conflict (id) do update set built_at = excluded.built_at, interactions = excluded.interactions,
+                                       neighbors = excluded.neighbors, took_ms = excluded.took_ms
+        "#,
+        interactions,
+        neighbors,
+        took_ms,
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Some(ModelStats {
+        interactions,
+        neighbors,
+        took_ms,
+    }))
+}
+
+/// Builds the lists at start and then every `interval`, until `stop`.
+pub fn spawn(pool: PgPool, interval: Duration, stop: CancellationToken) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match build(&pool).await {
+                Ok(Some(stats)) => tracing::info!(?stats, "built the recommender's lists"),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "could not build the recommender's lists"),
+            }
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(interval) => {}
+            }
+        }
+    })
+}

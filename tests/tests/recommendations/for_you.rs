@@ -1,0 +1,318 @@
+//! "For you": every reason true, what was completed or dismissed never back, newcomers
+//! served by their team and organisation, follows, exploration, and nothing the person
+//! may not see.
+
+use std::collections::HashSet;
+
+use super::*;
+
+/// Rebuilds the lists now (as an admin), waiting out a pass already running.
+async fn rebuild(o: &Org) -> Value {
+    for _ in 0..100 {
+        let r = o
+            .call(Method::POST, "/api/v1/admin/recommendations/model", &o.admin, None)
+            .await;
+        if r.status() == StatusCode::OK {
+            return r.json().await.unwrap_or_default();
+        }
+        assert_eq!(r.status(), StatusCode::CONFLICT);
+        tokio::time::sleep(StdDuration::from_millis(100)).await;
+    }
+    panic!("the recommender's lists were never free to rebuild");
+}
+
+async fn for_you(o: &Org, who: &str) -> Vec<Value> {
+    let page = o
+        .ok(Method::GET, "/api/v1/me/recommendations", who, None, StatusCode::OK)
+        .await;
+    page["items"].as_array().cloned().unwrap_or_default()
+}
+
+fn ids(items: &[Value]) -> Vec<Uuid> {
+    items
+        .iter()
+        .filter_map(|i| i["item"]["id"].as_str().and_then(|s| s.parse().ok()))
+        .collect()
+}
+
+fn reason<'a>(item: &'a Value, kind: &str) -> Option<&'a Value> {
+    item["reasons"].as_array()?.iter().find(|r| r["kind"] == kind)
+}
+
+async fn like(o: &Org, who: &str, video: Uuid) {
+    o.ok(
+        Method::PUT,
+        &format!("/api/v1/videos/{video}/like"),
+        who,
+        None,
+        StatusCode::OK,
+    )
+    .await;
+}
+
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn every_reason_is_true_and_completed_or_dismissed_videos_never_come_back(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let o = org(&db, |s| s.recommendations.exploration_slots = 0).await;
+    let ownership = o.video("maria", "Ownership", 30).await;
+    let lifetimes = o.video("maria", "Lifetimes", 30).await;
+    let traits = o.video("omar", "Traits", 30).await;
+    let tracing = o.video("omar", "Tracing", 30).await;
+    for who in [&o.tom, &o.alice] {
+        like(&o, who, ownership).await;
+        like(&o, who, lifetimes).await;
+    }
+    like(&o, &o.alice, traits).await;
+    // ivan completes Ownership; bea recommends Tracing to him.
+    o.watch(&o.ivan, ownership, 0.0, 30.0).await;
+    o.ok(
+        Method::POST,
+        &format!("/api/v1/videos/{tracing}/recommendations"),
+        &o.bea,
+        Some(json!({ "people": [o.id("ivan")], "message": "Start here" })),
+        StatusCode::CREATED,
+    )
+    .await;
+    let built = rebuild(&o).await;
+    assert!(built["neighbors"].as_i64().unwrap_or_default() > 0, "{built}");
+
+    let items = for_you(&o, &o.ivan).await;
+    let shown = ids(&items);
+    assert!(!shown.contains(&ownership), "completed: never again: {items:?}");
+    assert!(
+        shown.contains(&lifetimes) && shown.contains(&traits) && shown.contains(&tracing),
+        "{items:?}"
+    );
+    // Every reason is true.
+    let completed: HashSet<Uuid> =
+        sqlx::query_scalar("select video_id from video_progress where user_id = $1 and completed_at is not null")
+            .bind(o.id("ivan"))
+            .fetch_all(&o.pool)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .into_iter()
+            .collect();
+    for item in &items {
+        assert!(!item["reasons"].as_array().is_none_or(Vec::is_empty), "{item}");
+        if let Some(r) = reason(item, "because_you_completed") {
+            let named: Uuid = r["video"]["id"]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or_default();
+            assert!(completed.contains(&named), "{item}");
+            assert_eq!(r["text"], "Because you completed “Ownership”");
+        }
+        if let Some(r) = reason(item, "recommended_by") {
+            for person in r["people"].as_array().cloned().unwrap_or_default() {
+                let did: bool = sqlx::query_scalar(
+                    "select exists (select 1 from peer_recommendation where sender_id = $1 and recipient_id = $2 and video_id = $3)",
+                )
+                .bind(person["id"].as_str().and_then(|s| s.parse::<Uuid>().ok()))
+                .bind(o.id("ivan"))
+                .bind(item["item"]["id"].as_str().and_then(|s| s.parse::<Uuid>().ok()))
+                .fetch_one(&o.pool)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+                assert!(did, "{item}");
+            }
+        }
+    }
+    let lifetimes_item = items
+        .iter()
+        .find(|i| i["item"]["id"] == lifetimes.to_string())
+        .unwrap_or_else(|| panic!("no Lifetimes"));
+    assert!(
+        reason(lifetimes_item, "because_you_completed").is_some(),
+        "{lifetimes_item}"
+    );
+    let tracing_item = items
+        .iter()
+        .find(|i| i["item"]["id"] == tracing.to_string())
+        .unwrap_or_else(|| panic!("no Tracing"));
+    assert_eq!(
+        reason(tracing_item, "recommended_by").map(|r| r["text"].clone()),
+        Some(json!("Recommended by bea (test)"))
+    );
+    assert_eq!(
+        items[0]["item"]["id"],
+        tracing.to_string(),
+        "a colleague's word counts most"
+    );
+
+    // Not for me: gone, and so is a colleague's recommendation once dismissed.
+    o.ok(
+        Method::POST,
+        "/api/v1/me/dismissals",
+        &o.ivan,
+        Some(json!({ "video_id": lifetimes })),
+        StatusCode::NO_CONTENT,
+    )
+    .await;
+    let peer_id = peer_list(&o, &o.ivan, "inbox").await[0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    o.ok(
+        Method::PATCH,
+        &format!("/api/v1/me/recommendations/{peer_id}"),
+        &o.ivan,
+        Some(json!({ "state": "dismissed" })),
+        StatusCode::OK,
+    )
+    .await;
+    rebuild(&o).await;
+    let shown = ids(&for_you(&o, &o.ivan).await);
+    assert!(!shown.contains(&lifetimes) && !shown.contains(&tracing) && !shown.contains(&ownership));
+    assert!(shown.contains(&traits));
+}
+
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn someone_new_sees_their_teams_and_the_organisations_favourites(_: PgPoolOptions, db: PgConnectOptions) {
+    let o = org(&db, |s| s.recommendations.exploration_slots = 0).await;
+    let platform_pick = o.video("omar", "Platform favourite", 30).await;
+    let org_pick = o.video("maria", "Everyone's favourite", 30).await;
+    let own = o.video("ivan", "Ivan's own", 30).await;
+    for who in [&o.alice, &o.tom] {
+        like(&o, who, platform_pick).await;
+    }
+    for who in [&o.bea, &o.omar, &o.alice, &o.maria] {
+        like(&o, who, org_pick).await;
+        like(&o, who, own).await;
+    }
+    rebuild(&o).await;
+    // ivan (platform) has done nothing yet.
+    let items = for_you(&o, &o.ivan).await;
+    let shown = ids(&items);
+    assert!(!shown.contains(&own), "never one's own");
+    let team_item = items
+        .iter()
+        .find(|i| i["item"]["id"] == platform_pick.to_string())
+        .unwrap_or_else(|| panic!("{items:?}"));
+    assert!(reason(team_item, "popular_in_your_team").is_some(), "{team_item}");
+    let org_item = items
+        .iter()
+        .find(|i| i["item"]["id"] == org_pick.to_string())
+        .unwrap_or_else(|| panic!("{items:?}"));
+    assert!(reason(org_item, "popular_in_your_organisation").is_some(), "{org_item}");
+}
+
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn followed_people_and_new_videos_come_up_but_nothing_out_of_reach(_: PgPoolOptions, db: PgConnectOptions) {
+    let o = org(&db, |s| s.recommendations.exploration_slots = 1).await;
+    let community = id_of(
+        &o.ok(
+            Method::POST,
+            "/api/v1/communities",
+            &o.alice,
+            Some(json!({ "name": "Guild", "approval_policy": "none" })),
+            StatusCode::CREATED,
+        )
+        .await,
+    );
+    let shared = o.video("maria", "Shared", 30).await;
+    let secret = o
+        .video_in("maria", "Guild secret", 30, "published", "community", Some(community))
+        .await;
+    // Old, liked videos, and one new one nobody has liked yet.
+    for i in 0..12 {
+        let v = o.video("omar", &format!("Classic {i}"), 30).await;
+        sqlx::query("update video set published_at = now() - interval '60 days' where id = $1")
+            .bind(v)
+            .execute(&o.pool)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        like(&o, &o.alice, v).await;
+    }
+    let brand_new = o.video("maria", "Brand new", 30).await;
+    let by_bea = o.video("bea", "Bea's latest", 30).await;
+    sqlx::query("update video set published_at = now() - interval '60 days' where id <> all($1)")
+        .bind(vec![brand_new, by_bea])
+        .execute(&o.pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    like(&o, &o.alice, shared).await;
+    like(&o, &o.alice, secret).await;
+    like(&o, &o.ivan, shared).await;
+    o.ok(
+        Method::PUT,
+        &format!("/api/v1/users/{}/follow", o.id("bea")),
+        &o.ivan,
+        None,
+        StatusCode::NO_CONTENT,
+    )
+    .await;
+    rebuild(&o).await;
+
+    let items = for_you(&o, &o.ivan).await;
+    let shown = ids(&items);
+    assert!(
+        !shown.contains(&secret),
+        "the guild's video is not ivan's to see: {items:?}"
+    );
+    let followed = items
+        .iter()
+        .find(|i| i["item"]["id"] == by_bea.to_string())
+        .unwrap_or_else(|| panic!("{items:?}"));
+    assert_eq!(
+        reason(followed, "new_from_followed").map(|r| r["text"].clone()),
+        Some(json!("New from bea (test), whom you follow"))
+    );
+    let explored = items
+        .iter()
+        .find(|i| i["item"]["id"] == brand_new.to_string())
+        .unwrap_or_else(|| panic!("an exploration slot for the new video: {items:?}"));
+    assert_eq!(explored["reasons"][0]["kind"], "new_on_skillreel");
+    // The guild's member sees it.
+    let guild_member = ids(&for_you(&o, &o.alice).await);
+    assert!(!guild_member.contains(&secret), "alice liked it already");
+    // omar's classics score highest, but he takes two places before bea's gets one.
+    let authors: Vec<&str> = items
+        .iter()
+        .filter_map(|i| i["item"]["author"]["name"].as_str())
+        .collect();
+    assert_eq!(
+        authors[..3],
+        ["omar (test)", "omar (test)", "bea (test)"],
+        "{authors:?}"
+    );
+}
+
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn bad_feed_requests_are_refused(_: PgPoolOptions, db: PgConnectOptions) {
+    let o = org(&db, |_| {}).await;
+    let video = o.video("maria", "Lesson", 30).await;
+    for (query, status) in [
+        ("?source=everything", StatusCode::BAD_REQUEST),
+        ("?limit=0", StatusCode::BAD_REQUEST),
+        ("?state=saved", StatusCode::UNPROCESSABLE_ENTITY),
+        ("?source=for_you&cursor=abc", StatusCode::UNPROCESSABLE_ENTITY),
+    ] {
+        let r = o
+            .call(
+                Method::GET,
+                &format!("/api/v1/me/recommendations{query}"),
+                &o.ivan,
+                None,
+            )
+            .await;
+        assert_eq!(r.status(), status, "{query}");
+    }
+    for (body, status) in [
+        (json!({}), StatusCode::BAD_REQUEST),
+        (json!({ "video_id": "nope" }), StatusCode::BAD_REQUEST),
+        (json!({ "video_id": video, "more": 1 }), StatusCode::BAD_REQUEST),
+        (json!({ "video_id": Uuid::now_v7() }), StatusCode::NOT_FOUND),
+    ] {
+        let r = o
+            .call(Method::POST, "/api/v1/me/dismissals", &o.ivan, Some(body.clone()))
+            .await;
+        assert_eq!(r.status(), status, "{body}");
+    }
+    let r = o
+        .call(Method::POST, "/api/v1/admin/recommendations/model", &o.maria, None)
+        .await;
+    assert_problem(r, StatusCode::FORBIDDEN, "forbidden").await;
+    assert_eq!(o.count("select count(*) from for_you_dismissal").await, 0);
+}
