@@ -6,7 +6,8 @@
 //!   cosine over each person's latest [`HISTORY`] interactions, shrunk towards zero
 //!   when few people share the pair (`c / (c + SHRINK)`), so that one shared fan does
 //!   not make two videos neighbours;
-//! - **popular** (`video_popular`): interactions decayed with a 14-day half-life, for
+//! - **popular** (`video_popular`): interactions decayed with a 14-day half-life (at
+//!   most 100 halvings, so that years-old ones stay above `real`'s smallest value), for
 //!   the organisation, each team and each skill (tag): what new people see first.
 //!
 //! It runs at start and every `recommendations.model_interval_seconds` on whichever
@@ -112,7 +113,7 @@ pub async fn build(pool: &PgPool) -> Result<Option<ModelStats>, sqlx::Error> {
             select coalesce(max(at), now()) as at from recommender_interaction
         ), weighted as (
             select i.user_id, i.video_id,
-                   i.w * power(0.5, extract(epoch from (newest.at - i.at)) / 86400.0 / 14.0) as w
+                   i.w * power(0.5::float8, least(extract(epoch from (newest.at - i.at))::float8 / 86400.0 / 14.0, 100.0)) as w
               from recommender_interaction i, newest
         ), org as (
             select 'org'::text as kind, ''::text as key, video_id, sum(w) as score from weighted group by video_id
