@@ -127,16 +127,7 @@ async fn an_employee_builds_publishes_and_finds_a_journey(_: PgPoolOptions, db: 
 #[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
 async fn a_step_the_viewer_may_not_see_is_unavailable_and_leaks_nothing(_: PgPoolOptions, db: PgConnectOptions) {
     let o = org(&db, |_| {}).await;
-    let community = id_of(
-        &o.ok(
-            Method::POST,
-            "/api/v1/communities",
-            &o.alice,
-            Some(json!({ "name": "Secret guild", "approval_policy": "none" })),
-            StatusCode::CREATED,
-        )
-        .await,
-    );
+    let community = o.community("alice", "Secret guild", "none").await;
     let open = o.video("alice", "Open to all", 60).await;
     let guild = o
         .video_in("alice", "Guild only", 60, "published", "community", Some(community))
@@ -197,16 +188,7 @@ async fn a_step_the_viewer_may_not_see_is_unavailable_and_leaks_nothing(_: PgPoo
 #[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
 async fn a_journey_in_a_moderated_community_waits_for_its_moderator(_: PgPoolOptions, db: PgConnectOptions) {
     let o = org(&db, |_| {}).await;
-    let community = id_of(
-        &o.ok(
-            Method::POST,
-            "/api/v1/communities",
-            &o.tom,
-            Some(json!({ "name": "Reviewed", "approval_policy": "moderator" })),
-            StatusCode::CREATED,
-        )
-        .await,
-    );
+    let community = o.community("tom", "Reviewed", "moderator").await;
     o.ok(
         Method::PUT,
         &format!("/api/v1/communities/{community}/membership"),

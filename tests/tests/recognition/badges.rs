@@ -62,16 +62,7 @@ async fn ten_colleagues_liking_at_once_earn_the_badge_once(_: PgPoolOptions, db:
 #[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
 async fn the_first_video_and_the_months_top_contributor_are_awarded_once(_: PgPoolOptions, db: PgConnectOptions) {
     let o = org(&db, |_| {}).await;
-    let guild = id_of(
-        &o.ok(
-            Method::POST,
-            "/api/v1/communities",
-            &o.alice,
-            Some(json!({ "name": "Guild", "approval_policy": "none" })),
-            StatusCode::CREATED,
-        )
-        .await,
-    );
+    let guild = o.community("alice", "Guild", "none").await;
     // Last month (by the database's clock, which dates events), in the guild: alice
     // earned 30, bea 20.
     for (who, points) in [("alice", 30), ("bea", 20)] {

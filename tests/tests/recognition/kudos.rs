@@ -48,15 +48,7 @@ async fn kudos_come_only_from_the_manager_chain_or_an_admin(_: PgPoolOptions, db
 
     let ivan = settled(&o, "ivan", 2).await;
     assert_eq!(ivan["reputation"], 100);
-    let mut reasons: Vec<String> = ivan["history"]
-        .as_array()
-        .map(|h| {
-            h.iter()
-                .filter_map(|e| e["reason"].as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default();
-    reasons.sort();
+    let reasons = reasons_of(&ivan);
     assert_eq!(
         reasons,
         [

@@ -52,16 +52,7 @@ fn row(name: &str, rank: i64, points: i64) -> (String, i64, i64) {
 #[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
 async fn leaderboards_by_period_and_scope(_: PgPoolOptions, db: PgConnectOptions) {
     let o = org(&db, |_| {}).await;
-    let guild = id_of(
-        &o.ok(
-            Method::POST,
-            "/api/v1/communities",
-            &o.alice,
-            Some(json!({ "name": "Guild", "approval_policy": "none" })),
-            StatusCode::CREATED,
-        )
-        .await,
-    );
+    let guild = o.community("alice", "Guild", "none").await;
     earned(&o, "alice", 30, 1, Some(guild)).await; // this week
     earned(&o, "tom", 30, 2, None).await; // this week
     earned(&o, "bea", 40, 10, Some(guild)).await; // this month, last week

@@ -51,6 +51,20 @@ async fn settled(o: &Org, who: &str, entries: usize) -> Value {
     );
 }
 
+/// The reasons of a recognition's history, sorted.
+fn reasons_of(recognition: &Value) -> Vec<String> {
+    let mut reasons: Vec<String> = recognition["history"]
+        .as_array()
+        .map(|h| {
+            h.iter()
+                .filter_map(|e| e["reason"].as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    reasons.sort();
+    reasons
+}
+
 /// `who` likes `video`.
 async fn like(o: &Org, who: &str, video: Uuid) {
     o.ok(

@@ -54,10 +54,7 @@ async fn self_likes_bursts_and_rings_of_mutual_likes_do_not_pay(_: PgPoolOptions
     // Without damping each would have 60; a mutual pair stops at 20.
     assert_eq!(alice["reputation"], 20, "{alice}");
     assert_eq!(bea["reputation"], 20, "{bea}");
-    let reasons: Vec<&str> = alice["history"]
-        .as_array()
-        .map(|h| h.iter().filter_map(|e| e["reason"].as_str()).collect())
-        .unwrap_or_default();
+    let reasons = reasons_of(&alice);
     assert!(
         reasons.iter().any(|r| r.ends_with("(halved: you credit each other)")),
         "{reasons:?}"
@@ -136,15 +133,7 @@ async fn recommendations_completions_and_accepted_answers_credit_their_authors(_
 
     let alice = settled(&o, "alice", 2).await;
     assert_eq!(alice["reputation"], 15 + 5);
-    let mut reasons: Vec<String> = alice["history"]
-        .as_array()
-        .map(|h| {
-            h.iter()
-                .filter_map(|e| e["reason"].as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default();
-    reasons.sort();
+    let reasons = reasons_of(&alice);
     assert_eq!(
         reasons,
         [

@@ -201,16 +201,7 @@ async fn someone_new_sees_their_teams_and_the_organisations_favourites(_: PgPool
 #[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
 async fn followed_people_and_new_videos_come_up_but_nothing_out_of_reach(_: PgPoolOptions, db: PgConnectOptions) {
     let o = org(&db, |s| s.recommendations.exploration_slots = 1).await;
-    let community = id_of(
-        &o.ok(
-            Method::POST,
-            "/api/v1/communities",
-            &o.alice,
-            Some(json!({ "name": "Guild", "approval_policy": "none" })),
-            StatusCode::CREATED,
-        )
-        .await,
-    );
+    let community = o.community("alice", "Guild", "none").await;
     let shared = o.video("maria", "Shared", 30).await;
     let secret = o
         .video_in("maria", "Guild secret", 30, "published", "community", Some(community))

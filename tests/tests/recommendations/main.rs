@@ -17,7 +17,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use support::assert_problem;
-use support::org::{Org, id_of, org};
+use support::org::{Org, org};
 use time::Duration;
 use uuid::Uuid;
 

@@ -222,16 +222,7 @@ async fn dismissing_saving_and_a_new_colleague_bringing_it_back(_: PgPoolOptions
 #[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
 async fn never_to_someone_who_may_not_see_it(_: PgPoolOptions, db: PgConnectOptions) {
     let o = org(&db, |_| {}).await;
-    let community = id_of(
-        &o.ok(
-            Method::POST,
-            "/api/v1/communities",
-            &o.alice,
-            Some(json!({ "name": "Rust guild", "approval_policy": "none" })),
-            StatusCode::CREATED,
-        )
-        .await,
-    );
+    let community = o.community("alice", "Rust guild", "none").await;
     o.ok(
         Method::PUT,
         &format!("/api/v1/communities/{community}/membership"),

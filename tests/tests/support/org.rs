@@ -90,6 +90,21 @@ impl Org {
             .unwrap_or_else(|| panic!("nobody called {name}"))
     }
 
+    /// A community `owner` (by name) creates, with its approval `policy`; they
+    /// moderate it.
+    pub async fn community(&self, owner: &str, name: &str, policy: &str) -> Uuid {
+        let created = self
+            .ok(
+                Method::POST,
+                "/api/v1/communities",
+                self.token(owner),
+                Some(json!({ "name": name, "approval_policy": policy })),
+                StatusCode::CREATED,
+            )
+            .await;
+        id_of(&created)
+    }
+
     /// A published, transcoded video of `owner`'s, `seconds` long (rows as the
     /// transcoder and publishing leave them; playback is not what these tests are about).
     pub async fn video(&self, owner: &str, title: &str, seconds: i64) -> Uuid {
