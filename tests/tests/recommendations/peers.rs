@@ -97,7 +97,7 @@ async fn a_recommendation_reaches_the_inbox_the_list_and_the_assignments_with_a_
 }
 
 #[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
-async fn a_journey_goes_to_a_team_but_not_to_its_sender(_: PgPoolOptions, db: PgConnectOptions) {
+async fn a_journey_goes_to_a_team_but_not_to_its_sender_or_author(_: PgPoolOptions, db: PgConnectOptions) {
     let o = org(&db, |_| {}).await;
     let video = o.video("maria", "Step one", 60).await;
     let journey = o.journey("maria", "Platform basics", &[video]).await;
@@ -116,7 +116,8 @@ async fn a_journey_goes_to_a_team_but_not_to_its_sender(_: PgPoolOptions, db: Pg
         .map(|a| a.iter().filter_map(|p| p["name"].as_str().map(String::from)).collect())
         .unwrap_or_default();
     reached.sort();
-    assert_eq!(reached, ["ivan (test)", "maria (test)", "tom (test)"]);
+    // everyone in platform but alice (who sends it) and maria (whose journey it is)
+    assert_eq!(reached, ["ivan (test)", "tom (test)"]);
     let list = peer_list(&o, &o.tom, "inbox").await;
     assert_eq!(list[0]["item"]["type"], "journey");
     assert_eq!(list[0]["item"]["title"], "Platform basics");
@@ -394,7 +395,8 @@ async fn bad_recommendations_are_refused_and_change_nothing(_: PgPoolOptions, db
             "validation_failed",
         ),
         (
-            json!({ "team": "platform" }),
+            // three people, over the limit of two
+            json!({ "people": [ivan, o.id("tom"), o.id("bea")] }),
             StatusCode::UNPROCESSABLE_ENTITY,
             "validation_failed",
         ),

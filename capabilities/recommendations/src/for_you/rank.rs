@@ -123,7 +123,8 @@ fn score(c: &Candidate, max: &Maxima) -> (f64, Vec<Reason>) {
         parts.push((org, reason));
     }
     parts.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let total = parts.iter().map(|(w, _)| w).sum();
+    // (a fold from 0.0, not `sum`, whose empty total is -0.0)
+    let total = parts.iter().fold(0.0, |total, (w, _)| total + w);
     let strongest = parts.first().map(|(w, _)| *w).unwrap_or_default();
     let reasons = parts
         .into_iter()

@@ -60,11 +60,12 @@ pub struct RecommendResult {
 }
 
 /// The people a request names: they exist and are not the caller; a team counts each
-/// member but the caller.
+/// member but the caller and the item's author (who has it already).
 async fn recipients(
     conn: &mut PgConnection,
     user: &AuthUser,
     body: &RecommendRequest,
+    author: Uuid,
     max: usize,
 ) -> Result<Vec<Uuid>, ApiError> {
     let me = user.id.as_uuid();
@@ -77,7 +78,7 @@ async fn recipients(
         if members.is_empty() {
             return Err(ApiError::validation(format!("nobody is in team `{team}`")));
         }
-        people.extend(members.into_iter().filter(|p| *p != me));
+        people.extend(members.into_iter().filter(|p| *p != me && *p != author));
     }
     let mut seen = HashSet::new();
     people.retain(|p| seen.insert(*p));
@@ -130,7 +131,8 @@ async fn recommend(
     }
     let message = multiline_text("message", body.message.as_deref().unwrap_or_default(), MAX_MESSAGE)
         .map_err(|e| ApiError::validation(e.to_string()))?;
-    let people = recipients(conn, user, body, ctx.settings.max_recipients).await?;
+    let author = what.facts.owner.as_uuid();
+    let people = recipients(conn, user, body, author, ctx.settings.max_recipients).await?;
     let seeing = items::who_may_see(conn, &people, &what).await?;
     let audience: Vec<Uuid> = people.iter().copied().filter(|p| seeing.contains(p)).collect();
     if audience.is_empty() {
