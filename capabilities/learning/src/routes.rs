@@ -2,18 +2,14 @@
 
 use actix_web::http::Method;
 use actix_web::web;
-use skillreel_web::RouteSpec;
 use skillreel_web::openapi::{Body, Doc, Success, list, page_of, params, schema};
 use skillreel_web::paging::Page;
+use skillreel_web::{RouteSpec, route};
 
 use crate::assignments::{self, AssignResult, AssignmentView};
 use crate::journeys::{self, JourneyView};
 use crate::progress::{self, JourneyProgress, TeamProgress, VideoProgress};
 use crate::xapi::{self, StatementResult};
-
-fn route(method: Method, path: &'static str, to: fn() -> actix_web::Route, doc: Doc) -> RouteSpec {
-    RouteSpec::new(method, path, to).doc(doc)
-}
 
 pub fn routes() -> Vec<RouteSpec> {
     use Method as M;

@@ -2,16 +2,12 @@
 
 use actix_web::http::Method;
 use actix_web::web;
-use skillreel_web::RouteSpec;
 use skillreel_web::openapi::{Body, Doc, Success, params, schema};
+use skillreel_web::{RouteSpec, route};
 
 use crate::kudos::{self, KudosView};
 use crate::leaderboard::{self, Leaderboard};
 use crate::profile::{self, Recognition};
-
-fn route(method: Method, path: &'static str, to: fn() -> actix_web::Route, doc: Doc) -> RouteSpec {
-    RouteSpec::new(method, path, to).doc(doc)
-}
 
 pub fn routes() -> Vec<RouteSpec> {
     use Method as M;

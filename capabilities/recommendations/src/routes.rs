@@ -2,19 +2,15 @@
 
 use actix_web::http::Method;
 use actix_web::web;
-use skillreel_web::RouteSpec;
 use skillreel_web::openapi::{Body, Doc, Success, page_of, params, schema};
 use skillreel_web::paging::Page;
+use skillreel_web::{RouteSpec, route};
 
 use crate::feed;
 use crate::follows::{self, Followed};
 use crate::for_you::{self, model::ModelStats};
 use crate::peers::{self, RecommendResult};
 use crate::view::Recommendation;
-
-fn route(method: Method, path: &'static str, to: fn() -> actix_web::Route, doc: Doc) -> RouteSpec {
-    RouteSpec::new(method, path, to).doc(doc)
-}
 
 pub fn routes() -> Vec<RouteSpec> {
     use Method as M;

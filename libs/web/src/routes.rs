@@ -34,6 +34,11 @@ impl RouteSpec {
     }
 }
 
+/// A documented route: what every service's and capability's route table is made of.
+pub fn route(method: Method, path: &'static str, to: fn() -> Route, doc: Doc) -> RouteSpec {
+    RouteSpec::new(method, path, to).doc(doc)
+}
+
 /// Registers `specs` on `cfg`.
 pub fn mount(cfg: &mut web::ServiceConfig, specs: &[RouteSpec]) {
     for spec in specs {

@@ -12,8 +12,8 @@ use skillreel_db::communities::{Community, Contributor, Member};
 use skillreel_db::users::Profile;
 use skillreel_db::webhooks::{Delivery, Webhook};
 use skillreel_queue::JobSummary;
-use skillreel_web::RouteSpec;
 use skillreel_web::openapi::{Body, Doc, SchemaOf, Success, list, page_of, params, schema};
+use skillreel_web::{RouteSpec, route};
 
 use crate::notify::{inbox, webhooks};
 use crate::social::{comments, communities, people};
@@ -22,10 +22,6 @@ use crate::{admin, captions, import, playback, videos};
 
 fn page<T: utoipa::ToSchema>() -> SchemaOf {
     page_of::<Page<T>, T>()
-}
-
-fn route(method: Method, path: &'static str, to: fn() -> actix_web::Route, doc: Doc) -> RouteSpec {
-    RouteSpec::new(method, path, to).doc(doc)
 }
 
 /// Every route the catalog serves, documented, in the order of the API guide.

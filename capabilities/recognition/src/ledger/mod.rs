@@ -49,10 +49,22 @@ struct Content {
     journey: Option<Uuid>,
 }
 
-async fn video(conn: &mut PgConnection, id: VideoId) -> Result<Option<Content>, sqlx::Error> {
+/// The video or the journey an act was on (`None` when it is gone).
+async fn content(
+    conn: &mut PgConnection,
+    video: Option<VideoId>,
+    journey: Option<JourneyId>,
+) -> Result<Option<Content>, sqlx::Error> {
+    let (video, journey) = (video.map(|v| v.as_uuid()), journey.map(|j| j.as_uuid()));
     Ok(sqlx::query!(
-        "select owner_id, title, community_id from video where id = $1",
-        id.as_uuid()
+        r#"
+        select owner_id as "owner_id!", title as "title!", community_id from video where id = $1
+        union all
+        select owner_id, title, community_id from journey where id = $2
+        limit 1
+        "#,
+        video,
+        journey,
     )
     .fetch_optional(conn)
     .await?
@@ -60,24 +72,8 @@ async fn video(conn: &mut PgConnection, id: VideoId) -> Result<Option<Content>, 
         owner: r.owner_id,
         title: r.title,
         community: r.community_id,
-        video: Some(id.as_uuid()),
-        journey: None,
-    }))
-}
-
-async fn journey(conn: &mut PgConnection, id: JourneyId) -> Result<Option<Content>, sqlx::Error> {
-    Ok(sqlx::query!(
-        "select owner_id, title, community_id from journey where id = $1",
-        id.as_uuid()
-    )
-    .fetch_optional(conn)
-    .await?
-    .map(|r| Content {
-        owner: r.owner_id,
-        title: r.title,
-        community: r.community_id,
-        video: None,
-        journey: Some(id.as_uuid()),
+        video,
+        journey,
     }))
 }
 
@@ -90,7 +86,7 @@ async fn apply(conn: &mut PgConnection, stored: &StoredEvent) -> Result<(), Queu
     badges::close_months(conn, at).await?;
     match event {
         DomainEvent::VideoLiked { video: id, actor } => {
-            if let Some(content) = video(conn, id).await? {
+            if let Some(content) = content(conn, Some(id), None).await? {
                 let act = Act::on(Merit::LikeReceived, actor, &content, format!("like:{actor}:{id}"), at);
                 credit(conn, act, |giver| format!("{giver} liked “{}”", content.title)).await?;
             }
@@ -107,12 +103,7 @@ async fn apply(conn: &mut PgConnection, stored: &StoredEvent) -> Result<(), Queu
             journey: j,
             ..
         } => {
-            let content = match (v, j) {
-                (Some(v), _) => video(conn, v).await?,
-                (None, Some(j)) => journey(conn, j).await?,
-                (None, None) => None,
-            };
-            if let Some(content) = content {
+            if let Some(content) = content(conn, v, j).await? {
                 // one colleague recommending one item counts once, however many they tell
                 let item = content.video.or(content.journey).unwrap_or_default();
                 let act = Act::on(
@@ -129,7 +120,7 @@ async fn apply(conn: &mut PgConnection, stored: &StoredEvent) -> Result<(), Queu
             }
         }
         DomainEvent::VideoCompleted { video: id, actor, .. } => {
-            if let Some(content) = video(conn, id).await? {
+            if let Some(content) = content(conn, Some(id), None).await? {
                 let act = Act::on(
                     Merit::CompletedByOther,
                     actor,
@@ -146,7 +137,7 @@ async fn apply(conn: &mut PgConnection, stored: &StoredEvent) -> Result<(), Queu
             actor,
             author,
         } => {
-            if let Some(mut content) = video(conn, id).await? {
+            if let Some(mut content) = content(conn, Some(id), None).await? {
                 content.owner = author.as_uuid();
                 let act = Act::on(Merit::AnswerAccepted, actor, &content, format!("answer:{answer}"), at);
                 credit(conn, act, |giver| {
@@ -174,7 +165,7 @@ async fn apply(conn: &mut PgConnection, stored: &StoredEvent) -> Result<(), Queu
             credit(conn, act, |giver| format!("Kudos from {giver}: {message}")).await?;
         }
         DomainEvent::VideoPublished { video: id, .. } => {
-            if let Some(content) = video(conn, id).await? {
+            if let Some(content) = content(conn, Some(id), None).await? {
                 badges::after_publishing(conn, content.owner, at).await?;
             }
         }

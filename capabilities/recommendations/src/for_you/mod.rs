@@ -80,11 +80,7 @@ fn candidate(row: store::CandidateRow) -> Candidate {
 /// The caller's "for you", `limit` items.
 pub async fn page(ctx: &RecommendationsContext, user: &AuthUser, limit: i64) -> Result<Page<Recommendation>, ApiError> {
     let mut conn = ctx.pool.acquire().await?;
-    let me = user.id.as_uuid();
-    let team = sqlx::query_scalar!("select team from app_user where id = $1", me)
-        .fetch_one(&mut *conn)
-        .await?;
-    let rows = store::candidates(&mut conn, me, team.as_deref()).await?;
+    let rows = store::candidates(&mut conn, user.id.as_uuid()).await?;
     let viewer = user.viewer();
     let candidates = rows
         .into_iter()

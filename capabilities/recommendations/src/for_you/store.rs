@@ -33,12 +33,8 @@ pub struct CandidateRow {
     pub fresh: bool,
 }
 
-/// The candidates for `user` (in `team`, if any).
-pub async fn candidates(
-    conn: &mut PgConnection,
-    user: Uuid,
-    team: Option<&str>,
-) -> Result<Vec<CandidateRow>, sqlx::Error> {
+/// The candidates for `user` (their team's favourites among them, when they have one).
+pub async fn candidates(conn: &mut PgConnection, user: Uuid) -> Result<Vec<CandidateRow>, sqlx::Error> {
     sqlx::query_as!(
         CandidateRow,
         r#"
@@ -47,15 +43,15 @@ pub async fn candidates(
                    row_number() over (order by max(at) desc, video_id) as recent
               from (
                   (select video_id, created_at as at, false as completed
-                     from video_like where user_id = $1 order by created_at desc limit $3)
+                     from video_like where user_id = $1 order by created_at desc limit $2)
                   union all
                   (select video_id, completed_at, true
                      from video_progress where user_id = $1 and completed_at is not null
-                    order by completed_at desc limit $3)
+                    order by completed_at desc limit $2)
               ) h
              group by video_id
              order by max(at) desc
-             limit $3
+             limit $2
         ), excluded as (
             select video_id from video_like where user_id = $1
             union select video_id from video_progress where user_id = $1 and completed_at is not null
@@ -79,7 +75,8 @@ pub async fn candidates(
               from video_popular p join skills s on p.kind = 'skill' and p.key = s.tag
              group by p.video_id
         ), team as (
-            select video_id, score::float8 as score from video_popular where kind = 'team' and key = $2
+            select video_id, score::float8 as score from video_popular
+             where kind = 'team' and key = (select team from app_user where id = $1)
         ), org as (
             select video_id, score::float8 as score from video_popular where kind = 'org'
              order by score desc limit 100
@@ -133,7 +130,6 @@ pub async fn candidates(
          where c.video_id not in (select video_id from excluded where video_id is not null)
         "#,
         user,
-        team,
         HISTORY,
     )
     .fetch_all(conn)
