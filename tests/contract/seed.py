@@ -8,7 +8,8 @@ moderates and Bob joined, a published video of Alice's in it with captions, a qu
 and an answer, a second video waiting for review, a failed job, a webhook, a tus upload
 in progress and a direct upload; journeys (published, a draft, one waiting for review,
 one to delete) and assignments to Bob (in team `contract-team`); recommendations to the
-admin and the admin following Alice and Bob. Paging cursors are real ones, taken from
+admin and the admin following Alice and Bob; content requests to vote on, claim, fulfil
+and close. Paging cursors are real ones, taken from
 first pages.
 """
 import base64
@@ -168,6 +169,12 @@ for _ in range(100):
 else:
     raise SystemExit(f"seed: Alice's reputation never arrived: {alice_recognition}")
 
+# Content requests: Alice's is voted on, claimed and released; Bob's is for Alice to
+# fulfil with her published video (Bob may see it); a third is for closing.
+_, wanted, _ = call("POST", "/api/v1/requests", ALICE, {"title": "Contract request", "skills": ["contract"]})
+_, fulfillable, _ = call("POST", "/api/v1/requests", BOB, {"title": "Fulfil me"})
+_, doomed_request, _ = call("POST", "/api/v1/requests", BOB, {"title": "Close me"})
+
 # The signed playback URL of the published video.
 _, shown, _ = call("GET", f"/api/v1/videos/{published}", BOB)
 media = shown["playback"]["hls"].split("/api/v1/media/", 1)[1]
@@ -187,6 +194,7 @@ cursors = {
     "GET /api/v1/journeys": cursor("/api/v1/journeys", ADMIN),
     "GET /api/v1/me/recommendations": cursor("/api/v1/me/recommendations?source=peers", ADMIN),
     "GET /api/v1/me/following": cursor("/api/v1/me/following", ADMIN),
+    "GET /api/v1/requests": cursor("/api/v1/requests", ADMIN),
 }
 history_cursor = cursor(f"/api/v1/users/{people['alice']}/recognition", ADMIN)
 
@@ -266,6 +274,10 @@ for name in ["POST /api/v1/journeys/{id}/recommendations", "POST /api/v1/videos/
 config.append(accepting("PUT /api/v1/users/{id}/follow", "422", why="nobody follows themselves"))
 config.append(accepting("POST /api/v1/users/{id}/kudos", "422", why="kudos are for someone else, and say what for in text without control characters"))
 config.append(accepting("GET /api/v1/me/recommendations", "422", why="`state` and `cursor` go with source=peers"))
+for name in ["POST /api/v1/requests", "PATCH /api/v1/requests/{id}"]:
+    config.append(accepting(name, "422", why="a title and details are text without control characters, a skill is letters and digits in any script"))
+config.append(accepting("POST /api/v1/requests/{id}/fulfil", "422",
+                        why="the video must be a published one of the caller's that the request's author may see"))
 config.append(accepting("GET /api/v1/leaderboard", "422",
                         why="`team` goes with scope=team and `community` with scope=community, which needs one; a team board needs a team (the admin is in none)"))
 config.append(accepting("GET /api/v1/xapi/statements", "400",
@@ -325,6 +337,12 @@ for name in ["PUT /api/v1/users/{id}/follow", "DELETE /api/v1/users/{id}/follow"
 config.append(operation("POST /api/v1/me/dismissals", **{"body.video_id": second}))
 # Kudos go to Bob (Alice had hers today: a second would be 429).
 config.append(operation("POST /api/v1/users/{id}/kudos", **{"path.id": people["bob"]}))
+for name in ["GET /api/v1/requests/{id}", "PATCH /api/v1/requests/{id}", "PUT /api/v1/requests/{id}/vote",
+             "DELETE /api/v1/requests/{id}/vote", "POST /api/v1/requests/{id}/claim", "DELETE /api/v1/requests/{id}/claim"]:
+    config.append(operation(name, **{"path.id": wanted["id"]}))
+config.append(operation("DELETE /api/v1/requests/{id}", **{"path.id": doomed_request["id"]}))
+config.append(operation("POST /api/v1/requests/{id}/fulfil", **{"path.id": fulfillable["id"], "body.video_id": published})
+              + f'headers = {{ Authorization = "Bearer {ALICE}" }}\n')
 # Alice reads her own notification.
 config.append(operation("POST /api/v1/me/inbox/{id}/read", **{"path.id": inbox["items"][0]["id"]})
               + f'headers = {{ Authorization = "Bearer {ALICE}" }}\n')

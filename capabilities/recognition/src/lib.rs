@@ -4,13 +4,15 @@
 //! - **Reputation** ([`ledger`]): the `reputation` consumer turns domain events into
 //!   entries of a ledger, each with its points and its reason in words: a like
 //!   received, your content recommended by a colleague, your video completed by
-//!   someone else, your answer accepted, kudos. The domain's rule
+//!   someone else, your answer accepted, a colleague's content request fulfilled,
+//!   kudos. The domain's rule
 //!   ([`skillreel_domain::recognition::credited`]) keeps self-dealing from paying: your
 //!   own acts earn nothing, one colleague's acts are capped per 30 days (a burst is
 //!   damped), two people who credit each other earn half and less (a ring of mutual
 //!   likes is capped). Every act counts once, however often its event is read.
 //! - **Badges** ([`ledger::badges`]): first video, 10 likes received, 100 learners
-//!   reached, first accepted answer, top contributor of the month in a community; each
+//!   reached, first accepted answer, top contributor of the month in a community,
+//!   request fulfiller; each
 //!   awarded once (a primary key, not a check), with a notification.
 //! - **Kudos** ([`kudos`]): from the person's manager chain or an admin.
 //! - **Leaderboards** ([`leaderboard`]) by organisation, team or community, for this

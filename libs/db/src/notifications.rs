@@ -39,6 +39,10 @@ pub enum NotificationKind {
     Badge,
     /// The person's manager (or an admin) gave them kudos.
     Kudos,
+    /// A content request the person asked for or voted for was claimed by a contributor.
+    RequestClaimed,
+    /// A content request the person asked for or voted for was fulfilled with a video.
+    RequestFulfilled,
 }
 
 impl NotificationKind {
@@ -60,6 +64,8 @@ impl NotificationKind {
             Self::Followed => "followed",
             Self::Badge => "badge",
             Self::Kudos => "kudos",
+            Self::RequestClaimed => "request_claimed",
+            Self::RequestFulfilled => "request_fulfilled",
         }
     }
 }

@@ -123,6 +123,17 @@ pub enum DomainEvent {
         actor: UserId,
         message: String,
     },
+    /// `actor` asked colleagues for a video on a topic.
+    #[serde(rename = "request.created")]
+    RequestCreated { request: Uuid, actor: UserId },
+    /// `actor` fulfilled `requester`'s content request with `video`.
+    #[serde(rename = "request.fulfilled")]
+    RequestFulfilled {
+        request: Uuid,
+        actor: UserId,
+        requester: UserId,
+        video: VideoId,
+    },
     /// `actor` completed every available step of `journey`.
     #[serde(rename = "journey.completed")]
     JourneyCompleted { journey: JourneyId, actor: UserId },
@@ -161,6 +172,8 @@ impl DomainEvent {
             Self::RecommendationUpdated { .. } => "recommendation.updated",
             Self::AnswerAccepted { .. } => "answer.accepted",
             Self::KudosGiven { .. } => "kudos.given",
+            Self::RequestCreated { .. } => "request.created",
+            Self::RequestFulfilled { .. } => "request.fulfilled",
             Self::NotificationCreated { .. } => "notification.created",
         }
     }
@@ -184,7 +197,9 @@ impl DomainEvent {
             | Self::RecommendationCreated { actor, .. }
             | Self::RecommendationUpdated { actor, .. }
             | Self::AnswerAccepted { actor, .. }
-            | Self::KudosGiven { actor, .. } => Some(*actor),
+            | Self::KudosGiven { actor, .. }
+            | Self::RequestCreated { actor, .. }
+            | Self::RequestFulfilled { actor, .. } => Some(*actor),
             Self::VideoInitialized(p)
             | Self::VideoPlayed(p)
             | Self::VideoPaused(p)
@@ -217,6 +232,7 @@ impl DomainEvent {
             Self::CommentCreated { comment, .. } => ("comment", *comment),
             Self::AnswerAccepted { answer, .. } => ("comment", *answer),
             Self::KudosGiven { kudos, .. } => ("kudos", *kudos),
+            Self::RequestCreated { request, .. } | Self::RequestFulfilled { request, .. } => ("request", *request),
             Self::NotificationCreated { notification, .. } => ("notification", *notification),
         }
     }

@@ -24,15 +24,18 @@ pub enum Merit {
     AnswerAccepted,
     /// Kudos from your manager (or an admin).
     Kudos,
+    /// You fulfilled a colleague's content request with a video.
+    RequestFulfilled,
 }
 
 impl Merit {
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::LikeReceived,
         Self::Recommended,
         Self::CompletedByOther,
         Self::AnswerAccepted,
         Self::Kudos,
+        Self::RequestFulfilled,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -42,6 +45,7 @@ impl Merit {
             Self::CompletedByOther => "completed_by_other",
             Self::AnswerAccepted => "answer_accepted",
             Self::Kudos => "kudos",
+            Self::RequestFulfilled => "request_fulfilled",
         }
     }
 
@@ -53,6 +57,7 @@ impl Merit {
             Self::CompletedByOther => 5,
             Self::AnswerAccepted => 25,
             Self::Kudos => 50,
+            Self::RequestFulfilled => 30,
         }
     }
 
@@ -108,15 +113,18 @@ pub enum Badge {
     FirstAcceptedAnswer,
     /// The most reputation earned in a community in a calendar month.
     TopContributorOfTheMonth,
+    /// Fulfilled a colleague's content request.
+    RequestFulfiller,
 }
 
 impl Badge {
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::FirstVideo,
         Self::TenLikes,
         Self::HundredLearners,
         Self::FirstAcceptedAnswer,
         Self::TopContributorOfTheMonth,
+        Self::RequestFulfiller,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -126,6 +134,7 @@ impl Badge {
             Self::HundredLearners => "hundred_learners",
             Self::FirstAcceptedAnswer => "first_accepted_answer",
             Self::TopContributorOfTheMonth => "top_contributor_of_the_month",
+            Self::RequestFulfiller => "request_fulfiller",
         }
     }
 
@@ -137,6 +146,7 @@ impl Badge {
             Self::HundredLearners => "100 colleagues completed your videos",
             Self::FirstAcceptedAnswer => "A first answer accepted",
             Self::TopContributorOfTheMonth => "The most reputation earned in a community in a month",
+            Self::RequestFulfiller => "Fulfilled a colleague's content request with a video",
         }
     }
 

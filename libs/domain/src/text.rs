@@ -172,6 +172,18 @@ impl Tags {
         Ok(Self(tags))
     }
 
+    /// Skills as a JSON request sends them: at most [`Tags::MAX`] (counted as sent,
+    /// before duplicates are dropped), none blank.
+    pub fn parse_skills(raw: &[TagText]) -> Result<Self, ValidationError> {
+        if raw.len() > Self::MAX {
+            return Err(ValidationError::TooManyTags { max: Self::MAX });
+        }
+        if raw.iter().any(|t| t.as_str().trim().is_empty()) {
+            return Err(ValidationError::Empty { field: "skill" });
+        }
+        Self::parse_all(raw.iter().map(TagText::as_str))
+    }
+
     pub fn as_strings(&self) -> Vec<String> {
         self.0.iter().map(|t| t.0.clone()).collect()
     }

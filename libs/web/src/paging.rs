@@ -45,6 +45,51 @@ impl<T> Page<T> {
     }
 }
 
+/// The cursor of a list ordered by a number, highest first: the last row's key and id.
+pub mod by_key {
+    use crate::ApiError;
+    use uuid::Uuid;
+
+    pub fn encode(key: f64, id: Uuid) -> String {
+        format!("{key}~{id}")
+    }
+
+    /// The key and id of `raw`, or `None` when it is not a cursor of ours.
+    pub fn decode(raw: &str) -> Option<(f64, Uuid)> {
+        let (key, id) = raw.split_once('~')?;
+        let key: f64 = key.parse().ok()?;
+        key.is_finite().then_some(())?;
+        Some((key, id.parse().ok()?))
+    }
+
+    /// The `cursor` parameter, decoded (400 when it is not one of ours).
+    pub fn parse(raw: Option<&str>) -> Result<Option<(f64, Uuid)>, ApiError> {
+        match raw.filter(|c| !c.is_empty()) {
+            Some(raw) => decode(raw)
+                .map(Some)
+                .ok_or_else(|| ApiError::bad_request("cursor is not valid")),
+            None => Ok(None),
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn a_keyed_cursor_round_trips_and_garbage_is_refused() {
+            let id = Uuid::now_v7();
+            assert_eq!(decode(&encode(3.0, id)), Some((3.0, id)));
+            assert_eq!(decode(&encode(1_800_000_000.5, id)), Some((1_800_000_000.5, id)));
+            assert_eq!(decode(&format!("NaN~{id}")), None);
+            assert_eq!(decode(&format!("inf~{id}")), None);
+            assert_eq!(decode("3~nope"), None);
+            assert!(parse(Some("x")).is_err());
+            assert_eq!(parse(Some("")).ok(), Some(None));
+        }
+    }
+}
+
 /// The cursor of a list ordered newest first: the last row's instant and id.
 pub mod newest_first {
     use crate::ApiError;

@@ -9,8 +9,9 @@
 //! query that loads it.
 //!
 //! It hosts the capabilities that have crates of their own: learning
-//! (`skillreel-learning`), recommendations (`skillreel-recommendations`) and recognition
-//! (`skillreel-recognition`), whose routes join its route table.
+//! (`skillreel-learning`), recommendations (`skillreel-recommendations`), recognition
+//! (`skillreel-recognition`) and content requests (`skillreel-requests`), whose routes
+//! join its route table.
 
 use std::sync::Arc;
 
@@ -22,6 +23,7 @@ use skillreel_contracts::views::MediaLinks;
 use skillreel_learning::{Clock, LearningService};
 use skillreel_recognition::RecognitionService;
 use skillreel_recommendations::RecommendationsService;
+use skillreel_requests::RequestsService;
 use skillreel_storage::Storage;
 use skillreel_web::openapi::{ApiDocument, serve_document};
 use skillreel_web::ops::Metrics;
@@ -89,6 +91,7 @@ pub struct CatalogService {
     learning: LearningService,
     recommendations: RecommendationsService,
     recognition: RecognitionService,
+    requests: RequestsService,
     document: web::Data<ApiDocument>,
 }
 
@@ -108,7 +111,8 @@ impl CatalogService {
             document: ApiDocument::of(&[&Self::routes()]),
             learning: LearningService::new(pool.clone(), &settings.learning, &settings.xapi, clock.clone()),
             recommendations: RecommendationsService::new(pool.clone(), &settings.recommendations, clock.clone()),
-            recognition: RecognitionService::new(pool.clone(), clock),
+            recognition: RecognitionService::new(pool.clone(), clock.clone()),
+            requests: RequestsService::new(pool.clone(), clock),
             ctx: web::Data::new(CatalogContext {
                 pool,
                 storage,
@@ -149,6 +153,7 @@ impl CatalogService {
         routes.extend(LearningService::routes());
         routes.extend(RecommendationsService::routes());
         routes.extend(RecognitionService::routes());
+        routes.extend(RequestsService::routes());
         routes.push(RouteSpec::new(Method::GET, "/api/v1/openapi.json", || {
             web::get().to(serve_document)
         }));
@@ -170,6 +175,7 @@ impl CatalogService {
         self.learning.configure(cfg);
         self.recommendations.configure(cfg);
         self.recognition.configure(cfg);
+        self.requests.configure(cfg);
         skillreel_web::mount(cfg, &Self::routes());
     }
 }

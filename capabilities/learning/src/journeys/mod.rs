@@ -382,17 +382,8 @@ fn invalid(e: skillreel_domain::ValidationError) -> ApiError {
     ApiError::validation(e.to_string())
 }
 
-/// Skills as sent: at most 20 (before duplicates are dropped), none blank.
 fn parse_skills(raw: &[TagText]) -> Result<Vec<String>, ApiError> {
-    if raw.len() > Tags::MAX {
-        return Err(ApiError::validation(format!("at most {} skills", Tags::MAX)));
-    }
-    if raw.iter().any(|t| t.as_str().trim().is_empty()) {
-        return Err(ApiError::validation("a skill must not be blank"));
-    }
-    Ok(Tags::parse_all(raw.iter().map(TagText::as_str))
-        .map_err(invalid)?
-        .as_strings())
+    Ok(Tags::parse_skills(raw).map_err(invalid)?.as_strings())
 }
 
 fn parse_visibility(raw: &str) -> Result<Visibility, ApiError> {

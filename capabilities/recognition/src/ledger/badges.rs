@@ -78,6 +78,7 @@ pub async fn after_credit(
             (Badge::HundredLearners, learners >= 100)
         }
         Merit::AnswerAccepted => (Badge::FirstAcceptedAnswer, true),
+        Merit::RequestFulfilled => (Badge::RequestFulfiller, true),
         Merit::Recommended | Merit::Kudos => return Ok(()),
     };
     if reached {

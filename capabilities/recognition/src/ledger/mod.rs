@@ -164,6 +164,28 @@ async fn apply(conn: &mut PgConnection, stored: &StoredEvent) -> Result<(), Queu
             };
             credit(conn, act, |giver| format!("Kudos from {giver}: {message}")).await?;
         }
+        DomainEvent::RequestFulfilled {
+            request,
+            actor,
+            requester,
+            video: id,
+        } => {
+            // the requester's thanks, paid to whoever fulfilled it (nothing if it was themselves)
+            if let Some(content) = content(conn, Some(id), None).await? {
+                let mut act = Act::on(
+                    Merit::RequestFulfilled,
+                    requester,
+                    &content,
+                    format!("request:{request}"),
+                    at,
+                );
+                act.receiver = actor.as_uuid();
+                credit(conn, act, |giver| {
+                    format!("You fulfilled {giver}'s request with “{}”", content.title)
+                })
+                .await?;
+            }
+        }
         DomainEvent::VideoPublished { video: id, .. } => {
             if let Some(content) = content(conn, Some(id), None).await? {
                 badges::after_publishing(conn, content.owner, at).await?;
