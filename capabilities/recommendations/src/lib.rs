@@ -15,6 +15,9 @@
 //!   lists ([`for_you::model`]); a request reads them in one statement and re-ranks.
 //! - **Follows** ([`follows`]): a person follows another to see what they publish (and
 //!   their new videos come up "for you").
+//! - **People who share a passion** ([`people`]): colleagues ranked by what they
+//!   publish, complete and like on a skill, or on the caller's own skills, each with
+//!   the reason.
 //!
 //! The capability owns its routes ([`RecommendationsService::routes`], mounted by the
 //! catalog service), its SQL and its tests (`tests/tests/recommendations`). What is
@@ -32,6 +35,7 @@ mod feed;
 mod follows;
 pub mod for_you;
 mod peers;
+mod people;
 mod routes;
 mod view;
 

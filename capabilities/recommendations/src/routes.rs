@@ -10,6 +10,7 @@ use crate::feed;
 use crate::follows::{self, Followed};
 use crate::for_you::{self, model::ModelStats};
 use crate::peers::{self, RecommendResult};
+use crate::people::{self, Person};
 use crate::view::Recommendation;
 
 pub fn routes() -> Vec<RouteSpec> {
@@ -92,6 +93,28 @@ pub fn routes() -> Vec<RouteSpec> {
             "/api/v1/users/{id}/follow",
             || web::delete().to(follows::unfollow),
             Doc::new("people", "Stop following a colleague", NoContent),
+        ),
+        route(
+            M::GET,
+            "/api/v1/people",
+            || web::get().to(people::on_skill),
+            Doc::new(
+                "people",
+                "Who shares a passion: people ranked by what they publish, complete and like on a skill",
+                Json(page_of::<Page<Person>, Person>()),
+            )
+            .query(params::<people::PeopleQuery>()),
+        ),
+        route(
+            M::GET,
+            "/api/v1/me/people",
+            || web::get().to(people::like_me),
+            Doc::new(
+                "people",
+                "Colleagues who share the caller's skills, most active first",
+                Json(page_of::<Page<Person>, Person>()),
+            )
+            .query(params::<people::MyPeopleQuery>()),
         ),
         route(
             M::GET,

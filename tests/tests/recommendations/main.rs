@@ -1,8 +1,8 @@
 //! Recommendations over HTTP: a colleague's recommendation reaches the recipient's
 //! inbox, their list (with who recommended it, truly) and their assignments as
 //! `peerRecommended`; dismissing and saving; never to someone who may not see the
-//! item; the hourly limit, also under concurrent requests; follows; and every bad input
-//! refused without a change.
+//! item; the hourly limit, also under concurrent requests; follows; people who share a
+//! passion; and every bad input refused without a change.
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -10,6 +10,7 @@ mod support;
 mod follows;
 mod for_you;
 mod peers;
+mod people;
 
 use std::time::Duration as StdDuration;
 
