@@ -19,7 +19,12 @@
 //!   week, this month or all time, and **profiles** ([`profile`]): reputation, badges
 //!   and the history with reasons.
 //!
-//! A request is a read of the ledger; writing it is the consumer's job.
+//! - **Participation** ([`participation`]): for managers and admins, the share of
+//!   people who create, contribute and consume (the 90/9/1 picture) per period, with
+//!   the trend and the videos and journeys that reached most of them.
+//!
+//! A request is a read of the ledger (or of `participation_day`); writing them is the
+//! consumers' job.
 
 use actix_web::web;
 use skillreel_learning::Clock;
@@ -29,6 +34,7 @@ use sqlx::PgPool;
 mod kudos;
 mod leaderboard;
 pub mod ledger;
+pub mod participation;
 mod profile;
 mod routes;
 
@@ -63,8 +69,18 @@ impl RecognitionService {
         cfg.app_data(self.ctx.clone());
     }
 
-    /// Starts the `reputation` consumer, stopped with `tasks`.
+    /// Records searches for the participation analytics (the host calls it from its
+    /// search; see [`participation::record::Searches`]).
+    pub fn searches(&self) -> participation::record::Searches {
+        participation::record::Searches::new(self.ctx.pool.clone(), self.ctx.clock.clone())
+    }
+
+    /// Starts the `reputation` and `participation` consumers, stopped with `tasks`.
     pub fn spawn_background(&self, tasks: &mut BackgroundTasks) {
         tasks.add(ledger::spawn_consumer(self.ctx.pool.clone(), tasks.stop_token()));
+        tasks.add(participation::record::spawn_consumer(
+            self.ctx.pool.clone(),
+            tasks.stop_token(),
+        ));
     }
 }

@@ -7,6 +7,7 @@ use skillreel_web::{RouteSpec, route};
 
 use crate::kudos::{self, KudosView};
 use crate::leaderboard::{self, Leaderboard};
+use crate::participation::{self, Participation};
 use crate::profile::{self, Recognition};
 
 pub fn routes() -> Vec<RouteSpec> {
@@ -23,6 +24,17 @@ pub fn routes() -> Vec<RouteSpec> {
                 Created(schema::<KudosView>()),
             )
             .body(Body::Json(schema::<kudos::KudosRequest>())),
+        ),
+        route(
+            M::GET,
+            "/api/v1/analytics/participation",
+            || web::get().to(participation::participation),
+            Doc::new(
+                "analytics",
+                "Who creates, contributes and consumes, per period (managers and admins)",
+                Json(schema::<Participation>()),
+            )
+            .query(params::<participation::ParticipationQuery>()),
         ),
         route(
             M::GET,

@@ -58,6 +58,8 @@ pub struct CatalogContext {
     pub cache: Arc<read_cache::ReadCache>,
     /// Where webhooks may point.
     pub egress: egress::EgressPolicy,
+    /// Who searched today, for the participation analytics.
+    pub searches: skillreel_recognition::participation::record::Searches,
 }
 
 impl CatalogContext {
@@ -107,13 +109,14 @@ impl CatalogService {
             settings.media.signing_key.expose().as_bytes(),
             settings.media.url_ttl_seconds,
         );
+        let recognition = RecognitionService::new(pool.clone(), clock.clone());
         Self {
             document: ApiDocument::of(&[&Self::routes()]),
             learning: LearningService::new(pool.clone(), &settings.learning, &settings.xapi, clock.clone()),
             recommendations: RecommendationsService::new(pool.clone(), &settings.recommendations, clock.clone()),
-            recognition: RecognitionService::new(pool.clone(), clock.clone()),
             requests: RequestsService::new(pool.clone(), clock),
             ctx: web::Data::new(CatalogContext {
+                searches: recognition.searches(),
                 pool,
                 storage,
                 signer,
@@ -125,6 +128,7 @@ impl CatalogService {
                 )),
                 egress: egress::EgressPolicy::new(&settings.catalog.webhook_allowed_hosts),
             }),
+            recognition,
         }
     }
 

@@ -2,7 +2,7 @@
 //! accepted answers and kudos, each explained; self-dealing, bursts and rings of mutual
 //! likes damped; kudos only from the manager chain or an admin; badges once, also
 //! under concurrency; the monthly top contributor; leaderboards by period and scope;
-//! who sees a person's history.
+//! who sees a person's history; participation analytics.
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -10,6 +10,7 @@ mod support;
 mod badges;
 mod kudos;
 mod leaderboard;
+mod participation;
 mod reputation;
 
 use std::time::Duration as StdDuration;

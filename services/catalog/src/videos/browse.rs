@@ -136,6 +136,9 @@ pub async fn list_videos(
     if q.q.is_some() && words.is_none() {
         return Err(ApiError::bad_request("q must contain a word"));
     }
+    if words.is_some() {
+        ctx.searches.searched(user.id.as_uuid());
+    }
     let status: VideoStatus = match q.status.as_deref() {
         Some(raw) => raw
             .parse()
