@@ -99,7 +99,10 @@ pub struct PeopleQuery {
     #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
     /// From the previous page's `next_cursor`.
-    #[param(max_length = 200)]
+    #[param(
+        max_length = 200,
+        pattern = "^$|^-?[0-9]+(\\.[0-9]+)?~[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+    )]
     cursor: Option<String>,
 }
 
@@ -195,7 +198,10 @@ pub struct MyPeopleQuery {
     #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
     /// From the previous page's `next_cursor`.
-    #[param(max_length = 200)]
+    #[param(
+        max_length = 200,
+        pattern = "^$|^-?[0-9]+(\\.[0-9]+)?~[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+    )]
     cursor: Option<String>,
 }
 

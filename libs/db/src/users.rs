@@ -26,11 +26,45 @@ pub struct UserRecord {
     pub team: Option<String>,
 }
 
+/// The person `claims` name, when their record already says what the claims say: the
+/// common case, answered by one read (an upsert would lock the row, a write, even
+/// when it changes nothing).
+async fn unchanged(conn: &mut PgConnection, claims: &UserClaims) -> Result<Option<UserRecord>, sqlx::Error> {
+    let Some(row) = sqlx::query!(
+        "select id, name, email, roles, manager_subject, team from app_user where subject = $1",
+        claims.subject
+    )
+    .fetch_optional(conn)
+    .await?
+    else {
+        return Ok(None);
+    };
+    // claims a token lacks keep what is stored (see `provision`)
+    let kept = |claim: &Option<String>, stored: &Option<String>| claim.is_none() || claim == stored;
+    let same = row.name == claims.name
+        && row.roles == claims.roles.as_strings()
+        && kept(&claims.email, &row.email)
+        && kept(&claims.manager_subject, &row.manager_subject)
+        && kept(&claims.team, &row.team);
+    Ok(same.then(|| UserRecord {
+        id: UserId::from_uuid(row.id),
+        subject: claims.subject.clone(),
+        name: row.name,
+        email: row.email,
+        roles: claims.roles.clone(),
+        manager_subject: row.manager_subject,
+        team: row.team,
+    }))
+}
+
 /// Creates the person on first sight and refreshes their profile when the identity
-/// provider's claims change; an unchanged profile costs no write. Claims the token
-/// lacks (email, manager, team) keep what an org chart import recorded.
+/// provider's claims change; an unchanged profile costs one read and no write. Claims
+/// the token lacks (email, manager, team) keep what an org chart import recorded.
 #[tracing::instrument(skip(conn, claims), fields(subject = %claims.subject))]
 pub async fn provision(conn: &mut PgConnection, claims: &UserClaims) -> Result<UserRecord, sqlx::Error> {
+    if let Some(user) = unchanged(conn, claims).await? {
+        return Ok(user);
+    }
     let roles = claims.roles.as_strings();
     let row = sqlx::query!(
         r#"

@@ -26,7 +26,7 @@ pub mod record;
 /// The length of one period.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum Period {
+pub enum ParticipationPeriod {
     /// From Monday (UTC).
     Week,
     /// From the 1st.
@@ -36,7 +36,7 @@ pub enum Period {
     Quarter,
 }
 
-impl Period {
+impl ParticipationPeriod {
     /// The first day of the period `day` is in.
     fn start_of(self, day: Date) -> Date {
         match self {
@@ -89,7 +89,7 @@ pub struct ParticipationQuery {
     team: Option<String>,
     /// `week`, `month` (default) or `quarter`.
     #[param(inline)]
-    period: Option<Period>,
+    period: Option<ParticipationPeriod>,
     /// How many periods, the current one last: 1 to 12 (default 6).
     #[param(minimum = 1, maximum = 12)]
     periods: Option<u32>,
@@ -130,7 +130,7 @@ pub struct Participation {
     /// The team, or absent for the whole organisation (or all of a manager's reports).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub team: Option<String>,
-    pub period: Period,
+    pub period: ParticipationPeriod,
     /// The people in scope.
     pub people: i64,
     /// Oldest first; the last is the current period.
@@ -316,14 +316,14 @@ mod tests {
     fn periods_go_back_from_the_current_one_oldest_first() {
         let today = day(2027, Month::January, 15);
         assert_eq!(
-            Period::Week.last(today, 2),
+            ParticipationPeriod::Week.last(today, 2),
             [
                 (day(2027, Month::January, 4), day(2027, Month::January, 11)),
                 (day(2027, Month::January, 11), day(2027, Month::January, 18)),
             ]
         );
         assert_eq!(
-            Period::Month.last(today, 3),
+            ParticipationPeriod::Month.last(today, 3),
             [
                 (day(2026, Month::November, 1), day(2026, Month::December, 1)),
                 (day(2026, Month::December, 1), day(2027, Month::January, 1)),
@@ -331,7 +331,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            Period::Quarter.last(day(2027, Month::May, 31), 2),
+            ParticipationPeriod::Quarter.last(day(2027, Month::May, 31), 2),
             [
                 (day(2027, Month::January, 1), day(2027, Month::April, 1)),
                 (day(2027, Month::April, 1), day(2027, Month::July, 1)),
