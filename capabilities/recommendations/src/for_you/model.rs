@@ -155,6 +155,11 @@ pub async fn build(pool: &PgPool) -> Result<Option<ModelStats>, sqlx::Error> {
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
+    // fresh statistics, or the planner takes the new lists for the old (a table that
+    // was empty reads as empty, and a request's index lookups become scans)
+    sqlx::query!("analyze video_neighbor, video_popular")
+        .execute(pool)
+        .await?;
     Ok(Some(ModelStats {
         interactions,
         neighbors,

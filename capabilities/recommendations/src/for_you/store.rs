@@ -10,6 +10,13 @@ use uuid::Uuid;
 
 /// History items the neighbours are looked up for (the most recent).
 pub const HISTORY: i64 = 50;
+/// Neighbours read per history item (the nearest; the pass keeps 50).
+const NEIGHBOURS: i64 = 30;
+/// Candidates kept from collaborative filtering, and from the organisation's favourites.
+/// Enough for a page of 20 to be re-ranked with room for diversity, few enough that a
+/// request touches some 300 rows, not 1 000.
+const FROM_CF: i64 = 150;
+const FROM_ORG: i64 = 50;
 
 pub struct CandidateRow {
     pub id: Uuid,
@@ -59,14 +66,19 @@ pub async fn candidates(conn: &mut PgConnection, user: Uuid) -> Result<Vec<Candi
             union select video_id from peer_recommendation
                    where recipient_id = $1 and state = 'dismissed' and video_id is not null
         ), cf as (
+            -- each history item's nearest neighbours, by index whatever the statistics say
             select n.neighbor_id as video_id,
                    sum(n.score * power(0.95, h.recent - 1))::float8 as score,
-                   (array_agg(h.video_id order by n.score * power(0.95, h.recent - 1) desc))[1] as because
+                   (array_agg(h.video_id order by n.score * power(0.95, h.recent - 1) desc))[1] as because,
+                   (array_agg(h.completed order by n.score * power(0.95, h.recent - 1) desc))[1] as because_completed
               from history h
-              join video_neighbor n on n.video_id = h.video_id
+              cross join lateral (
+                  select neighbor_id, score from video_neighbor where video_id = h.video_id
+                   order by score desc limit $3
+              ) n
              group by n.neighbor_id
              order by 2 desc
-             limit 300
+             limit $4
         ), skills as (
             select tag from history h join video v on v.id = h.video_id, unnest(v.tags) as tag
              group by tag order by count(*) desc, tag limit 3
@@ -79,7 +91,7 @@ pub async fn candidates(conn: &mut PgConnection, user: Uuid) -> Result<Vec<Candi
              where kind = 'team' and key = (select team from app_user where id = $1)
         ), org as (
             select video_id, score::float8 as score from video_popular where kind = 'org'
-             order by score desc limit 100
+             order by score desc limit $5
         ), peers as (
             select r.video_id,
                    array_agg(r.sender_id order by r.created_at desc) as ids,
@@ -100,37 +112,49 @@ pub async fn candidates(conn: &mut PgConnection, user: Uuid) -> Result<Vec<Candi
             select v.id as video_id from video v
              where v.status = 'published' and v.published_at > now() - interval '14 days' and v.like_count < 5
              order by v.published_at desc limit 20
+        ), signal as (
+            -- every signal as a row of its own, folded into one row per video by one
+            -- aggregate: joining the lists to each other would pair rows by estimates
+            -- the planner cannot make for a prepared statement
+            select video_id, score as cf, because, because_completed, null::float8 as team, null::text as skill,
+                   null::float8 as skill_score, null::float8 as org, false as followed, false as fresh from cf
+            union all select video_id, null, null, null, score, null, null, null, false, false from team
+            union all select video_id, null, null, null, null, skill, score, null, false, false from skill
+            union all select video_id, null, null, null, null, null, null, score, false, false from org
+            union all select video_id, null, null, null, null, null, null, null, false, false from peers
+            union all select video_id, null, null, null, null, null, null, null, true, false from followed
+            union all select video_id, null, null, null, null, null, null, null, false, true from fresh
         ), candidate as (
-            select video_id from cf union select video_id from skill union select video_id from team
-            union select video_id from org union select video_id from peers union select video_id from followed
-            union select video_id from fresh
+            select video_id, max(cf) as cf,
+                   (array_agg(because) filter (where because is not null))[1] as because,
+                   bool_or(because_completed) as because_completed,
+                   max(team) as team, max(skill) as skill, max(skill_score) as skill_score, max(org) as org,
+                   bool_or(followed) as followed, bool_or(fresh) as fresh
+              from signal
+             where video_id not in (select video_id from excluded where video_id is not null)
+             group by video_id
         )
         select v.id, v.title, v.owner_id, ou.name as owner_name, v.visibility, v.community_id,
                m.role as "membership?",
-               cf.score as "cf?", cf.because as "because_id?", bv.title as "because_title?",
-               h.completed as "because_completed?",
+               c.cf as "cf?", c.because as "because_id?", bv.title as "because_title?",
+               c.because_completed as "because_completed?",
                peers.ids as "peer_ids?", peers.names as "peer_names?",
-               (followed.video_id is not null) as "followed!",
-               team.score as "team_score?", skill.skill as "skill?", skill.score as "skill_score?",
-               org.score as "org_score?",
-               (fresh.video_id is not null) as "fresh!"
+               c.followed as "followed!",
+               c.team as "team_score?", c.skill as "skill?", c.skill_score as "skill_score?",
+               c.org as "org_score?",
+               c.fresh as "fresh!"
           from candidate c
           join video v on v.id = c.video_id and v.status = 'published' and v.owner_id <> $1
           join app_user ou on ou.id = v.owner_id
           left join community_member m on m.community_id = v.community_id and m.user_id = $1
-          left join cf on cf.video_id = c.video_id
-          left join video bv on bv.id = cf.because
-          left join history h on h.video_id = cf.because
+          left join video bv on bv.id = c.because
           left join peers on peers.video_id = c.video_id
-          left join (select distinct video_id from followed) followed on followed.video_id = c.video_id
-          left join team on team.video_id = c.video_id
-          left join skill on skill.video_id = c.video_id
-          left join org on org.video_id = c.video_id
-          left join fresh on fresh.video_id = c.video_id
-         where c.video_id not in (select video_id from excluded where video_id is not null)
         "#,
         user,
         HISTORY,
+        NEIGHBOURS,
+        FROM_CF,
+        FROM_ORG,
     )
     .fetch_all(conn)
     .await
