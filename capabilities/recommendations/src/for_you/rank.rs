@@ -54,8 +54,8 @@ const PEER: f64 = 1.5;
 const PEER_EACH_MORE: f64 = 0.25;
 const FOLLOWED: f64 = 0.6;
 const TEAM: f64 = 0.35;
-const SKILL: f64 = 0.25;
-const ORG: f64 = 0.15;
+const SKILL: f64 = 0.1;
+const ORG: f64 = 0.05;
 /// A signal worth less than this (after weighting) is not named as a reason.
 const NAMED: f64 = 0.05;
 /// Videos of one author among the first page's worth.

@@ -11,11 +11,11 @@ use uuid::Uuid;
 /// History items the neighbours are looked up for (the most recent).
 pub const HISTORY: i64 = 50;
 /// Neighbours read per history item (the nearest; the pass keeps 50).
-const NEIGHBOURS: i64 = 30;
+const NEIGHBOURS: i64 = 50;
 /// Candidates kept from collaborative filtering, and from the organisation's favourites.
 /// Enough for a page of 20 to be re-ranked with room for diversity, few enough that a
 /// request touches some 300 rows, not 1 000.
-const FROM_CF: i64 = 150;
+const FROM_CF: i64 = 300;
 const FROM_ORG: i64 = 50;
 
 pub struct CandidateRow {
@@ -68,9 +68,9 @@ pub async fn candidates(conn: &mut PgConnection, user: Uuid) -> Result<Vec<Candi
         ), cf as (
             -- each history item's nearest neighbours, by index whatever the statistics say
             select n.neighbor_id as video_id,
-                   sum(n.score * power(0.95, h.recent - 1))::float8 as score,
-                   (array_agg(h.video_id order by n.score * power(0.95, h.recent - 1) desc))[1] as because,
-                   (array_agg(h.completed order by n.score * power(0.95, h.recent - 1) desc))[1] as because_completed
+                   sum(n.score * power(0.85, h.recent - 1))::float8 as score,
+                   (array_agg(h.video_id order by n.score * power(0.85, h.recent - 1) desc))[1] as because,
+                   (array_agg(h.completed order by n.score * power(0.85, h.recent - 1) desc))[1] as because_completed
               from history h
               cross join lateral (
                   select neighbor_id, score from video_neighbor where video_id = h.video_id
