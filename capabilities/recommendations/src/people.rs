@@ -41,6 +41,37 @@ pub struct Person {
     pub following: bool,
 }
 
+/// A person as a listing's statement returns them.
+struct PersonRow {
+    id: Uuid,
+    name: String,
+    team: Option<String>,
+    published: i64,
+    completed: i64,
+    liked: i64,
+    score: f64,
+    skills: Vec<String>,
+    following: bool,
+}
+
+impl PersonRow {
+    /// The person, with `reason` telling why they are listed.
+    fn into_person(self, reason: fn(i64, i64, i64, &[String]) -> String) -> Person {
+        Person {
+            reason: reason(self.published, self.completed, self.liked, &self.skills),
+            id: self.id,
+            name: self.name,
+            team: self.team,
+            published: self.published,
+            completed: self.completed,
+            liked: self.liked,
+            skills: self.skills,
+            score: self.score,
+            following: self.following,
+        }
+    }
+}
+
 /// "3 videos" or "1 video".
 fn videos(n: i64) -> String {
     if n == 1 {
@@ -69,15 +100,15 @@ fn acts_in_words(published: i64, completed: i64, liked: i64) -> String {
     and_list(&acts)
 }
 
-/// What someone did on `skill`, in words: "Published 2 videos and liked 1 video on rust".
-fn reason_on_skill(published: i64, completed: i64, liked: i64, skill: &str) -> String {
+/// What someone did on `skills`, in words: "Published 2 videos and liked 1 video on rust".
+fn reason_on_skill(published: i64, completed: i64, liked: i64, skills: &[String]) -> String {
     let acts = acts_in_words(published, completed, liked);
     let mut chars = acts.chars();
     let capitalised: String = chars
         .next()
         .map(|c| c.to_uppercase().chain(chars).collect())
         .unwrap_or_default();
-    format!("{capitalised} on {skill}")
+    format!("{capitalised} on {}", and_list(skills))
 }
 
 /// Why someone shares the caller's interests: "Shares your interest in rust and go:
@@ -109,7 +140,8 @@ pub struct PeopleQuery {
 /// Lists the people on a skill. `$rule` is the access policy's listing rule.
 macro_rules! people_on_skill {
     ($rule:literal, $($arg:expr),* $(,)?) => {
-        sqlx::query!(
+        sqlx::query_as!(
+            PersonRow,
             r#"
             with skilled as (
                 select v.id, v.owner_id from video v where v.tags @> array[$4::text] and "# + $rule + r#"
@@ -128,7 +160,7 @@ macro_rules! people_on_skill {
                  group by user_id
             )
             select s.user_id as "id!", u.name, u.team, s.published as "published!", s.completed as "completed!",
-                   s.liked as "liked!", s.score as "score!",
+                   s.liked as "liked!", s.score as "score!", array[$4::text] as "skills!",
                    exists (select 1 from person_follow f where f.follower_id = $1 and f.followee_id = s.user_id) as "following!"
               from scored s join app_user u on u.id = s.user_id
              where ($5::float8 is null or (s.score, s.user_id) < ($5, $6::uuid))
@@ -173,22 +205,7 @@ pub async fn on_skill(
     ))
     .fetch_all(&ctx.pool)
     .await?;
-    let skills = vec![skill.as_str().to_owned()];
-    let people = rows
-        .into_iter()
-        .map(|r| Person {
-            reason: reason_on_skill(r.published, r.completed, r.liked, skill.as_str()),
-            id: r.id,
-            name: r.name,
-            team: r.team,
-            published: r.published,
-            completed: r.completed,
-            liked: r.liked,
-            skills: skills.clone(),
-            score: r.score,
-            following: r.following,
-        })
-        .collect();
+    let people = rows.into_iter().map(|r| r.into_person(reason_on_skill)).collect();
     Ok(web::Json(Page::of(people, limit, |p| by_key::encode(p.score, p.id))))
 }
 
@@ -208,7 +225,8 @@ pub struct MyPeopleQuery {
 /// Lists the people on the caller's top skills. `$rule` is the access policy's listing rule.
 macro_rules! people_like_me {
     ($rule:literal, $($arg:expr),* $(,)?) => {
-        sqlx::query!(
+        sqlx::query_as!(
+            PersonRow,
             r#"
             with mine as (
                 select t.tag, sum(x.w)::float8 as weight
@@ -277,21 +295,7 @@ pub async fn like_me(
     ))
     .fetch_all(&ctx.pool)
     .await?;
-    let people = rows
-        .into_iter()
-        .map(|r| Person {
-            reason: reason_like_me(r.published, r.completed, r.liked, &r.skills),
-            id: r.id,
-            name: r.name,
-            team: r.team,
-            published: r.published,
-            completed: r.completed,
-            liked: r.liked,
-            skills: r.skills,
-            score: r.score,
-            following: r.following,
-        })
-        .collect();
+    let people = rows.into_iter().map(|r| r.into_person(reason_like_me)).collect();
     Ok(web::Json(Page::of(people, limit, |p| by_key::encode(p.score, p.id))))
 }
 
@@ -302,10 +306,10 @@ mod tests {
     #[test]
     fn a_reason_names_what_was_done_on_which_skills() {
         assert_eq!(
-            reason_on_skill(2, 1, 3, "rust"),
+            reason_on_skill(2, 1, 3, &["rust".to_owned()]),
             "Published 2 videos, completed 1 video and liked 3 videos on rust"
         );
-        assert_eq!(reason_on_skill(0, 0, 1, "rust"), "Liked 1 video on rust");
+        assert_eq!(reason_on_skill(0, 0, 1, &["rust".to_owned()]), "Liked 1 video on rust");
         let three = ["rust".to_owned(), "go".to_owned(), "sql".to_owned()];
         assert_eq!(
             reason_like_me(1, 0, 2, &three),
