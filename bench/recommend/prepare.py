@@ -11,7 +11,8 @@ Usage: prepare.py movielens|synthetic OUT_DIR
   what they liked to teammates.
 
 Each person's latest like (by time) is held out (people with at least 5 likes); the
-rest is what Skillreel learns from. Files: users, videos, likes, recommendations
+rest is what Skillreel learns from. With SPLIT=validation (for tuning), each person's
+latest like is dropped unseen and the one before it is held out instead. Files: users, videos, likes, recommendations
 (peer), heldout.
 """
 import csv
@@ -106,12 +107,22 @@ def synthetic():
     return users, videos, likes, recs
 
 
+def latest_likes(likes):
+    """Each person's latest like (by time): (video, (at, video))."""
+    latest = {}
+    for user, video, at in likes:
+        if user not in latest or (at, video) > latest[user][1]:
+            latest[user] = (video, (at, video))
+    return latest
+
+
 users, videos, likes, recs = movielens() if KIND == "movielens" else synthetic()
+if os.environ.get("SPLIT", "test") == "validation":
+    # for tuning: the test likes are never seen; the like before each is held out instead
+    last = latest_likes(likes)
+    likes = [(u, v, at) for u, v, at in likes if last[u][0] != v]
 # hold out each person's latest like
-latest = {}
-for user, video, at in likes:
-    if user not in latest or (at, video) > latest[user][1]:
-        latest[user] = (video, (at, video))
+latest = latest_likes(likes)
 count = {}
 for user, _, _ in likes:
     count[user] = count.get(user, 0) + 1
