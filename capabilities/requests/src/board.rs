@@ -12,8 +12,9 @@ use serde::Deserialize;
 use skillreel_auth::AuthUser;
 use skillreel_db::events;
 use skillreel_domain::events::DomainEvent;
-use skillreel_domain::{Tag, TagText, Tags, Title, multiline_text, search_words};
+use skillreel_domain::{TagText, Tags, Title, multiline_text};
 use skillreel_web::paging::{Page, by_key, parse_limit};
+use skillreel_web::search::{self, Terms};
 use skillreel_web::{ApiError, JsonObject};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -124,24 +125,12 @@ pub async fn list(
 ) -> Result<web::Json<Page<RequestView>>, ApiError> {
     let limit = parse_limit(query.limit, 20)?;
     let after = by_key::parse(query.cursor.as_deref())?;
-    if query.q.as_deref().is_some_and(|q| q.chars().count() > 500) {
-        return Err(ApiError::bad_request("q is at most 500 characters"));
-    }
-    if query.skill.as_deref().is_some_and(|s| s.chars().count() > Tag::MAX) {
-        return Err(ApiError::bad_request("skill is at most 40 characters"));
-    }
-    // a skill that is no valid tag is on no request
-    let skill = match query.skill.as_deref().map(Tag::parse) {
-        Some(Ok(tag)) => Some(tag.as_str().to_owned()),
-        Some(Err(_)) => {
-            return Ok(web::Json(Page {
-                items: Vec::new(),
-                next_cursor: None,
-            }));
-        }
-        None => None,
+    let Terms::Match { words, skill } = search::terms(query.q.as_deref(), query.skill.as_deref())? else {
+        return Ok(web::Json(Page {
+            items: Vec::new(),
+            next_cursor: None,
+        }));
     };
-    let words = query.q.as_deref().and_then(search_words);
     let mut conn = ctx.pool.acquire().await?;
     let q = store::ListQuery {
         state: query.state,

@@ -20,6 +20,7 @@ pub mod ops;
 pub mod paging;
 pub mod range;
 mod routes;
+pub mod search;
 mod server;
 pub mod telemetry;
 

@@ -21,10 +21,10 @@ use skillreel_domain::access::{Action, Membership};
 use skillreel_domain::events::DomainEvent;
 use skillreel_domain::learning::JourneyStatus;
 use skillreel_domain::{
-    CommunityId, Description, JourneyId, Language, Tag, TagText, Tags, Title, VideoStatus, Visibility, multiline_text,
-    search_words,
+    CommunityId, Description, JourneyId, Language, TagText, Tags, Title, VideoStatus, Visibility, multiline_text,
 };
 use skillreel_web::paging::{Page, parse_limit};
+use skillreel_web::search::{self, Terms};
 use skillreel_web::{ApiError, JsonObject, double_option};
 use sqlx::PgConnection;
 use time::OffsetDateTime;
@@ -257,23 +257,11 @@ pub async fn list(
         Some(raw) => Some(RankCursor::decode(raw).ok_or_else(|| ApiError::bad_request("cursor is not valid"))?),
         None => None,
     };
-    if query.q.as_deref().is_some_and(|q| q.chars().count() > 500) {
-        return Err(ApiError::bad_request("q is at most 500 characters"));
-    }
-    if query.skill.as_deref().is_some_and(|s| s.chars().count() > Tag::MAX) {
-        return Err(ApiError::bad_request("skill is at most 40 characters"));
-    }
-    let words = query.q.as_deref().and_then(search_words);
-    // A skill that is no valid tag is on no journey.
-    let skill = match query.skill.as_deref().map(Tag::parse) {
-        Some(Ok(tag)) => Some(tag.as_str().to_owned()),
-        Some(Err(_)) => {
-            return Ok(web::Json(Page {
-                items: Vec::new(),
-                next_cursor: None,
-            }));
-        }
-        None => None,
+    let Terms::Match { words, skill } = search::terms(query.q.as_deref(), query.skill.as_deref())? else {
+        return Ok(web::Json(Page {
+            items: Vec::new(),
+            next_cursor: None,
+        }));
     };
     let mut conn = ctx.pool.acquire().await?;
     let rows = store::list(
