@@ -139,11 +139,18 @@ pub struct ListQuery<'a> {
     pub limit: i64,
 }
 
+/// A listed request: its id and sort key.
+struct Ranked {
+    id: Uuid,
+    sort_key: f64,
+}
+
 /// Lists request ids with their sort key, highest first. `$key` is a literal, so each
 /// order gets its own plan (and its own index).
 macro_rules! request_page {
     ($key:literal, $($arg:expr),* $(,)?) => {
-        sqlx::query!(
+        sqlx::query_as!(
+            Ranked,
             r#"
             with candidates as (
                 select r.id, "# + $key + r#" as sort_key
@@ -168,7 +175,7 @@ macro_rules! request_page {
 pub async fn list(conn: &mut PgConnection, q: &ListQuery<'_>, by_votes: bool) -> Result<Vec<(Uuid, f64)>, sqlx::Error> {
     let state = q.state.map(RequestState::as_str);
     let (after_key, after_id) = (q.after.map(|a| a.0), q.after.map(|a| a.1));
-    let rows: Vec<(Uuid, f64)> = if by_votes {
+    let rows = if by_votes {
         request_page!(
             "r.votes::float8",
             state,
@@ -181,9 +188,6 @@ pub async fn list(conn: &mut PgConnection, q: &ListQuery<'_>, by_votes: bool) ->
         )
         .fetch_all(conn)
         .await?
-        .into_iter()
-        .map(|r| (r.id, r.sort_key))
-        .collect()
     } else {
         request_page!(
             "extract(epoch from r.created_at)::float8",
@@ -197,11 +201,8 @@ pub async fn list(conn: &mut PgConnection, q: &ListQuery<'_>, by_votes: bool) ->
         )
         .fetch_all(conn)
         .await?
-        .into_iter()
-        .map(|r| (r.id, r.sort_key))
-        .collect()
     };
-    Ok(rows)
+    Ok(rows.into_iter().map(|r| (r.id, r.sort_key)).collect())
 }
 
 /// The requests `ids` as `viewer` sees them, in that order (the fulfilling video only
