@@ -9,8 +9,9 @@ and an answer, a second video waiting for review, a failed job, a webhook, a tus
 in progress and a direct upload; journeys (published, a draft, one waiting for review,
 one to delete) and assignments to Bob (in team `contract-team`); recommendations to the
 admin and the admin following Alice and Bob; content requests to vote on, claim, fulfil
-and close. Paging cursors are real ones, taken from
-first pages.
+and close; a federation follow of an instance that does not answer, and the two peers
+(`SKILLREEL_CONTRACT_PEERS`, started by scripts/contract) that follow this one, one to
+accept and one to remove. Paging cursors are real ones, taken from first pages.
 """
 import base64
 import json
@@ -350,6 +351,18 @@ config.append(operation("POST /api/v1/requests/{id}/fulfil", **{"path.id": fulfi
 config.append(operation("POST /api/v1/me/inbox/{id}/read", **{"path.id": inbox["items"][0]["id"]})
               + f'headers = {{ Authorization = "Bearer {ALICE}" }}\n')
 config.append(operation("POST /api/v1/admin/jobs/{id}/retry", **{"path.id": failed_job}))
+# Federation: a follow to remove (of an instance that never answers), the two peers
+# that follow this one (one to accept, one to remove), an instance to allow or block.
+status, _, _ = call("POST", "/api/v1/admin/federation/follows", ADMIN, {"instance": "http://127.0.0.1:9"})
+assert status == 201, status
+peers = os.environ.get("SKILLREEL_CONTRACT_PEERS", "").split()
+assert len(peers) == 2, "scripts/contract starts two peers"
+config.append(operation("DELETE /api/v1/admin/federation/follows/{host}", **{"path.host": "127.0.0.1:9"}))
+config.append(operation("POST /api/v1/admin/federation/followers/{host}/accept", **{"path.host": peers[0]}))
+config.append(operation("DELETE /api/v1/admin/federation/followers/{host}", **{"path.host": peers[1]}))
+config.append(operation("PUT /api/v1/admin/federation/instances/{host}", **{"path.host": "partner.example"}))
+config.append(accepting("POST /api/v1/admin/federation/follows", "409", "422",
+                        why="the URL must be another instance's, at an address the egress policy allows (422), and not blocked (409)"))
 for name in ["DELETE /api/v1/admin/webhooks/{id}", "GET /api/v1/admin/webhooks/{id}/deliveries"]:
     config.append(operation(name, **{"path.id": hook["id"]}))
 config.append(operation("HEAD /api/v1/uploads/{id}", **{"path.id": tus_id, "header.Tus-Resumable": "1.0.0"}))

@@ -53,6 +53,7 @@ pub struct Settings {
     pub learning: LearningSettings,
     pub recommendations: RecommendationSettings,
     pub xapi: XapiSettings,
+    pub federation: FederationSettings,
     pub log: LogSettings,
 }
 
@@ -221,6 +222,66 @@ impl Default for CatalogSettings {
             cache_ttl_seconds: 30,
             cache_entries: 50_000,
             webhook_allowed_hosts: Vec::new(),
+        }
+    }
+}
+
+/// Which instances this one federates with, and how (see `docs/FEDERATION.md`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FederationMode {
+    /// Only instances an admin followed or allowed: partners, not the public.
+    #[default]
+    Allowlist,
+    /// Any instance that is not blocked.
+    Open,
+}
+
+/// ActivityPub federation with other instances.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FederationSettings {
+    /// Off: no actor, no inbox, nothing sent; the discovery documents answer 404.
+    pub enabled: bool,
+    /// The URL other instances reach this one at (its actor's id starts with it).
+    /// Defaults to `server.public_url`, then to `http://{server.host}:{port}`.
+    pub public_url: Option<String>,
+    pub mode: FederationMode,
+    /// Accept follows from instances that are not allowlisted (open mode only; an
+    /// allowlisted instance's follow is always accepted).
+    pub auto_accept: bool,
+    /// Hosts (names or IPs) federation may reach although they are private, loopback
+    /// or link-local addresses (two instances on one machine, a private network).
+    pub allowed_private_hosts: Vec<String>,
+    /// How far a signed request's `Date` may be from our clock.
+    pub signature_window_seconds: u64,
+    /// Largest activity accepted in an inbox.
+    pub max_activity_bytes: usize,
+    /// A cached remote key older than this is fetched again when a signature fails
+    /// with it (the sender may have rotated it).
+    pub key_refresh_seconds: u64,
+    /// Consecutive failed deliveries that open an instance's circuit…
+    pub circuit_failures: i32,
+    /// …for this long, during which nothing is sent to it.
+    pub circuit_open_seconds: u64,
+    /// An instance unreachable this long is given up: its queued deliveries fail.
+    pub give_up_after_hours: u64,
+}
+
+impl Default for FederationSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            public_url: None,
+            mode: FederationMode::Allowlist,
+            auto_accept: false,
+            allowed_private_hosts: Vec::new(),
+            signature_window_seconds: 300,
+            max_activity_bytes: 256 * 1024,
+            key_refresh_seconds: 60,
+            circuit_failures: 5,
+            circuit_open_seconds: 300,
+            give_up_after_hours: 48,
         }
     }
 }

@@ -10,9 +10,12 @@
 //! - [`serve`]: the actix-web server every service (and `skillreel dev`) runs, and
 //!   [`BackgroundTasks`], stopped and awaited when it ends.
 //! - [`KnownRoutes`]: what a server answers, for `405` with `Allow` on a known path.
+//! - [`egress`]: where the server may send requests on someone's behalf (webhooks,
+//!   federation): public addresses only, unless an operator allowlisted the host.
 
 mod background;
 mod body;
+pub mod egress;
 mod error;
 mod json;
 pub mod openapi;

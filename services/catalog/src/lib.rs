@@ -10,8 +10,8 @@
 //!
 //! It hosts the capabilities that have crates of their own: learning
 //! (`skillreel-learning`), recommendations (`skillreel-recommendations`), recognition
-//! (`skillreel-recognition`) and content requests (`skillreel-requests`), whose routes
-//! join its route table.
+//! (`skillreel-recognition`), content requests (`skillreel-requests`) and federation
+//! (`skillreel-federation`), whose routes join its route table.
 
 use std::sync::Arc;
 
@@ -20,6 +20,7 @@ use actix_web::web;
 use skillreel_auth::Authenticator;
 use skillreel_config::Settings;
 use skillreel_contracts::views::MediaLinks;
+use skillreel_federation::{FederationService, Instance};
 use skillreel_learning::{Clock, LearningService};
 use skillreel_recognition::RecognitionService;
 use skillreel_recommendations::RecommendationsService;
@@ -42,9 +43,11 @@ mod social;
 mod videos;
 pub mod views;
 
-use notify::{egress, webhooks};
+use notify::webhooks;
+use skillreel_web::egress;
 
 pub use skillreel_contracts::MediaSigner;
+pub use skillreel_federation::Instance as FederationInstance;
 pub use skillreel_learning::Clock as LearningClock;
 
 /// What the catalog's handlers share.
@@ -94,17 +97,25 @@ pub struct CatalogService {
     recommendations: RecommendationsService,
     recognition: RecognitionService,
     requests: RequestsService,
+    federation: FederationService,
     document: web::Data<ApiDocument>,
 }
 
 impl CatalogService {
-    /// The catalog on the system clock.
-    pub fn new(pool: PgPool, storage: Arc<dyn Storage>, settings: &Settings) -> Self {
-        Self::with_clock(pool, storage, settings, Clock::system())
+    /// The catalog on the system clock, federating as `instance` (see
+    /// [`Instance::resolve`]).
+    pub fn new(pool: PgPool, storage: Arc<dyn Storage>, settings: &Settings, instance: Instance) -> Self {
+        Self::with_clock(pool, storage, settings, instance, Clock::system())
     }
 
     /// The catalog with learning on `clock` (tests move a manual one).
-    pub fn with_clock(pool: PgPool, storage: Arc<dyn Storage>, settings: &Settings, clock: Clock) -> Self {
+    pub fn with_clock(
+        pool: PgPool,
+        storage: Arc<dyn Storage>,
+        settings: &Settings,
+        instance: Instance,
+        clock: Clock,
+    ) -> Self {
         let signer = MediaSigner::new(
             settings.media.signing_key.expose().as_bytes(),
             settings.media.url_ttl_seconds,
@@ -115,6 +126,7 @@ impl CatalogService {
             learning: LearningService::new(pool.clone(), &settings.learning, &settings.xapi, clock.clone()),
             recommendations: RecommendationsService::new(pool.clone(), &settings.recommendations, clock.clone()),
             requests: RequestsService::new(pool.clone(), clock),
+            federation: FederationService::new(pool.clone(), &settings.federation, instance),
             ctx: web::Data::new(CatalogContext {
                 searches: recognition.searches(),
                 pool,
@@ -126,7 +138,10 @@ impl CatalogService {
                     std::time::Duration::from_secs(settings.catalog.cache_ttl_seconds),
                     settings.catalog.cache_entries,
                 )),
-                egress: egress::EgressPolicy::new(&settings.catalog.webhook_allowed_hosts),
+                egress: egress::EgressPolicy::new(
+                    &settings.catalog.webhook_allowed_hosts,
+                    "catalog.webhook_allowed_hosts",
+                ),
             }),
             recognition,
         }
@@ -148,6 +163,7 @@ impl CatalogService {
         self.learning.spawn_background(tasks);
         self.recognition.spawn_background(tasks);
         self.recommendations.spawn_background(tasks);
+        self.federation.spawn_background(tasks);
     }
 
     /// Every route this service serves: the documented ones (see `openapi::routes`),
@@ -158,6 +174,7 @@ impl CatalogService {
         routes.extend(RecommendationsService::routes());
         routes.extend(RecognitionService::routes());
         routes.extend(RequestsService::routes());
+        routes.extend(FederationService::routes());
         routes.push(RouteSpec::new(Method::GET, "/api/v1/openapi.json", || {
             web::get().to(serve_document)
         }));
@@ -180,6 +197,7 @@ impl CatalogService {
         self.recommendations.configure(cfg);
         self.recognition.configure(cfg);
         self.requests.configure(cfg);
+        self.federation.configure(cfg);
         skillreel_web::mount(cfg, &Self::routes());
     }
 }
@@ -205,10 +223,11 @@ impl Application {
         }
         let backends = Backends::connect(&settings).await?;
         let authenticator = web::Data::new(Authenticator::from_settings(&settings.auth, backends.pool.clone())?);
-        let service = CatalogService::with_clock(backends.pool, backends.storage, &settings, clock);
+        let (listener, port) = skillreel_web::bind(&settings.server)?;
+        let instance = Instance::resolve(&settings, port).map_err(StartError::Config)?;
+        let service = CatalogService::with_clock(backends.pool, backends.storage, &settings, instance, clock);
         let mut tasks = BackgroundTasks::default();
         service.spawn_background(&mut tasks);
-        let (listener, port) = skillreel_web::bind(&settings.server)?;
         let server = skillreel_web::serve(
             listener,
             web::Data::new(Metrics::default()),

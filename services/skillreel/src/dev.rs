@@ -6,7 +6,7 @@ use actix_web::web;
 use figment::Figment;
 use figment::providers::Serialized;
 use skillreel_auth::Authenticator;
-use skillreel_catalog::CatalogService;
+use skillreel_catalog::{CatalogService, FederationInstance as Instance};
 use skillreel_config::Settings;
 use skillreel_transcoder::CancellationToken;
 use skillreel_transcoder::{Worker, WorkerSettings};
@@ -61,7 +61,10 @@ async fn serve(settings: Settings) -> Result<(), String> {
     let authenticator = web::Data::new(authenticator);
     let metrics = web::Data::new(Metrics::default());
     let upload = UploadService::new(backends.pool.clone(), backends.storage.clone(), &settings);
-    let mut catalog = CatalogService::new(backends.pool.clone(), backends.storage.clone(), &settings);
+    let (listener, port) = skillreel_web::bind(&settings.server).map_err(|e| e.to_string())?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let instance = Instance::resolve(&settings, port)?;
+    let mut catalog = CatalogService::new(backends.pool.clone(), backends.storage.clone(), &settings, instance);
     catalog.document_also(&UploadService::routes());
     let mut tasks = BackgroundTasks::default();
     upload.spawn_background(&mut tasks);
@@ -73,8 +76,6 @@ async fn serve(settings: Settings) -> Result<(), String> {
     );
     worker.register_metrics(&metrics);
 
-    let (listener, _) = skillreel_web::bind(&settings.server).map_err(|e| e.to_string())?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let mut known = KnownRoutes::of(&UploadService::routes());
     known.add_specs(&CatalogService::routes());
     let server = skillreel_web::serve(listener, metrics, backends.readiness, known, move |cfg| {

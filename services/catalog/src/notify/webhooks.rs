@@ -28,12 +28,12 @@ use skillreel_domain::events::DomainEvent;
 use skillreel_queue::events::{self, StoredEvent};
 use skillreel_queue::{ClaimedJob, Failure, Listener, QueueError};
 use skillreel_web::ApiError;
+use skillreel_web::egress::{self, EgressPolicy};
 use sqlx::{PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::egress::{self, EgressPolicy};
 use crate::CatalogContext;
 use crate::access::require_admin;
 

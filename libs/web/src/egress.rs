@@ -1,7 +1,8 @@
-//! Where the server may send requests on a user's behalf (webhooks): public addresses
-//! only, unless an admin allowlisted the host (`catalog.webhook_allowed_hosts`).
+//! Where the server may send requests on someone's behalf (webhooks, federation):
+//! public addresses only, unless an operator allowlisted the host
+//! (`catalog.webhook_allowed_hosts`, `federation.allowed_private_hosts`).
 //!
-//! An admin-supplied URL must not reach the cloud metadata service (169.254.169.254),
+//! An admin-supplied URL (or a remote instance's) must not reach the cloud metadata service (169.254.169.254),
 //! the loopback interface or the private network behind the server. The check runs
 //! where the address is known: at creation for an IP literal or a name that resolves
 //! to one, and again at every delivery through the HTTP client's own resolver (so a
@@ -16,12 +17,15 @@ use std::sync::Arc;
 #[derive(Debug, Clone, Default)]
 pub struct EgressPolicy {
     allowed_hosts: Arc<HashSet<String>>,
+    /// The setting that lists them, named in refusals.
+    setting: &'static str,
 }
 
 impl EgressPolicy {
-    pub fn new(allowed_hosts: &[String]) -> Self {
+    pub fn new(allowed_hosts: &[String], setting: &'static str) -> Self {
         Self {
             allowed_hosts: Arc::new(allowed_hosts.iter().map(|h| h.trim().to_ascii_lowercase()).collect()),
+            setting,
         }
     }
 
@@ -49,7 +53,8 @@ impl EgressPolicy {
         };
         match addresses.into_iter().find(|ip| !self.allows(host, *ip)) {
             Some(ip) => Err(format!(
-                "{host} is a private, loopback or link-local address ({ip}); an operator can allow it in catalog.webhook_allowed_hosts"
+                "{host} is a private, loopback or link-local address ({ip}); an operator can allow it in {}",
+                self.setting
             )),
             None => Ok(()),
         }
@@ -79,7 +84,7 @@ impl EgressPolicy {
     }
 }
 
-/// How long a webhook's creation waits for its name to resolve.
+/// How long a check before storing a URL waits for its name to resolve.
 const LOOKUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// The address a URL host names literally (`10.0.0.1`, `[::1]`), if it does.
@@ -176,7 +181,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_allowlisted_host_may_be_private_and_others_may_not() {
-        let policy = EgressPolicy::new(&["127.0.0.1".to_owned()]);
+        let policy = EgressPolicy::new(&["127.0.0.1".to_owned()], "test.allowed");
         let url = |s: &str| reqwest::Url::parse(s).unwrap_or_else(|e| panic!("{e}"));
         assert!(policy.check_url(&url("http://127.0.0.1:9/hook")).await.is_ok());
         assert!(policy.check_url(&url("http://169.254.169.254/latest")).await.is_err());

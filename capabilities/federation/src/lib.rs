@@ -1,0 +1,113 @@
+//! Federation: Skillreel instances (an organisation's regions and subsidiaries, or a
+//! partner organisation) that follow each other over ActivityPub, under each
+//! organisation's control. `docs/FEDERATION.md` lists what is sent and understood.
+//!
+//! - **Discovery** ([`discovery`]): the instance actor (an ActivityStreams
+//!   `Application` with inbox, outbox, followers and public key), people as `Person`
+//!   actors, `/.well-known/webfinger`, `/.well-known/nodeinfo` and NodeInfo 2.1.
+//! - **Signatures** ([`signature`]): HTTP Signatures as the fediverse uses them, on
+//!   every delivery and every fetch; checked on every activity that reaches the inbox.
+//! - **The inbox** ([`inbox`]): a signed activity from an instance this one federates
+//!   with is verified (signature, `Digest`, `Date` window, replay, size, the sender's
+//!   instance allowed and not blocked) and applied once.
+//! - **Instance follows** ([`follows`]): admins follow instances, accept or refuse the
+//!   ones that follow them, allow partners and block instances; allowlist mode
+//!   (partners only, the default) or open mode.
+//! - **Delivery** ([`delivery`]): activities leave through the job queue, retried with
+//!   backoff per inbox, behind a circuit breaker per instance, and given up once an
+//!   instance has been unreachable too long; never in the request that caused them.
+//!
+//! Mounted by the catalog service; its routes join the catalog's route table.
+
+use std::sync::Arc;
+
+use actix_web::web;
+use skillreel_config::{FederationMode, FederationSettings};
+use skillreel_web::RouteSpec;
+use skillreel_web::egress::EgressPolicy;
+use sqlx::PgPool;
+
+mod admin;
+pub mod delivery;
+mod discovery;
+mod follows;
+mod inbox;
+pub mod instance;
+pub mod objects;
+mod remote;
+mod routes;
+pub mod signature;
+mod store;
+
+pub use instance::Instance;
+
+/// What the capability's handlers and background tasks share.
+pub struct FederationContext {
+    pub pool: PgPool,
+    pub settings: FederationSettings,
+    /// Who this instance is: its URLs and, once loaded, its key.
+    pub instance: Arc<Instance>,
+    pub egress: EgressPolicy,
+    /// Fetches from other instances (actors, keys), through the egress policy.
+    client: reqwest::Client,
+}
+
+impl FederationContext {
+    /// Whether an instance's activities and follows are accepted: never when blocked;
+    /// in allowlist mode only when an admin allowed it (following allows it).
+    pub(crate) fn admits(&self, status: store::InstanceStatus) -> bool {
+        match status {
+            store::InstanceStatus::Blocked => false,
+            store::InstanceStatus::Allowed => true,
+            store::InstanceStatus::Known => self.settings.mode == FederationMode::Open,
+        }
+    }
+}
+
+/// The capability's routes and state, to mount into a service.
+#[derive(Clone)]
+pub struct FederationService {
+    ctx: web::Data<FederationContext>,
+}
+
+impl FederationService {
+    /// The capability for the instance reached at `instance` (see [`Instance::resolve`]).
+    pub fn new(pool: PgPool, settings: &FederationSettings, instance: Instance) -> Self {
+        let egress = EgressPolicy::new(&settings.allowed_private_hosts, "federation.allowed_private_hosts");
+        let client = egress.client(remote::TIMEOUT).unwrap_or_else(|e| {
+            // Building a client only fails when TLS cannot initialise; fetches then fail
+            // one by one with a clear reason instead of the server not starting.
+            tracing::error!(error = %e, "federation: no HTTP client with the egress policy");
+            reqwest::Client::new()
+        });
+        Self {
+            ctx: web::Data::new(FederationContext {
+                pool,
+                settings: settings.clone(),
+                instance: Arc::new(instance),
+                egress,
+                client,
+            }),
+        }
+    }
+
+    /// Every route of the capability: the protocol's (undocumented in the OpenAPI
+    /// document, specified by ActivityPub, WebFinger and NodeInfo) and the admin API.
+    pub fn routes() -> Vec<RouteSpec> {
+        routes::routes()
+    }
+
+    /// Registers the state the routes need.
+    pub fn configure(&self, cfg: &mut web::ServiceConfig) {
+        cfg.app_data(self.ctx.clone());
+    }
+
+    /// Sends queued activities and prunes what replay protection remembers, until
+    /// `tasks` stop; any number of replicas may.
+    pub fn spawn_background(&self, tasks: &mut skillreel_web::BackgroundTasks) {
+        if !self.ctx.settings.enabled {
+            return;
+        }
+        tasks.add(delivery::spawn(self.ctx.clone().into_inner(), tasks.stop_token()));
+    }
+}

@@ -1,0 +1,877 @@
+//! Federation over real sockets: two Skillreel instances (two servers, two databases)
+//! that find each other by WebFinger and follow each other with signed activities
+//! under their admins' control; and a hand-made remote actor (its own HTTP server and
+//! key) that sends the inbox every kind of bad request, each refused with a clear
+//! answer and nothing changed.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use reqwest::{Method, StatusCode};
+use rsa::RsaPrivateKey;
+use rsa::pkcs8::{EncodePublicKey as _, LineEnding};
+use serde_json::{Value, json};
+use skillreel_config::{FederationMode, Settings};
+use skillreel_federation::signature::{self, SignatureHeader, Signer};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use support::{Backend, TestApp, assert_problem};
+
+const ADMIN: &str = "fed-admin";
+
+/// Request headers, as names and values.
+type Headers = Vec<(String, String)>;
+/// What the hand-made remote actor's inbox received: headers and body.
+type Received = (Headers, Vec<u8>);
+
+/// One instance under test, with its admin's token.
+struct Instance {
+    app: TestApp,
+    admin: String,
+}
+
+impl Instance {
+    async fn spawn(db: &PgConnectOptions, tweak: impl FnOnce(&mut Settings)) -> Self {
+        let app = TestApp::spawn(db, Backend::Local, |s| {
+            s.federation.allowed_private_hosts = vec!["127.0.0.1".into()];
+            s.federation.key_refresh_seconds = 0;
+            tweak(s);
+        })
+        .await;
+        Self {
+            app,
+            admin: skillreel_testkit::token(ADMIN, &["admin"]),
+        }
+    }
+
+    fn url(&self) -> &str {
+        &self.app.catalog
+    }
+
+    fn host(&self) -> String {
+        self.url().trim_start_matches("http://").to_owned()
+    }
+
+    async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> reqwest::Response {
+        let mut request = self.app.client.request(method, format!("{}{path}", self.url()));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    async fn admin_ok(&self, method: Method, path: &str, body: Option<Value>) -> Value {
+        let response = self.call(method.clone(), path, Some(&self.admin), body).await;
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        assert!(status.is_success(), "{method} {path}: {status} {text}");
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+
+    async fn get_json(&self, path: &str) -> Value {
+        let response = self.call(Method::GET, path, None, None).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        response.json().await.unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    /// The state of the follow with `host` in `list` (`follows` or `followers`).
+    async fn follow_state(&self, list: &str, host: &str) -> Option<String> {
+        let follows = self
+            .admin_ok(Method::GET, &format!("/api/v1/admin/federation/{list}"), None)
+            .await;
+        follows
+            .as_array()
+            .and_then(|all| all.iter().find(|f| f["instance"] == host))
+            .map(|f| f["state"].as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Waits (up to 30 s) until the follow with `host` in `list` is in `state`
+    /// (`None`: gone).
+    async fn await_follow(&self, list: &str, host: &str, state: Option<&str>) {
+        for _ in 0..120 {
+            if self.follow_state(list, host).await.as_deref() == state {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        let follows = self
+            .admin_ok(Method::GET, &format!("/api/v1/admin/federation/{list}"), None)
+            .await;
+        panic!("{list} of {}: {host} never became {state:?}: {follows}", self.url());
+    }
+}
+
+/// A second database on the same server, migrated, for a second instance (named after
+/// the test's own, whose name already uses all 63 characters PostgreSQL keeps).
+async fn peer_database(db: &PgConnectOptions) -> PgConnectOptions {
+    let own = db.get_database().unwrap_or("skillreel");
+    let name = format!("peer{}", &own[own.len().saturating_sub(50)..]);
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(db.clone())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    for statement in [
+        format!("drop database if exists \"{name}\" with (force)"),
+        format!("create database \"{name}\""),
+    ] {
+        sqlx::query(&statement)
+            .execute(&pool)
+            .await
+            .unwrap_or_else(|e| panic!("{statement}: {e}"));
+    }
+    let peer = db.clone().database(&name);
+    let peer_pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(peer.clone())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    skillreel_db::MIGRATOR
+        .run(&peer_pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    peer
+}
+
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn an_instance_describes_itself_by_webfinger_nodeinfo_and_its_actor(_: PgPoolOptions, db: PgConnectOptions) {
+    let a = Instance::spawn(&db, |_| {}).await;
+    let host = a.host();
+    let finger = a
+        .get_json(&format!("/.well-known/webfinger?resource=acct:{host}@{host}"))
+        .await;
+    let actor_id = format!("{}/federation/actor", a.url());
+    assert_eq!(finger["subject"], format!("acct:{host}@{host}"));
+    let link = finger["links"]
+        .as_array()
+        .and_then(|links| links.iter().find(|l| l["rel"] == "self"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert_eq!(link["href"], actor_id.as_str(), "{finger}");
+    assert_eq!(link["type"], "application/activity+json");
+
+    let response = a.call(Method::GET, "/federation/actor", None, None).await;
+    assert!(
+        response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/activity+json")),
+        "{response:?}"
+    );
+    let actor: Value = response.json().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(actor["id"], actor_id.as_str());
+    assert_eq!(actor["type"], "Application");
+    assert_eq!(
+        actor["endpoints"]["sharedInbox"],
+        format!("{}/federation/inbox", a.url())
+    );
+    assert_eq!(actor["publicKey"]["id"], format!("{actor_id}#main-key"));
+    assert_eq!(actor["publicKey"]["owner"], actor_id.as_str());
+    let pem = actor["publicKey"]["publicKeyPem"].as_str().unwrap_or_default();
+    assert!(signature::public_key(pem).is_ok(), "{pem}");
+    // The key is made once and kept: a restart (another replica) publishes the same.
+    let replica = a.app.spawn_catalog_replica().await;
+    let again: Value = reqwest::get(format!("{replica}/federation/actor"))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(again["publicKey"]["publicKeyPem"], pem);
+
+    // People are actors too, found by their id.
+    let me = a
+        .app
+        .client
+        .get(format!("{}/api/v1/me", a.url()))
+        .bearer_auth(&a.admin)
+        .send()
+        .await;
+    let me: Value = me
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let user = me["id"].as_str().unwrap_or_default().to_owned();
+    let person_finger = a
+        .get_json(&format!("/.well-known/webfinger?resource=acct:{user}@{host}"))
+        .await;
+    let person_id = format!("{}/federation/users/{user}", a.url());
+    assert_eq!(person_finger["aliases"][0], person_id.as_str(), "{person_finger}");
+    let person = a.get_json(&format!("/federation/users/{user}")).await;
+    assert_eq!(person["type"], "Person");
+    assert_eq!(person["name"], format!("{ADMIN} (test)"));
+
+    let links = a.get_json("/.well-known/nodeinfo").await;
+    assert_eq!(links["links"][0]["href"], format!("{}/nodeinfo/2.1", a.url()));
+    let info = a.get_json("/nodeinfo/2.1").await;
+    assert_eq!(info["version"], "2.1");
+    assert_eq!(info["software"]["name"], "skillreel");
+    assert_eq!(info["protocols"], json!(["activitypub"]));
+    assert_eq!(info["usage"]["users"]["total"], 1, "{info}");
+    assert_eq!(info["usage"]["localPosts"], 0);
+
+    for (query, status) in [
+        ("", StatusCode::BAD_REQUEST),
+        ("?resource=acct:nobody@elsewhere.example", StatusCode::NOT_FOUND),
+        (&format!("?resource=acct:not-a-person@{host}"), StatusCode::NOT_FOUND),
+        (
+            &format!("?resource=acct:{}@{host}", uuid::Uuid::new_v4()),
+            StatusCode::NOT_FOUND,
+        ),
+        ("?resource=https://elsewhere.example/", StatusCode::NOT_FOUND),
+    ] {
+        let response = a
+            .call(Method::GET, &format!("/.well-known/webfinger{query}"), None, None)
+            .await;
+        assert_problem(
+            response,
+            status,
+            if status == StatusCode::NOT_FOUND {
+                "not_found"
+            } else {
+                "bad_request"
+            },
+        )
+        .await;
+    }
+    let response = a.call(Method::GET, "/federation/users/nobody", None, None).await;
+    assert_problem(response, StatusCode::NOT_FOUND, "not_found").await;
+}
+
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn partners_follow_each_other_and_unfollow(_: PgPoolOptions, db: PgConnectOptions) {
+    let a = Instance::spawn(&db, |_| {}).await;
+    let b = Instance::spawn(&peer_database(&db).await, |_| {}).await;
+
+    // B is in allowlist mode: A is a partner once B's admin says so.
+    let allowed = b
+        .admin_ok(
+            Method::PUT,
+            &format!("/api/v1/admin/federation/instances/{}", a.host()),
+            Some(json!({"status": "allowed"})),
+        )
+        .await;
+    assert_eq!(allowed["status"], "allowed");
+
+    let response = a
+        .call(
+            Method::POST,
+            "/api/v1/admin/federation/follows",
+            Some(&a.admin),
+            Some(json!({"instance": b.url()})),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let started: Value = response.json().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(started["instance"], b.host());
+    assert_eq!(started["state"], "resolving");
+
+    a.await_follow("follows", &b.host(), Some("accepted")).await;
+    b.await_follow("followers", &a.host(), Some("accepted")).await;
+    let follows = a.admin_ok(Method::GET, "/api/v1/admin/federation/follows", None).await;
+    assert_eq!(
+        follows[0]["actor"],
+        format!("{}/federation/actor", b.url()),
+        "{follows}"
+    );
+    let collection = b.get_json("/federation/actor/followers").await;
+    assert_eq!(collection["totalItems"], 1, "{collection}");
+    // Following again changes nothing: 200 with the follow as it stands.
+    let response = a
+        .call(
+            Method::POST,
+            "/api/v1/admin/federation/follows",
+            Some(&a.admin),
+            Some(json!({"instance": b.url()})),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let instances = a
+        .admin_ok(Method::GET, "/api/v1/admin/federation/instances", None)
+        .await;
+    assert_eq!(instances[0]["host"], b.host());
+    assert_eq!(instances[0]["status"], "allowed", "following allows: {instances}");
+    assert_eq!(instances[0]["following"], "accepted");
+
+    // A unfollows: B hears of it (Undo{Follow}) and drops A from its followers.
+    let response = a
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/admin/federation/follows/{}", b.host()),
+            Some(&a.admin),
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    b.await_follow("followers", &a.host(), None).await;
+    assert_eq!(a.follow_state("follows", &b.host()).await, None);
+}
+
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn an_admin_decides_on_follows_that_are_not_auto_accepted(_: PgPoolOptions, db: PgConnectOptions) {
+    let a = Instance::spawn(&db, |_| {}).await;
+    // B is open to any instance but accepts followers by hand.
+    let b = Instance::spawn(&peer_database(&db).await, |s| {
+        s.federation.mode = FederationMode::Open;
+        s.federation.auto_accept = false;
+    })
+    .await;
+    a.admin_ok(
+        Method::POST,
+        "/api/v1/admin/federation/follows",
+        Some(json!({"instance": format!("{}/", b.url())})),
+    )
+    .await;
+    b.await_follow("followers", &a.host(), Some("pending")).await;
+    a.await_follow("follows", &b.host(), Some("pending")).await;
+
+    let accepted = b
+        .admin_ok(
+            Method::POST,
+            &format!("/api/v1/admin/federation/followers/{}/accept", a.host()),
+            None,
+        )
+        .await;
+    assert_eq!(accepted["state"], "accepted");
+    a.await_follow("follows", &b.host(), Some("accepted")).await;
+
+    // Removing a follower tells it: A's follow ends rejected.
+    let response = b
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/admin/federation/followers/{}", a.host()),
+            Some(&b.admin),
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    a.await_follow("follows", &b.host(), Some("rejected")).await;
+    assert_eq!(b.follow_state("followers", &a.host()).await, None);
+
+    // Blocking ends everything at once and refuses to follow until unblocked.
+    a.admin_ok(
+        Method::PUT,
+        &format!("/api/v1/admin/federation/instances/{}", b.host()),
+        Some(json!({"status": "blocked"})),
+    )
+    .await;
+    assert_eq!(a.follow_state("follows", &b.host()).await, None);
+    let response = a
+        .call(
+            Method::POST,
+            "/api/v1/admin/federation/follows",
+            Some(&a.admin),
+            Some(json!({"instance": b.url()})),
+        )
+        .await;
+    assert_problem(response, StatusCode::CONFLICT, "conflict").await;
+}
+
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn the_admin_api_is_for_admins_and_refuses_what_cannot_be_followed(_: PgPoolOptions, db: PgConnectOptions) {
+    let a = Instance::spawn(&db, |_| {}).await;
+    let member = skillreel_testkit::token("member", &[]);
+    for (method, path) in [
+        (Method::GET, "/api/v1/admin/federation/follows".to_owned()),
+        (Method::GET, "/api/v1/admin/federation/followers".to_owned()),
+        (Method::GET, "/api/v1/admin/federation/instances".to_owned()),
+    ] {
+        let response = a.call(method.clone(), &path, Some(&member), None).await;
+        assert_problem(response, StatusCode::FORBIDDEN, "forbidden").await;
+        let response = a.call(method, &path, None, None).await;
+        assert_problem(response, StatusCode::UNAUTHORIZED, "unauthenticated").await;
+    }
+    let response = a
+        .call(
+            Method::POST,
+            "/api/v1/admin/federation/follows",
+            Some(&member),
+            Some(json!({"instance": "https://b.example"})),
+        )
+        .await;
+    assert_problem(response, StatusCode::FORBIDDEN, "forbidden").await;
+    for (body, status, code) in [
+        (
+            json!({"instance": a.url()}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
+        (
+            json!({"instance": "ftp://b.example"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
+        (
+            json!({"instance": "not a url"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
+        (
+            json!({"instance": "http://10.1.2.3"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
+        (
+            json!({"instance": "http://169.254.169.254"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
+        (
+            json!({"url": "https://b.example"}),
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+        (json!([]), StatusCode::BAD_REQUEST, "bad_request"),
+    ] {
+        let response = a
+            .call(
+                Method::POST,
+                "/api/v1/admin/federation/follows",
+                Some(&a.admin),
+                Some(body.clone()),
+            )
+            .await;
+        assert_problem(response, status, code).await;
+    }
+    for (method, path, status, code) in [
+        (
+            Method::DELETE,
+            "/api/v1/admin/federation/follows/nobody.example",
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/admin/federation/followers/nobody.example",
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            Method::POST,
+            "/api/v1/admin/federation/followers/nobody.example/accept",
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/admin/federation/follows/a%20b",
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+    ] {
+        let response = a.call(method, path, Some(&a.admin), None).await;
+        assert_problem(response, status, code).await;
+    }
+    let response = a
+        .call(
+            Method::PUT,
+            "/api/v1/admin/federation/instances/b.example",
+            Some(&a.admin),
+            Some(json!({"status": "trusted"})),
+        )
+        .await;
+    assert_problem(response, StatusCode::BAD_REQUEST, "bad_request").await;
+    let instances = a
+        .admin_ok(Method::GET, "/api/v1/admin/federation/instances", None)
+        .await;
+    assert_eq!(instances, json!([]), "nothing was recorded");
+}
+
+/// A remote actor made by hand: its own HTTP server publishing its actor document
+/// and key, and an inbox that keeps what it receives.
+struct Remote {
+    base: String,
+    key: RsaPrivateKey,
+    received: Arc<Mutex<Vec<Received>>>,
+}
+
+impl Remote {
+    async fn start() -> Self {
+        let key = RsaPrivateKey::new(&mut rand::thread_rng(), 2048).unwrap_or_else(|e| panic!("{e}"));
+        let pem = key
+            .to_public_key()
+            .to_public_key_pem(LineEnding::LF)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let received: Arc<Mutex<Vec<Received>>> = Arc::default();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+        let port = listener.local_addr().unwrap_or_else(|e| panic!("{e}")).port();
+        let base = format!("http://127.0.0.1:{port}");
+        let actor = json!({
+            "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+            "id": format!("{base}/actor"),
+            "type": "Application",
+            "inbox": format!("{base}/inbox"),
+            "publicKey": {"id": format!("{base}/actor#main-key"), "owner": format!("{base}/actor"), "publicKeyPem": pem},
+        });
+        let (kept, document) = (received.clone(), actor.clone());
+        let server = HttpServer::new(move || {
+            let (kept, document) = (kept.clone(), document.clone());
+            App::new()
+                .route(
+                    "/actor",
+                    web::get().to(move || {
+                        let document = document.clone();
+                        async move {
+                            HttpResponse::Ok()
+                                .content_type("application/activity+json")
+                                .json(document)
+                        }
+                    }),
+                )
+                .route(
+                    "/inbox",
+                    web::post().to(move |req: HttpRequest, body: web::Bytes| {
+                        let kept = kept.clone();
+                        async move {
+                            let headers = req
+                                .headers()
+                                .iter()
+                                .map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned()))
+                                .collect();
+                            kept.lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .push((headers, body.to_vec()));
+                            HttpResponse::Accepted().finish()
+                        }
+                    }),
+                )
+        })
+        .workers(1)
+        .listen(listener)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .run();
+        tokio::spawn(server);
+        Self { base, key, received }
+    }
+
+    fn host(&self) -> String {
+        self.base.trim_start_matches("http://").to_owned()
+    }
+
+    fn actor(&self) -> String {
+        format!("{}/actor", self.base)
+    }
+
+    fn signer(&self) -> Signer {
+        Signer::new(self.key.clone(), format!("{}#main-key", self.actor()))
+    }
+
+    /// A Follow of `instance`'s actor, with a fresh id.
+    fn follow(&self, instance: &Instance) -> Value {
+        json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": format!("{}/follows/{}", self.base, uuid::Uuid::new_v4()),
+            "type": "Follow",
+            "actor": self.actor(),
+            "object": format!("{}/federation/actor", instance.url()),
+        })
+    }
+
+    /// The headers that sign `body` for `url`, then `tamper`ed with.
+    fn signed(&self, url: &str, body: &[u8], when: SystemTime) -> Vec<(String, String)> {
+        let url = url::Url::parse(url).unwrap_or_else(|e| panic!("{e}"));
+        self.signer()
+            .headers("POST", &url, Some(body), when)
+            .into_iter()
+            .filter(|(name, _)| *name != "host")
+            .map(|(n, v)| (n.to_owned(), v))
+            .collect()
+    }
+}
+
+async fn post(client: &reqwest::Client, url: &str, headers: &[(String, String)], body: Vec<u8>) -> reqwest::Response {
+    let mut request = client.post(url).header("content-type", "application/activity+json");
+    for (name, value) in headers {
+        request = request.header(name.as_str(), value.as_str());
+    }
+    request.body(body).send().await.unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn replace(headers: &[(String, String)], name: &str, value: &str) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(n, v)| (n.clone(), if n == name { value.to_owned() } else { v.clone() }))
+        .collect()
+}
+
+fn without(headers: &[(String, String)], name: &str) -> Vec<(String, String)> {
+    headers.iter().filter(|(n, _)| n != name).cloned().collect()
+}
+
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn the_inbox_refuses_what_is_unsigned_forged_stale_replayed_or_unwelcome(_: PgPoolOptions, db: PgConnectOptions) {
+    let b = Instance::spawn(&db, |s| s.federation.max_activity_bytes = 4096).await;
+    let remote = Remote::start().await;
+    let inbox = format!("{}/federation/inbox", b.url());
+    let client = &b.app.client;
+    let follow = serde_json::to_vec(&remote.follow(&b)).unwrap_or_default();
+
+    // Not a partner yet (allowlist mode): 403, nothing recorded.
+    let response = post(
+        client,
+        &inbox,
+        &remote.signed(&inbox, &follow, SystemTime::now()),
+        follow.clone(),
+    )
+    .await;
+    assert_problem(response, StatusCode::FORBIDDEN, "forbidden").await;
+    b.admin_ok(
+        Method::PUT,
+        &format!("/api/v1/admin/federation/instances/{}", remote.host()),
+        Some(json!({"status": "allowed"})),
+    )
+    .await;
+
+    let now = SystemTime::now();
+    let good = remote.signed(&inbox, &follow, now);
+    let other_key = Signer::new(
+        RsaPrivateKey::new(&mut rand::thread_rng(), 1024).unwrap_or_else(|e| panic!("{e}")),
+        format!("{}#main-key", remote.actor()),
+    );
+    let forged: Vec<(String, String)> = other_key
+        .headers(
+            "POST",
+            &url::Url::parse(&inbox).unwrap_or_else(|e| panic!("{e}")),
+            Some(&follow),
+            now,
+        )
+        .into_iter()
+        .filter(|(n, _)| *n != "host")
+        .map(|(n, v)| (n.to_owned(), v))
+        .collect();
+    let sig = good
+        .iter()
+        .find(|(n, _)| n == "signature")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let parsed = SignatureHeader::parse(&sig).unwrap_or_else(|e| panic!("{e}"));
+    let uncovered = format!(
+        "keyId=\"{}\",algorithm=\"hs2019\",headers=\"(request-target) host date\",signature=\"AAAA\"",
+        parsed.key_id
+    );
+    let stale = remote.signed(&inbox, &follow, now - Duration::from_secs(3600));
+    let future = remote.signed(&inbox, &follow, now + Duration::from_secs(3600));
+    let other_body = serde_json::to_vec(&remote.follow(&b)).unwrap_or_default();
+    let big = vec![b' '; 5000];
+    let cases: Vec<(&str, Headers, Vec<u8>, StatusCode, &str)> = vec![
+        (
+            "unsigned",
+            without(&good, "signature"),
+            follow.clone(),
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+        ),
+        (
+            "garbage signature header",
+            replace(&good, "signature", "nonsense"),
+            follow.clone(),
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+        ),
+        (
+            "signed by another key",
+            forged,
+            follow.clone(),
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+        ),
+        (
+            "digest left unsigned",
+            replace(&good, "signature", &uncovered),
+            follow.clone(),
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+        ),
+        (
+            "an hour old",
+            stale,
+            follow.clone(),
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+        ),
+        (
+            "an hour ahead",
+            future,
+            follow.clone(),
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+        ),
+        (
+            "no date",
+            without(&good, "date"),
+            follow.clone(),
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+        ),
+        (
+            "no digest",
+            without(&good, "digest"),
+            follow.clone(),
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+        (
+            "body swapped",
+            good.clone(),
+            other_body,
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+        (
+            "oversized",
+            remote.signed(&inbox, &big, now),
+            big,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+        ),
+    ];
+    for (what, headers, body, status, code) in cases {
+        let response = post(client, &inbox, &headers, body).await;
+        assert_eq!(response.status(), status, "{what}");
+        assert_problem(response, status, code).await;
+    }
+    assert_eq!(
+        b.follow_state("followers", &remote.host()).await,
+        None,
+        "nothing was applied"
+    );
+
+    // Well signed but wrong inside.
+    let signed_body = |value: &Value| {
+        let body = serde_json::to_vec(value).unwrap_or_default();
+        (remote.signed(&inbox, &body, SystemTime::now()), body)
+    };
+    let mut foreign_id = remote.follow(&b);
+    foreign_id["id"] = json!("https://elsewhere.example/follows/1");
+    let mut someone_else = remote.follow(&b);
+    someone_else["actor"] = json!(format!("{}/federation/actor", b.url()));
+    for (what, value, status, code) in [
+        (
+            "an id on another host",
+            foreign_id,
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+        (
+            "acting as someone else",
+            someone_else,
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+        ),
+        (
+            "not an object",
+            json!(["Follow"]),
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+        (
+            "no type",
+            json!({"id": format!("{}/x", remote.base), "actor": remote.actor()}),
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+    ] {
+        let (headers, body) = signed_body(&value);
+        let response = post(client, &inbox, &headers, body).await;
+        assert_problem(response, status, code).await;
+        let _ = what;
+    }
+    let broken = b"{\"id\": ".to_vec();
+    let response = post(
+        client,
+        &inbox,
+        &remote.signed(&inbox, &broken, SystemTime::now()),
+        broken,
+    )
+    .await;
+    assert_problem(response, StatusCode::BAD_REQUEST, "bad_request").await;
+    assert_eq!(
+        b.follow_state("followers", &remote.host()).await,
+        None,
+        "nothing was applied"
+    );
+
+    // An activity type nobody here acts on: accepted and ignored.
+    let (headers, body) = signed_body(&json!({
+        "id": format!("{}/questions/1", remote.base), "type": "Question", "actor": remote.actor(),
+    }));
+    assert_eq!(
+        post(client, &inbox, &headers, body).await.status(),
+        StatusCode::ACCEPTED
+    );
+
+    // The real thing: accepted, applied, answered with a signed Accept.
+    let response = post(client, &inbox, &good, follow.clone()).await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    assert_eq!(
+        b.follow_state("followers", &remote.host()).await.as_deref(),
+        Some("accepted")
+    );
+    // The very same request again is a replay.
+    let response = post(client, &inbox, &good, follow.clone()).await;
+    assert_problem(response, StatusCode::UNAUTHORIZED, "unauthenticated").await;
+    // A retry (newly signed) of the same activity is accepted and applied once.
+    let response = post(
+        client,
+        &inbox,
+        &remote.signed(&inbox, &follow, SystemTime::now()),
+        follow.clone(),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+
+    let accept = wait_for_delivery(&remote).await;
+    let (headers, body) = accept;
+    let value = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+    let activity: Value = serde_json::from_slice(&body).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(activity["type"], "Accept", "{activity}");
+    assert_eq!(activity["actor"], format!("{}/federation/actor", b.url()));
+    assert_eq!(activity["object"]["type"], "Follow");
+    // The Accept is signed by B's key, as published in B's actor.
+    let actor = b.get_json("/federation/actor").await;
+    let key = signature::public_key(actor["publicKey"]["publicKeyPem"].as_str().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let parsed = SignatureHeader::parse(&value("signature").unwrap_or_default()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(parsed.key_id, format!("{}/federation/actor#main-key", b.url()));
+    assert_eq!(parsed.check_coverage(true), Ok(()));
+    assert!(signature::digest_matches(&value("digest").unwrap_or_default(), &body));
+    let string = signature::signing_string("POST", "/inbox", &parsed.headers, value).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(signature::verify(&key, &string, &parsed.signature), Ok(()));
+
+    // Blocked: refused at the door, and the follow is gone.
+    b.admin_ok(
+        Method::PUT,
+        &format!("/api/v1/admin/federation/instances/{}", remote.host()),
+        Some(json!({"status": "blocked"})),
+    )
+    .await;
+    assert_eq!(b.follow_state("followers", &remote.host()).await, None);
+    let again = serde_json::to_vec(&remote.follow(&b)).unwrap_or_default();
+    let response = post(client, &inbox, &remote.signed(&inbox, &again, SystemTime::now()), again).await;
+    assert_problem(response, StatusCode::FORBIDDEN, "forbidden").await;
+}
+
+/// The first activity the remote actor's inbox received (waits up to 30 s).
+async fn wait_for_delivery(remote: &Remote) -> Received {
+    for _ in 0..120 {
+        if let Some(first) = remote
+            .received
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .first()
+            .cloned()
+        {
+            return first;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    panic!("nothing was delivered to the remote actor");
+}
