@@ -169,8 +169,24 @@ async fn a_consumer_killed_mid_batch_loses_nothing_and_repeats_only_outside_effe
             .unwrap_or_else(|e| panic!("{e}"))
     };
 
-    // A new consumer takes over and catches up.
-    drain(&pool).await;
+    // A new consumer takes over and catches up, once the killed one's session has gone
+    // (its hold on the consumer goes with it; until then a claim finds it held).
+    let last: i64 = sqlx::query_scalar("select max(position) from domain_event")
+        .fetch_one(&pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    for _ in 0..300 {
+        drain(&pool).await;
+        let mut conn = pool.acquire().await.unwrap_or_else(|e| panic!("{e}"));
+        if events::position(&mut conn, CONSUMER)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            >= last
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     let inside: Vec<(Uuid, i64)> = sqlx::query_as("select event_id, position from sink_inside order by n")
         .fetch_all(&pool)

@@ -818,11 +818,12 @@ async fn the_inbox_refuses_what_is_unsigned_forged_stale_replayed_or_unwelcome(_
     // The very same request again is a replay.
     let response = post(client, &inbox, &good, follow.clone()).await;
     assert_problem(response, StatusCode::UNAUTHORIZED, "unauthenticated").await;
-    // A retry (newly signed) of the same activity is accepted and applied once.
+    // A retry of the same activity (signed anew, a moment later: a signature within the
+    // same second would be the same bytes, a replay) is accepted and applied once.
     let response = post(
         client,
         &inbox,
-        &remote.signed(&inbox, &follow, SystemTime::now()),
+        &remote.signed(&inbox, &follow, SystemTime::now() + Duration::from_secs(2)),
         follow.clone(),
     )
     .await;
