@@ -213,7 +213,7 @@ pub async fn instances(user: AuthUser, ctx: web::Data<FederationContext>) -> Res
 #[serde(deny_unknown_fields)]
 pub struct InstancePolicy {
     /// `allowed`: a partner (admitted in allowlist mode); `blocked`: nothing in or out,
-    /// follows both ways end; `known`: neither.
+    /// follows both ways end and its videos are removed here; `known`: neither.
     status: InstanceStatus,
 }
 
@@ -237,6 +237,7 @@ pub async fn set_instance(
         store::delete_follow(&mut tx, Direction::Outgoing, &host).await?;
         store::delete_follow(&mut tx, Direction::Incoming, &host).await?;
         delivery::cancel_for(&mut tx, &host).await.map_err(queued)?;
+        crate::remote_videos::forget_instance(&mut tx, &host).await?;
     }
     let view: Vec<InstanceView> = store::instances(&mut tx, Some(&host)).await?;
     tx.commit().await?;

@@ -42,7 +42,7 @@ pub async fn receive(
         return Err(ApiError::not_found("federation"));
     }
     let body = read_body(&req, payload, ctx.settings.max_activity_bytes).await?;
-    let (signer, signature) = authenticate(&req, &body, &ctx).await?;
+    let (signer, signature) = authenticate(&req, Some(&body), &ctx).await?;
     let document: serde_json::Value =
         serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("the activity is not JSON: {e}")))?;
     let activity = Incoming::read(&document).map_err(ApiError::bad_request)?;
@@ -114,20 +114,27 @@ fn refused(e: SignatureError) -> ApiError {
     ApiError::unauthenticated(e.to_string())
 }
 
-/// Checks the request's signature; the signing actor and the signature's digest (for
-/// replay protection) when it holds.
-async fn authenticate(req: &HttpRequest, body: &[u8], ctx: &FederationContext) -> Result<(Actor, Vec<u8>), ApiError> {
+/// Checks a request's signature (and, with a `body`, its `Digest`): the signing actor
+/// and the signature's digest (for replay protection) when it holds. Signed fetches of
+/// partners-only objects pass `None`.
+pub(crate) async fn authenticate(
+    req: &HttpRequest,
+    body: Option<&[u8]>,
+    ctx: &FederationContext,
+) -> Result<(Actor, Vec<u8>), ApiError> {
     let parsed = SignatureHeader::parse(
         &header(req, "signature")
             .ok_or(SignatureError::Missing)
             .map_err(refused)?,
     )
     .map_err(refused)?;
-    parsed.check_coverage(true).map_err(refused)?;
+    parsed.check_coverage(body.is_some()).map_err(refused)?;
     check_date(req, ctx.settings.signature_window_seconds)?;
-    let digest = header(req, "digest").ok_or_else(|| ApiError::bad_request("the request has no Digest header"))?;
-    if !signature::digest_matches(&digest, body) {
-        return Err(ApiError::bad_request("the Digest header does not match the body"));
+    if let Some(body) = body {
+        let digest = header(req, "digest").ok_or_else(|| ApiError::bad_request("the request has no Digest header"))?;
+        if !signature::digest_matches(&digest, body) {
+            return Err(ApiError::bad_request("the Digest header does not match the body"));
+        }
     }
     let host =
         remote::host_of(&parsed.key_id).ok_or_else(|| refused(SignatureError::Malformed("keyId is not a URL")))?;

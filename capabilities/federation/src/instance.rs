@@ -104,6 +104,11 @@ impl Instance {
         format!("{}/federation/users/{user}", self.origin)
     }
 
+    /// A video as partners know it.
+    pub fn video_id(&self, video: Uuid) -> String {
+        format!("{}/federation/videos/{video}", self.origin)
+    }
+
     /// A new id for an activity this instance sends.
     pub fn new_activity_id(&self) -> String {
         format!("{}/federation/activities/{}", self.origin, Uuid::now_v7())

@@ -13,6 +13,12 @@
 //! - **Instance follows** ([`follows`]): admins follow instances, accept or refuse the
 //!   ones that follow them, allow partners and block instances; allowlist mode
 //!   (partners only, the default) or open mode.
+//! - **Videos** ([`videos`]): a published video with visibility `federated` is sent to
+//!   the instances that follow this one (`Create` and `Announce`, in PeerTube's `Video`
+//!   shape), edits as `Update`, removal as `Delete`; partners fetch it signed.
+//! - **Remote videos** (`remote_videos`): what followed instances federate is kept
+//!   here (`Create`/`Update`/`Delete{Video}`) and listed to local people with its
+//!   origin, played from the origin.
 //! - **Delivery** ([`delivery`]): activities leave through the job queue, retried with
 //!   backoff per inbox, behind a circuit breaker per instance, and given up once an
 //!   instance has been unreachable too long; never in the request that caused them.
@@ -23,6 +29,7 @@ use std::sync::Arc;
 
 use actix_web::web;
 use skillreel_config::{FederationMode, FederationSettings};
+use skillreel_contracts::MediaSigner;
 use skillreel_web::RouteSpec;
 use skillreel_web::egress::EgressPolicy;
 use sqlx::PgPool;
@@ -35,9 +42,11 @@ mod inbox;
 pub mod instance;
 pub mod objects;
 mod remote;
+mod remote_videos;
 mod routes;
 pub mod signature;
 mod store;
+pub mod videos;
 
 pub use instance::Instance;
 
@@ -48,6 +57,8 @@ pub struct FederationContext {
     /// Who this instance is: its URLs and, once loaded, its key.
     pub instance: Arc<Instance>,
     pub egress: EgressPolicy,
+    /// Signs the media URLs of the videos partners are sent.
+    pub media: MediaSigner,
     /// Fetches from other instances (actors, keys), through the egress policy.
     client: reqwest::Client,
 }
@@ -71,8 +82,9 @@ pub struct FederationService {
 }
 
 impl FederationService {
-    /// The capability for the instance reached at `instance` (see [`Instance::resolve`]).
-    pub fn new(pool: PgPool, settings: &FederationSettings, instance: Instance) -> Self {
+    /// The capability for the instance reached at `instance` (see [`Instance::resolve`]),
+    /// signing media URLs with `media`.
+    pub fn new(pool: PgPool, settings: &FederationSettings, media: MediaSigner, instance: Instance) -> Self {
         let egress = EgressPolicy::new(&settings.allowed_private_hosts, "federation.allowed_private_hosts");
         let client = egress.client(remote::TIMEOUT).unwrap_or_else(|e| {
             // Building a client only fails when TLS cannot initialise; fetches then fail
@@ -86,6 +98,7 @@ impl FederationService {
                 settings: settings.clone(),
                 instance: Arc::new(instance),
                 egress,
+                media,
                 client,
             }),
         }
@@ -102,12 +115,17 @@ impl FederationService {
         cfg.app_data(self.ctx.clone());
     }
 
-    /// Sends queued activities and prunes what replay protection remembers, until
-    /// `tasks` stop; any number of replicas may.
+    /// Sends queued activities and prunes what replay protection remembers, and turns
+    /// video events into activities for followers, until `tasks` stop; any number of
+    /// replicas may.
     pub fn spawn_background(&self, tasks: &mut skillreel_web::BackgroundTasks) {
         if !self.ctx.settings.enabled {
             return;
         }
         tasks.add(delivery::spawn(self.ctx.clone().into_inner(), tasks.stop_token()));
+        tasks.add(videos::spawn_consumer(
+            self.ctx.clone().into_inner(),
+            tasks.stop_token(),
+        ));
     }
 }

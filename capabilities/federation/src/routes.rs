@@ -7,8 +7,11 @@ use skillreel_web::openapi::{Body, Doc, Success, list, schema};
 use skillreel_web::{RouteSpec, route};
 
 use crate::admin::{self, FollowView, InstancePolicy, NewFollow};
+use crate::remote_videos::{self, RemoteQuery, RemoteVideoView};
 use crate::store::InstanceView;
-use crate::{discovery, inbox};
+use crate::{discovery, inbox, videos};
+use skillreel_web::openapi::{page_of, params};
+use skillreel_web::paging::Page;
 
 pub fn routes() -> Vec<RouteSpec> {
     use Method as M;
@@ -30,8 +33,24 @@ pub fn routes() -> Vec<RouteSpec> {
         RouteSpec::new(M::POST, "/federation/actor/inbox", || web::post().to(inbox::receive)),
         RouteSpec::new(M::POST, "/federation/inbox", || web::post().to(inbox::receive)),
         RouteSpec::new(M::GET, "/federation/users/{id}", || web::get().to(discovery::person)),
+        RouteSpec::new(M::GET, "/federation/videos/{id}", || web::get().to(videos::object)),
+        RouteSpec::new(M::GET, "/federation/videos/{id}/likes", || web::get().to(videos::likes)),
+        RouteSpec::new(M::GET, "/federation/videos/{id}/shares", || {
+            web::get().to(videos::shares)
+        }),
     ];
     routes.extend([
+        route(
+            M::GET,
+            "/api/v1/federation/videos",
+            || web::get().to(remote_videos::list),
+            Doc::new(
+                "federation",
+                "Videos from the instances this one follows, newest first (search, origin)",
+                Json(page_of::<Page<RemoteVideoView>, RemoteVideoView>()),
+            )
+            .query(params::<RemoteQuery>()),
+        ),
         route(
             M::POST,
             "/api/v1/admin/federation/follows",

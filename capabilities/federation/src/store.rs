@@ -526,3 +526,31 @@ pub async fn delivery_failed(
     .await?;
     Ok(())
 }
+
+/// Whether followers were sent a `Create` of the local object `id`.
+pub async fn was_sent(conn: &mut PgConnection, id: uuid::Uuid) -> sqlx::Result<bool> {
+    sqlx::query_scalar!(
+        "select exists (select 1 from federation_object where local_id = $1) as \"e!\"",
+        id
+    )
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn mark_sent(conn: &mut PgConnection, id: uuid::Uuid, kind: &str) -> sqlx::Result<()> {
+    sqlx::query!(
+        "insert into federation_object (local_id, kind) values ($1, $2) on conflict do nothing",
+        id,
+        kind
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn forget_sent(conn: &mut PgConnection, id: uuid::Uuid) -> sqlx::Result<()> {
+    sqlx::query!("delete from federation_object where local_id = $1", id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -14,6 +14,7 @@ use skillreel_domain::VideoId;
 
 type HmacSha256 = Hmac<Sha256>;
 
+#[derive(Clone)]
 pub struct MediaSigner {
     key: Vec<u8>,
     ttl_seconds: u64,

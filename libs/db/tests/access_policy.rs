@@ -49,7 +49,8 @@ fn world() -> impl Strategy<Value = World> {
     let visibility = prop_oneof![
         Just(Visibility::Org),
         Just(Visibility::Community),
-        Just(Visibility::Unlisted)
+        Just(Visibility::Unlisted),
+        Just(Visibility::Federated)
     ];
     let video = (0..PEOPLE, status, visibility, proptest::option::of(0..COMMUNITIES));
     (

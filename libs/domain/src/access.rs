@@ -7,9 +7,10 @@
 //!
 //! - The **author** and **admins** see a video in any state but `removed`, and edit,
 //!   publish, caption and delete it.
-//! - A **published** video is seen by everyone when its visibility is `org` or
-//!   `unlisted` (unlisted ones are never listed), and by the members of its community
-//!   (and org-wide moderators) when it is `community`.
+//! - A **published** video is seen by everyone when its visibility is `org`,
+//!   `federated` (which partner instances see too) or `unlisted` (unlisted ones are
+//!   never listed), and by the members of its community (and org-wide moderators) when
+//!   it is `community`.
 //! - A **reviewer** of a video sees it while it is `pending_review` and approves or
 //!   rejects it: admins, org-wide moderators (role `moderator`), moderators of its
 //!   community, and the author's manager when the community's policy is `manager` (or
@@ -117,7 +118,7 @@ impl Viewer {
             VideoStatus::Removed => false,
             _ if self.owns_or_administers(video) => true,
             VideoStatus::Published => match video.visibility {
-                Visibility::Org | Visibility::Unlisted => true,
+                Visibility::Org | Visibility::Federated | Visibility::Unlisted => true,
                 Visibility::Community => membership != Membership::None || self.is_org_moderator(),
             },
             VideoStatus::PendingReview => self.reviews(video, membership),
@@ -143,14 +144,14 @@ impl Viewer {
 
     /// Whether a listing of `listed` videos shows `video` to this viewer: admins see
     /// every video in that state, authors their own; published ones are listed to
-    /// everyone when `org` and to members when `community`; `unlisted` never.
+    /// everyone when `org` or `federated` and to members when `community`; `unlisted` never.
     pub fn may_list(&self, listed: VideoStatus, video: &VideoFacts, membership: Membership) -> bool {
         video.status == listed
             && (self.is_admin()
                 || video.owner == self.id
                 || (listed == VideoStatus::Published
                     && match video.visibility {
-                        Visibility::Org => true,
+                        Visibility::Org | Visibility::Federated => true,
                         Visibility::Community => membership != Membership::None,
                         Visibility::Unlisted => false,
                     }))

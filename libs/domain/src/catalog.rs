@@ -19,6 +19,9 @@ pub enum Visibility {
     Community,
     /// Anyone with the link; never listed.
     Unlisted,
+    /// Everyone in the organisation, like `org`, and the partner instances that follow
+    /// this one (see `docs/FEDERATION.md`).
+    Federated,
 }
 
 /// How a community's videos get published.
@@ -61,7 +64,7 @@ macro_rules! keyword_enum {
     };
 }
 
-keyword_enum!(Visibility, "visibility", Org => "org", Community => "community", Unlisted => "unlisted");
+keyword_enum!(Visibility, "visibility", Org => "org", Community => "community", Unlisted => "unlisted", Federated => "federated");
 keyword_enum!(ApprovalPolicy, "approval_policy", None => "none", Moderator => "moderator", Manager => "manager");
 
 /// A video's spoken language as a lowercase ISO 639-1 code (`en`, `de`); it picks the

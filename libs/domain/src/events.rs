@@ -37,6 +37,13 @@ pub enum DomainEvent {
     /// A video became visible to its audience (at once, or on approval).
     #[serde(rename = "video.published")]
     VideoPublished { video: VideoId, actor: UserId },
+    /// What a published video says or who sees it changed (title, description, tags,
+    /// language, visibility).
+    #[serde(rename = "video.updated")]
+    VideoUpdated { video: VideoId, actor: UserId },
+    /// A video was deleted or removed by a moderator.
+    #[serde(rename = "video.removed")]
+    VideoRemoved { video: VideoId, actor: UserId },
     #[serde(rename = "video.liked")]
     VideoLiked { video: VideoId, actor: UserId },
     #[serde(rename = "video.unliked")]
@@ -156,6 +163,8 @@ impl DomainEvent {
     pub fn kind(&self) -> &'static str {
         match self {
             Self::VideoPublished { .. } => "video.published",
+            Self::VideoUpdated { .. } => "video.updated",
+            Self::VideoRemoved { .. } => "video.removed",
             Self::VideoLiked { .. } => "video.liked",
             Self::VideoUnliked { .. } => "video.unliked",
             Self::CommentCreated { .. } => "comment.created",
@@ -187,6 +196,8 @@ impl DomainEvent {
     pub fn actor(&self) -> Option<UserId> {
         match self {
             Self::VideoPublished { actor, .. }
+            | Self::VideoUpdated { actor, .. }
+            | Self::VideoRemoved { actor, .. }
             | Self::VideoLiked { actor, .. }
             | Self::VideoUnliked { actor, .. }
             | Self::CommentCreated { actor, .. }
@@ -214,6 +225,8 @@ impl DomainEvent {
     pub fn object(&self) -> (&'static str, Uuid) {
         match self {
             Self::VideoPublished { video, .. }
+            | Self::VideoUpdated { video, .. }
+            | Self::VideoRemoved { video, .. }
             | Self::VideoLiked { video, .. }
             | Self::VideoUnliked { video, .. }
             | Self::VideoCompleted { video, .. } => ("video", video.as_uuid()),

@@ -876,3 +876,389 @@ async fn wait_for_delivery(remote: &Remote) -> Received {
     }
     panic!("nothing was delivered to the remote actor");
 }
+
+/// A video of `author`'s, transcoded (its row as the transcoder leaves it), ready to
+/// publish.
+async fn ready_video(pool: &sqlx::PgPool, author: uuid::Uuid, title: &str) -> uuid::Uuid {
+    let id = uuid::Uuid::now_v7();
+    sqlx::query(
+        "insert into video (id, owner_id, title, description, tags, status, hls_key, thumbnail_key, duration_ms, width, height)
+         values ($1, $2, $3, 'How we do it.', '{rust,tracing}', 'ready', $4 || 'master.m3u8', $4 || 'thumbnail.jpg',
+                 42400, 1280, 720)",
+    )
+    .bind(id)
+    .bind(author)
+    .bind(title)
+    .bind(format!("videos/{id}/media/"))
+    .execute(pool)
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    id
+}
+
+/// Everything the remote actor's inbox received once there are at least `n` (up to 30 s).
+async fn received(remote: &Remote, n: usize) -> Vec<Value> {
+    for _ in 0..120 {
+        let all: Vec<Value> = remote
+            .received
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter_map(|(_, body)| serde_json::from_slice(body).ok())
+            .collect();
+        if all.len() >= n {
+            return all;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    panic!("the remote actor never received {n} activities");
+}
+
+/// A signed GET from the remote actor.
+async fn signed_get(client: &reqwest::Client, remote: &Remote, url: &str) -> reqwest::Response {
+    let parsed = url::Url::parse(url).unwrap_or_else(|e| panic!("{e}"));
+    let mut request = client.get(url).header("accept", "application/activity+json");
+    for (name, value) in remote.signer().headers("GET", &parsed, None, SystemTime::now()) {
+        if name != "host" {
+            request = request.header(name, value);
+        }
+    }
+    request.send().await.unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn federated_videos_reach_followers_and_org_videos_never_leave(_: PgPoolOptions, db: PgConnectOptions) {
+    let b = Instance::spawn(&db, |_| {}).await;
+    let pool = PgPoolOptions::new()
+        .max_connections(2)
+        .connect_with(db.clone())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let remote = Remote::start().await;
+    let inbox = format!("{}/federation/inbox", b.url());
+    b.admin_ok(
+        Method::PUT,
+        &format!("/api/v1/admin/federation/instances/{}", remote.host()),
+        Some(json!({"status": "allowed"})),
+    )
+    .await;
+    let follow = serde_json::to_vec(&remote.follow(&b)).unwrap_or_default();
+    let response = post(
+        &b.app.client,
+        &inbox,
+        &remote.signed(&inbox, &follow, SystemTime::now()),
+        follow,
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let accept = received(&remote, 1).await;
+    assert_eq!(accept[0]["type"], "Accept");
+
+    let author = skillreel_testkit::token("author", &[]);
+    let me: Value = b
+        .call(Method::GET, "/api/v1/me", Some(&author), None)
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    let author_id: uuid::Uuid = me["id"].as_str().and_then(|s| s.parse().ok()).unwrap_or_default();
+    let inside = ready_video(&pool, author_id, "Our on-call rota").await;
+    let shared = ready_video(&pool, author_id, "Tracing async Rust").await;
+    for (video, visibility) in [(inside, "org"), (shared, "federated")] {
+        let response = b
+            .call(
+                Method::POST,
+                &format!("/api/v1/videos/{video}/publish"),
+                Some(&author),
+                Some(json!({"visibility": visibility})),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK, "{visibility}");
+    }
+    // Locally a federated video is listed like an org one.
+    let listed: Value = b
+        .call(Method::GET, "/api/v1/videos", Some(&b.admin), None)
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(listed["items"].as_array().map(Vec::len), Some(2), "{listed}");
+
+    let sent = received(&remote, 3).await;
+    let video_id = format!("{}/federation/videos/{shared}", b.url());
+    let create = &sent[1];
+    assert_eq!(create["type"], "Create", "{create}");
+    assert_eq!(create["actor"], format!("{}/federation/actor", b.url()));
+    let video = &create["object"];
+    assert_eq!(video["type"], "Video");
+    assert_eq!(video["id"], video_id.as_str());
+    assert_eq!(video["name"], "Tracing async Rust");
+    assert_eq!(video["content"], "How we do it.");
+    assert_eq!(video["duration"], "PT42S");
+    assert_eq!(
+        video["tag"],
+        json!([{"type": "Hashtag", "name": "#rust"}, {"type": "Hashtag", "name": "#tracing"}])
+    );
+    assert_eq!(
+        video["attributedTo"],
+        json!([format!("{}/federation/users/{author_id}", b.url())])
+    );
+    let links = video["url"].as_array().cloned().unwrap_or_default();
+    assert!(links.iter().any(|l| l["mediaType"] == "text/html"), "{video}");
+    let hls = links
+        .iter()
+        .find(|l| l["mediaType"] == "application/x-mpegURL")
+        .and_then(|l| l["href"].as_str())
+        .unwrap_or_default();
+    assert!(
+        hls.starts_with(&format!("{}/api/v1/media/{shared}/", b.url())) && hls.ends_with("/media/master.m3u8"),
+        "{hls}"
+    );
+    assert!(
+        video["icon"][0]["url"]
+            .as_str()
+            .is_some_and(|u| u.contains(&shared.to_string())),
+        "{video}"
+    );
+    assert_eq!(video["to"], json!([format!("{}/federation/actor/followers", b.url())]));
+    let announce = &sent[2];
+    assert_eq!(announce["type"], "Announce");
+    assert_eq!(announce["object"], video_id.as_str());
+    let everything = serde_json::to_string(&sent).unwrap_or_default();
+    assert!(
+        !everything.contains(&inside.to_string()),
+        "the org video left: {everything}"
+    );
+
+    // Partners fetch it signed; nobody else, and never the org video.
+    let response = signed_get(&b.app.client, &remote, &video_id).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let fetched: Value = response.json().await.unwrap_or_default();
+    assert_eq!(fetched["name"], "Tracing async Rust");
+    let response = b
+        .app
+        .client
+        .get(&video_id)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_problem(response, StatusCode::UNAUTHORIZED, "unauthenticated").await;
+    let response = signed_get(
+        &b.app.client,
+        &remote,
+        &format!("{}/federation/videos/{inside}", b.url()),
+    )
+    .await;
+    assert_problem(response, StatusCode::NOT_FOUND, "not_found").await;
+
+    // An edit is an Update, a deletion a Delete; the org video's edit sends nothing.
+    for (video, title) in [(inside, "Our rota"), (shared, "Tracing async Rust, again")] {
+        let response = b
+            .call(
+                Method::PATCH,
+                &format!("/api/v1/videos/{video}"),
+                Some(&author),
+                Some(json!({"title": title})),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let sent = received(&remote, 4).await;
+    assert_eq!(sent[3]["type"], "Update", "{}", sent[3]);
+    assert_eq!(sent[3]["object"]["name"], "Tracing async Rust, again");
+    let response = b
+        .call(Method::DELETE, &format!("/api/v1/videos/{shared}"), Some(&author), None)
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let sent = received(&remote, 5).await;
+    assert_eq!(sent[4]["type"], "Delete", "{}", sent[4]);
+    assert_eq!(sent[4]["object"]["id"], video_id.as_str());
+    assert_eq!(sent[4]["object"]["type"], "Tombstone");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(received(&remote, 5).await.len(), 5, "nothing else was sent");
+    let response = signed_get(&b.app.client, &remote, &video_id).await;
+    assert_problem(response, StatusCode::NOT_FOUND, "not_found").await;
+}
+
+/// Publishes a transcoded video of `who`'s on `instance` with `visibility`, its master
+/// playlist in the store so that it plays.
+async fn publish_video(
+    instance: &Instance,
+    pool: &sqlx::PgPool,
+    who: &str,
+    title: &str,
+    visibility: &str,
+) -> uuid::Uuid {
+    let token = skillreel_testkit::token(who, &[]);
+    let me: Value = instance
+        .call(Method::GET, "/api/v1/me", Some(&token), None)
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    let owner: uuid::Uuid = me["id"].as_str().and_then(|s| s.parse().ok()).unwrap_or_default();
+    let video = ready_video(pool, owner, title).await;
+    let master = instance
+        .app
+        .media_root()
+        .join(format!("videos/{video}/media/master.m3u8"));
+    std::fs::create_dir_all(master.parent().unwrap_or(&master)).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&master, "#EXTM3U\n#EXT-X-VERSION:7\n").unwrap_or_else(|e| panic!("{e}"));
+    let response = instance
+        .call(
+            Method::POST,
+            &format!("/api/v1/videos/{video}/publish"),
+            Some(&token),
+            Some(json!({"visibility": visibility})),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK, "publish {title}");
+    video
+}
+
+/// The titles of the remote videos `who` sees on `instance`, once `until` holds
+/// (up to 30 s).
+async fn remote_titles(instance: &Instance, token: &str, until: impl Fn(&[String]) -> bool) -> (Vec<String>, Value) {
+    let mut last = (Vec::new(), Value::Null);
+    for _ in 0..120 {
+        let page: Value = instance
+            .call(Method::GET, "/api/v1/federation/videos", Some(token), None)
+            .await
+            .json()
+            .await
+            .unwrap_or_default();
+        let titles: Vec<String> = page["items"]
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|v| v["title"].as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if until(&titles) {
+            return (titles, page);
+        }
+        last = (titles, page);
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    panic!("remote videos on {} never settled: {}", instance.url(), last.1);
+}
+
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn a_federated_video_on_a_appears_on_b_follows_its_edits_and_goes_with_a_block(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let a = Instance::spawn(&db, |_| {}).await;
+    let a_pool = PgPoolOptions::new()
+        .max_connections(2)
+        .connect_with(db.clone())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let b = Instance::spawn(&peer_database(&db).await, |_| {}).await;
+    // A lets B in; B follows A.
+    a.admin_ok(
+        Method::PUT,
+        &format!("/api/v1/admin/federation/instances/{}", b.host()),
+        Some(json!({"status": "allowed"})),
+    )
+    .await;
+    b.admin_ok(
+        Method::POST,
+        "/api/v1/admin/federation/follows",
+        Some(json!({"instance": a.url()})),
+    )
+    .await;
+    b.await_follow("follows", &a.host(), Some("accepted")).await;
+
+    let inside = publish_video(&a, &a_pool, "ana", "Our on-call rota", "org").await;
+    let shared = publish_video(&a, &a_pool, "ana", "Tracing async Rust", "federated").await;
+    let reader = skillreel_testkit::token("ben", &[]);
+    let (titles, page) = remote_titles(&b, &reader, |t| !t.is_empty()).await;
+    assert_eq!(titles, ["Tracing async Rust"], "the org video never leaves A");
+    let item = &page["items"][0];
+    assert_eq!(item["origin"], a.host());
+    assert_eq!(item["object_id"], format!("{}/federation/videos/{shared}", a.url()));
+    assert_eq!(item["duration_seconds"], 42);
+    assert_eq!(item["tags"], json!(["rust", "tracing"]));
+    assert!(
+        item["thumbnail"]
+            .as_str()
+            .is_some_and(|t| t.contains(&shared.to_string())),
+        "{item}"
+    );
+    // Playable from the origin.
+    let hls = item["hls"].as_str().unwrap_or_default();
+    let playlist = reqwest::get(hls).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(playlist.status(), StatusCode::OK, "{hls}");
+    assert!(playlist.text().await.unwrap_or_default().starts_with("#EXTM3U"));
+    let _ = inside;
+
+    // Search and origin filters.
+    let found: Value = b
+        .call(
+            Method::GET,
+            "/api/v1/federation/videos?q=async%20TRACING",
+            Some(&reader),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(found["items"].as_array().map(Vec::len), Some(1), "{found}");
+    let none: Value = b
+        .call(
+            Method::GET,
+            "/api/v1/federation/videos?q=kubernetes",
+            Some(&reader),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(none["items"], json!([]));
+    let response = b.call(Method::GET, "/api/v1/federation/videos", None, None).await;
+    assert_problem(response, StatusCode::UNAUTHORIZED, "unauthenticated").await;
+    let response = b
+        .call(
+            Method::GET,
+            "/api/v1/federation/videos?cursor=nonsense",
+            Some(&reader),
+            None,
+        )
+        .await;
+    assert_problem(response, StatusCode::BAD_REQUEST, "bad_request").await;
+
+    // An edit on A reaches B; so does a deletion.
+    let ana = skillreel_testkit::token("ana", &[]);
+    let response = a
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/videos/{shared}"),
+            Some(&ana),
+            Some(json!({"title": "Tracing async Rust, part 1"})),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    remote_titles(&b, &reader, |t| t == ["Tracing async Rust, part 1"]).await;
+    let response = a
+        .call(Method::DELETE, &format!("/api/v1/videos/{shared}"), Some(&ana), None)
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    remote_titles(&b, &reader, <[String]>::is_empty).await;
+
+    // Blocking A on B removes what B holds of A at once.
+    publish_video(&a, &a_pool, "ana", "Profiling with perf", "federated").await;
+    remote_titles(&b, &reader, |t| t == ["Profiling with perf"]).await;
+    b.admin_ok(
+        Method::PUT,
+        &format!("/api/v1/admin/federation/instances/{}", a.host()),
+        Some(json!({"status": "blocked"})),
+    )
+    .await;
+    let (titles, _) = remote_titles(&b, &reader, |_| true).await;
+    assert!(titles.is_empty(), "{titles:?}");
+}

@@ -271,7 +271,7 @@ async fn top_reach(
         select v.id, v.title, count(*) as "people!"
           from video_progress p join video v on v.id = p.video_id
          where p.user_id = any($1) and p.updated_at >= $2
-           and v.status = 'published' and ($3 or v.visibility = 'org')
+           and v.status = 'published' and ($3 or v.visibility in ('org', 'federated'))
          group by v.id, v.title
          order by count(*) desc, v.id
          limit 5

@@ -18,7 +18,7 @@ macro_rules! with_listing_rule {
             r#"
             v.status = $3
             and ($2 or v.owner_id = $1 or ($3 = 'published' and (
-                 v.visibility = 'org'
+                 v.visibility in ('org', 'federated')
                  or (v.visibility = 'community'
                      and v.community_id in (select m.community_id from community_member m where m.user_id = $1)))))
             "#,

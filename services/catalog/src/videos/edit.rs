@@ -128,9 +128,22 @@ pub async fn patch_video(
         && !user.is_admin()
         && changes.alter_reviewed_content(&video)
         && needs_review(&mut conn, video.community_policy, video.community_id, video.owner_id).await?;
-    videos::update(&mut conn, video.id, &changes).await?;
-    ctx.listing_changed(video.id);
     drop(conn);
+    let mut tx = ctx.pool.begin().await?;
+    videos::update(&mut tx, video.id, &changes).await?;
+    if video.status == VideoStatus::Published {
+        // Partners that were sent it hear of the change (the federation consumer).
+        events::record(
+            &mut tx,
+            &DomainEvent::VideoUpdated {
+                video: video.id,
+                actor: user.id,
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    ctx.listing_changed(video.id);
     current_view(&ctx, &req, &user, video.id).await
 }
 
@@ -153,6 +166,14 @@ pub async fn delete_video(
     }
     let id = video.id;
     videos::mark_removed(&mut tx, id).await?;
+    events::record(
+        &mut tx,
+        &DomainEvent::VideoRemoved {
+            video: id,
+            actor: user.id,
+        },
+    )
+    .await?;
     skillreel_queue::cancel_matching(&mut tx, TRANSCODE_QUEUE, "video_id", &id.to_string())
         .await
         .map_err(ApiError::internal)?;
