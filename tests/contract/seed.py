@@ -11,7 +11,7 @@ one to delete) and assignments to Bob (in team `contract-team`); recommendations
 admin and the admin following Alice and Bob; content requests to vote on, claim, fulfil
 and close; a federation follow of an instance that does not answer, and the two peers
 (`SKILLREEL_CONTRACT_PEERS`, started by scripts/contract) that follow this one, one to
-accept and one to remove. Paging cursors are real ones, taken from first pages.
+accept and one to remove, and the first peer's federated video to like. Paging cursors are real ones, taken from first pages.
 """
 import base64
 import json
@@ -361,6 +361,11 @@ config.append(operation("DELETE /api/v1/admin/federation/follows/{host}", **{"pa
 config.append(operation("POST /api/v1/admin/federation/followers/{host}/accept", **{"path.host": peers[0]}))
 config.append(operation("DELETE /api/v1/admin/federation/followers/{host}", **{"path.host": peers[1]}))
 config.append(operation("PUT /api/v1/admin/federation/instances/{host}", **{"path.host": "partner.example"}))
+# A partner's video (the first peer's, which this instance follows) to like.
+_, remote, _ = call("GET", "/api/v1/federation/videos", ADMIN)
+assert remote and remote["items"], "scripts/contract has the first peer publish a federated video"
+for name in ["PUT /api/v1/federation/videos/{id}/like", "DELETE /api/v1/federation/videos/{id}/like"]:
+    config.append(operation(name, **{"path.id": remote["items"][0]["id"]}))
 config.append(accepting("POST /api/v1/admin/federation/follows", "409", "422",
                         why="the URL must be another instance's, at an address the egress policy allows (422), and not blocked (409)"))
 for name in ["DELETE /api/v1/admin/webhooks/{id}", "GET /api/v1/admin/webhooks/{id}/deliveries"]:

@@ -31,6 +31,7 @@ pub async fn apply(
         "Follow" => followed(ctx, conn, signer, activity).await,
         "Undo" if object_kind(&activity.object) == Some("Follow") => unfollowed(conn, signer, &activity.object).await,
         "Accept" | "Reject" => answered(ctx, conn, signer, activity).await,
+        _ if crate::likes::apply(ctx, conn, activity).await? => Ok(()),
         _ if crate::remote_videos::apply(conn, signer, activity).await? => Ok(()),
         other => {
             tracing::debug!(kind = other, actor = %signer.id, "ignoring an activity this instance does not act on");

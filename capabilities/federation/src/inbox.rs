@@ -12,7 +12,7 @@
 //! | the signer's key (fetched and cached; fetched again once if it fails) verifies | 401 |
 //! | the signature was not seen before (a replay) | 401 |
 //! | the body is a JSON object with `id`, `type` and `actor` | 400 |
-//! | the activity's `actor` is the signer, its `id` on the signer's host | 401 / 400 |
+//! | the activity's `actor` is the signer (or, for an instance actor, one of its host's people), its `id` on the signer's host | 401 / 400 |
 //!
 //! A valid activity seen before (the sender's retry) is accepted and not applied
 //! again; a type this instance does not act on is accepted and ignored (202).
@@ -46,7 +46,7 @@ pub async fn receive(
     let document: serde_json::Value =
         serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("the activity is not JSON: {e}")))?;
     let activity = Incoming::read(&document).map_err(ApiError::bad_request)?;
-    if activity.actor != signer.id {
+    if !speaks_for(&signer, &activity.actor) {
         return Err(ApiError::unauthenticated(format!(
             "the activity's actor is not the signer ({})",
             short(&signer.id)
@@ -66,6 +66,14 @@ pub async fn receive(
     }
     tx.commit().await?;
     Ok(HttpResponse::Accepted().finish())
+}
+
+/// Whether `signer` may act as `actor`: itself, or, for an instance actor, a person of
+/// its own host (instances sign for their people, as this one does).
+fn speaks_for(signer: &Actor, actor: &str) -> bool {
+    actor == signer.id
+        || (matches!(signer.kind.as_str(), "Application" | "Service")
+            && remote::host_of(actor).is_some_and(|h| h.eq_ignore_ascii_case(&signer.host)))
 }
 
 fn short(s: &str) -> String {

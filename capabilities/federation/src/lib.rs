@@ -19,6 +19,8 @@
 //! - **Remote videos** (`remote_videos`): what followed instances federate is kept
 //!   here (`Create`/`Update`/`Delete{Video}`) and listed to local people with its
 //!   origin, played from the origin.
+//! - **Likes** (`likes`): people here like partners' videos (the origin is sent
+//!   `Like`/`Undo`); partners' likes of our federated videos count here.
 //! - **Delivery** ([`delivery`]): activities leave through the job queue, retried with
 //!   backoff per inbox, behind a circuit breaker per instance, and given up once an
 //!   instance has been unreachable too long; never in the request that caused them.
@@ -40,6 +42,7 @@ mod discovery;
 mod follows;
 mod inbox;
 pub mod instance;
+mod likes;
 pub mod objects;
 mod remote;
 mod remote_videos;

@@ -268,7 +268,7 @@ pub struct RemoteQuery {
     limit: Option<u32>,
     /// From a previous page's `next_cursor`.
     #[param(
-        max_length = 100,
+        max_length = 200,
         pattern = "^$|^-?[0-9]+(\\.[0-9]+)?~[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
     )]
     cursor: Option<String>,
@@ -281,6 +281,12 @@ pub async fn list(
     query: web::Query<RemoteQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = parse_limit(query.limit, 20)?;
+    if query.q.as_ref().is_some_and(|q| q.chars().count() > 200) {
+        return Err(ApiError::bad_request("q is at most 200 characters"));
+    }
+    if query.origin.as_ref().is_some_and(|o| o.len() > 255) {
+        return Err(ApiError::bad_request("origin is at most 255 characters"));
+    }
     let after = by_key::parse(query.cursor.as_deref())?;
     // Each word must appear; LIKE's wildcards in them are taken literally.
     let words: Vec<String> = query

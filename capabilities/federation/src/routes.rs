@@ -7,6 +7,7 @@ use skillreel_web::openapi::{Body, Doc, Success, list, schema};
 use skillreel_web::{RouteSpec, route};
 
 use crate::admin::{self, FollowView, InstancePolicy, NewFollow};
+use crate::likes;
 use crate::remote_videos::{self, RemoteQuery, RemoteVideoView};
 use crate::store::InstanceView;
 use crate::{discovery, inbox, videos};
@@ -50,6 +51,26 @@ pub fn routes() -> Vec<RouteSpec> {
                 Json(page_of::<Page<RemoteVideoView>, RemoteVideoView>()),
             )
             .query(params::<RemoteQuery>()),
+        ),
+        route(
+            M::PUT,
+            "/api/v1/federation/videos/{id}/like",
+            || web::put().to(likes::like),
+            Doc::new(
+                "federation",
+                "Like a partner's video (its origin is told; idempotent)",
+                NoContent,
+            ),
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/federation/videos/{id}/like",
+            || web::delete().to(likes::unlike),
+            Doc::new(
+                "federation",
+                "Take a like of a partner's video back (idempotent)",
+                NoContent,
+            ),
         ),
         route(
             M::POST,

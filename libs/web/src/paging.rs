@@ -62,8 +62,14 @@ pub mod by_key {
         Some((key, id.parse().ok()?))
     }
 
+    /// The longest cursor accepted (the `max_length` every listing documents).
+    pub const MAX_LEN: usize = 200;
+
     /// The `cursor` parameter, decoded (400 when it is not one of ours).
     pub fn parse(raw: Option<&str>) -> Result<Option<(f64, Uuid)>, ApiError> {
+        if raw.is_some_and(|c| c.len() > MAX_LEN) {
+            return Err(ApiError::bad_request(format!("cursor is at most {MAX_LEN} characters")));
+        }
         match raw.filter(|c| !c.is_empty()) {
             Some(raw) => decode(raw)
                 .map(Some)
@@ -86,6 +92,9 @@ pub mod by_key {
             assert_eq!(decode("3~nope"), None);
             assert!(parse(Some("x")).is_err());
             assert_eq!(parse(Some("")).ok(), Some(None));
+            let padded = format!("0.{}~{id}", "0".repeat(MAX_LEN));
+            assert_eq!(decode(&padded), Some((0.0, id)), "well formed…");
+            assert!(parse(Some(&padded)).is_err(), "…but longer than documented");
         }
     }
 }

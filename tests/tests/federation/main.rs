@@ -1231,9 +1231,92 @@ async fn a_federated_video_on_a_appears_on_b_follows_its_edits_and_goes_with_a_b
         )
         .await;
     assert_problem(response, StatusCode::BAD_REQUEST, "bad_request").await;
+    let long = "x".repeat(201);
+    let response = b
+        .call(
+            Method::GET,
+            &format!("/api/v1/federation/videos?q={long}"),
+            Some(&reader),
+            None,
+        )
+        .await;
+    assert_problem(response, StatusCode::BAD_REQUEST, "bad_request").await;
+    // Journeys do not federate yet: refused, not stored.
+    let response = b
+        .call(
+            Method::POST,
+            "/api/v1/journeys",
+            Some(&reader),
+            Some(json!({"title": "Rust", "visibility": "federated"})),
+        )
+        .await;
+    assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+
+    // A like on B counts on A, once per person; taking it back uncounts it.
+    let ana = skillreel_testkit::token("ana", &[]);
+    let remote_id = item["id"].as_str().unwrap_or_default().to_owned();
+    let likes_on_a = async || -> i64 {
+        let video: Value = a
+            .call(Method::GET, &format!("/api/v1/videos/{shared}"), Some(&ana), None)
+            .await
+            .json()
+            .await
+            .unwrap_or_default();
+        video["like_count"].as_i64().unwrap_or(-1)
+    };
+    let await_likes = async |want: i64| {
+        for _ in 0..120 {
+            if likes_on_a().await == want {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        panic!("A never counted {want} likes");
+    };
+    for _ in 0..2 {
+        let response = b
+            .call(
+                Method::PUT,
+                &format!("/api/v1/federation/videos/{remote_id}/like"),
+                Some(&reader),
+                None,
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    }
+    await_likes(1).await;
+    let other_reader = skillreel_testkit::token("cleo", &[]);
+    let response = b
+        .call(
+            Method::PUT,
+            &format!("/api/v1/federation/videos/{remote_id}/like"),
+            Some(&other_reader),
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    await_likes(2).await;
+    let response = b
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/federation/videos/{remote_id}/like"),
+            Some(&reader),
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    await_likes(1).await;
+    let response = b
+        .call(
+            Method::PUT,
+            &format!("/api/v1/federation/videos/{}/like", uuid::Uuid::new_v4()),
+            Some(&reader),
+            None,
+        )
+        .await;
+    assert_problem(response, StatusCode::NOT_FOUND, "not_found").await;
 
     // An edit on A reaches B; so does a deletion.
-    let ana = skillreel_testkit::token("ana", &[]);
     let response = a
         .call(
             Method::PATCH,

@@ -394,6 +394,12 @@ fn check_audience(visibility: Visibility, community: Option<CommunityId>) -> Res
     if visibility == Visibility::Community && community.is_none() {
         return Err(ApiError::validation("visibility `community` needs a community_id"));
     }
+    // Journeys will federate as playlists; until then partners cannot be promised one.
+    if visibility == Visibility::Federated {
+        return Err(ApiError::validation(
+            "visibility `federated` is for videos; journeys do not federate yet (use `org`)",
+        ));
+    }
     Ok(())
 }
 
