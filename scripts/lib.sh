@@ -117,6 +117,20 @@ assert m.version("ralph-malph") == "5.1.0"' 2>/dev/null || [ ! -x "$venv/bin/ral
   export SKILLREEL_TEST_RALPH_SERVER="$ROOT_DIR/tests/lrs/ralph_server.py"
 }
 
+# bovine (PyPI, MIT), an independent ActivityPub implementation, in its own virtualenv:
+# the federation interop test runs tests/federation/bovine_peer.py with it.
+ensure_bovine() {
+  local venv="${SKILLREEL_BOVINE_VENV:-$HOME/.cache/bovine-venv}"
+  if ! "$venv/bin/python" -c 'import importlib.metadata as m, aiohttp
+assert m.version("bovine") == "0.5.19"' 2>/dev/null; then
+    log "installing bovine (ActivityPub) into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check 'bovine==0.5.19'
+  fi
+  export SKILLREEL_TEST_BOVINE_PYTHON="$venv/bin/python"
+  export SKILLREEL_TEST_BOVINE_PEER="$ROOT_DIR/tests/federation/bovine_peer.py"
+}
+
 # A database with the schema, for the compile-time checked queries.
 ensure_build_database() {
   local base="${DATABASE_URL%/*}"

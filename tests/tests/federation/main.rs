@@ -1345,3 +1345,141 @@ async fn a_federated_video_on_a_appears_on_b_follows_its_edits_and_goes_with_a_b
     let (titles, _) = remote_titles(&b, &reader, |_| true).await;
     assert!(titles.is_empty(), "{titles:?}");
 }
+
+fn required_env(name: &str) -> String {
+    std::env::var(name)
+        .unwrap_or_else(|_| panic!("{name} is not set: run the tests with scripts/test, which installs bovine"))
+}
+
+/// The events bovine's peer has written so far (one JSON object per line).
+fn peer_events(path: &std::path::Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect()
+}
+
+/// Waits (up to 60 s) for the peer to have written an event matching `want`.
+async fn peer_event(path: &std::path::Path, what: &str, want: impl Fn(&Value) -> bool) -> Value {
+    for _ in 0..240 {
+        if let Some(found) = peer_events(path).into_iter().find(|e| want(e)) {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    panic!("bovine's peer never reported {what}: {:#?}", peer_events(path));
+}
+
+/// Stops the peer when the test ends, however it ends.
+struct Peer(std::process::Child);
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn bovine_follows_us_verifies_what_we_send_and_its_like_counts(_: PgPoolOptions, db: PgConnectOptions) {
+    let b = Instance::spawn(&db, |_| {}).await;
+    let pool = PgPoolOptions::new()
+        .max_connections(2)
+        .connect_with(db.clone())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let liked = publish_video(&b, &pool, "ana", "Tracing async Rust", "federated").await;
+    let liked_id = format!("{}/federation/videos/{liked}", b.url());
+
+    // bovine, an independent ActivityPub implementation, on a port of its own.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("{e}"));
+    b.admin_ok(
+        Method::PUT,
+        &format!("/api/v1/admin/federation/instances/127.0.0.1:{port}"),
+        Some(json!({"status": "allowed"})),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let events = dir.path().join("events.jsonl");
+    let _peer = Peer(
+        std::process::Command::new(required_env("SKILLREEL_TEST_BOVINE_PYTHON"))
+            .arg(required_env("SKILLREEL_TEST_BOVINE_PEER"))
+            .args([
+                "--port",
+                &port.to_string(),
+                "--target",
+                b.url(),
+                "--like",
+                &liked_id,
+                "--linger",
+                "-1",
+            ])
+            .arg("--out")
+            .arg(&events)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start bovine's peer: {e}")),
+    );
+
+    // It found us by WebFinger, followed with a signed Follow and got our Accept,
+    // which bovine's own signature check verified.
+    let finger = peer_event(&events, "the WebFinger lookup", |e| e["event"] == "webfinger").await;
+    assert_eq!(finger["actor"], format!("{}/federation/actor", b.url()));
+    let follow = peer_event(&events, "its Follow", |e| e["event"] == "follow_sent").await;
+    assert_eq!(follow["status"], 202, "{follow}");
+    peer_event(&events, "our Accept", |e| e["event"] == "accept").await;
+    let accept = peer_event(&events, "the verified Accept", |e| {
+        e["event"] == "received" && e["type"] == "Accept"
+    })
+    .await;
+    assert_eq!(accept["verified"], true);
+    assert_eq!(accept["signer"], format!("{}/federation/actor", b.url()));
+    b.await_follow("followers", &format!("127.0.0.1:{port}"), Some("accepted"))
+        .await;
+
+    // Its signed Like counts.
+    let like = peer_event(&events, "its Like", |e| e["event"] == "like_sent").await;
+    assert_eq!(like["status"], 202, "{like}");
+    let ana = skillreel_testkit::token("ana", &[]);
+    let mut count = -1;
+    for _ in 0..120 {
+        let video: Value = b
+            .call(Method::GET, &format!("/api/v1/videos/{liked}"), Some(&ana), None)
+            .await
+            .json()
+            .await
+            .unwrap_or_default();
+        count = video["like_count"].as_i64().unwrap_or(-1);
+        if count == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(count, 1, "bovine's like was counted");
+
+    // A video published now reaches it as Create and Announce, each verified by bovine.
+    let shared = publish_video(&b, &pool, "ana", "Profiling with perf", "federated").await;
+    let shared_id = format!("{}/federation/videos/{shared}", b.url());
+    let create = peer_event(&events, "a verified Create", |e| {
+        e["event"] == "received" && e["type"] == "Create"
+    })
+    .await;
+    assert_eq!(create["verified"], true);
+    assert_eq!(create["activity"]["object"]["type"], "Video");
+    assert_eq!(create["activity"]["object"]["id"], shared_id.as_str());
+    let announce = peer_event(&events, "a verified Announce", |e| {
+        e["event"] == "received" && e["type"] == "Announce"
+    })
+    .await;
+    assert_eq!(announce["activity"]["object"], shared_id.as_str());
+    let refused: Vec<Value> = peer_events(&events)
+        .into_iter()
+        .filter(|e| e["event"] == "inbox_refused")
+        .collect();
+    assert!(refused.is_empty(), "bovine refused something we sent: {refused:#?}");
+}
