@@ -12,6 +12,7 @@
 //! Following an instance is a job too: finding its actor (WebFinger, then the actor
 //! document) may take a while or fail, and the admin's request does not wait for it.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -36,7 +37,7 @@ const MAX_ATTEMPTS: i32 = 10_000;
 /// How long one deliverer holds a job (covers the request timeout).
 const LEASE: Duration = Duration::from_secs(30);
 /// Jobs one deliverer takes at a time (and sends concurrently).
-const BATCH: usize = 16;
+const BATCH: i64 = 64;
 const POLL: Duration = Duration::from_millis(500);
 /// How often replay protection forgets what is outside its window.
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
@@ -135,14 +136,25 @@ enum Setback {
 }
 
 async fn round(ctx: &FederationContext, owner: &str) -> Result<usize, QueueError> {
-    let mut due = Vec::new();
-    while due.len() < BATCH {
-        match skillreel_queue::claim(&ctx.pool, QUEUE, owner, LEASE).await? {
-            Some(job) => due.push(job),
-            None => break,
-        }
+    let due = skillreel_queue::claim_many(&ctx.pool, QUEUE, owner, LEASE, BATCH).await?;
+    if due.is_empty() {
+        return Ok(0);
     }
-    let outcomes = futures_util::future::join_all(due.iter().map(|job| attempt(ctx, job))).await;
+    // How each instance of the round stands, in one query.
+    let hosts: Vec<String> = due
+        .iter()
+        .filter_map(|job| {
+            job.payload
+                .get("host")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned)
+        })
+        .collect();
+    let health = {
+        let mut conn = ctx.pool.acquire().await?;
+        store::health_of(&mut conn, &hosts).await?
+    };
+    let outcomes = futures_util::future::join_all(due.iter().map(|job| attempt(ctx, job, &health))).await;
     let mut conn = ctx.pool.acquire().await?;
     for (job, outcome) in due.iter().zip(outcomes) {
         match outcome {
@@ -162,10 +174,17 @@ async fn round(ctx: &FederationContext, owner: &str) -> Result<usize, QueueError
     Ok(due.len())
 }
 
-async fn attempt(ctx: &FederationContext, job: &ClaimedJob) -> Result<(), Setback> {
+async fn attempt(
+    ctx: &FederationContext,
+    job: &ClaimedJob,
+    health: &HashMap<String, store::Health>,
+) -> Result<(), Setback> {
     let payload: Job = job.payload().map_err(|e| Setback::GiveUp(e.to_string()))?;
     match payload {
-        Job::Deliver { host, inbox, activity } => deliver(ctx, job.attempt, &host, &inbox, &activity).await,
+        Job::Deliver { host, inbox, activity } => {
+            let health = health.get(&host).cloned().unwrap_or_default();
+            deliver(ctx, job.attempt, &host, &inbox, &activity, health).await
+        }
         Job::Follow { host, url } => follow(ctx, job.attempt, &host, &url).await,
     }
 }
@@ -185,11 +204,8 @@ async fn deliver(
     host: &str,
     inbox: &str,
     activity: &Value,
+    health: store::Health,
 ) -> Result<(), Setback> {
-    let health = {
-        let mut conn = ctx.pool.acquire().await.map_err(database)?;
-        store::health(&mut conn, host).await.map_err(database)?
-    };
     let now = OffsetDateTime::now_utc();
     if health.status == InstanceStatus::Blocked {
         return Err(Setback::GiveUp(format!("{host} is blocked")));

@@ -456,7 +456,7 @@ pub async fn follow_counts(conn: &mut PgConnection) -> sqlx::Result<(i64, i64)> 
     Ok((row.followers, row.following))
 }
 
-/// How deliveries to an instance stand.
+/// How deliveries to an instance stand (an instance never seen is `known` and healthy).
 #[derive(Debug, Clone)]
 pub struct Health {
     pub status: InstanceStatus,
@@ -464,25 +464,38 @@ pub struct Health {
     pub circuit_open_until: Option<OffsetDateTime>,
 }
 
-pub async fn health(conn: &mut PgConnection, host: &str) -> sqlx::Result<Health> {
-    let row = sqlx::query!(
-        "select status, failing_since, circuit_open_until from federation_instance where host = $1",
-        host
-    )
-    .fetch_optional(conn)
-    .await?;
-    Ok(row.map_or(
-        Health {
+impl Default for Health {
+    fn default() -> Self {
+        Self {
             status: InstanceStatus::Known,
             failing_since: None,
             circuit_open_until: None,
-        },
-        |r| Health {
-            status: InstanceStatus::parse(&r.status),
-            failing_since: r.failing_since,
-            circuit_open_until: r.circuit_open_until,
-        },
-    ))
+        }
+    }
+}
+
+/// How deliveries to each of `hosts` stand, in one query.
+pub async fn health_of(
+    conn: &mut PgConnection,
+    hosts: &[String],
+) -> sqlx::Result<std::collections::HashMap<String, Health>> {
+    let rows = sqlx::query!(
+        "select host, status, failing_since, circuit_open_until from federation_instance where host = any($1)",
+        hosts
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let health = Health {
+                status: InstanceStatus::parse(&r.status),
+                failing_since: r.failing_since,
+                circuit_open_until: r.circuit_open_until,
+            };
+            (r.host, health)
+        })
+        .collect())
 }
 
 /// A delivery went through: the instance is healthy again.

@@ -1483,3 +1483,99 @@ async fn bovine_follows_us_verifies_what_we_send_and_its_like_counts(_: PgPoolOp
         .collect();
     assert!(refused.is_empty(), "bovine refused something we sent: {refused:#?}");
 }
+
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn deliveries_to_a_dead_instance_back_off_pause_it_and_are_given_up(_: PgPoolOptions, db: PgConnectOptions) {
+    let b = Instance::spawn(&db, |s| {
+        s.federation.circuit_failures = 2;
+        s.federation.circuit_open_seconds = 3600;
+    })
+    .await;
+    let pool = PgPoolOptions::new()
+        .max_connections(2)
+        .connect_with(db.clone())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    // A follower whose inbox nobody answers (port 9, discard, is closed here).
+    for statement in [
+        "insert into federation_instance (host, status) values ('dead.example', 'allowed')",
+        "insert into federation_actor (id, host, kind, inbox, key_id, public_key_pem)
+         values ('http://127.0.0.1:9/actor', 'dead.example', 'Application', 'http://127.0.0.1:9/inbox',
+                 'http://127.0.0.1:9/actor#main-key', 'unused')",
+        "insert into federation_follow (direction, host, actor, activity_id, state)
+         values ('incoming', 'dead.example', 'http://127.0.0.1:9/actor', 'http://127.0.0.1:9/follow', 'accepted')",
+    ] {
+        sqlx::query(statement)
+            .execute(&pool)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    publish_video(&b, &pool, "ana", "Tracing async Rust", "federated").await;
+
+    // Two failures in a row pause the instance; its deliveries wait, retried later.
+    let mut instance = Value::Null;
+    for _ in 0..120 {
+        let all = b
+            .admin_ok(Method::GET, "/api/v1/admin/federation/instances", None)
+            .await;
+        instance = all
+            .as_array()
+            .and_then(|all| all.iter().find(|i| i["host"] == "dead.example"))
+            .cloned()
+            .unwrap_or_default();
+        if !instance["paused_until"].is_null() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(instance["failures"].as_i64().is_some_and(|f| f >= 2), "{instance}");
+    assert!(
+        !instance["failing_since"].is_null() && !instance["paused_until"].is_null(),
+        "{instance}"
+    );
+    let waiting: Vec<(String, Option<String>)> =
+        sqlx::query_as("select status, last_error from job where queue = 'federation' order by created_at")
+            .fetch_all(&pool)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(waiting.len(), 2, "a Create and an Announce: {waiting:?}");
+    assert!(
+        waiting.iter().all(|(status, error)| status == "queued"
+            && error
+                .as_deref()
+                .is_some_and(|e| e.contains("could not reach") || e.contains("paused"))),
+        "{waiting:?}"
+    );
+
+    // Failing for longer than federation.give_up_after_hours: given up for good.
+    sqlx::query(
+        "update federation_instance set failing_since = now() - interval '49 hours', circuit_open_until = null
+          where host = 'dead.example'",
+    )
+    .execute(&pool)
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    sqlx::query("update job set run_at = now() where queue = 'federation'")
+        .execute(&pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut ended = Vec::new();
+    for _ in 0..120 {
+        ended = sqlx::query_as::<_, (String, Option<String>)>(
+            "select status, last_error from job where queue = 'federation' order by created_at",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        if ended.iter().all(|(status, _)| status == "failed") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(
+        ended
+            .iter()
+            .all(|(status, error)| status == "failed" && error.as_deref().is_some_and(|e| e.contains("given up"))),
+        "{ended:?}"
+    );
+}

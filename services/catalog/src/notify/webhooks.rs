@@ -269,13 +269,7 @@ async fn deliver_due(
     egress: &EgressPolicy,
     owner: &str,
 ) -> Result<usize, QueueError> {
-    let mut due = Vec::new();
-    while due.len() < BATCH {
-        match skillreel_queue::claim(pool, webhooks::DELIVERY_QUEUE, owner, LEASE).await? {
-            Some(job) => due.push(job),
-            None => break,
-        }
-    }
+    let due = skillreel_queue::claim_many(pool, webhooks::DELIVERY_QUEUE, owner, LEASE, BATCH as i64).await?;
     let outcomes = futures_util::future::join_all(due.iter().map(|job| attempt(pool, client, egress, job))).await;
     let mut conn = pool.acquire().await?;
     for (job, outcome) in due.iter().zip(outcomes) {
