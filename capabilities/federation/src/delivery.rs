@@ -136,10 +136,12 @@ enum Setback {
 }
 
 async fn round(ctx: &FederationContext, owner: &str) -> Result<usize, QueueError> {
-    let due = skillreel_queue::claim_many(&ctx.pool, QUEUE, owner, LEASE, BATCH).await?;
+    let mut due = skillreel_queue::claim_many(&ctx.pool, QUEUE, owner, LEASE, BATCH).await?;
     if due.is_empty() {
         return Ok(0);
     }
+    // Job ids are UUIDv7: in the order the jobs were queued.
+    due.sort_by_key(|job| job.id);
     // How each instance of the round stands, in one query.
     let hosts: Vec<String> = due
         .iter()
@@ -150,13 +152,36 @@ async fn round(ctx: &FederationContext, owner: &str) -> Result<usize, QueueError
                 .map(str::to_owned)
         })
         .collect();
-    let health = {
+    let health = &{
         let mut conn = ctx.pool.acquire().await?;
         store::health_of(&mut conn, &hosts).await?
     };
-    let outcomes = futures_util::future::join_all(due.iter().map(|job| attempt(ctx, job, &health))).await;
+    // One lane per inbox: what goes to one inbox is sent in the order it was queued (a
+    // Create before its Announce, an Update before a Delete); lanes run at once.
+    let mut lanes: Vec<(String, Vec<&ClaimedJob>)> = Vec::new();
+    for job in &due {
+        let lane = job
+            .payload
+            .get("inbox")
+            .or_else(|| job.payload.get("host"))
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        match lanes.iter_mut().find(|(key, _)| *key == lane) {
+            Some((_, jobs)) => jobs.push(job),
+            None => lanes.push((lane, vec![job])),
+        }
+    }
+    let sent = futures_util::future::join_all(lanes.iter().map(|(_, jobs)| async move {
+        let mut outcomes = Vec::with_capacity(jobs.len());
+        for &job in jobs {
+            outcomes.push((job, attempt(ctx, job, health).await));
+        }
+        outcomes
+    }))
+    .await;
     let mut conn = ctx.pool.acquire().await?;
-    for (job, outcome) in due.iter().zip(outcomes) {
+    for (job, outcome) in sent.into_iter().flatten() {
         match outcome {
             Ok(()) => {
                 skillreel_queue::complete(&mut conn, job).await?;
