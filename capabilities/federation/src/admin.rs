@@ -147,11 +147,28 @@ pub async fn unfollow(
     ctx: web::Data<FederationContext>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    admin(&user, &ctx)?;
-    let host = host_param(&path)?;
+    end_follow(&user, &ctx, &path, Direction::Outgoing).await
+}
+
+/// Ends a follow either way (the other instance is told); 404 when there is none.
+async fn end_follow(
+    user: &AuthUser,
+    ctx: &FederationContext,
+    path: &str,
+    direction: Direction,
+) -> Result<HttpResponse, ApiError> {
+    admin(user, ctx)?;
+    let host = host_param(path)?;
     let mut tx = ctx.pool.begin().await?;
-    if !follows::unfollow(&ctx, &mut tx, &host).await? {
-        return Err(ApiError::not_found("follow"));
+    let ended = match direction {
+        Direction::Outgoing => follows::unfollow(ctx, &mut tx, &host).await?,
+        Direction::Incoming => follows::remove_follower(ctx, &mut tx, &host).await?,
+    };
+    if !ended {
+        return Err(ApiError::not_found(match direction {
+            Direction::Outgoing => "follow",
+            Direction::Incoming => "follower",
+        }));
     }
     tx.commit().await?;
     Ok(HttpResponse::NoContent().finish())
@@ -191,14 +208,7 @@ pub async fn remove_follower(
     ctx: web::Data<FederationContext>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    admin(&user, &ctx)?;
-    let host = host_param(&path)?;
-    let mut tx = ctx.pool.begin().await?;
-    if !follows::remove_follower(&ctx, &mut tx, &host).await? {
-        return Err(ApiError::not_found("follower"));
-    }
-    tx.commit().await?;
-    Ok(HttpResponse::NoContent().finish())
+    end_follow(&user, &ctx, &path, Direction::Incoming).await
 }
 
 /// `GET /api/v1/admin/federation/instances`: every instance this one knows, with

@@ -5,12 +5,12 @@
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use skillreel_web::ApiError;
 use uuid::Uuid;
 
 use crate::FederationContext;
-use crate::objects::{self, ACTIVITY_JSON};
+use crate::objects::{self, activity_json};
 
 fn enabled(ctx: &FederationContext) -> Result<(), ApiError> {
     if ctx.settings.enabled {
@@ -18,12 +18,6 @@ fn enabled(ctx: &FederationContext) -> Result<(), ApiError> {
     } else {
         Err(ApiError::not_found("federation"))
     }
-}
-
-fn activity_json(document: &Value) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type(format!("{ACTIVITY_JSON}; charset=utf-8"))
-        .json(document)
 }
 
 fn key_error(e: crate::instance::KeyError) -> ApiError {

@@ -13,6 +13,13 @@ pub const ACTIVITY_JSON: &str = "application/activity+json";
 pub const ACCEPT: &str =
     "application/activity+json, application/ld+json; profile=\"https://www.w3.org/ns/activitystreams\"";
 
+/// A 200 with an ActivityPub document.
+pub fn activity_json(document: &Value) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type(format!("{ACTIVITY_JSON}; charset=utf-8"))
+        .json(document)
+}
+
 /// `@context` of what we send: ActivityStreams and the security vocabulary (keys).
 pub fn context() -> Value {
     json!(["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"])

@@ -294,35 +294,24 @@ pub async fn prune_seen(conn: &mut PgConnection, window_seconds: f64) -> sqlx::R
 }
 
 pub async fn follow(conn: &mut PgConnection, direction: Direction, host: &str) -> sqlx::Result<Option<Follow>> {
-    let row = sqlx::query!(
-        r#"
-        select host, actor, url, activity_id, state, reason, created_at, updated_at
-          from federation_follow where direction = $1 and host = $2
-        "#,
-        direction.as_str(),
-        host,
-    )
-    .fetch_optional(conn)
-    .await?;
-    Ok(row.map(|r| Follow {
-        host: r.host,
-        actor: r.actor,
-        url: r.url,
-        activity_id: r.activity_id,
-        state: FollowState::parse(&r.state),
-        reason: r.reason,
-        created_at: r.created_at,
-        updated_at: r.updated_at,
-    }))
+    Ok(follows_with(conn, direction, Some(host)).await?.into_iter().next())
 }
 
 pub async fn follows(conn: &mut PgConnection, direction: Direction) -> sqlx::Result<Vec<Follow>> {
+    follows_with(conn, direction, None).await
+}
+
+/// The follows one way, all or with one instance.
+async fn follows_with(conn: &mut PgConnection, direction: Direction, host: Option<&str>) -> sqlx::Result<Vec<Follow>> {
     let rows = sqlx::query!(
         r#"
         select host, actor, url, activity_id, state, reason, created_at, updated_at
-          from federation_follow where direction = $1 order by created_at, host
+          from federation_follow
+         where direction = $1 and ($2::text is null or host = $2)
+         order by created_at, host
         "#,
         direction.as_str(),
+        host,
     )
     .fetch_all(conn)
     .await?;

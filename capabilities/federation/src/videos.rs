@@ -32,7 +32,7 @@ use sqlx::PgConnection;
 use tokio_util::sync::CancellationToken;
 
 use crate::FederationContext;
-use crate::objects::{self, ACTIVITY_JSON};
+use crate::objects;
 use crate::{delivery, inbox, store};
 
 /// The consumer's name in `event_consumer`.
@@ -219,34 +219,35 @@ pub async fn object(
     let video = fetched_video(&req, &ctx, &path).await?;
     let mut conn = ctx.pool.acquire().await?;
     let object = video_object(&ctx, &mut conn, video).await?;
-    Ok(HttpResponse::Ok()
-        .content_type(format!("{ACTIVITY_JSON}; charset=utf-8"))
-        .json(object))
+    Ok(objects::activity_json(&object))
 }
 
-/// `GET /federation/videos/{id}/likes` (and `…/shares`): their sizes.
+/// `GET /federation/videos/{id}/likes`: how many like it (here and at partners).
 pub async fn likes(
     req: HttpRequest,
     ctx: web::Data<FederationContext>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let video = fetched_video(&req, &ctx, &path).await?;
-    let id = ctx.instance.video_id(video.id.as_uuid());
-    Ok(HttpResponse::Ok()
-        .content_type(format!("{ACTIVITY_JSON}; charset=utf-8"))
-        .json(objects::collection(&format!("{id}/likes"), video.like_count)))
+    counted(&req, &ctx, &path, "likes").await
 }
 
+/// `GET /federation/videos/{id}/shares`: announces are not counted yet (0).
 pub async fn shares(
     req: HttpRequest,
     ctx: web::Data<FederationContext>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let video = fetched_video(&req, &ctx, &path).await?;
+    counted(&req, &ctx, &path, "shares").await
+}
+
+async fn counted(req: &HttpRequest, ctx: &FederationContext, raw: &str, name: &str) -> Result<HttpResponse, ApiError> {
+    let video = fetched_video(req, ctx, raw).await?;
+    let total = if name == "likes" { video.like_count } else { 0 };
     let id = ctx.instance.video_id(video.id.as_uuid());
-    Ok(HttpResponse::Ok()
-        .content_type(format!("{ACTIVITY_JSON}; charset=utf-8"))
-        .json(objects::collection(&format!("{id}/shares"), 0)))
+    Ok(objects::activity_json(&objects::collection(
+        &format!("{id}/{name}"),
+        total,
+    )))
 }
 
 /// The video a partner asks for: the request signed by an admitted instance, the video
