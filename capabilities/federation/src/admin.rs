@@ -25,13 +25,6 @@ fn admin(user: &AuthUser, ctx: &FederationContext) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn queued(e: skillreel_queue::QueueError) -> ApiError {
-    match e {
-        skillreel_queue::QueueError::Database(e) => e.into(),
-        skillreel_queue::QueueError::Payload(e) => ApiError::internal(e),
-    }
-}
-
 /// An instance's `host[:port]` from a path, as stored (lower case).
 fn host_param(path: &str) -> Result<String, ApiError> {
     let host = path.trim().to_ascii_lowercase();
@@ -118,8 +111,7 @@ pub async fn follow(
                 url: base,
             },
         )
-        .await
-        .map_err(queued)?;
+        .await?;
     }
     let view = store::follow(&mut tx, Direction::Outgoing, &host)
         .await?
@@ -246,7 +238,7 @@ pub async fn set_instance(
         // Nothing more in or out: follows end without a word, queued deliveries go.
         store::delete_follow(&mut tx, Direction::Outgoing, &host).await?;
         store::delete_follow(&mut tx, Direction::Incoming, &host).await?;
-        delivery::cancel_for(&mut tx, &host).await.map_err(queued)?;
+        delivery::cancel_for(&mut tx, &host).await?;
         crate::remote_videos::forget_instance(&mut tx, &host).await?;
     }
     let view: Vec<InstanceView> = store::instances(&mut tx, Some(&host)).await?;

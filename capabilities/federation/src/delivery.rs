@@ -292,8 +292,17 @@ async fn post(ctx: &FederationContext, inbox: &str, activity: &Value) -> Result<
         .await
         .map_err(|e| Posted::Failed(e.to_string()))?;
     let body = serde_json::to_vec(activity).map_err(|e| Posted::Refused(e.to_string()))?;
+    // An RSA signature takes a millisecond or two, and a round signs 64 at once: off
+    // the async workers, which serve requests meanwhile.
+    let (signer, target) = (key.signer.clone(), url.clone());
+    let (headers, body) = tokio::task::spawn_blocking(move || {
+        let headers = signer.headers("POST", &target, Some(&body), SystemTime::now());
+        (headers, body)
+    })
+    .await
+    .map_err(|e| Posted::Failed(e.to_string()))?;
     let mut request = ctx.client.post(url.clone()).header("content-type", ACTIVITY_JSON);
-    for (name, value) in key.signer.headers("POST", &url, Some(&body), SystemTime::now()) {
+    for (name, value) in headers {
         request = request.header(name, value);
     }
     let response = request.body(body).send().await.map_err(|e| {

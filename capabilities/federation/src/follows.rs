@@ -13,13 +13,6 @@ use crate::delivery;
 use crate::objects::{self, Incoming, id_of};
 use crate::store::{self, Actor, Direction, FollowState, InstanceStatus};
 
-fn queued(e: skillreel_queue::QueueError) -> ApiError {
-    match e {
-        skillreel_queue::QueueError::Database(e) => e.into(),
-        skillreel_queue::QueueError::Payload(e) => ApiError::internal(e),
-    }
-}
-
 /// Applies an activity from `signer` (already authenticated, not seen before).
 pub async fn apply(
     ctx: &FederationContext,
@@ -54,9 +47,7 @@ async fn followed(
     if id_of(&activity.object) != Some(ctx.instance.actor_id().as_str()) {
         // Following one of our people is not something we offer (yet): say no.
         let reject = objects::activity(&ctx.instance, "Reject", follow_object(activity, signer), &signer.id);
-        return delivery::send(conn, &signer.host, signer.delivery_inbox(), reject)
-            .await
-            .map_err(queued);
+        return Ok(delivery::send(conn, &signer.host, signer.delivery_inbox(), reject).await?);
     }
     store::ensure_instance(&mut *conn, &signer.host).await?;
     let status = store::instance_status(&mut *conn, &signer.host).await?;
@@ -71,9 +62,7 @@ async fn followed(
     let current = store::follow(&mut *conn, Direction::Incoming, &signer.host).await?;
     if current.is_some_and(|f| f.state == FollowState::Accepted) {
         let accept = objects::activity(&ctx.instance, "Accept", follow_object(activity, signer), &signer.id);
-        delivery::send(conn, &signer.host, signer.delivery_inbox(), accept)
-            .await
-            .map_err(queued)?;
+        delivery::send(conn, &signer.host, signer.delivery_inbox(), accept).await?;
     }
     Ok(())
 }
@@ -137,9 +126,7 @@ pub async fn accept_follower(ctx: &FederationContext, conn: &mut PgConnection, h
     if follow.state != FollowState::Accepted {
         store::set_follow_state(&mut *conn, Direction::Incoming, host, FollowState::Accepted, None, None).await?;
         let accept = answer(ctx, "Accept", &follow.activity_id, &actor);
-        delivery::send(conn, host, actor.delivery_inbox(), accept)
-            .await
-            .map_err(queued)?;
+        delivery::send(conn, host, actor.delivery_inbox(), accept).await?;
     }
     Ok(true)
 }
@@ -152,9 +139,7 @@ pub async fn remove_follower(ctx: &FederationContext, conn: &mut PgConnection, h
     };
     if let Some(actor) = follower_actor(conn, &follow).await? {
         let reject = answer(ctx, "Reject", &follow.activity_id, &actor);
-        delivery::send(conn, host, actor.delivery_inbox(), reject)
-            .await
-            .map_err(queued)?;
+        delivery::send(conn, host, actor.delivery_inbox(), reject).await?;
     }
     Ok(true)
 }
@@ -197,9 +182,7 @@ pub async fn unfollow(ctx: &FederationContext, conn: &mut PgConnection, host: &s
             }),
             &actor.id,
         );
-        delivery::send(conn, host, actor.delivery_inbox(), undo)
-            .await
-            .map_err(queued)?;
+        delivery::send(conn, host, actor.delivery_inbox(), undo).await?;
     }
     Ok(true)
 }

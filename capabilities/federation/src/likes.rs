@@ -156,12 +156,7 @@ async fn set_like(user: &AuthUser, ctx: &FederationContext, raw: &str, liked: bo
                 "to": [origin.id],
             })
         };
-        delivery::send(&mut tx, &video.host, origin.delivery_inbox(), activity)
-            .await
-            .map_err(|e| match e {
-                skillreel_queue::QueueError::Database(e) => e.into(),
-                other => ApiError::internal(other),
-            })?;
+        delivery::send(&mut tx, &video.host, origin.delivery_inbox(), activity).await?;
     }
     tx.commit().await?;
     Ok(HttpResponse::NoContent().finish())

@@ -109,7 +109,12 @@ fn unreachable(url: &Url, e: &reqwest::Error) -> FetchError {
 pub async fn fetch_actor(ctx: &FederationContext, id: &str) -> Result<Actor, FetchError> {
     let url = parse_url(id)?;
     let document = get_json(ctx, &url, ACCEPT).await?;
-    let actor = actor_from(&document, &url)?;
+    keep_actor(ctx, &document, &url).await
+}
+
+/// Checks the actor document fetched from `url` and caches it.
+async fn keep_actor(ctx: &FederationContext, document: &Value, url: &Url) -> Result<Actor, FetchError> {
+    let actor = actor_from(document, url)?;
     let mut conn = ctx.pool.acquire().await?;
     store::save_actor(&mut conn, &actor).await?;
     Ok(actor)
@@ -179,10 +184,7 @@ pub async fn signer(ctx: &FederationContext, key_id: &str, refresh: bool) -> Res
         _ => url.to_string(),
     };
     let actor = if owner == url.as_str() {
-        let actor = actor_from(&document, &url)?;
-        let mut conn = ctx.pool.acquire().await?;
-        store::save_actor(&mut conn, &actor).await?;
-        actor
+        keep_actor(ctx, &document, &url).await?
     } else {
         fetch_actor(ctx, &owner).await?
     };

@@ -272,6 +272,17 @@ impl From<ValidationError> for ApiError {
     }
 }
 
+/// A job or event the request queues: its database failing is the database's
+/// answer (503 when unavailable); a payload that would not serialise is ours.
+impl From<skillreel_queue::QueueError> for ApiError {
+    fn from(e: skillreel_queue::QueueError) -> Self {
+        match e {
+            skillreel_queue::QueueError::Database(e) => e.into(),
+            skillreel_queue::QueueError::Payload(e) => Self::internal(e),
+        }
+    }
+}
+
 impl From<sqlx::Error> for ApiError {
     /// Unique violations are the client's conflict; a lost connection is an outage;
     /// anything else is a bug of ours.

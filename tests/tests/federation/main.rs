@@ -27,6 +27,20 @@ type Headers = Vec<(String, String)>;
 /// What the hand-made remote actor's inbox received: headers and body.
 type Received = (Headers, Vec<u8>);
 
+/// Asks `probe` every 250 ms until it answers `Ok`, for up to a minute, then fails
+/// with `what` and the probe's last answer.
+async fn eventually<T>(what: &str, mut probe: impl AsyncFnMut() -> Result<T, String>) -> T {
+    let mut last = String::new();
+    for _ in 0..240 {
+        match probe().await {
+            Ok(found) => return found,
+            Err(seen) => last = seen,
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    panic!("{what} never happened; last seen: {last}");
+}
+
 /// One instance under test, with its admin's token.
 struct Instance {
     app: TestApp,
@@ -94,16 +108,12 @@ impl Instance {
     /// Waits (up to 30 s) until the follow with `host` in `list` is in `state`
     /// (`None`: gone).
     async fn await_follow(&self, list: &str, host: &str, state: Option<&str>) {
-        for _ in 0..120 {
-            if self.follow_state(list, host).await.as_deref() == state {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-        let follows = self
-            .admin_ok(Method::GET, &format!("/api/v1/admin/federation/{list}"), None)
-            .await;
-        panic!("{list} of {}: {host} never became {state:?}: {follows}", self.url());
+        let what = format!("{host} in the {list} of {} becoming {state:?}", self.url());
+        eventually(&what, async || match self.follow_state(list, host).await {
+            now if now.as_deref() == state => Ok(()),
+            now => Err(format!("{now:?}")),
+        })
+        .await;
     }
 }
 
@@ -854,19 +864,16 @@ async fn the_inbox_refuses_what_is_unsigned_forged_stale_replayed_or_unwelcome(_
 
 /// The first activity the remote actor's inbox received (waits up to 30 s).
 async fn wait_for_delivery(remote: &Remote) -> Received {
-    for _ in 0..120 {
-        if let Some(first) = remote
+    eventually("a delivery to the remote actor", async || {
+        let first = remote
             .received
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .first()
-            .cloned()
-        {
-            return first;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    panic!("nothing was delivered to the remote actor");
+            .cloned();
+        first.ok_or_else(|| "nothing".to_owned())
+    })
+    .await
 }
 
 /// A video of `author`'s, transcoded (its row as the transcoder leaves it), ready to
@@ -890,7 +897,7 @@ async fn ready_video(pool: &sqlx::PgPool, author: uuid::Uuid, title: &str) -> uu
 
 /// Everything the remote actor's inbox received once there are at least `n` (up to 30 s).
 async fn received(remote: &Remote, n: usize) -> Vec<Value> {
-    for _ in 0..120 {
+    eventually(&format!("{n} activities at the remote actor"), async || {
         let all: Vec<Value> = remote
             .received
             .lock()
@@ -899,11 +906,12 @@ async fn received(remote: &Remote, n: usize) -> Vec<Value> {
             .filter_map(|(_, body)| serde_json::from_slice(body).ok())
             .collect();
         if all.len() >= n {
-            return all;
+            Ok(all)
+        } else {
+            Err(format!("{} of them", all.len()))
         }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    panic!("the remote actor never received {n} activities");
+    })
+    .await
 }
 
 /// A signed GET from the remote actor.
@@ -1112,8 +1120,8 @@ async fn publish_video(
 /// The titles of the remote videos `who` sees on `instance`, once `until` holds
 /// (up to 30 s).
 async fn remote_titles(instance: &Instance, token: &str, until: impl Fn(&[String]) -> bool) -> (Vec<String>, Value) {
-    let mut last = (Vec::new(), Value::Null);
-    for _ in 0..120 {
+    let what = format!("the remote videos on {} settling", instance.url());
+    eventually(&what, async || {
         let page: Value = instance
             .call(Method::GET, "/api/v1/federation/videos", Some(token), None)
             .await
@@ -1130,12 +1138,12 @@ async fn remote_titles(instance: &Instance, token: &str, until: impl Fn(&[String
             })
             .unwrap_or_default();
         if until(&titles) {
-            return (titles, page);
+            Ok((titles, page))
+        } else {
+            Err(page.to_string())
         }
-        last = (titles, page);
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    panic!("remote videos on {} never settled: {}", instance.url(), last.1);
+    })
+    .await
 }
 
 #[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
@@ -1258,13 +1266,11 @@ async fn a_federated_video_on_a_appears_on_b_follows_its_edits_and_goes_with_a_b
         video["like_count"].as_i64().unwrap_or(-1)
     };
     let await_likes = async |want: i64| {
-        for _ in 0..120 {
-            if likes_on_a().await == want {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-        panic!("A never counted {want} likes");
+        eventually(&format!("A counting {want} likes"), async || match likes_on_a().await {
+            n if n == want => Ok(()),
+            n => Err(n.to_string()),
+        })
+        .await;
     };
     for _ in 0..2 {
         let response = b
@@ -1355,13 +1361,15 @@ fn peer_events(path: &std::path::Path) -> Vec<Value> {
 
 /// Waits (up to 60 s) for the peer to have written an event matching `want`.
 async fn peer_event(path: &std::path::Path, what: &str, want: impl Fn(&Value) -> bool) -> Value {
-    for _ in 0..240 {
-        if let Some(found) = peer_events(path).into_iter().find(|e| want(e)) {
-            return found;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    panic!("bovine's peer never reported {what}: {:#?}", peer_events(path));
+    eventually(&format!("bovine's peer reporting {what}"), async || {
+        let events = peer_events(path);
+        events
+            .iter()
+            .find(|e| want(e))
+            .cloned()
+            .ok_or_else(|| format!("{events:#?}"))
+    })
+    .await
 }
 
 /// Stops the peer when the test ends, however it ends.
@@ -1439,21 +1447,19 @@ async fn bovine_follows_us_verifies_what_we_send_and_its_like_counts(_: PgPoolOp
     let like = peer_event(&events, "its Like", |e| e["event"] == "like_sent").await;
     assert_eq!(like["status"], 202, "{like}");
     let ana = skillreel_testkit::token("ana", &[]);
-    let mut count = -1;
-    for _ in 0..120 {
+    eventually("bovine's like counted", async || {
         let video: Value = b
             .call(Method::GET, &format!("/api/v1/videos/{liked}"), Some(&ana), None)
             .await
             .json()
             .await
             .unwrap_or_default();
-        count = video["like_count"].as_i64().unwrap_or(-1);
-        if count == 1 {
-            break;
+        match video["like_count"].as_i64() {
+            Some(1) => Ok(()),
+            other => Err(format!("{other:?}")),
         }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    assert_eq!(count, 1, "bovine's like was counted");
+    })
+    .await;
 
     // A video published now reaches it as Create and Announce, each verified by bovine.
     let shared = publish_video(&b, &pool, "ana", "Profiling with perf", "federated").await;
@@ -1506,21 +1512,22 @@ async fn deliveries_to_a_dead_instance_back_off_pause_it_and_are_given_up(_: PgP
     publish_video(&b, &pool, "ana", "Tracing async Rust", "federated").await;
 
     // Two failures in a row pause the instance; its deliveries wait, retried later.
-    let mut instance = Value::Null;
-    for _ in 0..120 {
+    let instance = eventually("dead.example paused", async || {
         let all = b
             .admin_ok(Method::GET, "/api/v1/admin/federation/instances", None)
             .await;
-        instance = all
+        let instance = all
             .as_array()
             .and_then(|all| all.iter().find(|i| i["host"] == "dead.example"))
             .cloned()
             .unwrap_or_default();
-        if !instance["paused_until"].is_null() {
-            break;
+        if instance["paused_until"].is_null() {
+            Err(instance.to_string())
+        } else {
+            Ok(instance)
         }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    })
+    .await;
     assert!(instance["failures"].as_i64().is_some_and(|f| f >= 2), "{instance}");
     assert!(
         !instance["failing_since"].is_null() && !instance["paused_until"].is_null(),
@@ -1552,19 +1559,20 @@ async fn deliveries_to_a_dead_instance_back_off_pause_it_and_are_given_up(_: PgP
         .execute(&pool)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let mut ended = Vec::new();
-    for _ in 0..120 {
-        ended = sqlx::query_as::<_, (String, Option<String>)>(
+    let ended = eventually("the deliveries to dead.example failing for good", async || {
+        let jobs = sqlx::query_as::<_, (String, Option<String>)>(
             "select status, last_error from job where queue = 'federation' order by created_at",
         )
         .fetch_all(&pool)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-        if ended.iter().all(|(status, _)| status == "failed") {
-            break;
+        if jobs.iter().all(|(status, _)| status == "failed") {
+            Ok(jobs)
+        } else {
+            Err(format!("{jobs:?}"))
         }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    })
+    .await;
     assert!(
         ended
             .iter()

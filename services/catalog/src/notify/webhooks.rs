@@ -37,13 +37,6 @@ use uuid::Uuid;
 use crate::CatalogContext;
 use crate::access::require_admin;
 
-fn queue_error(e: QueueError) -> ApiError {
-    match e {
-        QueueError::Database(e) => e.into(),
-        QueueError::Payload(e) => ApiError::internal(e),
-    }
-}
-
 /// Attempts before a delivery is given up.
 const MAX_ATTEMPTS: i32 = 10;
 /// How long one sender holds a delivery (covers the request timeout).
@@ -143,9 +136,7 @@ pub async fn delete(
     let id: Uuid = path.parse().map_err(|_| ApiError::not_found("webhook"))?;
     let mut tx = ctx.pool.begin().await?;
     if webhooks::delete(&mut tx, id).await? {
-        skillreel_queue::cancel_matching(&mut tx, webhooks::DELIVERY_QUEUE, "webhook_id", &id.to_string())
-            .await
-            .map_err(queue_error)?;
+        skillreel_queue::cancel_matching(&mut tx, webhooks::DELIVERY_QUEUE, "webhook_id", &id.to_string()).await?;
         tx.commit().await?;
         Ok(HttpResponse::NoContent().finish())
     } else {
