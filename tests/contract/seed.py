@@ -361,11 +361,9 @@ config.append(operation("DELETE /api/v1/admin/federation/follows/{host}", **{"pa
 config.append(operation("POST /api/v1/admin/federation/followers/{host}/accept", **{"path.host": peers[0]}))
 config.append(operation("DELETE /api/v1/admin/federation/followers/{host}", **{"path.host": peers[1]}))
 config.append(operation("PUT /api/v1/admin/federation/instances/{host}", **{"path.host": "partner.example"}))
-# A partner's video (the first peer's, which this instance follows) to like.
+# A partner's video (the first peer's, which this instance follows), among our own.
 _, remote, _ = call("GET", "/api/v1/federation/videos", ADMIN)
 assert remote and remote["items"], "scripts/contract has the first peer publish a federated video"
-for name in ["PUT /api/v1/federation/videos/{id}/like", "DELETE /api/v1/federation/videos/{id}/like"]:
-    config.append(operation(name, **{"path.id": remote["items"][0]["id"]}))
 config.append(accepting("POST /api/v1/admin/federation/follows", "409", "422",
                         why="the URL must be another instance's, at an address the egress policy allows (422), and not blocked (409)"))
 for name in ["DELETE /api/v1/admin/webhooks/{id}", "GET /api/v1/admin/webhooks/{id}/deliveries"]:

@@ -43,7 +43,7 @@ pub async fn actor(ctx: web::Data<FederationContext>) -> Result<HttpResponse, Ap
 pub async fn person(ctx: web::Data<FederationContext>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     enabled(&ctx)?;
     let id: Uuid = path.parse().map_err(|_| ApiError::not_found("person"))?;
-    let name = sqlx::query_scalar!("select name from app_user where id = $1", id)
+    let name = sqlx::query_scalar!("select name from app_user where id = $1 and origin is null", id)
         .fetch_optional(&ctx.pool)
         .await?
         .ok_or_else(|| ApiError::not_found("person"))?;
@@ -123,9 +123,12 @@ pub async fn webfinger(ctx: web::Data<FederationContext>, query: web::Query<Fing
     let answer = match user {
         None => objects::webfinger(&format!("acct:{0}@{0}", instance.host()), &actor, origin),
         Some(id) => {
-            let exists = sqlx::query_scalar!("select exists (select 1 from app_user where id = $1) as \"e!\"", id)
-                .fetch_one(&ctx.pool)
-                .await?;
+            let exists = sqlx::query_scalar!(
+                "select exists (select 1 from app_user where id = $1 and origin is null) as \"e!\"",
+                id
+            )
+            .fetch_one(&ctx.pool)
+            .await?;
             if !exists {
                 return Err(ApiError::not_found("account"));
             }
@@ -155,10 +158,10 @@ pub async fn nodeinfo(ctx: web::Data<FederationContext>) -> Result<HttpResponse,
     enabled(&ctx)?;
     let usage = sqlx::query!(
         r#"
-        select (select count(*) from app_user) as "users!",
+        select (select count(*) from app_user where origin is null) as "users!",
                (select count(distinct user_id) from participation_day where day > current_date - 30) as "month!",
                (select count(distinct user_id) from participation_day where day > current_date - 180) as "halfyear!",
-               (select count(*) from video where status = 'published') as "videos!"
+               (select count(*) from video where status = 'published' and origin is null) as "videos!"
         "#
     )
     .fetch_one(&ctx.pool)

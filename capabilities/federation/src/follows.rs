@@ -26,6 +26,8 @@ pub async fn apply(
         "Accept" | "Reject" => answered(ctx, conn, signer, activity).await,
         _ if crate::likes::apply(ctx, conn, activity).await? => Ok(()),
         _ if crate::remote_videos::apply(conn, signer, activity).await? => Ok(()),
+        _ if crate::comments::apply(ctx, conn, signer, activity).await? => Ok(()),
+        _ if crate::journeys::apply(ctx, conn, signer, activity).await? => Ok(()),
         other => {
             tracing::debug!(kind = other, actor = %signer.id, "ignoring an activity this instance does not act on");
             Ok(())

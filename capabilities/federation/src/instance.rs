@@ -109,6 +109,16 @@ impl Instance {
         format!("{}/federation/videos/{video}", self.origin)
     }
 
+    /// A comment as partners know it.
+    pub fn comment_id(&self, comment: Uuid) -> String {
+        format!("{}/federation/comments/{comment}", self.origin)
+    }
+
+    /// A journey as partners know it (a `Playlist`).
+    pub fn journey_id(&self, journey: Uuid) -> String {
+        format!("{}/federation/journeys/{journey}", self.origin)
+    }
+
     /// A new id for an activity this instance sends.
     pub fn new_activity_id(&self) -> String {
         format!("{}/federation/activities/{}", self.origin, Uuid::now_v7())

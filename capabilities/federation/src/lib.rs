@@ -19,8 +19,15 @@
 //! - **Remote videos** (`remote_videos`): what followed instances federate is kept
 //!   here (`Create`/`Update`/`Delete{Video}`) and listed to local people with its
 //!   origin, played from the origin.
-//! - **Likes** (`likes`): people here like partners' videos (the origin is sent
-//!   `Like`/`Undo`); partners' likes of our federated videos count here.
+//! - **Remote content is ours to use**: a partner's video is a `video` row marked with
+//!   its origin, its author an `app_user` row (`people`), so search, lists, "for you",
+//!   journeys, assignments and progress treat it like our own.
+//! - **Likes** (`likes`) and **comments** (`comments`): people here like and comment
+//!   on partners' videos as on ours (the origin is sent `Like`/`Undo` and
+//!   `Create{Note}`/`Delete`); partners' likes and comments on our federated videos
+//!   count and show here.
+//! - **Journeys** (`journeys`): a federated journey goes to followers as a `Playlist`;
+//!   a partner's becomes a journey here that managers assign.
 //! - **Delivery** ([`delivery`]): activities leave through the job queue, retried with
 //!   backoff per inbox, behind a circuit breaker per instance, and given up once an
 //!   instance has been unreachable too long; never in the request that caused them.
@@ -37,13 +44,16 @@ use skillreel_web::egress::EgressPolicy;
 use sqlx::PgPool;
 
 mod admin;
+mod comments;
 pub mod delivery;
 mod discovery;
 mod follows;
 mod inbox;
 pub mod instance;
+mod journeys;
 mod likes;
 pub mod objects;
+mod people;
 mod remote;
 mod remote_videos;
 mod routes;

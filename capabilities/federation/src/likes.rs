@@ -1,15 +1,14 @@
-//! Likes across instances. A person here likes a partner's video
-//! (`PUT /api/v1/federation/videos/{id}/like`): the origin is sent `Like` (and
-//! `Undo{Like}` when it is taken back), by this instance's actor on that person's
+//! Likes across instances. A person here likes a partner's video like any other
+//! (`PUT /api/v1/videos/{id}/like`): the `video.liked` event has the origin sent `Like`
+//! (and `video.unliked` an `Undo{Like}`), by this instance's actor on that person's
 //! behalf. A `Like` of one of our federated videos from a partner counts in the video's
 //! likes here, once per remote person; its `Undo` takes it back.
 //!
 //! An instance actor speaks for its own people: an activity whose actor is a person of
 //! the signing instance actor's host is accepted as theirs (see the inbox).
 
-use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
-use skillreel_auth::AuthUser;
+use skillreel_queue::QueueError;
 use skillreel_web::ApiError;
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -85,85 +84,73 @@ pub async fn apply(ctx: &FederationContext, conn: &mut PgConnection, activity: &
     Ok(true)
 }
 
-/// `PUT /api/v1/federation/videos/{id}/like` and `DELETE …/like`: a person here likes
-/// (or stops liking) a partner's video; the origin is told. Idempotent.
-pub async fn like(
-    user: AuthUser,
-    ctx: web::Data<FederationContext>,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    set_like(&user, &ctx, &path, true).await
-}
-
-pub async fn unlike(
-    user: AuthUser,
-    ctx: web::Data<FederationContext>,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    set_like(&user, &ctx, &path, false).await
-}
-
-async fn set_like(user: &AuthUser, ctx: &FederationContext, raw: &str, liked: bool) -> Result<HttpResponse, ApiError> {
-    let id: Uuid = raw.parse().map_err(|_| ApiError::not_found("video"))?;
-    let mut tx = ctx.pool.begin().await?;
-    let video = sqlx::query!("select object_id, host from remote_video where id = $1", id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| ApiError::not_found("video"))?;
-    let person = ctx.instance.person_id(user.id.as_uuid());
-    // The Like's id, when this call changed anything (an Undo names the Like it undoes).
+/// Tells the origin of a partner's video that `user` likes it (or no longer does), when
+/// a `video.liked` or `video.unliked` event says so; our own videos are not sent.
+/// Idempotent: a like already told (or an unlike of one never told) sends nothing.
+pub async fn tell_origin(
+    ctx: &FederationContext,
+    conn: &mut PgConnection,
+    video: Uuid,
+    user: Uuid,
+    liked: bool,
+) -> Result<(), QueueError> {
+    let Some(remote) = sqlx::query!(
+        r#"select origin as "host!", origin_id as "object_id!" from video where id = $1 and origin is not null"#,
+        video
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(());
+    };
+    // The Like's id, when this changed anything (an Undo names the Like it undoes).
     let changed = if liked {
-        let activity_id = ctx.instance.new_activity_id();
         sqlx::query_scalar!(
-            r#"insert into remote_video_like (remote_video_id, user_id, activity_id) values ($1, $2, $3)
+            r#"insert into federation_sent_like (video_id, user_id, activity_id) values ($1, $2, $3)
                on conflict do nothing returning activity_id"#,
-            id,
-            user.id.as_uuid(),
-            activity_id,
+            video,
+            user,
+            ctx.instance.new_activity_id(),
         )
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut *conn)
         .await?
     } else {
         sqlx::query_scalar!(
-            "delete from remote_video_like where remote_video_id = $1 and user_id = $2 returning activity_id",
-            id,
-            user.id.as_uuid(),
+            "delete from federation_sent_like where video_id = $1 and user_id = $2 returning activity_id",
+            video,
+            user,
         )
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut *conn)
         .await?
     };
-    if let Some(like_id) = changed
-        && let Some(origin) = origin_actor(&mut tx, &video.host).await?
-    {
-        let like = json!({
-            "id": like_id,
-            "type": "Like",
+    let Some(like_id) = changed else {
+        return Ok(());
+    };
+    let Some(origin) = origin_actor(&mut *conn, &remote.host).await? else {
+        return Ok(());
+    };
+    let person = ctx.instance.person_id(user);
+    let like = json!({ "id": like_id, "type": "Like", "actor": person, "object": remote.object_id });
+    let activity = if liked {
+        let mut like = like;
+        like["@context"] = objects::context();
+        like["to"] = json!([origin.id]);
+        like
+    } else {
+        json!({
+            "@context": objects::context(),
+            "id": ctx.instance.new_activity_id(),
+            "type": "Undo",
             "actor": person,
-            "object": video.object_id,
-        });
-        let activity = if liked {
-            let mut like = like;
-            like["@context"] = objects::context();
-            like["to"] = json!([origin.id]);
-            like
-        } else {
-            json!({
-                "@context": objects::context(),
-                "id": ctx.instance.new_activity_id(),
-                "type": "Undo",
-                "actor": person,
-                "object": like,
-                "to": [origin.id],
-            })
-        };
-        delivery::send(&mut tx, &video.host, origin.delivery_inbox(), activity).await?;
-    }
-    tx.commit().await?;
-    Ok(HttpResponse::NoContent().finish())
+            "object": like,
+            "to": [origin.id],
+        })
+    };
+    delivery::send(conn, &remote.host, origin.delivery_inbox(), activity).await
 }
 
-/// The actor of an instance this one follows (where its likes go).
-async fn origin_actor(conn: &mut PgConnection, host: &str) -> Result<Option<Actor>, sqlx::Error> {
+/// The actor of an instance this one follows (where its likes and comments go).
+pub(crate) async fn origin_actor(conn: &mut PgConnection, host: &str) -> Result<Option<Actor>, sqlx::Error> {
     let Some(follow) = store::follow(&mut *conn, Direction::Outgoing, host).await? else {
         return Ok(None);
     };

@@ -1,9 +1,11 @@
 //! Videos from the instances this one follows: `Create{Video}` and `Update{Video}`
-//! keep a copy of what the origin says (`remote_video`), `Delete` drops it, blocking
-//! the instance drops all of its. Local people list and search them
-//! (`GET /api/v1/federation/videos`), marked with their origin and played from the
-//! origin's HLS (the URL in the object, signed by the origin for a while; it is
-//! refreshed by every `Update`).
+//! keep what the origin says as a `video` row marked with its `origin` (its author a
+//! row of their own, see `people`), so it is listed, searched, recommended, liked,
+//! commented, added to journeys and watched like ours, and played from the origin's
+//! HLS (the URL in the object, signed by the origin for a while; refreshed by every
+//! `Update`). `Delete` removes it here and leaves the row as a tombstone, so a late
+//! `Update` cannot bring it back; blocking the instance drops all of its.
+//! `GET /api/v1/federation/videos` lists partners' videos alone, by origin.
 //!
 //! Only videos from instances this one follows (accepted) are kept, and only those
 //! whose id and author are on the sender's host: an instance speaks for its own
@@ -22,6 +24,7 @@ use uuid::Uuid;
 
 use crate::FederationContext;
 use crate::objects::{Incoming, id_of};
+use crate::people::{author_of, remote_person};
 use crate::remote::host_of;
 use crate::store::{self, Actor, Direction, FollowState};
 
@@ -170,14 +173,17 @@ pub async fn apply(conn: &mut PgConnection, signer: &Actor, activity: &Incoming)
             if host_of(id).is_none_or(|h| !h.eq_ignore_ascii_case(&signer.host)) {
                 return Err(ApiError::bad_request("an instance may only delete its own objects"));
             }
-            sqlx::query!(
-                "delete from remote_video where object_id = $1 and host = $2",
+            let removed = sqlx::query!(
+                r#"update video set status = 'removed', origin_hls_url = null, origin_thumbnail_url = null,
+                          updated_at = now()
+                    where origin_id = $1 and origin = $2 and status <> 'removed'"#,
                 id,
                 signer.host
             )
             .execute(conn)
             .await?;
-            Ok(true)
+            // Not a video of theirs here: another kind of object may be meant.
+            Ok(removed.rows_affected() > 0)
         }
         _ => Ok(false),
     }
@@ -189,42 +195,68 @@ async fn followed(conn: &mut PgConnection, host: &str) -> Result<bool, sqlx::Err
         .is_some_and(|f| f.state == FollowState::Accepted))
 }
 
-async fn save(conn: &mut PgConnection, host: &str, v: &RemoteVideo, document: &Value) -> Result<(), sqlx::Error> {
-    sqlx::query!(
+/// Keeps (or refreshes) a partner's video; what was removed here stays removed.
+pub async fn save(conn: &mut PgConnection, host: &str, v: &RemoteVideo, object: &Value) -> Result<Uuid, sqlx::Error> {
+    let (actor, name) = author_of(object).unwrap_or_else(|| (format!("https://{host}"), None));
+    let owner = remote_person(&mut *conn, host, &actor, name.as_deref()).await?;
+    let language = v
+        .language
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .filter(|l| l.len() == 2 && l.bytes().all(|b| b.is_ascii_lowercase()))
+        .unwrap_or_else(|| "en".to_owned());
+    let saved = sqlx::query_scalar!(
         r#"
-        insert into remote_video (id, object_id, host, attributed_to, name, content, duration_seconds, language,
-                                  tags, html_url, hls_url, thumbnail_url, published_at, document)
-        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, coalesce($13, now()), $14)
-        on conflict (object_id) do update
-           set attributed_to = excluded.attributed_to, name = excluded.name, content = excluded.content,
-               duration_seconds = excluded.duration_seconds, language = excluded.language, tags = excluded.tags,
-               html_url = excluded.html_url, hls_url = excluded.hls_url, thumbnail_url = excluded.thumbnail_url,
-               document = excluded.document, updated_at = now()
-         where remote_video.host = excluded.host
+        insert into video (id, owner_id, title, description, tags, status, visibility, language, duration_ms,
+                           published_at, origin, origin_id, origin_url, origin_hls_url, origin_thumbnail_url)
+        values ($1, $2, $3, $4, $5, 'published', 'federated', $6, $7, coalesce($8, now()), $9, $10, $11, $12, $13)
+        on conflict (origin_id) do update
+           set owner_id = excluded.owner_id, title = excluded.title, description = excluded.description,
+               tags = excluded.tags, language = excluded.language, duration_ms = excluded.duration_ms,
+               origin_url = excluded.origin_url, origin_hls_url = excluded.origin_hls_url,
+               origin_thumbnail_url = excluded.origin_thumbnail_url, updated_at = now()
+         where video.origin = excluded.origin and video.status = 'published'
+        returning id
         "#,
         Uuid::now_v7(),
-        v.object_id,
-        host,
-        v.attributed_to,
+        owner,
         v.name,
         v.content,
-        v.duration_seconds,
-        v.language,
         &v.tags,
+        language,
+        v.duration_seconds.map(|s| i64::from(s) * 1000),
+        v.published_at,
+        host,
+        v.object_id,
         v.html_url,
         v.hls_url,
         v.thumbnail_url,
-        v.published_at,
-        document,
     )
-    .execute(conn)
+    .fetch_optional(&mut *conn)
     .await?;
-    Ok(())
+    match saved {
+        Some(id) => Ok(id),
+        None => {
+            sqlx::query_scalar!("select id from video where origin_id = $1", v.object_id)
+                .fetch_one(conn)
+                .await
+        }
+    }
 }
 
-/// Drops every video of a blocked instance.
+/// Drops what a blocked instance brought: its journeys, its people's comments and its
+/// videos (with what our people said and did on them). Returns the videos dropped.
 pub async fn forget_instance(conn: &mut PgConnection, host: &str) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query!("delete from remote_video where host = $1", host)
+    sqlx::query!("delete from journey where origin = $1", host)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query!(
+        "delete from comment where author_id in (select id from app_user where origin = $1)",
+        host
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(sqlx::query!("delete from video where origin = $1", host)
         .execute(conn)
         .await?
         .rows_affected())
@@ -236,12 +268,14 @@ pub struct RemoteVideoView {
     pub id: Uuid,
     /// The instance it comes from (`host[:port]`).
     pub origin: String,
+    /// Who published it there.
+    pub author: String,
     /// Its ActivityPub id at the origin.
     pub object_id: String,
     pub title: String,
     pub description: String,
     pub duration_seconds: Option<i32>,
-    pub language: Option<String>,
+    pub language: String,
     pub tags: Vec<String>,
     /// Its page at the origin.
     pub url: Option<String>,
@@ -300,16 +334,19 @@ pub async fn list(
     let mut conn = ctx.pool.acquire().await?;
     let rows = sqlx::query!(
         r#"
-        select id, host, object_id, name, content, duration_seconds, language, tags, html_url, hls_url,
-               thumbnail_url, published_at, updated_at,
-               (extract(epoch from published_at) * 1000000)::float8 as "key!"
-          from remote_video
-         where ($1::text is null or host = $1)
-           and (select bool_and(name || ' ' || content || ' ' || array_to_string(tags, ' ') ilike w)
+        select v.id, v.origin as "host!", v.origin_id as "object_id!", v.title as name, v.description as content,
+               (v.duration_ms / 1000)::int4 as duration_seconds, v.language, v.tags, v.origin_url as html_url,
+               v.origin_hls_url as hls_url, v.origin_thumbnail_url as thumbnail_url,
+               v.published_at as "published_at!", v.updated_at, u.name as author,
+               (extract(epoch from v.published_at) * 1000000)::float8 as "key!"
+          from video v join app_user u on u.id = v.owner_id
+         where v.origin is not null and v.status = 'published'
+           and ($1::text is null or v.origin = $1)
+           and (select bool_and(v.title || ' ' || v.description || ' ' || array_to_string(v.tags, ' ') ilike w)
                   from unnest($2::text[]) w) is not false
            and ($3::float8 is null
-                or (published_at, id) < (timestamptz 'epoch' + $3::float8::int8 * interval '1 microsecond', $4))
-         order by published_at desc, id desc
+                or (v.published_at, v.id) < (timestamptz 'epoch' + $3::float8::int8 * interval '1 microsecond', $4))
+         order by v.published_at desc, v.id desc
          limit $5
         "#,
         query.origin.as_deref().map(str::to_ascii_lowercase),
@@ -329,6 +366,7 @@ pub async fn list(
             .map(|r| RemoteVideoView {
                 id: r.id,
                 origin: r.host,
+                author: r.author,
                 object_id: r.object_id,
                 title: r.name,
                 description: r.content,

@@ -7,7 +7,6 @@ use skillreel_web::openapi::{Body, Doc, Success, list, schema};
 use skillreel_web::{RouteSpec, route};
 
 use crate::admin::{self, FollowView, InstancePolicy, NewFollow};
-use crate::likes;
 use crate::remote_videos::{self, RemoteQuery, RemoteVideoView};
 use crate::store::InstanceView;
 use crate::{discovery, inbox, videos};
@@ -35,6 +34,9 @@ pub fn routes() -> Vec<RouteSpec> {
         RouteSpec::new(M::POST, "/federation/inbox", || web::post().to(inbox::receive)),
         RouteSpec::new(M::GET, "/federation/users/{id}", || web::get().to(discovery::person)),
         RouteSpec::new(M::GET, "/federation/videos/{id}", || web::get().to(videos::object)),
+        RouteSpec::new(M::GET, "/federation/journeys/{id}", || {
+            web::get().to(crate::journeys::object)
+        }),
         RouteSpec::new(M::GET, "/federation/videos/{id}/likes", || web::get().to(videos::likes)),
         RouteSpec::new(M::GET, "/federation/videos/{id}/shares", || {
             web::get().to(videos::shares)
@@ -51,26 +53,6 @@ pub fn routes() -> Vec<RouteSpec> {
                 Json(page_of::<Page<RemoteVideoView>, RemoteVideoView>()),
             )
             .query(params::<RemoteQuery>()),
-        ),
-        route(
-            M::PUT,
-            "/api/v1/federation/videos/{id}/like",
-            || web::put().to(likes::like),
-            Doc::new(
-                "federation",
-                "Like a partner's video (its origin is told; idempotent)",
-                NoContent,
-            ),
-        ),
-        route(
-            M::DELETE,
-            "/api/v1/federation/videos/{id}/like",
-            || web::delete().to(likes::unlike),
-            Doc::new(
-                "federation",
-                "Take a like of a partner's video back (idempotent)",
-                NoContent,
-            ),
         ),
         route(
             M::POST,

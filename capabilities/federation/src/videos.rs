@@ -56,27 +56,45 @@ pub fn spawn_consumer(ctx: Arc<FederationContext>, stop: CancellationToken) -> t
 async fn on_event(ctx: &FederationContext, conn: &mut PgConnection, event: &StoredEvent) -> Result<(), QueueError> {
     if !matches!(
         event.kind.as_str(),
-        "video.published" | "video.updated" | "video.removed"
+        "video.published"
+            | "video.updated"
+            | "video.removed"
+            | "video.liked"
+            | "video.unliked"
+            | "comment.created"
+            | "comment.deleted"
+            | "journey.published"
+            | "journey.updated"
+            | "journey.removed"
     ) {
         return Ok(());
     }
-    let video = match serde_json::from_value::<DomainEvent>(event.payload.clone()) {
-        Ok(
-            DomainEvent::VideoPublished { video, .. }
-            | DomainEvent::VideoUpdated { video, .. }
-            | DomainEvent::VideoRemoved { video, .. },
-        ) => video,
-        _ => {
-            tracing::error!(event = %event.id, "federation: skipping a video event of an unknown shape");
-            return Ok(());
-        }
+    let Ok(event_data) = serde_json::from_value::<DomainEvent>(event.payload.clone()) else {
+        tracing::error!(event = %event.id, "federation: skipping an event of an unknown shape");
+        return Ok(());
     };
-    sync(ctx, conn, video).await
+    match event_data {
+        DomainEvent::VideoPublished { video, .. }
+        | DomainEvent::VideoUpdated { video, .. }
+        | DomainEvent::VideoRemoved { video, .. } => sync(ctx, conn, video).await,
+        DomainEvent::VideoLiked { video, actor } => {
+            crate::likes::tell_origin(ctx, conn, video.as_uuid(), actor.as_uuid(), true).await
+        }
+        DomainEvent::VideoUnliked { video, actor } => {
+            crate::likes::tell_origin(ctx, conn, video.as_uuid(), actor.as_uuid(), false).await
+        }
+        DomainEvent::CommentCreated { comment, .. } => crate::comments::tell(ctx, conn, comment, true).await,
+        DomainEvent::CommentDeleted { comment, .. } => crate::comments::tell(ctx, conn, comment, false).await,
+        DomainEvent::JourneyPublished { journey, .. }
+        | DomainEvent::JourneyUpdated { journey, .. }
+        | DomainEvent::JourneyRemoved { journey, .. } => crate::journeys::sync(ctx, conn, journey).await,
+        _ => Ok(()),
+    }
 }
 
-/// Whether partners may see `video`: published, and federated.
+/// Whether partners may see `video`: made here, published, and federated.
 fn federates(video: &VideoRecord) -> bool {
-    video.status == VideoStatus::Published && video.visibility == Visibility::Federated
+    video.origin.is_none() && video.status == VideoStatus::Published && video.visibility == Visibility::Federated
 }
 
 /// Brings what partners know of `video` in line with what it is now.
@@ -192,7 +210,9 @@ pub fn peertube_video(instance: &crate::Instance, view: &VideoView, captions: &[
         "url": url,
         "icon": icon,
         "subtitleLanguage": captions.iter().map(|(lang, href)| json!({ "identifier": lang, "name": lang, "url": href })).collect::<Vec<_>>(),
-        "attributedTo": [instance.person_id(view.owner.id.as_uuid())],
+        // The author as an object, so partners can name them without a fetch (PeerTube
+        // reads `Person` objects here as well as ids).
+        "attributedTo": [{ "type": "Person", "id": instance.person_id(view.owner.id.as_uuid()), "name": view.owner.name }],
         "published": view.published_at.and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok()),
         "updated": view.updated_at.format(&time::format_description::well_known::Rfc3339).ok(),
         "likes": format!("{id}/likes"),

@@ -37,7 +37,7 @@ pub async fn team_members(conn: &mut PgConnection, team: &str) -> Result<Vec<Uui
 
 /// Of `people`, those who exist.
 pub async fn existing(conn: &mut PgConnection, people: &[Uuid]) -> Result<Vec<Uuid>, sqlx::Error> {
-    sqlx::query_scalar!("select id from app_user where id = any($1)", people)
+    sqlx::query_scalar!("select id from app_user where id = any($1) and origin is null", people)
         .fetch_all(conn)
         .await
 }

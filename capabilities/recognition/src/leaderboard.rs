@@ -162,6 +162,7 @@ pub async fn get(
               from reputation_entry e
               join app_user u on u.id = e.user_id
              where ($1::timestamptz is null or e.occurred_at >= $1)
+               and u.origin is null
                and ($2::text is null or u.team = $2)
                and ($3::uuid is null or e.community_id = $3)
              group by e.user_id

@@ -162,7 +162,7 @@ macro_rules! people_on_skill {
             select s.user_id as "id!", u.name, u.team, s.published as "published!", s.completed as "completed!",
                    s.liked as "liked!", s.score as "score!", array[$4::text] as "skills!",
                    exists (select 1 from person_follow f where f.follower_id = $1 and f.followee_id = s.user_id) as "following!"
-              from scored s join app_user u on u.id = s.user_id
+              from scored s join app_user u on u.id = s.user_id and u.origin is null
              where ($5::float8 is null or (s.score, s.user_id) < ($5, $6::uuid))
              order by s.score desc, s.user_id desc
              limit $7
@@ -266,7 +266,7 @@ macro_rules! people_like_me {
             select s.user_id as "id!", u.name, u.team, s.published as "published!", s.completed as "completed!",
                    s.liked as "liked!", s.score as "score!", s.skills as "skills!",
                    exists (select 1 from person_follow f where f.follower_id = $1 and f.followee_id = s.user_id) as "following!"
-              from scored s join app_user u on u.id = s.user_id
+              from scored s join app_user u on u.id = s.user_id and u.origin is null
              where ($4::float8 is null or (s.score, s.user_id) < ($4, $5::uuid))
              order by s.score desc, s.user_id desc
              limit $6

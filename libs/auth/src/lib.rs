@@ -14,4 +14,4 @@ mod verifier;
 
 pub use dev::{DevIdentity, DevTokenIssuer};
 pub use extractor::{AuthUser, Authenticator};
-pub use verifier::{Audience, AuthError, Claims, JwtVerifier};
+pub use verifier::{Audience, AuthError, Claims, JwtVerifier, REMOTE_SUBJECT_PREFIX};

@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 use skillreel_config::AuthSettings;
 use tokio::sync::{Mutex, RwLock};
 
+/// The subjects under which people of other instances are kept (see `app_user.origin`).
+pub const REMOTE_SUBJECT_PREFIX: &str = "remote:";
+
 /// What a token must carry. `sub` is the identity provider's stable id; the rest
 /// provisions the person's profile.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -221,6 +224,12 @@ impl JwtVerifier {
         let claims = data.claims;
         if claims.sub.is_empty() || claims.sub.len() > 255 || claims.sub.chars().any(char::is_control) {
             return Err(AuthError::Invalid("bad subject".into()));
+        }
+        // People of other instances are kept under `remote:` subjects; no token speaks for them.
+        if claims.sub.starts_with(REMOTE_SUBJECT_PREFIX) {
+            return Err(AuthError::Invalid(
+                "this subject is reserved for people of other instances".into(),
+            ));
         }
         Ok(claims)
     }

@@ -59,6 +59,16 @@ pub struct UploadProgressView {
     pub total_bytes: Option<i64>,
 }
 
+/// Where a video from another instance comes from.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Origin)]
+pub struct OriginView {
+    /// The instance that published it (`host[:port]`).
+    pub host: String,
+    /// Its page there.
+    pub url: Option<String>,
+}
+
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[schema(as = Video)]
 pub struct VideoView {
@@ -99,6 +109,9 @@ pub struct VideoView {
     pub thumbnail: Option<String>,
     /// The poster at most 320 pixels wide, for lists.
     pub thumbnail_small: Option<String>,
+    /// Set when another instance published it: it plays from there, and is edited there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<OriginView>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -134,7 +147,12 @@ impl VideoView {
             VideoStatus::Ready | VideoStatus::Published | VideoStatus::PendingReview | VideoStatus::Rejected
         ) || (video.status == VideoStatus::Processing && video.playable_at.is_some());
         let links = links.filter(|_| playable);
-        let hls = links.zip(video.hls_key.as_deref()).and_then(|(l, k)| l.url(&video, k));
+        // A partner's video plays from its origin, whatever the caller's links.
+        let remote = video.origin.as_ref();
+        let hls = match remote {
+            Some(origin) => origin.hls_url.clone(),
+            None => links.zip(video.hls_key.as_deref()).and_then(|(l, k)| l.url(&video, k)),
+        };
         let storyboard = links
             .zip(video.storyboard_key.as_deref())
             .and_then(|(l, k)| l.url(&video, k));
@@ -151,13 +169,19 @@ impl VideoView {
             time_to_playable_seconds: seconds(video.time_to_playable_ms),
             time_to_complete_seconds: seconds(video.time_to_complete_ms),
         });
-        let thumbnail = links
-            .zip(video.thumbnail_key.as_deref())
-            .and_then(|(l, k)| l.url(&video, k));
-        // The small poster sits beside the large one.
-        let thumbnail_small = thumbnail
-            .as_ref()
-            .map(|url| url.replace("thumbnail.jpg", "thumbnail-small.jpg"));
+        let (thumbnail, thumbnail_small) = match remote {
+            Some(origin) => (origin.thumbnail_url.clone(), origin.thumbnail_url.clone()),
+            None => {
+                let large = links
+                    .zip(video.thumbnail_key.as_deref())
+                    .and_then(|(l, k)| l.url(&video, k));
+                // The small poster sits beside the large one.
+                let small = large
+                    .as_ref()
+                    .map(|url| url.replace("thumbnail.jpg", "thumbnail-small.jpg"));
+                (large, small)
+            }
+        };
         Self {
             id: video.id,
             title: video.title,
@@ -200,6 +224,10 @@ impl VideoView {
             playback: hls.map(|hls| PlaybackView { hls, storyboard }),
             thumbnail,
             thumbnail_small,
+            origin: video.origin.map(|o| OriginView {
+                host: o.host,
+                url: o.url,
+            }),
             created_at: video.created_at,
             updated_at: video.updated_at,
         }

@@ -13,6 +13,9 @@ pub struct Comment {
     pub video_id: Uuid,
     pub author_id: Uuid,
     pub author_name: String,
+    /// The author's instance, when they are a partner's (`host[:port]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author_origin: Option<String>,
     pub parent_id: Option<Uuid>,
     /// Empty once deleted or removed.
     pub body: String,
@@ -57,7 +60,7 @@ pub async fn find(conn: &mut PgConnection, id: Uuid) -> Result<Option<Comment>, 
     sqlx::query_as!(
         Comment,
         r#"
-        select c.id, c.video_id, c.author_id, u.name as author_name, c.parent_id,
+        select c.id, c.video_id, c.author_id, u.name as author_name, u.origin as author_origin, c.parent_id,
                case when c.status = 'visible' then c.body else '' end as "body!",
                c.is_question, c.accepted_answer_id, c.status, c.created_at, c.updated_at
           from comment c join app_user u on u.id = c.author_id
@@ -74,7 +77,7 @@ pub async fn for_video(conn: &mut PgConnection, video: VideoId, limit: i64) -> R
     sqlx::query_as!(
         Comment,
         r#"
-        select c.id, c.video_id, c.author_id, u.name as author_name, c.parent_id,
+        select c.id, c.video_id, c.author_id, u.name as author_name, u.origin as author_origin, c.parent_id,
                case when c.status = 'visible' then c.body else '' end as "body!",
                c.is_question, c.accepted_answer_id, c.status, c.created_at, c.updated_at
           from comment c join app_user u on u.id = c.author_id

@@ -56,9 +56,22 @@ pub enum DomainEvent {
         /// Whether it asks a question.
         question: bool,
     },
+    /// A comment was deleted by its author or removed by a moderator.
+    #[serde(rename = "comment.deleted")]
+    CommentDeleted {
+        comment: Uuid,
+        video: VideoId,
+        actor: UserId,
+    },
     /// A journey became visible to its audience.
     #[serde(rename = "journey.published")]
     JourneyPublished { journey: JourneyId, actor: UserId },
+    /// A journey's details, steps or visibility changed.
+    #[serde(rename = "journey.updated")]
+    JourneyUpdated { journey: JourneyId, actor: UserId },
+    /// A journey was deleted.
+    #[serde(rename = "journey.removed")]
+    JourneyRemoved { journey: JourneyId, actor: UserId },
     /// Someone (`actor`) asked `assignee` to complete a journey or a video.
     #[serde(rename = "assignment.created")]
     AssignmentCreated {
@@ -168,7 +181,10 @@ impl DomainEvent {
             Self::VideoLiked { .. } => "video.liked",
             Self::VideoUnliked { .. } => "video.unliked",
             Self::CommentCreated { .. } => "comment.created",
+            Self::CommentDeleted { .. } => "comment.deleted",
             Self::JourneyPublished { .. } => "journey.published",
+            Self::JourneyUpdated { .. } => "journey.updated",
+            Self::JourneyRemoved { .. } => "journey.removed",
             Self::AssignmentCreated { .. } => "assignment.created",
             Self::VideoCompleted { .. } => "video.completed",
             Self::VideoInitialized(_) => "video.initialized",
@@ -201,7 +217,10 @@ impl DomainEvent {
             | Self::VideoLiked { actor, .. }
             | Self::VideoUnliked { actor, .. }
             | Self::CommentCreated { actor, .. }
+            | Self::CommentDeleted { actor, .. }
             | Self::JourneyPublished { actor, .. }
+            | Self::JourneyUpdated { actor, .. }
+            | Self::JourneyRemoved { actor, .. }
             | Self::AssignmentCreated { actor, .. }
             | Self::VideoCompleted { actor, .. }
             | Self::JourneyCompleted { actor, .. }
@@ -235,14 +254,15 @@ impl DomainEvent {
             | Self::VideoPaused(p)
             | Self::VideoSeeked(p)
             | Self::VideoTerminated(p) => ("video", p.video.as_uuid()),
-            Self::JourneyPublished { journey, .. } | Self::JourneyCompleted { journey, .. } => {
-                ("journey", journey.as_uuid())
-            }
+            Self::JourneyPublished { journey, .. }
+            | Self::JourneyUpdated { journey, .. }
+            | Self::JourneyRemoved { journey, .. }
+            | Self::JourneyCompleted { journey, .. } => ("journey", journey.as_uuid()),
             Self::AssignmentCreated { assignment, .. } => ("assignment", assignment.as_uuid()),
             Self::RecommendationCreated { recommendation, .. } => ("recommendation", *recommendation),
             // ordered per recipient, so a later state is never overtaken by an earlier one
             Self::RecommendationUpdated { actor, .. } => ("person", actor.as_uuid()),
-            Self::CommentCreated { comment, .. } => ("comment", *comment),
+            Self::CommentCreated { comment, .. } | Self::CommentDeleted { comment, .. } => ("comment", *comment),
             Self::AnswerAccepted { answer, .. } => ("comment", *answer),
             Self::KudosGiven { kudos, .. } => ("kudos", *kudos),
             Self::RequestCreated { request, .. } | Self::RequestFulfilled { request, .. } => ("request", *request),

@@ -26,6 +26,18 @@ pub fn allows(user: &AuthUser, action: Action, video: &VideoRecord, membership: 
     user.viewer().may(action, &video.facts(), membership)
 }
 
+/// A partner's video is changed at its origin: what it says, its captions and its
+/// state here follow from there (an admin or moderator may still remove it here).
+pub fn made_here(video: &VideoRecord) -> Result<(), skillreel_web::ApiError> {
+    match &video.origin {
+        Some(origin) => Err(skillreel_web::ApiError::conflict(format!(
+            "this video comes from {}; it is changed there",
+            origin.host
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Operators' endpoints: admins only; `what` says what the caller was refused.
 pub fn require_admin(user: &AuthUser, what: &str) -> Result<(), skillreel_web::ApiError> {
     if user.is_admin() {

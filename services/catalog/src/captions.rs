@@ -145,6 +145,7 @@ async fn editable(
     if !access::allows(user, Action::Caption, &video, Membership::None) {
         return Err(ApiError::forbidden("only the author or an admin may change captions"));
     }
+    access::made_here(&video)?;
     Ok((conn, video, parse_language(&language)?))
 }
 

@@ -81,7 +81,12 @@ impl Instance {
     }
 
     async fn admin_ok(&self, method: Method, path: &str, body: Option<Value>) -> Value {
-        let response = self.call(method.clone(), path, Some(&self.admin), body).await;
+        self.ok_as(&self.admin, method, path, body).await
+    }
+
+    /// As [`Instance::admin_ok`], with someone else's token.
+    async fn ok_as(&self, token: &str, method: Method, path: &str, body: Option<Value>) -> Value {
+        let response = self.call(method.clone(), path, Some(token), body).await;
         let status = response.status();
         let text = response.text().await.unwrap_or_default();
         assert!(status.is_success(), "{method} {path}: {status} {text}");
@@ -1002,7 +1007,7 @@ async fn federated_videos_reach_followers_and_org_videos_never_leave(_: PgPoolOp
     );
     assert_eq!(
         video["attributedTo"],
-        json!([format!("{}/federation/users/{author_id}", b.url())])
+        json!([{"type": "Person", "id": format!("{}/federation/users/{author_id}", b.url()), "name": "author (test)"}])
     );
     let links = video["url"].as_array().cloned().unwrap_or_default();
     assert!(links.iter().any(|l| l["mediaType"] == "text/html"), "{video}");
@@ -1194,7 +1199,6 @@ async fn a_federated_video_on_a_appears_on_b_follows_its_edits_and_goes_with_a_b
     let playlist = reqwest::get(hls).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(playlist.status(), StatusCode::OK, "{hls}");
     assert!(playlist.text().await.unwrap_or_default().starts_with("#EXTM3U"));
-    let _ = inside;
 
     // Search and origin filters.
     let found: Value = b
@@ -1242,20 +1246,53 @@ async fn a_federated_video_on_a_appears_on_b_follows_its_edits_and_goes_with_a_b
         )
         .await;
     assert_problem(response, StatusCode::BAD_REQUEST, "bad_request").await;
-    // Journeys do not federate yet: refused, not stored.
+
+    // On B it is a video like B's own: in the main list and in search, marked with its
+    // origin, played from there, and changed only there.
+    let remote_id = item["id"].as_str().unwrap_or_default().to_owned();
+    let listed: Value = b
+        .call(Method::GET, "/api/v1/videos?q=tracing", Some(&reader), None)
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(listed["items"][0]["id"], remote_id.as_str(), "{listed}");
+    assert_eq!(listed["items"][0]["origin"]["host"], a.host());
+    let copy: Value = b
+        .call(Method::GET, &format!("/api/v1/videos/{remote_id}"), Some(&reader), None)
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_eq!(copy["playback"]["hls"], hls, "{copy}");
+    assert_eq!(copy["owner"]["name"], "ana (test)");
+    assert_eq!(copy["visibility"], "federated");
     let response = b
         .call(
-            Method::POST,
-            "/api/v1/journeys",
-            Some(&reader),
-            Some(json!({"title": "Rust", "visibility": "federated"})),
+            Method::PATCH,
+            &format!("/api/v1/videos/{remote_id}"),
+            Some(&b.admin),
+            Some(json!({"title": "Hijacked"})),
         )
         .await;
-    assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    let problem = assert_problem(response, StatusCode::CONFLICT, "conflict").await;
+    assert!(
+        problem["detail"].as_str().unwrap_or_default().contains(&a.host()),
+        "{problem}"
+    );
+    // Nobody signs in as a partner's person.
+    let response = b
+        .call(
+            Method::GET,
+            "/api/v1/me",
+            Some(&skillreel_testkit::token("remote:https://x.example/u/1", &[])),
+            None,
+        )
+        .await;
+    assert_problem(response, StatusCode::UNAUTHORIZED, "unauthenticated").await;
 
     // A like on B counts on A, once per person; taking it back uncounts it.
     let ana = skillreel_testkit::token("ana", &[]);
-    let remote_id = item["id"].as_str().unwrap_or_default().to_owned();
     let likes_on_a = async || -> i64 {
         let video: Value = a
             .call(Method::GET, &format!("/api/v1/videos/{shared}"), Some(&ana), None)
@@ -1276,44 +1313,260 @@ async fn a_federated_video_on_a_appears_on_b_follows_its_edits_and_goes_with_a_b
         let response = b
             .call(
                 Method::PUT,
-                &format!("/api/v1/federation/videos/{remote_id}/like"),
+                &format!("/api/v1/videos/{remote_id}/like"),
                 Some(&reader),
                 None,
             )
             .await;
-        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+        assert_eq!(response.status(), StatusCode::OK);
     }
     await_likes(1).await;
     let other_reader = skillreel_testkit::token("cleo", &[]);
     let response = b
         .call(
             Method::PUT,
-            &format!("/api/v1/federation/videos/{remote_id}/like"),
+            &format!("/api/v1/videos/{remote_id}/like"),
             Some(&other_reader),
             None,
         )
         .await;
-    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(response.status(), StatusCode::OK);
     await_likes(2).await;
     let response = b
         .call(
             Method::DELETE,
-            &format!("/api/v1/federation/videos/{remote_id}/like"),
+            &format!("/api/v1/videos/{remote_id}/like"),
+            Some(&reader),
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    await_likes(1).await;
+    // Someone new on B finds it in "for you" too, with a reason.
+    b.admin_ok(Method::POST, "/api/v1/admin/recommendations/model", None)
+        .await;
+    let newcomer = skillreel_testkit::token("dora", &[]);
+    let feed: Value = b
+        .call(Method::GET, "/api/v1/me/recommendations", Some(&newcomer), None)
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    let mine = feed["items"]
+        .as_array()
+        .and_then(|all| all.iter().find(|r| r["item"]["id"] == remote_id.as_str()))
+        .cloned();
+    assert!(
+        mine.as_ref()
+            .is_some_and(|r| r["reasons"].as_array().is_some_and(|why| !why.is_empty())),
+        "{feed}"
+    );
+
+    // A comment on B reaches A, by a person A knows as B's; A's reply reaches B in
+    // the same thread; a deletion on B empties it on A.
+    let comment: Value = b
+        .call(
+            Method::POST,
+            &format!("/api/v1/videos/{remote_id}/comments"),
+            Some(&reader),
+            Some(json!({"body": "Does this work with <tokio-console>?"})),
+        )
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    let comment_id = comment["id"].as_str().unwrap_or_default().to_owned();
+    let threads_on = async |instance: &Instance, token: &str, video: &str| -> Value {
+        instance
+            .call(
+                Method::GET,
+                &format!("/api/v1/videos/{video}/comments"),
+                Some(token),
+                None,
+            )
+            .await
+            .json()
+            .await
+            .unwrap_or_default()
+    };
+    let shared_id = shared.to_string();
+    let on_a = eventually("B's comment reaching A", async || {
+        let threads = threads_on(&a, &ana, &shared_id).await;
+        match threads[0]["body"].as_str() {
+            Some(_) => Ok(threads[0].clone()),
+            None => Err(threads.to_string()),
+        }
+    })
+    .await;
+    assert_eq!(on_a["body"], "Does this work with <tokio-console>?");
+    assert_eq!(on_a["author_name"], "ben (test)");
+    assert_eq!(on_a["author_origin"], b.host());
+    let notified: Value = a
+        .call(Method::GET, "/api/v1/me/inbox", Some(&ana), None)
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    let told = notified["items"].as_array().is_some_and(|all| {
+        all.iter()
+            .any(|n| n["kind"] == "comment" && n["payload"]["by"].as_str().is_some_and(|by| by.contains(&b.host())))
+    });
+    assert!(told, "ana hears of it, from whom and where: {notified}");
+    let reply = a
+        .call(
+            Method::POST,
+            &format!("/api/v1/videos/{shared}/comments"),
+            Some(&ana),
+            Some(json!({"body": "Yes, since 0.1.", "parent_id": on_a["id"]})),
+        )
+        .await;
+    assert_eq!(reply.status(), StatusCode::CREATED);
+    eventually("A's reply reaching B in its thread", async || {
+        let threads = threads_on(&b, &reader, &remote_id).await;
+        let replies = &threads[0]["replies"];
+        match (threads[0]["id"].as_str(), replies[0]["body"].as_str()) {
+            (Some(id), Some("Yes, since 0.1.")) if id == comment_id => Ok(()),
+            _ => Err(threads.to_string()),
+        }
+    })
+    .await;
+    let response = b
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/comments/{comment_id}"),
             Some(&reader),
             None,
         )
         .await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    await_likes(1).await;
-    let response = b
-        .call(
-            Method::PUT,
-            &format!("/api/v1/federation/videos/{}/like", uuid::Uuid::new_v4()),
-            Some(&reader),
-            None,
+    eventually("the deletion reaching A", async || {
+        let threads = threads_on(&a, &ana, &shared_id).await;
+        match threads[0]["status"].as_str() {
+            Some("deleted") if threads[0]["body"] == "" => Ok(()),
+            _ => Err(threads.to_string()),
+        }
+    })
+    .await;
+
+    // A journey on A appears on B, its step the video B has; a manager on B assigns it
+    // to a report, who finds it among their assignments; it is changed at A only.
+    let second = publish_video(&a, &a_pool, "ana", "Async cancellation", "federated").await;
+    let (_, page) = remote_titles(&b, &reader, |t| t.len() == 2).await;
+    let second_on_b = page["items"]
+        .as_array()
+        .and_then(|all| all.iter().find(|v| v["title"] == "Async cancellation"))
+        .map(|v| v["id"].clone())
+        .unwrap_or_default();
+    let journey = a
+        .ok_as(
+            &ana,
+            Method::POST,
+            "/api/v1/journeys",
+            Some(json!({"title": "Async Rust in a week", "skills": ["rust"], "visibility": "federated"})),
         )
         .await;
-    assert_problem(response, StatusCode::NOT_FOUND, "not_found").await;
+    let journey_id = journey["id"].as_str().unwrap_or_default().to_owned();
+    a.ok_as(
+        &ana,
+        Method::PUT,
+        &format!("/api/v1/journeys/{journey_id}/steps"),
+        Some(json!({"steps": [{"video_id": second}, {"video_id": inside}, {"video_id": shared}]})),
+    )
+    .await;
+    a.ok_as(
+        &ana,
+        Method::POST,
+        &format!("/api/v1/journeys/{journey_id}/publish"),
+        None,
+    )
+    .await;
+    let manager = skillreel_testkit::token("mia", &[]);
+    let report = skillreel_testkit::token_with_manager("rob", &[], Some("mia"));
+    let report_me: Value = b
+        .call(Method::GET, "/api/v1/me", Some(&report), None)
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    let remote_journey = eventually("A's journey appearing on B", async || {
+        let journeys: Value = b
+            .call(Method::GET, "/api/v1/journeys", Some(&manager), None)
+            .await
+            .json()
+            .await
+            .unwrap_or_default();
+        match journeys["items"].as_array().and_then(|all| all.first()) {
+            Some(j) => Ok(j.clone()),
+            None => Err(journeys.to_string()),
+        }
+    })
+    .await;
+    assert_eq!(remote_journey["title"], "Async Rust in a week");
+    assert_eq!(remote_journey["origin"], a.host());
+    assert_eq!(remote_journey["owner"]["name"], "ana (test)");
+    let steps: Vec<&Value> = remote_journey["steps"]
+        .as_array()
+        .map(|s| s.iter().collect())
+        .unwrap_or_default();
+    assert_eq!(
+        steps.len(),
+        2,
+        "the org video is not a step partners see: {remote_journey}"
+    );
+    assert_eq!(steps[0]["video"]["id"], second_on_b);
+    assert_eq!(steps[1]["video"]["id"], remote_id.as_str());
+    let remote_journey_id = remote_journey["id"].as_str().unwrap_or_default().to_owned();
+    let assigned = b
+        .ok_as(
+            &manager,
+            Method::POST,
+            &format!("/api/v1/journeys/{remote_journey_id}/assignments"),
+            Some(json!({"people": [report_me["id"]], "type": "required"})),
+        )
+        .await;
+    assert_eq!(assigned["assigned"].as_array().map(Vec::len), Some(1), "{assigned}");
+    let mine: Value = b
+        .call(Method::GET, "/api/v1/me/assignments", Some(&report), None)
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert!(mine.to_string().contains(&remote_journey_id), "{mine}");
+    let response = b
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/journeys/{remote_journey_id}"),
+            Some(&b.admin),
+            Some(json!({"title": "Hijacked"})),
+        )
+        .await;
+    assert_problem(response, StatusCode::CONFLICT, "conflict").await;
+    // A renames it; B follows.
+    a.ok_as(
+        &ana,
+        Method::PATCH,
+        &format!("/api/v1/journeys/{journey_id}"),
+        Some(json!({"title": "Async Rust in ten days"})),
+    )
+    .await;
+    eventually("the rename reaching B", async || {
+        let j: Value = b
+            .call(
+                Method::GET,
+                &format!("/api/v1/journeys/{remote_journey_id}"),
+                Some(&manager),
+                None,
+            )
+            .await
+            .json()
+            .await
+            .unwrap_or_default();
+        match j["title"].as_str() {
+            Some("Async Rust in ten days") => Ok(()),
+            _ => Err(j.to_string()),
+        }
+    })
+    .await;
 
     // An edit on A reaches B; so does a deletion.
     let response = a
@@ -1325,16 +1578,23 @@ async fn a_federated_video_on_a_appears_on_b_follows_its_edits_and_goes_with_a_b
         )
         .await;
     assert_eq!(response.status(), StatusCode::OK);
-    remote_titles(&b, &reader, |t| t == ["Tracing async Rust, part 1"]).await;
+    remote_titles(&b, &reader, |t| t.contains(&"Tracing async Rust, part 1".to_owned())).await;
     let response = a
         .call(Method::DELETE, &format!("/api/v1/videos/{shared}"), Some(&ana), None)
         .await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    remote_titles(&b, &reader, <[String]>::is_empty).await;
+    remote_titles(&b, &reader, |t| t == ["Async cancellation"]).await;
+    let response = b
+        .call(Method::GET, &format!("/api/v1/videos/{remote_id}"), Some(&reader), None)
+        .await;
+    assert_problem(response, StatusCode::NOT_FOUND, "not_found").await;
 
-    // Blocking A on B removes what B holds of A at once.
+    // Blocking A on B removes what B holds of A at once: videos and journeys.
     publish_video(&a, &a_pool, "ana", "Profiling with perf", "federated").await;
-    remote_titles(&b, &reader, |t| t == ["Profiling with perf"]).await;
+    remote_titles(&b, &reader, |t| {
+        t.len() == 2 && t.contains(&"Profiling with perf".to_owned())
+    })
+    .await;
     b.admin_ok(
         Method::PUT,
         &format!("/api/v1/admin/federation/instances/{}", a.host()),
@@ -1343,6 +1603,22 @@ async fn a_federated_video_on_a_appears_on_b_follows_its_edits_and_goes_with_a_b
     .await;
     let (titles, _) = remote_titles(&b, &reader, |_| true).await;
     assert!(titles.is_empty(), "{titles:?}");
+    let response = b
+        .call(
+            Method::GET,
+            &format!("/api/v1/journeys/{remote_journey_id}"),
+            Some(&manager),
+            None,
+        )
+        .await;
+    assert_problem(response, StatusCode::NOT_FOUND, "not_found").await;
+    let mine: Value = b
+        .call(Method::GET, "/api/v1/me/assignments", Some(&report), None)
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert!(!mine.to_string().contains(&remote_journey_id), "{mine}");
 }
 
 fn required_env(name: &str) -> String {
@@ -1579,4 +1855,161 @@ async fn deliveries_to_a_dead_instance_back_off_pause_it_and_are_given_up(_: PgP
             .all(|(status, error)| status == "failed" && error.as_deref().is_some_and(|e| e.contains("given up"))),
         "{ended:?}"
     );
+}
+
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn a_partners_notes_land_only_where_they_may(_: PgPoolOptions, db: PgConnectOptions) {
+    let b = Instance::spawn(&db, |_| {}).await;
+    let pool = PgPoolOptions::new()
+        .max_connections(2)
+        .connect_with(db.clone())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let remote = Remote::start().await;
+    b.admin_ok(
+        Method::PUT,
+        &format!("/api/v1/admin/federation/instances/{}", remote.host()),
+        Some(json!({"status": "allowed"})),
+    )
+    .await;
+    let shared = publish_video(&b, &pool, "bob", "Tracing async Rust", "federated").await;
+    let inside = publish_video(&b, &pool, "bob", "Our on-call rota", "org").await;
+    let inbox = format!("{}/federation/inbox", b.url());
+    let send = async |activity: &Value| {
+        let body = serde_json::to_vec(activity).unwrap_or_default();
+        post(
+            &b.app.client,
+            &inbox,
+            &remote.signed(&inbox, &body, SystemTime::now()),
+            body,
+        )
+        .await
+    };
+    let person = format!("{}/people/1", remote.base);
+    let note = |id: &str, in_reply_to: String, content: &str| {
+        json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": format!("{}/activities/{}", remote.base, uuid::Uuid::new_v4()),
+            "type": "Create",
+            "actor": person,
+            "object": {
+                "id": format!("{}/notes/{id}", remote.base), "type": "Note",
+                "attributedTo": {"type": "Person", "id": person, "name": "Rémi"},
+                "inReplyTo": in_reply_to, "content": content,
+            },
+        })
+    };
+    let bob = skillreel_testkit::token("bob", &[]);
+    let threads = async |video: uuid::Uuid| -> Value {
+        b.call(
+            Method::GET,
+            &format!("/api/v1/videos/{video}/comments"),
+            Some(&bob),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap_or_default()
+    };
+    let video_id = |video: uuid::Uuid| format!("{}/federation/videos/{video}", b.url());
+
+    // On a federated video: kept, by its remote author; sent again, kept once.
+    let first = note("1", video_id(shared), "<p>Great &amp; <b>short</b></p>");
+    for _ in 0..2 {
+        assert_eq!(send(&first).await.status(), StatusCode::ACCEPTED);
+    }
+    let kept = threads(shared).await;
+    assert_eq!(kept.as_array().map(Vec::len), Some(1), "{kept}");
+    assert_eq!(kept[0]["body"], "Great & short");
+    assert_eq!(kept[0]["author_name"], "Rémi");
+    assert_eq!(kept[0]["author_origin"], remote.host());
+
+    // A reply to it joins its thread; an edit and a deletion by its author follow.
+    let reply = note("2", format!("{}/notes/1", remote.base), "<p>And clear.</p>");
+    assert_eq!(send(&reply).await.status(), StatusCode::ACCEPTED);
+    let kept = threads(shared).await;
+    assert_eq!(kept[0]["replies"][0]["body"], "And clear.", "{kept}");
+    let mut update = first.clone();
+    update["id"] = json!(format!("{}/activities/{}", remote.base, uuid::Uuid::new_v4()));
+    update["type"] = json!("Update");
+    update["object"]["content"] = json!("<p>Great, short</p>");
+    assert_eq!(send(&update).await.status(), StatusCode::ACCEPTED);
+    assert_eq!(threads(shared).await[0]["body"], "Great, short");
+
+    // Refused, and nothing kept: a note whose id or author is another host's, a note
+    // that says nothing, a reply to nothing.
+    let mut foreign_id = note("3", video_id(shared), "x");
+    foreign_id["object"]["id"] = json!("https://elsewhere.example/notes/3");
+    let mut foreign_author = note("4", video_id(shared), "x");
+    foreign_author["object"]["attributedTo"] = json!("https://elsewhere.example/people/1");
+    let empty = note("5", video_id(shared), "<p> </p>");
+    let mut orphan = note("6", video_id(shared), "x");
+    orphan["object"].as_object_mut().map(|o| o.remove("inReplyTo"));
+    for bad in [foreign_id, foreign_author, empty, orphan] {
+        assert_problem(send(&bad).await, StatusCode::BAD_REQUEST, "bad_request").await;
+    }
+    // Ignored: a note on an org video (partners cannot see it), on an unknown video.
+    for ignored in [
+        note("7", video_id(inside), "I should not be here"),
+        note("8", video_id(uuid::Uuid::new_v4()), "nor here"),
+    ] {
+        assert_eq!(send(&ignored).await.status(), StatusCode::ACCEPTED);
+    }
+    assert_eq!(threads(inside).await, json!([]));
+    let stored: i64 = sqlx::query_scalar("select count(*) from comment")
+        .fetch_one(&pool)
+        .await
+        .unwrap_or_default();
+    assert_eq!(stored, 2, "the first note and its reply only");
+
+    // Only its own host may delete a note.
+    let delete = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}/activities/{}", remote.base, uuid::Uuid::new_v4()),
+        "type": "Delete", "actor": person,
+        "object": {"id": format!("{}/notes/1", remote.base), "type": "Tombstone"},
+    });
+    assert_eq!(send(&delete).await.status(), StatusCode::ACCEPTED);
+    let kept = threads(shared).await;
+    assert_eq!(
+        (kept[0]["status"].as_str(), kept[0]["body"].as_str()),
+        (Some("deleted"), Some("")),
+        "{kept}"
+    );
+
+    // A playlist from an instance this one does not follow is not kept.
+    let playlist = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{}/activities/{}", remote.base, uuid::Uuid::new_v4()),
+        "type": "Create", "actor": remote.actor(),
+        "object": {
+            "id": format!("{}/playlists/1", remote.base), "type": "Playlist", "name": "Unasked",
+            "orderedItems": [{"type": "PlaylistElement", "url": video_id(shared), "position": 1}],
+        },
+    });
+    assert_eq!(send(&playlist).await.status(), StatusCode::ACCEPTED);
+    let journeys: i64 = sqlx::query_scalar("select count(*) from journey")
+        .fetch_one(&pool)
+        .await
+        .unwrap_or_default();
+    assert_eq!(journeys, 0);
+    // Partners' people are nobody's to assign, and not actors of this instance.
+    let remi: uuid::Uuid = sqlx::query_scalar("select id from app_user where origin is not null")
+        .fetch_one(&pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let response = b
+        .call(Method::GET, &format!("/federation/users/{remi}"), None, None)
+        .await;
+    assert_problem(response, StatusCode::NOT_FOUND, "not_found").await;
+    let response = b
+        .call(
+            Method::POST,
+            &format!("/api/v1/videos/{shared}/assignments"),
+            Some(&b.admin),
+            Some(json!({"people": [remi], "type": "required"})),
+        )
+        .await;
+    assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
 }

@@ -99,6 +99,10 @@ pub struct JourneyView {
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+    /// The instance it comes from (`host[:port]`), when a partner published it: it is
+    /// changed there, and assigned and followed here like any other.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
 }
 
 fn step_view(step: &store::StepRow, video: Option<&VideoEntry>, user: &AuthUser) -> StepView {
@@ -162,6 +166,7 @@ pub async fn views(
                 published_at: j.published_at,
                 created_at: j.created_at,
                 updated_at: j.updated_at,
+                origin: j.origin,
             }
         })
         .collect())
@@ -211,6 +216,11 @@ pub async fn load_visible(
 }
 
 fn require(user: &AuthUser, action: Action, journey: &JourneyRecord, membership: Membership) -> Result<(), ApiError> {
+    if let Some(origin) = journey.origin.as_deref().filter(|_| action != Action::Delete) {
+        return Err(ApiError::conflict(format!(
+            "this journey comes from {origin}; it is changed there"
+        )));
+    }
     if user.viewer().may(action, &journey.facts(), membership) {
         Ok(())
     } else {
@@ -394,12 +404,6 @@ fn check_audience(visibility: Visibility, community: Option<CommunityId>) -> Res
     if visibility == Visibility::Community && community.is_none() {
         return Err(ApiError::validation("visibility `community` needs a community_id"));
     }
-    // Journeys will federate as playlists; until then partners cannot be promised one.
-    if visibility == Visibility::Federated {
-        return Err(ApiError::validation(
-            "visibility `federated` is for videos; journeys do not federate yet (use `org`)",
-        ));
-    }
     Ok(())
 }
 
@@ -518,7 +522,19 @@ pub async fn patch(
         && communities::needs_review(&mut tx, journey.policy, journey.community_id, journey.owner_id).await?;
     let status = back_to_review.then_some(JourneyStatus::PendingReview);
     store::update(&mut tx, journey.id, &fields.as_store(), status).await?;
+    changed(&mut tx, &user, journey.id).await?;
     committed_view(tx, &user, journey.id).await
+}
+
+/// Records that `journey` changed (what it says, its steps or its audience), for
+/// those who keep a copy of it (partners, through federation).
+async fn changed(conn: &mut PgConnection, user: &AuthUser, journey: JourneyId) -> Result<(), ApiError> {
+    let updated = DomainEvent::JourneyUpdated {
+        journey,
+        actor: user.id,
+    };
+    events::record(conn, &updated).await?;
+    Ok(())
 }
 
 /// `DELETE /api/v1/journeys/{id}`: the owner, an admin, or a moderator of a published
@@ -533,6 +549,11 @@ pub async fn delete(
     let (journey, membership) = load_visible(&mut tx, &user, &path).await?;
     require(&user, Action::Delete, &journey, membership)?;
     store::delete(&mut tx, journey.id).await?;
+    let removed = DomainEvent::JourneyRemoved {
+        journey: journey.id,
+        actor: user.id,
+    };
+    events::record(&mut tx, &removed).await?;
     tx.commit().await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -603,6 +624,7 @@ pub async fn put_steps(
         return Err(ApiError::conflict("a published journey keeps at least one step"));
     }
     store::replace_steps(&mut tx, journey.id, &videos, &notes).await?;
+    changed(&mut tx, &user, journey.id).await?;
     committed_view(tx, &user, journey.id).await
 }
 

@@ -29,6 +29,8 @@ pub struct JourneyRecord {
     pub published_at: Option<OffsetDateTime>,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
+    /// The instance it comes from (`host[:port]`), when a partner published it.
+    pub origin: Option<String>,
 }
 
 impl JourneyRecord {
@@ -60,7 +62,7 @@ pub async fn load(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<JourneyRe
         select j.id, j.owner_id, u.name as owner_name, u.manager_subject as owner_manager,
                j.title, j.description, j.skills, j.status, j.visibility, j.community_id,
                coalesce(c.approval_policy, 'none') as "policy!", j.language, j.review_reason,
-               j.published_at, j.created_at, j.updated_at
+               j.published_at, j.created_at, j.updated_at, j.origin
           from journey j
           join app_user u on u.id = j.owner_id
           left join community c on c.id = j.community_id
@@ -90,6 +92,7 @@ pub async fn load(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<JourneyRe
                 published_at: r.published_at,
                 created_at: r.created_at,
                 updated_at: r.updated_at,
+                origin: r.origin,
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;

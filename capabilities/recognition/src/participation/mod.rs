@@ -151,7 +151,7 @@ async fn people_in_scope(
     let everyone = match team {
         Some(team) => org::team_members(conn, team).await?,
         None => {
-            sqlx::query_scalar!("select id from app_user")
+            sqlx::query_scalar!("select id from app_user where origin is null")
                 .fetch_all(&mut *conn)
                 .await?
         }

@@ -50,6 +50,21 @@ pub struct VideoRecord {
     pub review_reason: Option<String>,
     pub like_count: i64,
     pub view_count: i64,
+    /// Where it comes from, when another instance published it.
+    pub origin: Option<VideoOrigin>,
+}
+
+/// A video of another instance, as kept here: its media stay at the origin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VideoOrigin {
+    /// `host[:port]` of the instance that published it.
+    pub host: String,
+    /// Its ActivityPub id there.
+    pub object_id: String,
+    /// Its page there.
+    pub url: Option<String>,
+    pub hls_url: Option<String>,
+    pub thumbnail_url: Option<String>,
 }
 
 /// What the upload service knows when a source has been stored.
@@ -159,6 +174,11 @@ struct VideoRow {
     review_reason: Option<String>,
     like_count: i64,
     view_count: i64,
+    origin: Option<String>,
+    origin_id: Option<String>,
+    origin_url: Option<String>,
+    origin_hls_url: Option<String>,
+    origin_thumbnail_url: Option<String>,
 }
 
 impl VideoRecord {
@@ -216,6 +236,13 @@ impl TryFrom<VideoRow> for VideoRecord {
             review_reason: r.review_reason,
             like_count: r.like_count,
             view_count: r.view_count,
+            origin: r.origin.zip(r.origin_id).map(|(host, object_id)| VideoOrigin {
+                host,
+                object_id,
+                url: r.origin_url,
+                hls_url: r.origin_hls_url,
+                thumbnail_url: r.origin_thumbnail_url,
+            }),
         })
     }
 }
@@ -234,7 +261,8 @@ macro_rules! select_videos {
                    v.created_at, v.updated_at, up.upload_offset as "upload_offset?", up.length as "upload_length?",
                    v.processing_progress, v.playable_at, v.time_to_playable_ms, v.time_to_complete_ms,
                    v.community_id, c.approval_policy as "community_policy?", u.manager_subject as owner_manager_subject,
-                   v.visibility, v.language, v.published_at, v.review_reason, v.like_count, v.view_count
+                   v.visibility, v.language, v.published_at, v.review_reason, v.like_count, v.view_count,
+                   v.origin, v.origin_id, v.origin_url, v.origin_hls_url, v.origin_thumbnail_url
               from video v join app_user u on u.id = v.owner_id
               left join upload up on up.video_id = v.id and v.status = 'uploading'
               left join community c on c.id = v.community_id

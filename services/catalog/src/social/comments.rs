@@ -212,7 +212,8 @@ async fn notify(
         let to = UserId::from_uuid(question.author_id);
         notifications::push(conn, to, NotificationKind::Answer, Some(video.id), &payload).await?;
     }
-    if told.insert(video.owner_id.as_uuid()) {
+    // A partner's author hears of it at their own instance.
+    if video.origin.is_none() && told.insert(video.owner_id.as_uuid()) {
         notifications::push(
             conn,
             video.owner_id,
@@ -299,8 +300,8 @@ pub async fn delete(
     ctx: web::Data<CatalogContext>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut conn = ctx.pool.acquire().await?;
-    let (comment, video, membership) = load(&mut conn, &user, &path).await?;
+    let mut tx = ctx.pool.begin().await?;
+    let (comment, video, membership) = load(&mut tx, &user, &path).await?;
     let status = if comment.author_id == user.id.as_uuid() {
         "deleted"
     } else if access::allows(&user, Action::ModerateComments, &video, membership) {
@@ -310,9 +311,16 @@ pub async fn delete(
             "only its author or a moderator may delete a comment",
         ));
     };
-    if !comments::hide(&mut conn, comment.id, status).await? {
+    if !comments::hide(&mut tx, comment.id, status).await? {
         return Err(ApiError::not_found("comment"));
     }
+    let deleted = DomainEvent::CommentDeleted {
+        comment: comment.id,
+        video: video.id,
+        actor: user.id,
+    };
+    events::record(&mut tx, &deleted).await?;
+    tx.commit().await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

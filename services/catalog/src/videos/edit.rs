@@ -68,6 +68,7 @@ pub async fn patch_video(
     if !access::allows(&user, Action::Edit, &video, Membership::None) {
         return Err(ApiError::forbidden("only the author or an admin may edit this video"));
     }
+    access::made_here(&video)?;
     let patch = body.into_inner();
     let invalid = |e: skillreel_domain::ValidationError| ApiError::validation(e.to_string());
     let mut changes = VideoChanges {

@@ -41,6 +41,7 @@ pub async fn publish(
             "only the author or an admin may publish this video",
         ));
     }
+    access::made_here(&video)?;
     if !matches!(video.status, VideoStatus::Ready | VideoStatus::Rejected) {
         return Err(ApiError::conflict(format!(
             "a video that is {} cannot be published",
