@@ -199,11 +199,7 @@ fn read_note(object: &Value, host: &str) -> Result<Note, ApiError> {
         author_name,
         in_reply_to: in_reply_to.to_owned(),
         text: text.trim().chars().take(MAX_BODY).collect(),
-        published: object
-            .get("published")
-            .and_then(Value::as_str)
-            .and_then(|p| OffsetDateTime::parse(p, &Rfc3339).ok())
-            .filter(|p| *p <= OffsetDateTime::now_utc()),
+        published: objects::time_of(object, "published").filter(|p| *p <= OffsetDateTime::now_utc()),
     })
 }
 

@@ -23,7 +23,7 @@ use uuid::Uuid;
 use crate::objects::{self, Incoming, id_of};
 use crate::people::{author_of, remote_person};
 use crate::remote::host_of;
-use crate::store::{self, Actor, Direction, FollowState};
+use crate::store::{self, Actor};
 use crate::{FederationContext, delivery, inbox};
 
 /// Most steps kept of a partner's journey.
@@ -231,23 +231,8 @@ fn read_playlist(object: &Value, host: &str) -> Result<RemotePlaylist, &'static 
         id: id.to_owned(),
         name,
         content: text("content", 5000).unwrap_or_default(),
-        skills: object
-            .get("tag")
-            .and_then(Value::as_array)
-            .map(|tags| {
-                tags.iter()
-                    .filter(|t| t.get("type").and_then(Value::as_str) == Some("Hashtag"))
-                    .filter_map(|t| t.get("name").and_then(Value::as_str))
-                    .map(|n| n.trim_start_matches('#').chars().take(40).collect::<String>())
-                    .filter(|n| !n.is_empty())
-                    .take(20)
-                    .collect()
-            })
-            .unwrap_or_default(),
-        published: object
-            .get("published")
-            .and_then(Value::as_str)
-            .and_then(|p| OffsetDateTime::parse(p, &Rfc3339).ok()),
+        skills: objects::hashtags(object),
+        published: objects::time_of(object, "published"),
         videos,
     })
 }
@@ -262,10 +247,7 @@ pub async fn apply(
     let is_playlist = activity.object.get("type").and_then(Value::as_str) == Some("Playlist");
     match activity.kind.as_str() {
         "Create" | "Update" if is_playlist => {
-            let followed = store::follow(&mut *conn, Direction::Outgoing, &signer.host)
-                .await?
-                .is_some_and(|f| f.state == FollowState::Accepted);
-            if !followed {
+            if !crate::remote_videos::followed(&mut *conn, &signer.host).await? {
                 tracing::debug!(host = %signer.host, "ignoring a playlist from an instance this one does not follow");
                 return Ok(true);
             }

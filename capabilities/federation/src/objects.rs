@@ -182,6 +182,32 @@ pub fn webfinger(subject: &str, actor: &str, profile: &str) -> Value {
     })
 }
 
+/// The names of an object's `Hashtag` tags, without their `#`: at most 20, each cut
+/// to 40 characters.
+pub fn hashtags(object: &Value) -> Vec<String> {
+    object
+        .get("tag")
+        .and_then(Value::as_array)
+        .map(|tags| {
+            tags.iter()
+                .filter(|t| t.get("type").and_then(Value::as_str) == Some("Hashtag"))
+                .filter_map(|t| t.get("name").and_then(Value::as_str))
+                .map(|n| n.trim_start_matches('#').chars().take(40).collect::<String>())
+                .filter(|n| !n.is_empty())
+                .take(20)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// An RFC 3339 instant an object names (`published`, `updated`).
+pub fn time_of(object: &Value, name: &str) -> Option<time::OffsetDateTime> {
+    object
+        .get(name)
+        .and_then(Value::as_str)
+        .and_then(|t| time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,7 +23,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::FederationContext;
-use crate::objects::{Incoming, id_of};
+use crate::objects::{self, Incoming, id_of};
 use crate::people::{author_of, remote_person};
 use crate::remote::host_of;
 use crate::store::{self, Actor, Direction, FollowState};
@@ -104,29 +104,14 @@ pub fn read_video(object: &Value, host: &str) -> Result<RemoteVideo, &'static st
             .and_then(|l| l.get("identifier"))
             .and_then(Value::as_str)
             .map(|l| l.chars().take(8).collect()),
-        tags: object
-            .get("tag")
-            .and_then(Value::as_array)
-            .map(|tags| {
-                tags.iter()
-                    .filter(|t| t.get("type").and_then(Value::as_str) == Some("Hashtag"))
-                    .filter_map(|t| t.get("name").and_then(Value::as_str))
-                    .map(|n| n.trim_start_matches('#').chars().take(40).collect::<String>())
-                    .filter(|n| !n.is_empty())
-                    .take(20)
-                    .collect()
-            })
-            .unwrap_or_default(),
+        tags: objects::hashtags(object),
         html_url: link("text/html"),
         hls_url: link("application/x-mpegURL"),
         thumbnail_url: icon
             .and_then(|i| i.get("url").and_then(Value::as_str))
             .filter(|u| host_of(u).is_some())
             .map(str::to_owned),
-        published_at: object
-            .get("published")
-            .and_then(Value::as_str)
-            .and_then(|p| OffsetDateTime::parse(p, &time::format_description::well_known::Rfc3339).ok()),
+        published_at: objects::time_of(object, "published"),
     })
 }
 
@@ -189,7 +174,8 @@ pub async fn apply(conn: &mut PgConnection, signer: &Actor, activity: &Incoming)
     }
 }
 
-async fn followed(conn: &mut PgConnection, host: &str) -> Result<bool, sqlx::Error> {
+/// Whether this instance follows `host` (accepted): only then is its content kept.
+pub(crate) async fn followed(conn: &mut PgConnection, host: &str) -> Result<bool, sqlx::Error> {
     Ok(store::follow(conn, Direction::Outgoing, host)
         .await?
         .is_some_and(|f| f.state == FollowState::Accepted))
