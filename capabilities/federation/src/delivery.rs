@@ -57,6 +57,10 @@ pub enum Job {
     },
     /// Find the actor of the instance at `url` and send it our `Follow`.
     Follow { host: String, url: String },
+    /// Send a new follower (`inbox` on `host`) what this instance federates now, so it
+    /// does not wait for the next change to see anything. Queued after the `Accept`,
+    /// in the same lane, so the follower knows it follows before the content arrives.
+    Backfill { host: String, inbox: String },
 }
 
 /// Queues a job (it runs once the surrounding transaction commits).
@@ -211,7 +215,34 @@ async fn attempt(
             deliver(ctx, job.attempt, &host, &inbox, &activity, health).await
         }
         Job::Follow { host, url } => follow(ctx, job.attempt, &host, &url).await,
+        Job::Backfill { host, inbox } => {
+            let mut tx = ctx.pool.begin().await.map_err(database)?;
+            let sent = crate::videos::backfill(ctx, &mut tx, &host, &inbox)
+                .await
+                .map_err(database)?;
+            tx.commit().await.map_err(database)?;
+            tracing::info!(host, sent, "sent a new follower what federates");
+            Ok(())
+        }
     }
+}
+
+/// Queues an `Accept` of a follow for `inbox` on `host`, then what federates now.
+pub async fn accept_and_backfill(
+    conn: &mut PgConnection,
+    host: &str,
+    inbox: &str,
+    accept: Value,
+) -> Result<(), QueueError> {
+    send(&mut *conn, host, inbox, accept).await?;
+    enqueue(
+        conn,
+        &Job::Backfill {
+            host: host.to_owned(),
+            inbox: inbox.to_owned(),
+        },
+    )
+    .await
 }
 
 /// 1, 2, 4 … s after the `attempt`th failure, at most an hour.

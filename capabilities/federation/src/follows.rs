@@ -64,7 +64,7 @@ async fn followed(
     let current = store::follow(&mut *conn, Direction::Incoming, &signer.host).await?;
     if current.is_some_and(|f| f.state == FollowState::Accepted) {
         let accept = objects::activity(&ctx.instance, "Accept", follow_object(activity, signer), &signer.id);
-        delivery::send(conn, &signer.host, signer.delivery_inbox(), accept).await?;
+        delivery::accept_and_backfill(conn, &signer.host, signer.delivery_inbox(), accept).await?;
     }
     Ok(())
 }
@@ -128,7 +128,7 @@ pub async fn accept_follower(ctx: &FederationContext, conn: &mut PgConnection, h
     if follow.state != FollowState::Accepted {
         store::set_follow_state(&mut *conn, Direction::Incoming, host, FollowState::Accepted, None, None).await?;
         let accept = answer(ctx, "Accept", &follow.activity_id, &actor);
-        delivery::send(conn, host, actor.delivery_inbox(), accept).await?;
+        delivery::accept_and_backfill(conn, host, actor.delivery_inbox(), accept).await?;
     }
     Ok(true)
 }

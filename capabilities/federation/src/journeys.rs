@@ -154,6 +154,35 @@ pub async fn sync(ctx: &FederationContext, conn: &mut PgConnection, journey: Jou
     Ok(())
 }
 
+/// Queues for one new follower's `inbox` a `Create` of each of our federated journeys
+/// (the newest `limit`, oldest first); returns how many.
+pub(crate) async fn backfill(
+    ctx: &FederationContext,
+    conn: &mut PgConnection,
+    host: &str,
+    inbox: &str,
+    limit: i64,
+) -> Result<usize, QueueError> {
+    let ids = sqlx::query_scalar!(
+        r#"select id from journey
+            where origin is null and status = 'published' and visibility = 'federated'
+            order by published_at desc nulls last, id desc limit $1"#,
+        limit
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let audience = ctx.instance.collection("followers");
+    let mut sent = 0;
+    for id in ids.into_iter().rev() {
+        if let Some(journey) = federating(ctx, &mut *conn, id).await? {
+            let create = objects::activity(&ctx.instance, "Create", playlist(ctx, &journey), &audience);
+            delivery::send(&mut *conn, host, inbox, create).await?;
+            sent += 1;
+        }
+    }
+    Ok(sent)
+}
+
 /// `GET /federation/journeys/{id}`: a federated journey, for partners (signed fetch).
 pub async fn object(
     req: HttpRequest,

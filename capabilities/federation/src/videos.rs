@@ -132,6 +132,44 @@ async fn sync(ctx: &FederationContext, conn: &mut PgConnection, id: VideoId) -> 
     Ok(())
 }
 
+/// Most videos (and, apart, journeys) a new follower is sent at once, newest first.
+const BACKFILL: i64 = 200;
+
+/// Queues for one new follower's `inbox` a `Create` of each of our federated videos
+/// and journeys (the newest [`BACKFILL`] of each); returns how many.
+pub(crate) async fn backfill(
+    ctx: &FederationContext,
+    conn: &mut PgConnection,
+    host: &str,
+    inbox: &str,
+) -> Result<usize, QueueError> {
+    let ids = sqlx::query_scalar!(
+        r#"select id from video
+            where origin is null and status = 'published' and visibility = 'federated'
+            order by published_at desc nulls last, id desc limit $1"#,
+        BACKFILL
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let audience = ctx.instance.collection("followers");
+    let mut sent = 0;
+    // Oldest first, as they were published.
+    for id in ids.into_iter().rev() {
+        let record = videos::find(&mut *conn, VideoId::from_uuid(id))
+            .await
+            .map_err(|e| QueueError::Database(sqlx::Error::Protocol(e.to_string())))?;
+        let Some(video) = record.filter(federates) else {
+            continue;
+        };
+        let object = video_object(ctx, conn, video).await?;
+        let create = objects::activity(&ctx.instance, "Create", object, &audience);
+        delivery::send(&mut *conn, host, inbox, create).await?;
+        sent += 1;
+    }
+    sent += crate::journeys::backfill(ctx, conn, host, inbox, BACKFILL).await?;
+    Ok(sent)
+}
+
 /// The video as partners see it, its media URLs freshly signed.
 async fn video_object(
     ctx: &FederationContext,

@@ -1737,11 +1737,18 @@ async fn bovine_follows_us_verifies_what_we_send_and_its_like_counts(_: PgPoolOp
     })
     .await;
 
-    // A video published now reaches it as Create and Announce, each verified by bovine.
+    // What federated before it followed reached it once accepted (verified by bovine);
+    // a video published now reaches it as Create and Announce, each verified.
+    let liked_id = format!("{}/federation/videos/{liked}", b.url());
+    let backfilled = peer_event(&events, "the Create of what federated before", |e| {
+        e["event"] == "received" && e["type"] == "Create" && e["activity"]["object"]["id"] == liked_id.as_str()
+    })
+    .await;
+    assert_eq!(backfilled["verified"], true);
     let shared = publish_video(&b, &pool, "ana", "Profiling with perf", "federated").await;
     let shared_id = format!("{}/federation/videos/{shared}", b.url());
     let create = peer_event(&events, "a verified Create", |e| {
-        e["event"] == "received" && e["type"] == "Create"
+        e["event"] == "received" && e["type"] == "Create" && e["activity"]["object"]["id"] == shared_id.as_str()
     })
     .await;
     assert_eq!(create["verified"], true);
@@ -1875,15 +1882,14 @@ async fn a_partners_notes_land_only_where_they_may(_: PgPoolOptions, db: PgConne
     let shared = publish_video(&b, &pool, "bob", "Tracing async Rust", "federated").await;
     let inside = publish_video(&b, &pool, "bob", "Our on-call rota", "org").await;
     let inbox = format!("{}/federation/inbox", b.url());
+    // Each delivery signed at its own second, as a sender's retry is (the same
+    // signature twice would be a replay).
+    let sent = std::sync::atomic::AtomicU64::new(0);
     let send = async |activity: &Value| {
         let body = serde_json::to_vec(activity).unwrap_or_default();
-        post(
-            &b.app.client,
-            &inbox,
-            &remote.signed(&inbox, &body, SystemTime::now()),
-            body,
-        )
-        .await
+        let nth = sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let when = SystemTime::now() - Duration::from_secs(nth);
+        post(&b.app.client, &inbox, &remote.signed(&inbox, &body, when), body).await
     };
     let person = format!("{}/people/1", remote.base);
     let note = |id: &str, in_reply_to: String, content: &str| {
@@ -2012,4 +2018,74 @@ async fn a_partners_notes_land_only_where_they_may(_: PgPoolOptions, db: PgConne
         )
         .await;
     assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+}
+
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn a_new_follower_receives_what_already_federates(_: PgPoolOptions, db: PgConnectOptions) {
+    let a = Instance::spawn(&db, |_| {}).await;
+    let a_pool = PgPoolOptions::new()
+        .max_connections(2)
+        .connect_with(db.clone())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let b = Instance::spawn(&peer_database(&db).await, |_| {}).await;
+    // Before anyone follows A: a federated video, an org one, a federated journey.
+    let shared = publish_video(&a, &a_pool, "ana", "Tracing async Rust", "federated").await;
+    let inside = publish_video(&a, &a_pool, "ana", "Our on-call rota", "org").await;
+    let ana = skillreel_testkit::token("ana", &[]);
+    let journey = a
+        .ok_as(
+            &ana,
+            Method::POST,
+            "/api/v1/journeys",
+            Some(json!({"title": "Async Rust in a week", "visibility": "federated",
+                        "steps": [{"video_id": inside}, {"video_id": shared}]})),
+        )
+        .await;
+    let journey_id = journey["id"].as_str().unwrap_or_default().to_owned();
+    a.ok_as(
+        &ana,
+        Method::POST,
+        &format!("/api/v1/journeys/{journey_id}/publish"),
+        None,
+    )
+    .await;
+
+    // B follows A: once accepted, B has them (and not the org video).
+    a.admin_ok(
+        Method::PUT,
+        &format!("/api/v1/admin/federation/instances/{}", b.host()),
+        Some(json!({"status": "allowed"})),
+    )
+    .await;
+    b.admin_ok(
+        Method::POST,
+        "/api/v1/admin/federation/follows",
+        Some(json!({"instance": a.url()})),
+    )
+    .await;
+    let reader = skillreel_testkit::token("ben", &[]);
+    let (titles, page) = remote_titles(&b, &reader, |t| !t.is_empty()).await;
+    assert_eq!(titles, ["Tracing async Rust"]);
+    let video_on_b = page["items"][0]["id"].clone();
+    let remote_journey = eventually("A's journey reaching B", async || {
+        let journeys: Value = b
+            .call(Method::GET, "/api/v1/journeys", Some(&reader), None)
+            .await
+            .json()
+            .await
+            .unwrap_or_default();
+        match journeys["items"].as_array().and_then(|all| all.first()) {
+            Some(j) => Ok(j.clone()),
+            None => Err(journeys.to_string()),
+        }
+    })
+    .await;
+    assert_eq!(remote_journey["title"], "Async Rust in a week");
+    assert_eq!(
+        remote_journey["steps"].as_array().map(Vec::len),
+        Some(1),
+        "{remote_journey}"
+    );
+    assert_eq!(remote_journey["steps"][0]["video"]["id"], video_on_b);
 }
