@@ -1162,7 +1162,13 @@ async fn a_federated_video_on_a_appears_on_b_follows_its_edits_and_goes_with_a_b
         .connect_with(db.clone())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let b = Instance::spawn(&peer_database(&db).await, |_| {}).await;
+    let b_db = peer_database(&db).await;
+    let b = Instance::spawn(&b_db, |_| {}).await;
+    let b_pool = PgPoolOptions::new()
+        .max_connections(2)
+        .connect_with(b_db)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     // A lets B in; B follows A.
     a.admin_ok(
         Method::PUT,
@@ -1532,6 +1538,38 @@ async fn a_federated_video_on_a_appears_on_b_follows_its_edits_and_goes_with_a_b
         .await
         .unwrap_or_default();
     assert!(mine.to_string().contains(&remote_journey_id), "{mine}");
+    // Watching its first step is recorded on B, and told as xAPI about the video's id
+    // at its origin.
+    let session = uuid::Uuid::new_v4();
+    let mut watched = Value::Null;
+    for (sequence, position) in [(0, 0.0), (1, 1.5)] {
+        if sequence > 0 {
+            tokio::time::sleep(Duration::from_millis(1600)).await;
+        }
+        watched = b
+            .ok_as(
+                &report,
+                Method::POST,
+                &format!("/api/v1/videos/{}/progress", second_on_b.as_str().unwrap_or_default()),
+                Some(json!({"session_id": session, "sequence": sequence, "position": position, "playing": true})),
+            )
+            .await;
+    }
+    assert!(
+        watched["watched_seconds"].as_f64().is_some_and(|s| s > 0.0),
+        "{watched}"
+    );
+    let second_at_a = format!("{}/federation/videos/{second}", a.url());
+    eventually("an xAPI statement about A's video", async || {
+        let about: i64 =
+            sqlx::query_scalar("select count(*) from xapi_statement where statement -> 'object' ->> 'id' = $1")
+                .bind(&second_at_a)
+                .fetch_one(&b_pool)
+                .await
+                .unwrap_or_default();
+        if about > 0 { Ok(()) } else { Err(about.to_string()) }
+    })
+    .await;
     let response = b
         .call(
             Method::PATCH,

@@ -72,16 +72,20 @@ async fn keep(conn: &mut PgConnection, home: &str, stored: &StoredEvent) -> Resu
         return Ok(());
     };
     let object = match needs {
-        statements::Needs::Video(id) => sqlx::query!("select id, title, language from video where id = $1", id)
-            .fetch_optional(&mut *conn)
-            .await?
-            .map(|r| (r.id, r.title, r.language)),
-        statements::Needs::Journey(id) => sqlx::query!("select id, title, language from journey where id = $1", id)
-            .fetch_optional(&mut *conn)
-            .await?
-            .map(|r| (r.id, r.title, r.language)),
+        statements::Needs::Video(id) => {
+            sqlx::query!("select id, title, language, origin_id from video where id = $1", id)
+                .fetch_optional(&mut *conn)
+                .await?
+                .map(|r| (r.id, r.title, r.language, r.origin_id))
+        }
+        statements::Needs::Journey(id) => {
+            sqlx::query!("select id, title, language, origin_id from journey where id = $1", id)
+                .fetch_optional(&mut *conn)
+                .await?
+                .map(|r| (r.id, r.title, r.language, r.origin_id))
+        }
     };
-    let Some((object_id, title, language)) = object else {
+    let Some((object_id, title, language, origin_id)) = object else {
         return Ok(());
     };
     let timestamp = stored.occurred_at.format(&Rfc3339).unwrap_or_default();
@@ -97,6 +101,7 @@ async fn keep(conn: &mut PgConnection, home: &str, stored: &StoredEvent) -> Resu
         },
         &statements::Object {
             id: object_id,
+            origin_id: origin_id.as_deref(),
             title: &title,
             language: &language,
         },

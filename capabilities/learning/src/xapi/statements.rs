@@ -26,6 +26,9 @@ pub struct Agent<'a> {
 /// What it was done to.
 pub struct Object<'a> {
     pub id: Uuid,
+    /// Its id at the partner instance it comes from, which names it instead, so that
+    /// statements from both instances are about one activity.
+    pub origin_id: Option<&'a str>,
     pub title: &'a str,
     /// The ISO 639-1 language of its title.
     pub language: &'a str,
@@ -91,7 +94,10 @@ pub fn statement(
     let journey = matches!(event, DomainEvent::JourneyCompleted { .. });
     let activity = json!({
         "objectType": "Activity",
-        "id": format!("{home}/{}/{}", if journey { "journeys" } else { "videos" }, object.id),
+        "id": object.origin_id.map_or_else(
+            || format!("{home}/{}/{}", if journey { "journeys" } else { "videos" }, object.id),
+            str::to_owned,
+        ),
         "definition": {
             "type": if journey { COURSE_ACTIVITY } else { VIDEO_ACTIVITY },
             "name": { object.language: object.title },
@@ -195,6 +201,7 @@ mod tests {
         };
         let object = Object {
             id: Uuid::nil(),
+            origin_id: None,
             title: "Rust",
             language: "en",
         };
@@ -234,5 +241,31 @@ mod tests {
             actor: UserId::new(),
         };
         assert!(verb_of(&published).is_none());
+    }
+
+    #[test]
+    fn a_partners_video_is_named_by_its_id_at_the_origin() {
+        let event = DomainEvent::VideoPaused(playback());
+        let (verb, _) = verb_of(&event).unwrap_or(("none", Needs::Video(Uuid::nil())));
+        let agent = Agent {
+            subject: "alice",
+            name: "Alice",
+        };
+        let object = Object {
+            id: Uuid::nil(),
+            origin_id: Some("https://a.example/federation/videos/1"),
+            title: "Rust",
+            language: "en",
+        };
+        let s = statement(
+            Uuid::nil(),
+            "2026-12-02T10:00:00Z",
+            "https://sr.example/",
+            verb,
+            &event,
+            &agent,
+            &object,
+        );
+        assert_eq!(s["object"]["id"], "https://a.example/federation/videos/1");
     }
 }
