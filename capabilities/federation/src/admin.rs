@@ -239,7 +239,7 @@ pub async fn set_instance(
         store::delete_follow(&mut tx, Direction::Outgoing, &host).await?;
         store::delete_follow(&mut tx, Direction::Incoming, &host).await?;
         delivery::cancel_for(&mut tx, &host).await?;
-        crate::remote_videos::forget_instance(&mut tx, &host).await?;
+        crate::remote_videos::forget_instance(&ctx, &mut tx, &host).await?;
     }
     let view: Vec<InstanceView> = store::instances(&mut tx, Some(&host)).await?;
     tx.commit().await?;

@@ -61,6 +61,8 @@ pub enum Job {
     /// does not wait for the next change to see anything. Queued after the `Accept`,
     /// in the same lane, so the follower knows it follows before the content arrives.
     Backfill { host: String, inbox: String },
+    /// Copy a partner's video's media (from `host`) into our storage.
+    Mirror { host: String, video: Uuid },
 }
 
 /// Queues a job (it runs once the surrounding transaction commits).
@@ -224,6 +226,14 @@ async fn attempt(
             tracing::info!(host, sent, "sent a new follower what federates");
             Ok(())
         }
+        Job::Mirror { host, video } => match crate::mirror::mirror(ctx, video).await {
+            Ok(bytes) => {
+                tracing::info!(host, %video, bytes, "mirrored a partner's video");
+                Ok(())
+            }
+            Err(crate::mirror::MirrorError::Transient(reason)) => Err(Setback::RetryIn(backoff(job.attempt), reason)),
+            Err(crate::mirror::MirrorError::Refused(reason)) => Err(Setback::GiveUp(reason)),
+        },
     }
 }
 

@@ -25,7 +25,7 @@ pub async fn apply(
         "Undo" if object_kind(&activity.object) == Some("Follow") => unfollowed(conn, signer, &activity.object).await,
         "Accept" | "Reject" => answered(ctx, conn, signer, activity).await,
         _ if crate::likes::apply(ctx, conn, activity).await? => Ok(()),
-        _ if crate::remote_videos::apply(conn, signer, activity).await? => Ok(()),
+        _ if crate::remote_videos::apply(ctx, conn, signer, activity).await? => Ok(()),
         _ if crate::comments::apply(ctx, conn, signer, activity).await? => Ok(()),
         _ if crate::journeys::apply(ctx, conn, signer, activity).await? => Ok(()),
         other => {

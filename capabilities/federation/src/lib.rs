@@ -22,6 +22,8 @@
 //! - **Remote content is ours to use**: a partner's video is a `video` row marked with
 //!   its origin, its author an `app_user` row (`people`), so search, lists, "for you",
 //!   journeys, assignments and progress treat it like our own.
+//! - **Mirroring** (`mirror`): with `federation.mirror_media`, partners' videos are
+//!   copied into our storage and play from here.
 //! - **Likes** (`likes`) and **comments** (`comments`): people here like and comment
 //!   on partners' videos as on ours (the origin is sent `Like`/`Undo` and
 //!   `Create{Note}`/`Delete`); partners' likes and comments on our federated videos
@@ -52,6 +54,7 @@ mod inbox;
 pub mod instance;
 mod journeys;
 mod likes;
+mod mirror;
 pub mod objects;
 mod people;
 mod remote;
@@ -72,6 +75,8 @@ pub struct FederationContext {
     pub egress: EgressPolicy,
     /// Signs the media URLs of the videos partners are sent.
     pub media: MediaSigner,
+    /// Where partners' media are mirrored (`federation.mirror_media`).
+    pub storage: Arc<dyn skillreel_storage::Storage>,
     /// Fetches from other instances (actors, keys), through the egress policy.
     client: reqwest::Client,
 }
@@ -97,7 +102,13 @@ pub struct FederationService {
 impl FederationService {
     /// The capability for the instance reached at `instance` (see [`Instance::resolve`]),
     /// signing media URLs with `media`.
-    pub fn new(pool: PgPool, settings: &FederationSettings, media: MediaSigner, instance: Instance) -> Self {
+    pub fn new(
+        pool: PgPool,
+        settings: &FederationSettings,
+        media: MediaSigner,
+        storage: Arc<dyn skillreel_storage::Storage>,
+        instance: Instance,
+    ) -> Self {
         let egress = EgressPolicy::new(&settings.allowed_private_hosts, "federation.allowed_private_hosts");
         let client = egress.client(remote::TIMEOUT).unwrap_or_else(|e| {
             // Building a client only fails when TLS cannot initialise; fetches then fail
@@ -112,6 +123,7 @@ impl FederationService {
                 instance: Arc::new(instance),
                 egress,
                 media,
+                storage,
                 client,
             }),
         }

@@ -51,20 +51,35 @@ fn short(s: &str) -> String {
 
 /// A signed GET of an ActivityPub (or JRD) document.
 pub async fn get_json(ctx: &FederationContext, url: &Url, accept: &str) -> Result<Value, FetchError> {
+    let body = get_body(ctx, url, accept, true, MAX_DOCUMENT).await?;
+    serde_json::from_slice(&body).map_err(|_| FetchError::Invalid(format!("{} did not send JSON", host_header(url))))
+}
+
+/// The body of a GET of `url` through the egress policy (signed when `signed`), at
+/// most `limit` bytes.
+pub async fn get_body(
+    ctx: &FederationContext,
+    url: &Url,
+    accept: &str,
+    signed: bool,
+    limit: usize,
+) -> Result<Vec<u8>, FetchError> {
     if ctx.egress.refuses_literal(url.as_str()) {
         return Err(FetchError::Refused(format!(
             "{} is a private address; an operator can allow it in federation.allowed_private_hosts",
             host_header(url)
         )));
     }
-    let key = ctx
-        .instance
-        .key(&ctx.pool)
-        .await
-        .map_err(|e| FetchError::Unreachable(e.to_string()))?;
     let mut request = ctx.client.get(url.clone()).header("accept", accept);
-    for (name, value) in key.signer.headers("GET", url, None, SystemTime::now()) {
-        request = request.header(name, value);
+    if signed {
+        let key = ctx
+            .instance
+            .key(&ctx.pool)
+            .await
+            .map_err(|e| FetchError::Unreachable(e.to_string()))?;
+        for (name, value) in key.signer.headers("GET", url, None, SystemTime::now()) {
+            request = request.header(name, value);
+        }
     }
     let mut response = request.send().await.map_err(|e| unreachable(url, &e))?;
     if !response.status().is_success() {
@@ -74,17 +89,23 @@ pub async fn get_json(ctx: &FederationContext, url: &Url, accept: &str) -> Resul
             response.status()
         )));
     }
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(FetchError::Invalid(format!(
+            "{} would send more than {limit} bytes",
+            host_header(url)
+        )));
+    }
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(|e| unreachable(url, &e))? {
-        if body.len() + chunk.len() > MAX_DOCUMENT {
+        if body.len() + chunk.len() > limit {
             return Err(FetchError::Invalid(format!(
-                "{} sent more than {MAX_DOCUMENT} bytes",
+                "{} sent more than {limit} bytes",
                 host_header(url)
             )));
         }
         body.extend_from_slice(&chunk);
     }
-    serde_json::from_slice(&body).map_err(|_| FetchError::Invalid(format!("{} did not send JSON", host_header(url))))
+    Ok(body)
 }
 
 fn unreachable(url: &Url, e: &reqwest::Error) -> FetchError {

@@ -139,7 +139,12 @@ fn parse_duration(iso: &str) -> Option<i32> {
 }
 
 /// Applies a video activity from `signer`; `Ok(false)` when it was not one.
-pub async fn apply(conn: &mut PgConnection, signer: &Actor, activity: &Incoming) -> Result<bool, ApiError> {
+pub async fn apply(
+    ctx: &FederationContext,
+    conn: &mut PgConnection,
+    signer: &Actor,
+    activity: &Incoming,
+) -> Result<bool, ApiError> {
     let is_video = activity.object.get("type").and_then(Value::as_str) == Some("Video");
     match activity.kind.as_str() {
         "Create" | "Update" if is_video => {
@@ -148,7 +153,8 @@ pub async fn apply(conn: &mut PgConnection, signer: &Actor, activity: &Incoming)
                 return Ok(true);
             }
             let video = read_video(&activity.object, &signer.host).map_err(ApiError::bad_request)?;
-            save(conn, &signer.host, &video, &activity.object).await?;
+            let id = save(&mut *conn, &signer.host, &video, &activity.object).await?;
+            crate::mirror::queue(ctx, conn, &signer.host, id).await?;
             Ok(true)
         }
         "Delete" => {
@@ -158,17 +164,19 @@ pub async fn apply(conn: &mut PgConnection, signer: &Actor, activity: &Incoming)
             if host_of(id).is_none_or(|h| !h.eq_ignore_ascii_case(&signer.host)) {
                 return Err(ApiError::bad_request("an instance may only delete its own objects"));
             }
-            let removed = sqlx::query!(
+            let removed = sqlx::query_scalar!(
                 r#"update video set status = 'removed', origin_hls_url = null, origin_thumbnail_url = null,
-                          updated_at = now()
-                    where origin_id = $1 and origin = $2 and status <> 'removed'"#,
+                          hls_key = null, thumbnail_key = null, updated_at = now()
+                    where origin_id = $1 and origin = $2 and status <> 'removed'
+                returning id"#,
                 id,
                 signer.host
             )
-            .execute(conn)
+            .fetch_all(conn)
             .await?;
+            crate::mirror::forget(ctx, &removed).await;
             // Not a video of theirs here: another kind of object may be meant.
-            Ok(removed.rows_affected() > 0)
+            Ok(!removed.is_empty())
         }
         _ => Ok(false),
     }
@@ -232,7 +240,7 @@ pub async fn save(conn: &mut PgConnection, host: &str, v: &RemoteVideo, object: 
 
 /// Drops what a blocked instance brought: its journeys, its people's comments and its
 /// videos (with what our people said and did on them). Returns the videos dropped.
-pub async fn forget_instance(conn: &mut PgConnection, host: &str) -> Result<u64, sqlx::Error> {
+pub async fn forget_instance(ctx: &FederationContext, conn: &mut PgConnection, host: &str) -> Result<u64, sqlx::Error> {
     sqlx::query!("delete from journey where origin = $1", host)
         .execute(&mut *conn)
         .await?;
@@ -242,10 +250,11 @@ pub async fn forget_instance(conn: &mut PgConnection, host: &str) -> Result<u64,
     )
     .execute(&mut *conn)
     .await?;
-    Ok(sqlx::query!("delete from video where origin = $1", host)
-        .execute(conn)
-        .await?
-        .rows_affected())
+    let dropped = sqlx::query_scalar!("delete from video where origin = $1 returning id", host)
+        .fetch_all(conn)
+        .await?;
+    crate::mirror::forget(ctx, &dropped).await;
+    Ok(dropped.len() as u64)
 }
 
 /// A video from another instance, as local people see it.

@@ -266,6 +266,11 @@ pub struct FederationSettings {
     pub circuit_open_seconds: u64,
     /// An instance unreachable this long is given up: its queued deliveries fail.
     pub give_up_after_hours: u64,
+    /// Keep a copy of partners' videos (HLS and poster) in our storage and play them
+    /// from here, instead of from their origin.
+    pub mirror_media: bool,
+    /// Largest video mirrored (all its files); a larger one plays from its origin.
+    pub mirror_max_bytes: u64,
 }
 
 impl Default for FederationSettings {
@@ -282,6 +287,8 @@ impl Default for FederationSettings {
             circuit_failures: 5,
             circuit_open_seconds: 300,
             give_up_after_hours: 48,
+            mirror_media: false,
+            mirror_max_bytes: 2 * 1024 * 1024 * 1024,
         }
     }
 }

@@ -147,8 +147,8 @@ impl VideoView {
             VideoStatus::Ready | VideoStatus::Published | VideoStatus::PendingReview | VideoStatus::Rejected
         ) || (video.status == VideoStatus::Processing && video.playable_at.is_some());
         let links = links.filter(|_| playable);
-        // A partner's video plays from its origin, whatever the caller's links.
-        let remote = video.origin.as_ref();
+        // A partner's video plays from its origin, unless it was mirrored here.
+        let remote = video.origin.as_ref().filter(|_| video.hls_key.is_none());
         let hls = match remote {
             Some(origin) => origin.hls_url.clone(),
             None => links.zip(video.hls_key.as_deref()).and_then(|(l, k)| l.url(&video, k)),

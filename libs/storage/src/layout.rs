@@ -74,6 +74,43 @@ impl VideoFiles {
     }
 }
 
+/// Whether `file` (relative to the video's folder) is one of the files the transcoder
+/// publishes for playback: the master playlist, each rung's playlist, init segment
+/// and media segments, the posters, the storyboard and the captions (each language's
+/// WebVTT and the one-entry playlist that points at it).
+pub fn is_playback_file(file: &str) -> bool {
+    const TOP: [&str; 5] = [
+        "master.m3u8",
+        "thumbnail.jpg",
+        "thumbnail-small.jpg",
+        "storyboard.vtt",
+        "storyboard.jpg",
+    ];
+    let Some(rest) = file.strip_prefix("media/") else {
+        return false;
+    };
+    match rest.split('/').collect::<Vec<_>>()[..] {
+        [name] => TOP.contains(&name),
+        ["captions", name] => name
+            .strip_suffix(".vtt")
+            .or_else(|| name.strip_suffix(".m3u8"))
+            .is_some_and(|lang| {
+                (2..=16).contains(&lang.len()) && lang.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            }),
+        [rung, name] => {
+            let is_rung = rung
+                .strip_suffix('p')
+                .is_some_and(|n| (1..=5).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_digit()));
+            let is_segment = name
+                .strip_prefix("seg_")
+                .and_then(|n| n.strip_suffix(".m4s"))
+                .is_some_and(|n| !n.is_empty() && n.len() <= 9 && n.bytes().all(|b| b.is_ascii_digit()));
+            is_rung && (name == "index.m3u8" || name == "init.mp4" || is_segment)
+        }
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,5 +141,43 @@ mod tests {
                 .map(|k| files.relative(k.as_str()).map(str::to_owned)),
             Ok(Some("media/720p/index.m3u8".into()))
         );
+    }
+
+    #[test]
+    fn only_the_published_playback_files_are_served() {
+        for file in [
+            "media/master.m3u8",
+            "media/thumbnail.jpg",
+            "media/thumbnail-small.jpg",
+            "media/storyboard.vtt",
+            "media/storyboard.jpg",
+            "media/720p/index.m3u8",
+            "media/240p/init.mp4",
+            "media/1080p/seg_00042.m4s",
+            "media/captions/en.vtt",
+            "media/captions/en.m3u8",
+            "media/captions/pt-BR.vtt",
+        ] {
+            assert!(is_playback_file(file), "{file}");
+        }
+        for file in [
+            "source",
+            "source.pending-5242880",
+            "source.pending-0",
+            "source/part-1",
+            "media",
+            "media/",
+            "media/720p/index.m3u8.tmp",
+            "media/720p/seg_00001.m4s.tmp",
+            "media/720p/seg_.m4s",
+            "media/abc/index.m3u8",
+            "media/720p/../../source",
+            "media/captions/../master.m3u8",
+            "media/captions/e.vtt",
+            "media/master.m3u8/x",
+            "other/master.m3u8",
+        ] {
+            assert!(!is_playback_file(file), "{file}");
+        }
     }
 }

@@ -21,7 +21,7 @@ mod local;
 mod s3;
 
 pub use key::{InvalidKey, ObjectKey};
-pub use layout::VideoFiles;
+pub use layout::{VideoFiles, is_playback_file};
 pub use local::LocalStore;
 pub use s3::S3Store;
 

@@ -126,7 +126,13 @@ impl CatalogService {
             learning: LearningService::new(pool.clone(), &settings.learning, &settings.xapi, clock.clone()),
             recommendations: RecommendationsService::new(pool.clone(), &settings.recommendations, clock.clone()),
             requests: RequestsService::new(pool.clone(), clock),
-            federation: FederationService::new(pool.clone(), &settings.federation, signer.clone(), instance),
+            federation: FederationService::new(
+                pool.clone(),
+                &settings.federation,
+                signer.clone(),
+                storage.clone(),
+                instance,
+            ),
             ctx: web::Data::new(CatalogContext {
                 searches: recognition.searches(),
                 pool,

@@ -1095,6 +1095,19 @@ async fn publish_video(
     title: &str,
     visibility: &str,
 ) -> uuid::Uuid {
+    let master: &[u8] = b"#EXTM3U\n#EXT-X-VERSION:7\n";
+    publish_video_with(instance, pool, who, title, visibility, &[("master.m3u8", master)]).await
+}
+
+/// As [`publish_video`], with these media files (paths under `media/`) in the store.
+async fn publish_video_with(
+    instance: &Instance,
+    pool: &sqlx::PgPool,
+    who: &str,
+    title: &str,
+    visibility: &str,
+    files: &[(&str, &[u8])],
+) -> uuid::Uuid {
     let token = skillreel_testkit::token(who, &[]);
     let me: Value = instance
         .call(Method::GET, "/api/v1/me", Some(&token), None)
@@ -1104,12 +1117,11 @@ async fn publish_video(
         .unwrap_or_default();
     let owner: uuid::Uuid = me["id"].as_str().and_then(|s| s.parse().ok()).unwrap_or_default();
     let video = ready_video(pool, owner, title).await;
-    let master = instance
-        .app
-        .media_root()
-        .join(format!("videos/{video}/media/master.m3u8"));
-    std::fs::create_dir_all(master.parent().unwrap_or(&master)).unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(&master, "#EXTM3U\n#EXT-X-VERSION:7\n").unwrap_or_else(|e| panic!("{e}"));
+    for (name, content) in files {
+        let path = instance.app.media_root().join(format!("videos/{video}/media/{name}"));
+        std::fs::create_dir_all(path.parent().unwrap_or(&path)).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&path, content).unwrap_or_else(|e| panic!("{e}"));
+    }
     let response = instance
         .call(
             Method::POST,
@@ -1922,11 +1934,13 @@ async fn a_partners_notes_land_only_where_they_may(_: PgPoolOptions, db: PgConne
     let inbox = format!("{}/federation/inbox", b.url());
     // Each delivery signed at its own second, as a sender's retry is (the same
     // signature twice would be a replay).
+    // (Counted back from one instant: two readings of the clock may fall in one second.)
     let sent = std::sync::atomic::AtomicU64::new(0);
+    let start = SystemTime::now();
     let send = async |activity: &Value| {
         let body = serde_json::to_vec(activity).unwrap_or_default();
         let nth = sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let when = SystemTime::now() - Duration::from_secs(nth);
+        let when = start - Duration::from_secs(nth);
         post(&b.app.client, &inbox, &remote.signed(&inbox, &body, when), body).await
     };
     let person = format!("{}/people/1", remote.base);
@@ -2126,4 +2140,95 @@ async fn a_new_follower_receives_what_already_federates(_: PgPoolOptions, db: Pg
         "{remote_journey}"
     );
     assert_eq!(remote_journey["steps"][0]["video"]["id"], video_on_b);
+}
+
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn a_mirroring_instance_plays_a_partners_video_from_its_own_copy(_: PgPoolOptions, db: PgConnectOptions) {
+    let a = Instance::spawn(&db, |_| {}).await;
+    let a_pool = PgPoolOptions::new()
+        .max_connections(2)
+        .connect_with(db.clone())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let b = Instance::spawn(&peer_database(&db).await, |s| s.federation.mirror_media = true).await;
+    a.admin_ok(
+        Method::PUT,
+        &format!("/api/v1/admin/federation/instances/{}", b.host()),
+        Some(json!({"status": "allowed"})),
+    )
+    .await;
+    b.admin_ok(
+        Method::POST,
+        "/api/v1/admin/federation/follows",
+        Some(json!({"instance": a.url()})),
+    )
+    .await;
+    b.await_follow("follows", &a.host(), Some("accepted")).await;
+
+    let master: &[u8] =
+        b"#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-STREAM-INF:BANDWIDTH=800000,RESOLUTION=1280x720\n720p/index.m3u8\n";
+    let rung: &[u8] = b"#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:2\n#EXT-X-MAP:URI=\"init.mp4\"\n#EXTINF:2.0,\nseg_00001.m4s\n#EXT-X-ENDLIST\n";
+    let segment: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
+    let poster: &[u8] = b"\xff\xd8\xff\xe0 not really a JPEG";
+    let video = publish_video_with(
+        &a,
+        &a_pool,
+        "ana",
+        "Tracing async Rust",
+        "federated",
+        &[
+            ("master.m3u8", master),
+            ("720p/index.m3u8", rung),
+            ("720p/init.mp4", b"init"),
+            ("720p/seg_00001.m4s", &segment),
+            ("thumbnail.jpg", poster),
+        ],
+    )
+    .await;
+    let reader = skillreel_testkit::token("ben", &[]);
+    let (_, page) = remote_titles(&b, &reader, |t| !t.is_empty()).await;
+    let on_b = page["items"][0]["id"].as_str().unwrap_or_default().to_owned();
+    let view = eventually("B playing its own copy", async || {
+        let view: Value = b
+            .call(Method::GET, &format!("/api/v1/videos/{on_b}"), Some(&reader), None)
+            .await
+            .json()
+            .await
+            .unwrap_or_default();
+        match view["playback"]["hls"].as_str() {
+            Some(hls) if hls.starts_with(b.url()) => Ok(view),
+            _ => Err(view.to_string()),
+        }
+    })
+    .await;
+    assert_eq!(view["origin"]["host"], a.host(), "still marked with its origin");
+    let get = async |url: &str| -> Vec<u8> {
+        let response = reqwest::get(url).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(response.status(), StatusCode::OK, "{url}");
+        response.bytes().await.map(|b| b.to_vec()).unwrap_or_default()
+    };
+    let hls = view["playback"]["hls"].as_str().unwrap_or_default();
+    assert_eq!(get(hls).await, master);
+    let folder = hls.trim_end_matches("master.m3u8");
+    assert_eq!(get(&format!("{folder}720p/index.m3u8")).await, rung);
+    assert_eq!(get(&format!("{folder}720p/seg_00001.m4s")).await, segment);
+    let thumbnail = view["thumbnail"].as_str().unwrap_or_default();
+    assert!(thumbnail.starts_with(b.url()), "{view}");
+    assert_eq!(get(thumbnail).await, poster);
+
+    // Its origin deletes it: the copy goes too.
+    let ana = skillreel_testkit::token("ana", &[]);
+    let response = a
+        .call(Method::DELETE, &format!("/api/v1/videos/{video}"), Some(&ana), None)
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let copy = b.app.media_root().join(format!("videos/{on_b}"));
+    eventually("the copy going with the video", async || {
+        if copy.exists() {
+            Err(format!("{} is still there", copy.display()))
+        } else {
+            Ok(())
+        }
+    })
+    .await;
 }
