@@ -122,6 +122,32 @@ impl Instance {
     }
 }
 
+/// A pool on `db`, for a test's own queries.
+async fn pool_on(db: &PgConnectOptions) -> sqlx::PgPool {
+    PgPoolOptions::new()
+        .max_connections(2)
+        .connect_with(db.clone())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A allows B, and B follows A (until A accepts).
+async fn b_follows_a(a: &Instance, b: &Instance) {
+    a.admin_ok(
+        Method::PUT,
+        &format!("/api/v1/admin/federation/instances/{}", b.host()),
+        Some(json!({"status": "allowed"})),
+    )
+    .await;
+    b.admin_ok(
+        Method::POST,
+        "/api/v1/admin/federation/follows",
+        Some(json!({"instance": a.url()})),
+    )
+    .await;
+    b.await_follow("follows", &a.host(), Some("accepted")).await;
+}
+
 /// A second database on the same server, migrated, for a second instance (named after
 /// the test's own, whose name already uses all 63 characters PostgreSQL keeps).
 async fn peer_database(db: &PgConnectOptions) -> PgConnectOptions {
@@ -934,11 +960,7 @@ async fn signed_get(client: &reqwest::Client, remote: &Remote, url: &str) -> req
 #[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
 async fn federated_videos_reach_followers_and_org_videos_never_leave(_: PgPoolOptions, db: PgConnectOptions) {
     let b = Instance::spawn(&db, |_| {}).await;
-    let pool = PgPoolOptions::new()
-        .max_connections(2)
-        .connect_with(db.clone())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let pool = pool_on(&db).await;
     let remote = Remote::start().await;
     let inbox = format!("{}/federation/inbox", b.url());
     b.admin_ok(
@@ -1169,32 +1191,12 @@ async fn a_federated_video_on_a_appears_on_b_follows_its_edits_and_goes_with_a_b
     db: PgConnectOptions,
 ) {
     let a = Instance::spawn(&db, |_| {}).await;
-    let a_pool = PgPoolOptions::new()
-        .max_connections(2)
-        .connect_with(db.clone())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let a_pool = pool_on(&db).await;
     let b_db = peer_database(&db).await;
     let b = Instance::spawn(&b_db, |_| {}).await;
-    let b_pool = PgPoolOptions::new()
-        .max_connections(2)
-        .connect_with(b_db)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let b_pool = pool_on(&b_db).await;
     // A lets B in; B follows A.
-    a.admin_ok(
-        Method::PUT,
-        &format!("/api/v1/admin/federation/instances/{}", b.host()),
-        Some(json!({"status": "allowed"})),
-    )
-    .await;
-    b.admin_ok(
-        Method::POST,
-        "/api/v1/admin/federation/follows",
-        Some(json!({"instance": a.url()})),
-    )
-    .await;
-    b.await_follow("follows", &a.host(), Some("accepted")).await;
+    b_follows_a(&a, &b).await;
 
     let inside = publish_video(&a, &a_pool, "ana", "Our on-call rota", "org").await;
     let shared = publish_video(&a, &a_pool, "ana", "Tracing async Rust", "federated").await;
@@ -1711,11 +1713,7 @@ impl Drop for Peer {
 #[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
 async fn bovine_follows_us_verifies_what_we_send_and_its_like_counts(_: PgPoolOptions, db: PgConnectOptions) {
     let b = Instance::spawn(&db, |_| {}).await;
-    let pool = PgPoolOptions::new()
-        .max_connections(2)
-        .connect_with(db.clone())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let pool = pool_on(&db).await;
     let liked = publish_video(&b, &pool, "ana", "Tracing async Rust", "federated").await;
     let liked_id = format!("{}/federation/videos/{liked}", b.url());
 
@@ -1823,11 +1821,7 @@ async fn deliveries_to_a_dead_instance_back_off_pause_it_and_are_given_up(_: PgP
         s.federation.circuit_open_seconds = 3600;
     })
     .await;
-    let pool = PgPoolOptions::new()
-        .max_connections(2)
-        .connect_with(db.clone())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let pool = pool_on(&db).await;
     // A follower whose inbox nobody answers (port 9, discard, is closed here).
     for statement in [
         "insert into federation_instance (host, status) values ('dead.example', 'allowed')",
@@ -1917,11 +1911,7 @@ async fn deliveries_to_a_dead_instance_back_off_pause_it_and_are_given_up(_: PgP
 #[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
 async fn a_partners_notes_land_only_where_they_may(_: PgPoolOptions, db: PgConnectOptions) {
     let b = Instance::spawn(&db, |_| {}).await;
-    let pool = PgPoolOptions::new()
-        .max_connections(2)
-        .connect_with(db.clone())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let pool = pool_on(&db).await;
     let remote = Remote::start().await;
     b.admin_ok(
         Method::PUT,
@@ -2075,11 +2065,7 @@ async fn a_partners_notes_land_only_where_they_may(_: PgPoolOptions, db: PgConne
 #[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
 async fn a_new_follower_receives_what_already_federates(_: PgPoolOptions, db: PgConnectOptions) {
     let a = Instance::spawn(&db, |_| {}).await;
-    let a_pool = PgPoolOptions::new()
-        .max_connections(2)
-        .connect_with(db.clone())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let a_pool = pool_on(&db).await;
     let b = Instance::spawn(&peer_database(&db).await, |_| {}).await;
     // Before anyone follows A: a federated video, an org one, a federated journey.
     let shared = publish_video(&a, &a_pool, "ana", "Tracing async Rust", "federated").await;
@@ -2104,18 +2090,7 @@ async fn a_new_follower_receives_what_already_federates(_: PgPoolOptions, db: Pg
     .await;
 
     // B follows A: once accepted, B has them (and not the org video).
-    a.admin_ok(
-        Method::PUT,
-        &format!("/api/v1/admin/federation/instances/{}", b.host()),
-        Some(json!({"status": "allowed"})),
-    )
-    .await;
-    b.admin_ok(
-        Method::POST,
-        "/api/v1/admin/federation/follows",
-        Some(json!({"instance": a.url()})),
-    )
-    .await;
+    b_follows_a(&a, &b).await;
     let reader = skillreel_testkit::token("ben", &[]);
     let (titles, page) = remote_titles(&b, &reader, |t| !t.is_empty()).await;
     assert_eq!(titles, ["Tracing async Rust"]);
@@ -2145,25 +2120,9 @@ async fn a_new_follower_receives_what_already_federates(_: PgPoolOptions, db: Pg
 #[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
 async fn a_mirroring_instance_plays_a_partners_video_from_its_own_copy(_: PgPoolOptions, db: PgConnectOptions) {
     let a = Instance::spawn(&db, |_| {}).await;
-    let a_pool = PgPoolOptions::new()
-        .max_connections(2)
-        .connect_with(db.clone())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let a_pool = pool_on(&db).await;
     let b = Instance::spawn(&peer_database(&db).await, |s| s.federation.mirror_media = true).await;
-    a.admin_ok(
-        Method::PUT,
-        &format!("/api/v1/admin/federation/instances/{}", b.host()),
-        Some(json!({"status": "allowed"})),
-    )
-    .await;
-    b.admin_ok(
-        Method::POST,
-        "/api/v1/admin/federation/follows",
-        Some(json!({"instance": a.url()})),
-    )
-    .await;
-    b.await_follow("follows", &a.host(), Some("accepted")).await;
+    b_follows_a(&a, &b).await;
 
     let master: &[u8] =
         b"#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-STREAM-INF:BANDWIDTH=800000,RESOLUTION=1280x720\n720p/index.m3u8\n";
