@@ -713,3 +713,50 @@ async fn a_media_link_serves_playback_files_only(_: PgPoolOptions, db: PgConnect
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{file}");
     }
 }
+
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn a_nul_in_free_text_is_never_a_500(_: PgPoolOptions, db: PgConnectOptions) {
+    let app = TestApp::spawn(&db, Backend::Local, |_| {}).await;
+    let alice = token("alice", &[]);
+    // Every free-text query parameter, each with a NUL PostgreSQL cannot store.
+    let paths = [
+        "/api/v1/videos?q=rust%00",
+        "/api/v1/videos?tag=rust%00",
+        "/api/v1/journeys?q=rust%00",
+        "/api/v1/journeys?skill=rust%00",
+        "/api/v1/people?skill=rust%00",
+        "/api/v1/requests?q=rust%00",
+        "/api/v1/federation/videos?q=rust%00",
+        "/api/v1/federation/videos?origin=a.example%00",
+        "/api/v1/leaderboard?scope=team&team=a%00",
+        "/api/v1/teams/a%00/progress",
+    ];
+    for path in paths {
+        let response = app
+            .client
+            .get(format!("{}{path}", app.catalog))
+            .bearer_auth(&alice)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{path}: {e}"));
+        let status = response.status();
+        // A NUL may end a word (search), fail a parameter's check (400, 422), or reach
+        // PostgreSQL, which refuses it; never a 500.
+        assert!(!status.is_server_error(), "{path}: {status}");
+    }
+    // Where it reaches PostgreSQL, the refusal is the client's: 400, saying why.
+    let response = app
+        .client
+        .get(format!("{}/api/v1/federation/videos?q=rust%00", app.catalog))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let problem = assert_problem(response, StatusCode::BAD_REQUEST, "bad_request").await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("cannot be stored")),
+        "{problem}"
+    );
+}

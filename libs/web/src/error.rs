@@ -293,6 +293,13 @@ impl From<sqlx::Error> for ApiError {
                 detail: Some("it already exists".into()),
                 source: Some(e.into()),
             },
+            // Text PostgreSQL cannot store (a NUL, an invalid byte sequence) came from
+            // the client: what it sent is wrong, not the server.
+            sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("22021" | "22P05")) => Self {
+                code: ErrorCode::BadRequest,
+                detail: Some("the text holds a character that cannot be stored (such as a NUL)".into()),
+                source: Some(e.into()),
+            },
             sqlx::Error::RowNotFound => Self {
                 code: ErrorCode::NotFound,
                 detail: Some("not found".into()),
