@@ -1,8 +1,9 @@
 //! Comments across instances, as `Note`s with `inReplyTo`.
 //!
 //! - A person here comments on a partner's video like on any other: the
-//!   `comment.created` event has its origin sent `Create{Note}` (and `comment.deleted`
-//!   a `Delete`), by this instance on that person's behalf.
+//!   `comment.created` event has its origin sent `Create{Note}` (`comment.updated` an
+//!   `Update{Note}`, `comment.deleted` a `Delete`), by this instance on that person's
+//!   behalf.
 //! - Comments made here on our own federated videos go to the instances that follow
 //!   this one, so partners see the discussion beside the video.
 //! - A partner's `Note` in reply to one of our federated videos (or to a comment on
@@ -30,13 +31,21 @@ use crate::{FederationContext, delivery, likes};
 /// Longest comment kept, in characters (as for local comments).
 const MAX_BODY: usize = 5000;
 
+/// What happened to a comment made here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Created,
+    Updated,
+    Deleted,
+}
+
 /// Tells partners of a comment made here: its video's origin when the video is a
 /// partner's, the instances following this one when it is our own federated video.
 pub async fn tell(
     ctx: &FederationContext,
     conn: &mut PgConnection,
     comment: Uuid,
-    created: bool,
+    change: Change,
 ) -> Result<(), QueueError> {
     let Some(c) = sqlx::query!(
         r#"
@@ -56,7 +65,7 @@ pub async fn tell(
     else {
         return Ok(());
     };
-    if c.author_origin.is_some() || (created && c.status != "visible") {
+    if c.author_origin.is_some() || (change != Change::Deleted && c.status != "visible") {
         // A partner's words came from there; a comment already gone is not announced.
         return Ok(());
     }
@@ -74,7 +83,7 @@ pub async fn tell(
         _ if c.video_status == "published" && c.visibility == "federated" => (instance.collection("followers"), None),
         _ => return Ok(()),
     };
-    let activity = if created {
+    let activity = if change != Change::Deleted {
         let in_reply_to = match (c.parent, c.parent_origin_id) {
             (Some(_), Some(remote)) => remote,
             (Some(parent), None) => instance.comment_id(parent),
@@ -93,7 +102,7 @@ pub async fn tell(
         json!({
             "@context": objects::context(),
             "id": instance.new_activity_id(),
-            "type": "Create",
+            "type": if change == Change::Created { "Create" } else { "Update" },
             "actor": person,
             "object": note,
             "to": [activity_to],

@@ -62,6 +62,7 @@ async fn on_event(ctx: &FederationContext, conn: &mut PgConnection, event: &Stor
             | "video.liked"
             | "video.unliked"
             | "comment.created"
+            | "comment.updated"
             | "comment.deleted"
             | "journey.published"
             | "journey.updated"
@@ -83,8 +84,15 @@ async fn on_event(ctx: &FederationContext, conn: &mut PgConnection, event: &Stor
         DomainEvent::VideoUnliked { video, actor } => {
             crate::likes::tell_origin(ctx, conn, video.as_uuid(), actor.as_uuid(), false).await
         }
-        DomainEvent::CommentCreated { comment, .. } => crate::comments::tell(ctx, conn, comment, true).await,
-        DomainEvent::CommentDeleted { comment, .. } => crate::comments::tell(ctx, conn, comment, false).await,
+        DomainEvent::CommentCreated { comment, .. } => {
+            crate::comments::tell(ctx, conn, comment, crate::comments::Change::Created).await
+        }
+        DomainEvent::CommentUpdated { comment, .. } => {
+            crate::comments::tell(ctx, conn, comment, crate::comments::Change::Updated).await
+        }
+        DomainEvent::CommentDeleted { comment, .. } => {
+            crate::comments::tell(ctx, conn, comment, crate::comments::Change::Deleted).await
+        }
         DomainEvent::JourneyPublished { journey, .. }
         | DomainEvent::JourneyUpdated { journey, .. }
         | DomainEvent::JourneyRemoved { journey, .. } => crate::journeys::sync(ctx, conn, journey).await,

@@ -56,6 +56,13 @@ pub enum DomainEvent {
         /// Whether it asks a question.
         question: bool,
     },
+    /// A comment's author changed its text.
+    #[serde(rename = "comment.updated")]
+    CommentUpdated {
+        comment: Uuid,
+        video: VideoId,
+        actor: UserId,
+    },
     /// A comment was deleted by its author or removed by a moderator.
     #[serde(rename = "comment.deleted")]
     CommentDeleted {
@@ -181,6 +188,7 @@ impl DomainEvent {
             Self::VideoLiked { .. } => "video.liked",
             Self::VideoUnliked { .. } => "video.unliked",
             Self::CommentCreated { .. } => "comment.created",
+            Self::CommentUpdated { .. } => "comment.updated",
             Self::CommentDeleted { .. } => "comment.deleted",
             Self::JourneyPublished { .. } => "journey.published",
             Self::JourneyUpdated { .. } => "journey.updated",
@@ -217,6 +225,7 @@ impl DomainEvent {
             | Self::VideoLiked { actor, .. }
             | Self::VideoUnliked { actor, .. }
             | Self::CommentCreated { actor, .. }
+            | Self::CommentUpdated { actor, .. }
             | Self::CommentDeleted { actor, .. }
             | Self::JourneyPublished { actor, .. }
             | Self::JourneyUpdated { actor, .. }
@@ -262,7 +271,9 @@ impl DomainEvent {
             Self::RecommendationCreated { recommendation, .. } => ("recommendation", *recommendation),
             // ordered per recipient, so a later state is never overtaken by an earlier one
             Self::RecommendationUpdated { actor, .. } => ("person", actor.as_uuid()),
-            Self::CommentCreated { comment, .. } | Self::CommentDeleted { comment, .. } => ("comment", *comment),
+            Self::CommentCreated { comment, .. }
+            | Self::CommentUpdated { comment, .. }
+            | Self::CommentDeleted { comment, .. } => ("comment", *comment),
             Self::AnswerAccepted { answer, .. } => ("comment", *answer),
             Self::KudosGiven { kudos, .. } => ("kudos", *kudos),
             Self::RequestCreated { request, .. } | Self::RequestFulfilled { request, .. } => ("request", *request),

@@ -1450,6 +1450,24 @@ async fn a_federated_video_on_a_appears_on_b_follows_its_edits_and_goes_with_a_b
         }
     })
     .await;
+    // Its author's edit on B reaches A.
+    let edited = b
+        .ok_as(
+            &reader,
+            Method::PATCH,
+            &format!("/api/v1/comments/{comment_id}"),
+            Some(json!({"body": "Does this work with tokio-console 0.1?"})),
+        )
+        .await;
+    assert_eq!(edited["body"], "Does this work with tokio-console 0.1?");
+    eventually("the edit reaching A", async || {
+        let threads = threads_on(&a, &ana, &shared_id).await;
+        match threads[0]["body"].as_str() {
+            Some("Does this work with tokio-console 0.1?") => Ok(()),
+            _ => Err(threads.to_string()),
+        }
+    })
+    .await;
     let response = b
         .call(
             Method::DELETE,

@@ -279,17 +279,24 @@ pub async fn edit(
     body: skillreel_web::JsonObject<EditRequest>,
 ) -> Result<web::Json<Comment>, ApiError> {
     let text = parse_body(&body.body)?;
-    let mut conn = ctx.pool.acquire().await?;
-    let (comment, _, _) = load(&mut conn, &user, &path).await?;
+    let mut tx = ctx.pool.begin().await?;
+    let (comment, video, _) = load(&mut tx, &user, &path).await?;
     if comment.author_id != user.id.as_uuid() {
         return Err(ApiError::forbidden("only its author may edit a comment"));
     }
-    if !comments::edit(&mut conn, comment.id, &text).await? {
+    if !comments::edit(&mut tx, comment.id, &text).await? {
         return Err(ApiError::conflict("the comment was deleted"));
     }
-    let comment = comments::find(&mut conn, comment.id)
+    let updated = DomainEvent::CommentUpdated {
+        comment: comment.id,
+        video: video.id,
+        actor: user.id,
+    };
+    events::record(&mut tx, &updated).await?;
+    let comment = comments::find(&mut tx, comment.id)
         .await?
         .ok_or_else(|| ApiError::not_found("comment"))?;
+    tx.commit().await?;
     Ok(web::Json(comment))
 }
 
