@@ -12,6 +12,7 @@
 //!
 //! The text travels as HTML (`<p>`, escaped) and is read back as plain text.
 
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 use skillreel_db::notifications::{self, NotificationKind};
 use skillreel_domain::{UserId, VideoId};
@@ -26,7 +27,7 @@ use crate::objects::{self, Incoming, id_of};
 use crate::people::{author_of, remote_person};
 use crate::remote::host_of;
 use crate::store::Actor;
-use crate::{FederationContext, delivery, likes};
+use crate::{FederationContext, delivery, inbox, likes};
 
 /// Longest comment kept, in characters (as for local comments).
 const MAX_BODY: usize = 5000;
@@ -39,14 +40,27 @@ pub enum Change {
     Deleted,
 }
 
-/// Tells partners of a comment made here: its video's origin when the video is a
-/// partner's, the instances following this one when it is our own federated video.
-pub async fn tell(
+/// A comment made here as partners know it.
+struct Outgoing {
+    /// The `Note`, without its audience.
+    note: Value,
+    /// Its author, as partners name them.
+    person: String,
+    /// Not deleted or removed.
+    visible: bool,
+    /// Who is told of it: the origin of the partner's video it is on (`host`), or the
+    /// instances following this one (`None`, on our own federated video).
+    origin: Option<String>,
+}
+
+/// The comment as partners know it: one made here on a partner's video, or on our own
+/// published federated video; `None` for anything else (a partner's words, a comment
+/// partners never see).
+async fn outgoing(
     ctx: &FederationContext,
     conn: &mut PgConnection,
     comment: Uuid,
-    change: Change,
-) -> Result<(), QueueError> {
+) -> Result<Option<Outgoing>, sqlx::Error> {
     let Some(c) = sqlx::query!(
         r#"
         select c.id, c.body, c.created_at, c.status, u.id as author, u.name as author_name,
@@ -60,67 +74,114 @@ pub async fn tell(
         "#,
         comment
     )
-    .fetch_optional(&mut *conn)
+    .fetch_optional(conn)
     .await?
     else {
-        return Ok(());
+        return Ok(None);
     };
-    if c.author_origin.is_some() || (change != Change::Deleted && c.status != "visible") {
-        // A partner's words came from there; a comment already gone is not announced.
-        return Ok(());
+    let ours = c.video_origin.is_none() && c.video_status == "published" && c.visibility == "federated";
+    if c.author_origin.is_some() || (c.video_origin.is_none() && !ours) {
+        return Ok(None);
     }
     let instance = &ctx.instance;
-    let note_id = instance.comment_id(c.id);
     let person = instance.person_id(c.author);
-    let (activity_to, inbox): (String, Option<(String, String)>) = match (&c.video_origin, &c.video_origin_id) {
-        (Some(host), Some(_)) => match likes::origin_actor(&mut *conn, host).await? {
-            Some(origin) => (
-                origin.id.clone(),
-                Some((host.clone(), origin.delivery_inbox().to_owned())),
-            ),
-            None => return Ok(()),
-        },
-        _ if c.video_status == "published" && c.visibility == "federated" => (instance.collection("followers"), None),
-        _ => return Ok(()),
+    let in_reply_to = match (c.parent, c.parent_origin_id) {
+        (Some(_), Some(remote)) => remote,
+        (Some(parent), None) => instance.comment_id(parent),
+        (None, _) => c.video_origin_id.unwrap_or_else(|| instance.video_id(c.video)),
     };
-    let activity = if change != Change::Deleted {
-        let in_reply_to = match (c.parent, c.parent_origin_id) {
-            (Some(_), Some(remote)) => remote,
-            (Some(parent), None) => instance.comment_id(parent),
-            (None, _) => c.video_origin_id.unwrap_or_else(|| instance.video_id(c.video)),
-        };
-        let note = json!({
-            "id": note_id,
+    Ok(Some(Outgoing {
+        note: json!({
+            "id": instance.comment_id(c.id),
             "type": "Note",
             "attributedTo": { "type": "Person", "id": person, "name": c.author_name },
             "inReplyTo": in_reply_to,
             "content": html(&c.body),
             "mediaType": "text/html",
             "published": c.created_at.format(&Rfc3339).ok(),
-            "to": [activity_to],
-        });
-        json!({
-            "@context": objects::context(),
-            "id": instance.new_activity_id(),
-            "type": if change == Change::Created { "Create" } else { "Update" },
-            "actor": person,
-            "object": note,
-            "to": [activity_to],
-        })
-    } else {
-        json!({
-            "@context": objects::context(),
-            "id": instance.new_activity_id(),
-            "type": "Delete",
-            "actor": person,
-            "object": { "id": note_id, "type": "Tombstone", "formerType": "Note" },
-            "to": [activity_to],
-        })
+        }),
+        person,
+        visible: c.status == "visible",
+        origin: c.video_origin,
+    }))
+}
+
+/// Tells partners of a comment made here: its video's origin when the video is a
+/// partner's, the instances following this one when it is our own federated video.
+pub async fn tell(
+    ctx: &FederationContext,
+    conn: &mut PgConnection,
+    comment: Uuid,
+    change: Change,
+) -> Result<(), QueueError> {
+    let Some(Outgoing {
+        mut note,
+        person,
+        visible,
+        origin,
+    }) = outgoing(ctx, &mut *conn, comment).await?
+    else {
+        return Ok(());
     };
+    if change != Change::Deleted && !visible {
+        // A comment already gone is not announced.
+        return Ok(());
+    }
+    let (to, inbox) = match origin {
+        Some(host) => match likes::origin_actor(&mut *conn, &host).await? {
+            Some(actor) => (actor.id.clone(), Some((host, actor.delivery_inbox().to_owned()))),
+            None => return Ok(()),
+        },
+        None => (ctx.instance.collection("followers"), None),
+    };
+    let object = if change == Change::Deleted {
+        json!({ "id": note["id"], "type": "Tombstone", "formerType": "Note" })
+    } else {
+        note["to"] = json!([to]);
+        note
+    };
+    let activity = json!({
+        "@context": objects::context(),
+        "id": ctx.instance.new_activity_id(),
+        "type": match change {
+            Change::Created => "Create",
+            Change::Updated => "Update",
+            Change::Deleted => "Delete",
+        },
+        "actor": person,
+        "object": object,
+        "to": [to],
+    });
     match inbox {
         Some((host, inbox)) => delivery::send(conn, &host, &inbox, activity).await,
         None => delivery::to_followers(conn, &activity).await.map(|_| ()),
     }
+}
+
+/// `GET /federation/comments/{id}`: a comment made here that partners were sent, for
+/// partners (signed fetch), so its id names something; `404` for anything else and
+/// for a deleted comment.
+pub async fn object(
+    req: HttpRequest,
+    ctx: web::Data<FederationContext>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    if !ctx.settings.enabled {
+        return Err(ApiError::not_found("comment"));
+    }
+    inbox::authenticate(&req, None, &ctx).await?;
+    let id: Uuid = path.parse().map_err(|_| ApiError::not_found("comment"))?;
+    let mut conn = ctx.pool.acquire().await?;
+    let Some(Outgoing {
+        mut note,
+        visible: true,
+        ..
+    }) = outgoing(&ctx, &mut conn, id).await?
+    else {
+        return Err(ApiError::not_found("comment"));
+    };
+    note["@context"] = objects::context();
+    Ok(objects::activity_json(&note))
 }
 
 /// Applies a `Note` activity from `signer`; `Ok(false)` when it is not one.

@@ -37,6 +37,9 @@ pub fn routes() -> Vec<RouteSpec> {
         RouteSpec::new(M::GET, "/federation/journeys/{id}", || {
             web::get().to(crate::journeys::object)
         }),
+        RouteSpec::new(M::GET, "/federation/comments/{id}", || {
+            web::get().to(crate::comments::object)
+        }),
         RouteSpec::new(M::GET, "/federation/videos/{id}/likes", || web::get().to(videos::likes)),
         RouteSpec::new(M::GET, "/federation/videos/{id}/shares", || {
             web::get().to(videos::shares)

@@ -2044,6 +2044,46 @@ async fn a_partners_notes_land_only_where_they_may(_: PgPoolOptions, db: PgConne
         "{kept}"
     );
 
+    // A comment made here on a federated video is a Note a partner can fetch (signed);
+    // one on an org video, a partner's own words and anything unsigned are not.
+    let comment_on = async |video: uuid::Uuid, body: &str| -> String {
+        let made = b
+            .ok_as(
+                &bob,
+                Method::POST,
+                &format!("/api/v1/videos/{video}/comments"),
+                Some(json!({"body": body})),
+            )
+            .await;
+        made["id"].as_str().unwrap_or_default().to_owned()
+    };
+    let public = comment_on(shared, "Slides: <see the description> & more").await;
+    let private = comment_on(inside, "Internal only").await;
+    let note_url = |id: &str| format!("{}/federation/comments/{id}", b.url());
+    let response = signed_get(&b.app.client, &remote, &note_url(&public)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let fetched: Value = response.json().await.unwrap_or_default();
+    assert_eq!(fetched["type"], "Note");
+    assert_eq!(fetched["id"], note_url(&public));
+    assert_eq!(fetched["inReplyTo"], video_id(shared));
+    assert_eq!(
+        fetched["content"],
+        "<p>Slides: &lt;see the description&gt; &amp; more</p>"
+    );
+    let remis = kept[0]["id"].as_str().unwrap_or_default().to_owned();
+    for hidden in [private, remis, uuid::Uuid::new_v4().to_string()] {
+        let response = signed_get(&b.app.client, &remote, &note_url(&hidden)).await;
+        assert_problem(response, StatusCode::NOT_FOUND, "not_found").await;
+    }
+    let response = b
+        .app
+        .client
+        .get(note_url(&public))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_problem(response, StatusCode::UNAUTHORIZED, "unauthenticated").await;
+
     // A playlist from an instance this one does not follow is not kept.
     let playlist = json!({
         "@context": "https://www.w3.org/ns/activitystreams",
