@@ -41,6 +41,10 @@ const BATCH: i64 = 64;
 const POLL: Duration = Duration::from_millis(500);
 /// How often replay protection forgets what is outside its window.
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
+/// Attempts at what is not a delivery (a mirror, a person's name): about a day of
+/// backoff, then the video plays from its origin and the person keeps their
+/// instance's name.
+const SIDE_JOB_ATTEMPTS: i32 = 30;
 /// A refusal (4xx) is retried this many times (the receiver may not have our key
 /// yet), then given up: the instance is up, it just does not want it.
 const REFUSALS_RETRIED: i32 = 3;
@@ -63,6 +67,8 @@ pub enum Job {
     Backfill { host: String, inbox: String },
     /// Copy a partner's video's media (from `host`) into our storage.
     Mirror { host: String, video: Uuid },
+    /// Learn the name of a partner's person first seen without one.
+    Person { host: String, actor: String },
 }
 
 /// Queues a job (it runs once the surrounding transaction commits).
@@ -226,13 +232,26 @@ async fn attempt(
             tracing::info!(host, sent, "sent a new follower what federates");
             Ok(())
         }
+        Job::Person { host, actor } => match crate::people::learn_name(ctx, &host, &actor).await {
+            Ok(_) => Ok(()),
+            Err(FetchError::Unreachable(reason)) if job.attempt < SIDE_JOB_ATTEMPTS => {
+                Err(Setback::RetryIn(backoff(job.attempt), reason))
+            }
+            Err(FetchError::Database(e)) => Err(database(e)),
+            Err(FetchError::Unreachable(reason)) => Err(Setback::GiveUp(reason)),
+            Err(FetchError::Refused(reason) | FetchError::Invalid(reason)) => Err(Setback::GiveUp(reason)),
+        },
         Job::Mirror { host, video } => match crate::mirror::mirror(ctx, video).await {
             Ok(bytes) => {
                 tracing::info!(host, %video, bytes, "mirrored a partner's video");
                 Ok(())
             }
-            Err(crate::mirror::MirrorError::Transient(reason)) => Err(Setback::RetryIn(backoff(job.attempt), reason)),
-            Err(crate::mirror::MirrorError::Refused(reason)) => Err(Setback::GiveUp(reason)),
+            Err(crate::mirror::MirrorError::Transient(reason)) if job.attempt < SIDE_JOB_ATTEMPTS => {
+                Err(Setback::RetryIn(backoff(job.attempt), reason))
+            }
+            Err(crate::mirror::MirrorError::Transient(reason) | crate::mirror::MirrorError::Refused(reason)) => {
+                Err(Setback::GiveUp(reason))
+            }
         },
     }
 }

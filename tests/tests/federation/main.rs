@@ -545,9 +545,29 @@ impl Remote {
             "publicKey": {"id": format!("{base}/actor#main-key"), "owner": format!("{base}/actor"), "publicKeyPem": pem},
         });
         let (kept, document) = (received.clone(), actor.clone());
+        let people_base = base.clone();
         let server = HttpServer::new(move || {
             let (kept, document) = (kept.clone(), document.clone());
+            let people_base = people_base.clone();
             App::new()
+                // Its people, as ActivityPub actors that give their name.
+                .route(
+                    "/people/{n}",
+                    web::get().to(move |n: web::Path<u32>| {
+                        let base = people_base.clone();
+                        async move {
+                            HttpResponse::Ok()
+                                .content_type("application/activity+json")
+                                .json(json!({
+                                    "@context": "https://www.w3.org/ns/activitystreams",
+                                    "id": format!("{base}/people/{n}"),
+                                    "type": "Person",
+                                    "name": format!("Person {n}"),
+                                    "inbox": format!("{base}/inbox"),
+                                }))
+                        }
+                    }),
+                )
                 .route(
                     "/actor",
                     web::get().to(move || {
@@ -1996,6 +2016,23 @@ async fn a_partners_notes_land_only_where_they_may(_: PgPoolOptions, db: PgConne
     assert_eq!(send(&reply).await.status(), StatusCode::ACCEPTED);
     let kept = threads(shared).await;
     assert_eq!(kept[0]["replies"][0]["body"], "And clear.", "{kept}");
+    // Someone its note names by id alone is named after their actor document.
+    let mut nameless = note("9", video_id(shared), "<p>Me too</p>");
+    nameless["actor"] = json!(format!("{}/people/2", remote.base));
+    nameless["object"]["attributedTo"] = json!(format!("{}/people/2", remote.base));
+    assert_eq!(send(&nameless).await.status(), StatusCode::ACCEPTED);
+    eventually("the nameless author learning their name", async || {
+        let all = threads(shared).await;
+        let theirs = all
+            .as_array()
+            .and_then(|t| t.iter().find(|c| c["body"] == "Me too"))
+            .cloned();
+        match theirs {
+            Some(c) if c["author_name"] == "Person 2" => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
     let mut update = first.clone();
     update["id"] = json!(format!("{}/activities/{}", remote.base, uuid::Uuid::new_v4()));
     update["type"] = json!("Update");
@@ -2027,7 +2064,7 @@ async fn a_partners_notes_land_only_where_they_may(_: PgPoolOptions, db: PgConne
         .fetch_one(&pool)
         .await
         .unwrap_or_default();
-    assert_eq!(stored, 2, "the first note and its reply only");
+    assert_eq!(stored, 3, "the first note, its reply and the nameless author's");
 
     // Only its own host may delete a note.
     let delete = json!({
