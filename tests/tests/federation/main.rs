@@ -1583,6 +1583,18 @@ async fn a_federated_video_on_a_appears_on_b_follows_its_edits_and_goes_with_a_b
         )
         .await;
     assert_eq!(assigned["assigned"].as_array().map(Vec::len), Some(1), "{assigned}");
+    // A's videos are steps of B's own journeys too.
+    let own = b
+        .ok_as(
+            &manager,
+            Method::POST,
+            "/api/v1/journeys",
+            Some(
+                json!({"title": "Our async onboarding", "steps": [{"video_id": second_on_b}, {"video_id": remote_id}]}),
+            ),
+        )
+        .await;
+    assert_eq!(own["available_steps"], 2, "{own}");
     let mine: Value = b
         .call(Method::GET, "/api/v1/me/assignments", Some(&report), None)
         .await
