@@ -166,11 +166,7 @@ pub async fn object(
     ctx: web::Data<FederationContext>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    if !ctx.settings.enabled {
-        return Err(ApiError::not_found("comment"));
-    }
-    inbox::authenticate(&req, None, &ctx).await?;
-    let id: Uuid = path.parse().map_err(|_| ApiError::not_found("comment"))?;
+    let id = inbox::fetched_id(&req, &ctx, &path, "comment").await?;
     let mut conn = ctx.pool.acquire().await?;
     let Some(Outgoing {
         mut note,

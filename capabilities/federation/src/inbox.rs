@@ -122,6 +122,22 @@ fn refused(e: SignatureError) -> ApiError {
     ApiError::unauthenticated(e.to_string())
 }
 
+/// The id in a signed fetch of one of our objects (`what`, for the 404): the request
+/// signed by an instance this one federates with, the id a UUID; 404 while federation
+/// is off.
+pub(crate) async fn fetched_id(
+    req: &HttpRequest,
+    ctx: &FederationContext,
+    raw: &str,
+    what: &str,
+) -> Result<uuid::Uuid, ApiError> {
+    if !ctx.settings.enabled {
+        return Err(ApiError::not_found(what));
+    }
+    authenticate(req, None, ctx).await?;
+    raw.parse().map_err(|_| ApiError::not_found(what))
+}
+
 /// Checks a request's signature (and, with a `body`, its `Digest`): the signing actor
 /// and the signature's digest (for replay protection) when it holds. Signed fetches of
 /// partners-only objects pass `None`.

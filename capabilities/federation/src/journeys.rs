@@ -189,11 +189,7 @@ pub async fn object(
     ctx: web::Data<FederationContext>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    if !ctx.settings.enabled {
-        return Err(ApiError::not_found("journey"));
-    }
-    inbox::authenticate(&req, None, &ctx).await?;
-    let id: Uuid = path.parse().map_err(|_| ApiError::not_found("journey"))?;
+    let id = inbox::fetched_id(&req, &ctx, &path, "journey").await?;
     let mut conn = ctx.pool.acquire().await?;
     let journey = federating(&ctx, &mut conn, id)
         .await?

@@ -319,11 +319,7 @@ async fn counted(req: &HttpRequest, ctx: &FederationContext, raw: &str, name: &s
 /// The video a partner asks for: the request signed by an admitted instance, the video
 /// published and federated.
 async fn fetched_video(req: &HttpRequest, ctx: &FederationContext, raw: &str) -> Result<VideoRecord, ApiError> {
-    if !ctx.settings.enabled {
-        return Err(ApiError::not_found("video"));
-    }
-    inbox::authenticate(req, None, ctx).await?;
-    let id: VideoId = raw.parse().map_err(|_| ApiError::not_found("video"))?;
+    let id = VideoId::from_uuid(inbox::fetched_id(req, ctx, raw, "video").await?);
     let mut conn = ctx.pool.acquire().await?;
     videos::find(&mut conn, id)
         .await

@@ -122,6 +122,24 @@ impl Instance {
     }
 }
 
+/// The first journey `token`'s holder sees on `instance`, once there is one (up to a
+/// minute).
+async fn first_journey(instance: &Instance, token: &str) -> Value {
+    eventually(&format!("a journey appearing on {}", instance.url()), async || {
+        let journeys: Value = instance
+            .call(Method::GET, "/api/v1/journeys", Some(token), None)
+            .await
+            .json()
+            .await
+            .unwrap_or_default();
+        match journeys["items"].as_array().and_then(|all| all.first()) {
+            Some(j) => Ok(j.clone()),
+            None => Err(journeys.to_string()),
+        }
+    })
+    .await
+}
+
 /// A pool on `db`, for a test's own queries.
 async fn pool_on(db: &PgConnectOptions) -> sqlx::PgPool {
     PgPoolOptions::new()
@@ -1546,19 +1564,7 @@ async fn a_federated_video_on_a_appears_on_b_follows_its_edits_and_goes_with_a_b
         .json()
         .await
         .unwrap_or_default();
-    let remote_journey = eventually("A's journey appearing on B", async || {
-        let journeys: Value = b
-            .call(Method::GET, "/api/v1/journeys", Some(&manager), None)
-            .await
-            .json()
-            .await
-            .unwrap_or_default();
-        match journeys["items"].as_array().and_then(|all| all.first()) {
-            Some(j) => Ok(j.clone()),
-            None => Err(journeys.to_string()),
-        }
-    })
-    .await;
+    let remote_journey = first_journey(&b, &manager).await;
     assert_eq!(remote_journey["title"], "Async Rust in a week");
     assert_eq!(remote_journey["origin"], a.host());
     assert_eq!(remote_journey["owner"]["name"], "ana (test)");
@@ -2202,19 +2208,7 @@ async fn a_new_follower_receives_what_already_federates(_: PgPoolOptions, db: Pg
     let (titles, page) = remote_titles(&b, &reader, |t| !t.is_empty()).await;
     assert_eq!(titles, ["Tracing async Rust"]);
     let video_on_b = page["items"][0]["id"].clone();
-    let remote_journey = eventually("A's journey reaching B", async || {
-        let journeys: Value = b
-            .call(Method::GET, "/api/v1/journeys", Some(&reader), None)
-            .await
-            .json()
-            .await
-            .unwrap_or_default();
-        match journeys["items"].as_array().and_then(|all| all.first()) {
-            Some(j) => Ok(j.clone()),
-            None => Err(journeys.to_string()),
-        }
-    })
-    .await;
+    let remote_journey = first_journey(&b, &reader).await;
     assert_eq!(remote_journey["title"], "Async Rust in a week");
     assert_eq!(
         remote_journey["steps"].as_array().map(Vec::len),
