@@ -276,6 +276,8 @@ struct Target {
     owner: Uuid,
     title: String,
     parent: Option<Uuid>,
+    /// Published and federated: partners may see (and comment on) it.
+    federated: bool,
 }
 
 async fn receive(
@@ -291,15 +293,7 @@ async fn receive(
     };
     // Ours when federated and published; a partner's only from that partner.
     let welcome = match &target.video_origin {
-        None => {
-            sqlx::query_scalar!(
-                r#"select exists (select 1 from video where id = $1 and origin is null and status = 'published'
-                                and visibility = 'federated') as "e!""#,
-                target.video
-            )
-            .fetch_one(&mut *conn)
-            .await?
-        }
+        None => target.federated,
         Some(origin) => origin.eq_ignore_ascii_case(&signer.host),
     };
     if !welcome {
@@ -371,24 +365,25 @@ async fn target(
         None => (ours("videos"), None),
     };
     let row = match video {
-        Some(id) => sqlx::query!("select id, origin, owner_id, title from video where id = $1", id)
+        Some(id) => sqlx::query!(r#"select id, origin, owner_id, title, (status = 'published' and visibility = 'federated') as "federated!" from video where id = $1"#, id)
             .fetch_optional(conn)
             .await?
-            .map(|r| (r.id, r.origin, r.owner_id, r.title)),
+            .map(|r| (r.id, r.origin, r.owner_id, r.title, r.federated)),
         None => sqlx::query!(
-            "select id, origin, owner_id, title from video where origin_id = $1",
+            r#"select id, origin, owner_id, title, (status = 'published' and visibility = 'federated') as "federated!" from video where origin_id = $1"#,
             in_reply_to
         )
         .fetch_optional(conn)
         .await?
-        .map(|r| (r.id, r.origin, r.owner_id, r.title)),
+        .map(|r| (r.id, r.origin, r.owner_id, r.title, r.federated)),
     };
-    Ok(row.map(|(video, video_origin, owner, title)| Target {
+    Ok(row.map(|(video, video_origin, owner, title, federated)| Target {
         video,
         video_origin,
         owner,
         title,
         parent: thread,
+        federated,
     }))
 }
 

@@ -161,14 +161,12 @@ pub(crate) async fn backfill(
     .await?;
     let audience = ctx.instance.collection("followers");
     let mut sent = 0;
-    // Oldest first, as they were published.
-    for id in ids.into_iter().rev() {
-        let record = videos::find(&mut *conn, VideoId::from_uuid(id))
-            .await
-            .map_err(|e| QueueError::Database(sqlx::Error::Protocol(e.to_string())))?;
-        let Some(video) = record.filter(federates) else {
-            continue;
-        };
+    // All in one query, then oldest first, as they were published.
+    let oldest_first: Vec<uuid::Uuid> = ids.into_iter().rev().collect();
+    let records = videos::load_in_order(&mut *conn, &oldest_first)
+        .await
+        .map_err(|e| QueueError::Database(sqlx::Error::Protocol(e.to_string())))?;
+    for video in records.into_iter().filter(federates) {
         let object = video_object(ctx, conn, video).await?;
         let create = objects::activity(&ctx.instance, "Create", object, &audience);
         delivery::send(&mut *conn, host, inbox, create).await?;
