@@ -84,6 +84,12 @@ pub struct DatabaseSettings {
     pub max_connections: u32,
     /// Run pending migrations at start-up (the dev command and small deployments).
     pub migrate: bool,
+    /// A statement running longer is cancelled (503 `overloaded`), so a slow query
+    /// cannot hold a connection while requests pile up behind it. 0: no limit.
+    pub statement_timeout_ms: u64,
+    /// How long a request waits for a free connection before it is shed with 503
+    /// `overloaded` and `Retry-After`.
+    pub acquire_timeout_ms: u64,
 }
 
 impl Default for DatabaseSettings {
@@ -92,6 +98,8 @@ impl Default for DatabaseSettings {
             url: Secret::new("postgres://postgres@127.0.0.1:5432/skillreel".into()),
             max_connections: 20,
             migrate: false,
+            statement_timeout_ms: 5_000,
+            acquire_timeout_ms: 2_000,
         }
     }
 }
@@ -213,6 +221,9 @@ pub struct CatalogSettings {
     /// Webhook hosts (names or IPs) allowed although they are private, loopback or
     /// link-local addresses; every other webhook must reach a public address.
     pub webhook_allowed_hosts: Vec<String>,
+    /// How often likes, views and completions are folded into the popular and trending
+    /// scores (one update per video per fold, however many engagements it had).
+    pub score_fold_interval_ms: u64,
 }
 
 impl Default for CatalogSettings {
@@ -222,6 +233,7 @@ impl Default for CatalogSettings {
             cache_ttl_seconds: 30,
             cache_entries: 50_000,
             webhook_allowed_hosts: Vec::new(),
+            score_fold_interval_ms: 1_000,
         }
     }
 }

@@ -157,3 +157,13 @@ pub async fn flag(conn: &mut PgConnection, video: VideoId, user: UserId, reason:
     .await?;
     Ok(count)
 }
+
+/// Folds every pending like, view and completion into the popular and trending scores
+/// (`video_score`): one update per video, however many engagements it had. Returns the
+/// videos whose scores moved; 0 when another replica is folding.
+pub async fn fold_scores(conn: &mut PgConnection) -> Result<i64, sqlx::Error> {
+    let moved = sqlx::query_scalar!(r#"select skillreel_fold_video_scores() as "moved!""#)
+        .fetch_one(conn)
+        .await?;
+    Ok(moved)
+}

@@ -8,8 +8,8 @@
 use std::time::Duration;
 
 use skillreel_config::DatabaseSettings;
-use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgConnection, PgPool};
 
 pub mod captions;
 pub mod comments;
@@ -28,23 +28,35 @@ pub use sqlx;
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
 
 /// Builds the pool without connecting, so a service starts (and reports unready on
-/// `/readyz`) while the database is still coming up.
+/// `/readyz`) while the database is still coming up. Every connection carries the
+/// configured `statement_timeout`: a request's statement that runs longer is cancelled
+/// (SQLSTATE 57014) instead of holding a connection others queue for.
 pub fn connect(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
     let options: PgConnectOptions = settings.url.expose().parse()?;
+    let options = options.options([("statement_timeout", settings.statement_timeout_ms.to_string())]);
     Ok(pool_options(settings).connect_lazy_with(options))
 }
 
 pub fn pool_options(settings: &DatabaseSettings) -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(settings.max_connections)
-        .acquire_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_millis(settings.acquire_timeout_ms.max(1)))
 }
 
-/// Runs pending migrations, retrying while the server is starting.
+/// Lifts the statement time limit for the rest of `tx`: background work (a model
+/// build, a migration) that no request waits on may take as long as it needs.
+pub async fn lift_statement_timeout(tx: &mut PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query!("set local statement_timeout = 0").execute(tx).await?;
+    Ok(())
+}
+
+/// Runs pending migrations, retrying while the server is starting. They run on a
+/// connection of their own without the requests' statement time limit: building an
+/// index over a large table may take minutes.
 pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
     let mut attempt = 0;
     loop {
-        match MIGRATOR.run(pool).await {
+        match migrate_once(pool).await {
             Err(sqlx::migrate::MigrateError::Execute(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)))
                 if attempt < 10 =>
             {
@@ -55,4 +67,13 @@ pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
             other => return other,
         }
     }
+}
+
+async fn migrate_once(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+    let mut conn = pool.acquire().await?;
+    sqlx::query!("set statement_timeout = 0").execute(&mut *conn).await?;
+    let outcome = MIGRATOR.run(&mut *conn).await;
+    // Closed, not returned: requests must not get a connection without their limit.
+    conn.detach();
+    outcome
 }

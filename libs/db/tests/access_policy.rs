@@ -13,7 +13,6 @@ use skillreel_db::videos::{self, Sort, VideoFilter};
 use skillreel_domain::access::{Membership, VideoFacts, Viewer};
 use skillreel_domain::{ApprovalPolicy, CommunityId, Roles, UserId, VideoStatus, Visibility};
 use sqlx::{PgConnection, PgPool};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 const CASES: u32 = 1_000;
@@ -131,8 +130,8 @@ async fn store(conn: &mut PgConnection, world: &World) -> sqlx::Result<Stored> {
         let id = Uuid::new_v4();
         let community = community.map(|c| communities[c]);
         sqlx::query(
-            "insert into video (id, owner_id, title, status, visibility, community_id, published_at, created_at)
-             values ($1, $2, 'video', $3, $4, $5, case when $3 = 'published' then now() end, now() - make_interval(secs => $6))",
+            "insert into video (id, owner_id, title, tags, status, visibility, community_id, published_at, created_at)
+             values ($1, $2, 'video', '{lesson}', $3, $4, $5, case when $3 = 'published' then now() end, now() - make_interval(secs => $6))",
         )
         .bind(id)
         .bind(viewers[*owner].id.as_uuid())
@@ -172,6 +171,9 @@ enum Path {
     Feed,
     Recent,
     Popular,
+    Trending,
+    /// Every video has the tag: the tag's own index, with the same rule.
+    Tag,
     Search,
 }
 
@@ -185,6 +187,15 @@ async fn listed_by_sql(
         Path::Feed => (VideoFilter::default(), Sort::Recent, videos::DEFAULT_PAGE + 1),
         Path::Recent => (VideoFilter::default(), Sort::Recent, 100),
         Path::Popular => (VideoFilter::default(), Sort::Popular, 100),
+        Path::Trending => (VideoFilter::default(), Sort::Trending, 100),
+        Path::Tag => (
+            VideoFilter {
+                tag: Some("lesson".into()),
+                ..VideoFilter::default()
+            },
+            Sort::Recent,
+            100,
+        ),
         Path::Search => (
             VideoFilter {
                 words: Some("video".into()),
@@ -194,18 +205,7 @@ async fn listed_by_sql(
             100,
         ),
     };
-    let listed = videos::list(
-        conn,
-        viewer.id,
-        viewer.is_admin(),
-        status,
-        &filter,
-        sort,
-        None,
-        OffsetDateTime::now_utc(),
-        limit,
-    )
-    .await?;
+    let listed = videos::list(conn, viewer.id, viewer.is_admin(), status, &filter, sort, None, limit).await?;
     Ok(listed.videos.iter().map(|v| v.id.as_uuid()).collect())
 }
 
@@ -233,7 +233,14 @@ async fn the_sql_listing_rule_and_the_rust_policy_agree_on_random_worlds(pool: P
         ..Config::default()
     });
     let strategy = world();
-    let paths = [Path::Feed, Path::Recent, Path::Popular, Path::Search];
+    let paths = [
+        Path::Feed,
+        Path::Recent,
+        Path::Popular,
+        Path::Trending,
+        Path::Tag,
+        Path::Search,
+    ];
     let statuses = [VideoStatus::Published, VideoStatus::PendingReview, VideoStatus::Ready];
     let mut compared = 0;
     for case in 0..CASES as usize {

@@ -41,6 +41,9 @@ pub enum ErrorCode {
     /// tus: the `Upload-Checksum` does not match the bytes received.
     ChecksumMismatch,
     Unavailable,
+    /// Every database connection is busy, or a statement ran past its time limit: the
+    /// request was shed rather than queued; retry after `Retry-After` seconds.
+    Overloaded,
     Internal,
 }
 
@@ -63,7 +66,7 @@ impl ErrorCode {
             Self::RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
             Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Self::ChecksumMismatch => StatusCode::from_u16(460).unwrap_or(StatusCode::BAD_REQUEST),
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -89,6 +92,7 @@ impl ErrorCode {
             Self::TooManyRequests => "too_many_requests",
             Self::ChecksumMismatch => "checksum_mismatch",
             Self::Unavailable => "unavailable",
+            Self::Overloaded => "overloaded",
             Self::Internal => "internal",
         }
     }
@@ -114,6 +118,7 @@ impl ErrorCode {
             Self::TooManyRequests => "Too many requests; slow down",
             Self::ChecksumMismatch => "The checksum does not match the data received",
             Self::Unavailable => "The service is temporarily unavailable",
+            Self::Overloaded => "The service is busy",
             Self::Internal => "Something went wrong on our side",
         }
     }
@@ -175,6 +180,16 @@ impl ApiError {
         Self {
             code: ErrorCode::Unavailable,
             detail: Some("a backing service is unavailable; retry shortly".into()),
+            source: Some(source.into()),
+        }
+    }
+
+    /// The database is saturated (no free connection in time, or a statement hit its
+    /// time limit): shed the request so it does not queue behind the others.
+    pub fn overloaded(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self {
+            code: ErrorCode::Overloaded,
+            detail: Some("the service is busy; retry after the number of seconds in Retry-After".into()),
             source: Some(source.into()),
         }
     }
@@ -251,8 +266,18 @@ impl ResponseError for ApiError {
             code: self.code.as_str(),
         };
         let mut response = HttpResponse::build(self.code.status());
-        if self.code == ErrorCode::Unauthenticated {
-            response.insert_header(("WWW-Authenticate", "Bearer"));
+        match self.code {
+            ErrorCode::Unauthenticated => {
+                response.insert_header(("WWW-Authenticate", "Bearer"));
+            }
+            // A busy database frees up within a second; one that is down takes longer.
+            ErrorCode::Overloaded => {
+                response.insert_header((actix_web::http::header::RETRY_AFTER, "1"));
+            }
+            ErrorCode::Unavailable => {
+                response.insert_header((actix_web::http::header::RETRY_AFTER, "5"));
+            }
+            _ => {}
         }
         response
             .content_type(ContentType(mime_problem()))
@@ -305,7 +330,10 @@ impl From<sqlx::Error> for ApiError {
                 detail: Some("not found".into()),
                 source: None,
             },
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => Self::unavailable(e),
+            // 57014: the statement ran past `statement_timeout`.
+            sqlx::Error::Database(db) if db.code().as_deref() == Some("57014") => Self::overloaded(e),
+            sqlx::Error::PoolTimedOut => Self::overloaded(e),
+            sqlx::Error::Io(_) | sqlx::Error::PoolClosed => Self::unavailable(e),
             _ => Self::internal(e),
         }
     }

@@ -39,6 +39,7 @@ mod notify;
 pub mod openapi;
 mod playback;
 pub mod read_cache;
+mod scores;
 mod social;
 mod videos;
 pub mod views;
@@ -63,6 +64,8 @@ pub struct CatalogContext {
     pub egress: egress::EgressPolicy,
     /// Who searched today, for the participation analytics.
     pub searches: skillreel_recognition::participation::record::Searches,
+    /// How often engagements are folded into the popular and trending scores.
+    pub score_fold_interval: std::time::Duration,
 }
 
 impl CatalogContext {
@@ -140,6 +143,7 @@ impl CatalogService {
                 signer,
                 public_url: settings.server.public_url.clone(),
                 flag_threshold: settings.catalog.flag_threshold.max(1),
+                score_fold_interval: std::time::Duration::from_millis(settings.catalog.score_fold_interval_ms.max(10)),
                 cache: Arc::new(read_cache::ReadCache::new(
                     std::time::Duration::from_secs(settings.catalog.cache_ttl_seconds),
                     settings.catalog.cache_entries,
@@ -166,6 +170,11 @@ impl CatalogService {
             tasks.stop_token(),
         ));
         tasks.add(ctx.cache.clone().spawn_listener(ctx.pool.clone(), tasks.stop_token()));
+        tasks.add(scores::spawn_folder(
+            ctx.pool.clone(),
+            ctx.score_fold_interval,
+            tasks.stop_token(),
+        ));
         self.learning.spawn_background(tasks);
         self.recognition.spawn_background(tasks);
         self.recommendations.spawn_background(tasks);

@@ -10,7 +10,9 @@ mod admin;
 mod contract;
 mod events;
 mod listing;
+mod overload;
 mod publishing;
+mod scores;
 mod social;
 
 use std::collections::HashSet;

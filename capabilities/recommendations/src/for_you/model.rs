@@ -48,6 +48,9 @@ pub async fn build(pool: &PgPool) -> Result<Option<ModelStats>, sqlx::Error> {
         return Ok(None);
     }
     sqlx::query!("set local work_mem = '256MB'").execute(&mut *tx).await?;
+    // A build reads every interaction: no request waits on it, so the requests' limit
+    // does not apply.
+    skillreel_db::lift_statement_timeout(&mut tx).await?;
     sqlx::query!("delete from recommender_interaction")
         .execute(&mut *tx)
         .await?;

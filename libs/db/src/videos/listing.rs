@@ -71,9 +71,11 @@ pub async fn list_owned(
 pub enum Sort {
     /// Newest first (by publication, else creation).
     Recent,
-    /// Most liked and watched first (a like counts twice a view).
+    /// Most engaged with first: 2 per like, 1 per viewer, 3 per person who completed it
+    /// (`video_score.popularity`, folded from engagements within a second).
     Popular,
-    /// Engagement with time decay: (2 likes + views + 1) / (age in hours + 2)^1.5.
+    /// Engagement with time decay: the same weights, each halving every 24 hours, and
+    /// the publication itself worth 1 (`video_score.trending`).
     Trending,
     /// Best search match first (`ts_rank_cd`, title above tags above description).
     Relevance,
@@ -154,12 +156,11 @@ macro_rules! ranked_statement {
                 select v.id,
                        case $11::text
                            when 'recent' then extract(epoch from coalesce(v.published_at, v.created_at))::float8
-                           when 'popular' then (v.like_count * 2 + v.view_count)::float8
-                           when 'trending' then (v.like_count * 2 + v.view_count + 1)::float8
-                                / power(greatest(extract(epoch from ($12::timestamptz - coalesce(v.published_at, v.created_at))), 0) / 3600 + 2, 1.5)
+                           when 'popular' then s.popularity::float8
+                           when 'trending' then s.trending
                            else "# + $rank + r#"
                        end as sort_key
-                  from video v
+                  from video v join video_score s on s.video_id = v.id
                  where "# + $rule + $search + r#"
                    and ($5::text is null or $5 = any(v.tags))
                    and ($6::uuid is null or v.community_id = $6)
@@ -171,9 +172,9 @@ macro_rules! ranked_statement {
             select id as "id!", sort_key as "sort_key!"
               from candidates
              where sort_key is not null
-               and ($13::float8 is null or (sort_key, id) < ($13, $14::uuid))
+               and ($12::float8 is null or (sort_key, id) < ($12, $13::uuid))
              order by sort_key desc, id desc
-             limit $15
+             limit $14
             "#,
             $($arg),*
         )
@@ -222,15 +223,21 @@ pub async fn list(
     filter: &VideoFilter,
     sort: Sort,
     after: Option<RankCursor>,
-    now: OffsetDateTime,
     limit: i64,
 ) -> Result<Listed, VideoQueryError> {
-    // The feed's common case walks an index in order and stops after a page; the
-    // others rank every match.
+    // The lists most people ask for walk an index in their own order and stop after a
+    // page; the feed and the other filters walk the recency index; the rest rank every
+    // match.
+    if status == VideoStatus::Published
+        && filter.words.is_none()
+        && let Some(listed) = list_along_index(conn, viewer, admin, filter, sort, after, limit).await?
+    {
+        return Ok(listed);
+    }
     if sort == Sort::Recent && filter.words.is_none() {
         return list_recent(conn, viewer, admin, status, filter, after, limit).await;
     }
-    list_ranked(conn, viewer, admin, status, filter, sort, after, now, limit).await
+    list_ranked(conn, viewer, admin, status, filter, sort, after, limit).await
 }
 
 /// Newest first along `video_status_recent_idx`. The cursor key is the row's
@@ -283,6 +290,149 @@ async fn list_recent(
         keys: recent_keys(&videos),
         videos,
     })
+}
+
+/// `(id, key)` of one page along an index (see [`list_along_index`]): `$1` viewer, `$2`
+/// admin, `$3` the status (published; the partial indexes need it spelled out too).
+macro_rules! listing_ids {
+    ($conn:expr, $statement:ident, $($arg:expr),* $(,)?) => {
+        with_listing_rule!($statement!($($arg),*))
+            .fetch_all(&mut *$conn)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r.key))
+            .collect()
+    };
+}
+
+macro_rules! tag_first_page {
+    ($rule:literal, $($arg:expr),*) => {
+        sqlx::query!(r#"select t.video_id as "id!", (extract(epoch from t.listed_at) * 1000000)::float8 as "key!" from video_tag t join video v on v.id = t.video_id
+            where t.tag = $4 and "# + $rule + r#"
+            order by t.listed_at desc, t.video_id desc limit $5"#, $($arg),*)
+    };
+}
+macro_rules! tag_next_page {
+    ($rule:literal, $($arg:expr),*) => {
+        sqlx::query!(r#"select t.video_id as "id!", (extract(epoch from t.listed_at) * 1000000)::float8 as "key!" from video_tag t join video v on v.id = t.video_id
+            where t.tag = $4 and (t.listed_at, t.video_id) < ($5, $6) and "# + $rule + r#"
+            order by t.listed_at desc, t.video_id desc limit $7"#, $($arg),*)
+    };
+}
+macro_rules! community_first_page {
+    ($rule:literal, $($arg:expr),*) => {
+        sqlx::query!(r#"select v.id as "id!", (extract(epoch from v.published_at) * 1000000)::float8 as "key!" from video v
+            where v.community_id = $4 and v.status = 'published' and "# + $rule + r#"
+            order by v.published_at desc, v.id desc limit $5"#, $($arg),*)
+    };
+}
+macro_rules! community_next_page {
+    ($rule:literal, $($arg:expr),*) => {
+        sqlx::query!(r#"select v.id as "id!", (extract(epoch from v.published_at) * 1000000)::float8 as "key!" from video v
+            where v.community_id = $4 and v.status = 'published' and (v.published_at, v.id) < ($5, $6)
+              and "# + $rule + r#"
+            order by v.published_at desc, v.id desc limit $7"#, $($arg),*)
+    };
+}
+macro_rules! popular_first_page {
+    ($rule:literal, $($arg:expr),*) => {
+        sqlx::query!(r#"select s.video_id as "id!", s.popularity::float8 as "key!" from video_score s join video v on v.id = s.video_id
+            where "# + $rule + r#"
+            order by s.popularity desc, s.video_id desc limit $4"#, $($arg),*)
+    };
+}
+macro_rules! popular_next_page {
+    ($rule:literal, $($arg:expr),*) => {
+        sqlx::query!(r#"select s.video_id as "id!", s.popularity::float8 as "key!" from video_score s join video v on v.id = s.video_id
+            where (s.popularity, s.video_id) < ($4, $5) and "# + $rule + r#"
+            order by s.popularity desc, s.video_id desc limit $6"#, $($arg),*)
+    };
+}
+macro_rules! trending_first_page {
+    ($rule:literal, $($arg:expr),*) => {
+        sqlx::query!(r#"select s.video_id as "id!", s.trending as "key!" from video_score s join video v on v.id = s.video_id
+            where "# + $rule + r#"
+            order by s.trending desc, s.video_id desc limit $4"#, $($arg),*)
+    };
+}
+macro_rules! trending_next_page {
+    ($rule:literal, $($arg:expr),*) => {
+        sqlx::query!(r#"select s.video_id as "id!", s.trending as "key!" from video_score s join video v on v.id = s.video_id
+            where (s.trending, s.video_id) < ($4, $5) and "# + $rule + r#"
+            order by s.trending desc, s.video_id desc limit $6"#, $($arg),*)
+    };
+}
+
+/// Published videos narrowed by one tag, by one community, or unfiltered by popularity
+/// or trending: each a walk down its own index (`video_tag_pkey`,
+/// `video_community_recent_idx`, `video_score_popular_idx`, `video_score_trending_idx`)
+/// that stops after a page, however many videos match. `None` for any other list.
+async fn list_along_index(
+    conn: &mut PgConnection,
+    viewer: UserId,
+    admin: bool,
+    filter: &VideoFilter,
+    sort: Sort,
+    after: Option<RankCursor>,
+    limit: i64,
+) -> Result<Option<Listed>, VideoQueryError> {
+    let only = |kept: VideoFilter| kept.is_empty();
+    let tag_only = filter.tag.is_some()
+        && only(VideoFilter {
+            tag: None,
+            ..filter.clone()
+        });
+    let community_only = filter.community.is_some()
+        && only(VideoFilter {
+            community: None,
+            ..filter.clone()
+        });
+    let (v, a, p) = (viewer.as_uuid(), admin, VideoStatus::Published.as_str());
+    let after_at = after.and_then(|c| OffsetDateTime::from_unix_timestamp_nanos(c.key as i128 * 1000).ok());
+    let after_id = after.map(|c| c.id);
+    let ranked: Vec<(Uuid, f64)> = match sort {
+        Sort::Recent if tag_only => {
+            let tag = filter.tag.as_deref();
+            match after_at.zip(after_id) {
+                None => listing_ids!(conn, tag_first_page, v, a, p, tag, limit),
+                Some((at, id)) => listing_ids!(conn, tag_next_page, v, a, p, tag, at, id, limit),
+            }
+        }
+        Sort::Recent if community_only => {
+            let community = filter.community.map(|c| c.as_uuid());
+            match after_at.zip(after_id) {
+                None => listing_ids!(conn, community_first_page, v, a, p, community, limit),
+                Some((at, id)) => listing_ids!(conn, community_next_page, v, a, p, community, at, id, limit),
+            }
+        }
+        Sort::Popular if filter.is_empty() => match after {
+            None => listing_ids!(conn, popular_first_page, v, a, p, limit),
+            // Popularity is a whole number; the cursor carries it exactly.
+            Some(c) => listing_ids!(conn, popular_next_page, v, a, p, c.key as i64, c.id, limit),
+        },
+        Sort::Trending if filter.is_empty() => match after {
+            None => listing_ids!(conn, trending_first_page, v, a, p, limit),
+            Some(c) => listing_ids!(conn, trending_next_page, v, a, p, c.key, c.id, limit),
+        },
+        _ => return Ok(None),
+    };
+    Ok(Some(load_ranked(conn, ranked).await?))
+}
+
+/// The videos of a ranked page with their keys, in order (one deleted meanwhile is left
+/// out with its key).
+async fn load_ranked(conn: &mut PgConnection, ranked: Vec<(Uuid, f64)>) -> Result<Listed, VideoQueryError> {
+    let ids: Vec<Uuid> = ranked.iter().map(|r| r.0).collect();
+    let mut found: std::collections::HashMap<Uuid, VideoRecord> = load_in_order(conn, &ids)
+        .await?
+        .into_iter()
+        .map(|v| (v.id.as_uuid(), v))
+        .collect();
+    let (videos, keys) = ranked
+        .into_iter()
+        .filter_map(|(id, key)| found.remove(&id).map(|v| (v, key)))
+        .unzip();
+    Ok(Listed { videos, keys })
 }
 
 /// The page size clients get by default.
@@ -344,7 +494,6 @@ fn recent_keys(videos: &[VideoRecord]) -> Vec<f64> {
         .collect()
 }
 
-/// The videos of `ids`, in that order.
 /// The videos with these ids, in this order (missing ones left out).
 pub async fn load_in_order(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<VideoRecord>, VideoQueryError> {
     let mut found = select_videos!("where v.id = any($1)", ids)
@@ -387,7 +536,6 @@ pub async fn search_matches(
     conn: &mut PgConnection,
     filter: &VideoFilter,
     sort: Sort,
-    now: OffsetDateTime,
     cap: i64,
 ) -> Result<Option<Vec<SearchMatch>>, VideoQueryError> {
     // As an admin (`$2`), the statement lists every published video.
@@ -405,7 +553,6 @@ pub async fn search_matches(
         filter.min_duration_ms,
         filter.max_duration_ms,
         sort.as_str(),
-        now,
         None::<f64>,
         None::<Uuid>,
         cap + 1,
@@ -448,7 +595,6 @@ async fn list_ranked(
     filter: &VideoFilter,
     sort: Sort,
     after: Option<RankCursor>,
-    now: OffsetDateTime,
     limit: i64,
 ) -> Result<Listed, VideoQueryError> {
     let (after_key, after_id) = match after {
@@ -469,13 +615,9 @@ async fn list_ranked(
         filter.min_duration_ms,
         filter.max_duration_ms,
         sort.as_str(),
-        now,
         after_key,
         after_id,
         limit,
     );
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.0).collect();
-    let keys = rows.iter().map(|r| r.1).collect();
-    let videos = load_in_order(conn, &ids).await?;
-    Ok(Listed { videos, keys })
+    load_ranked(conn, rows).await
 }

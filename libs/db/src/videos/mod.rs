@@ -179,6 +179,8 @@ struct VideoRow {
     origin_url: Option<String>,
     origin_hls_url: Option<String>,
     origin_thumbnail_url: Option<String>,
+    reader_likes: Option<bool>,
+    reader_role: Option<String>,
 }
 
 impl VideoRecord {
@@ -252,6 +254,11 @@ macro_rules! select_videos {
         select_videos!([$tail], $($arg),*)
     };
     ([$($tail:tt)+], $($arg:expr),* $(,)?) => {
+        select_videos!(reader: ["null::bool", "null::text"], [$($tail)+], $($arg),*)
+    };
+    // With what one reader's view of it depends on: whether they like it and their
+    // role in its community (two SQL expressions).
+    (reader: [$liked:literal, $role:literal], [$($tail:tt)+], $($arg:expr),* $(,)?) => {
         sqlx::query_as!(
             VideoRow,
             r#"
@@ -262,7 +269,8 @@ macro_rules! select_videos {
                    v.processing_progress, v.playable_at, v.time_to_playable_ms, v.time_to_complete_ms,
                    v.community_id, c.approval_policy as "community_policy?", u.manager_subject as owner_manager_subject,
                    v.visibility, v.language, v.published_at, v.review_reason, v.like_count, v.view_count,
-                   v.origin, v.origin_id, v.origin_url, v.origin_hls_url, v.origin_thumbnail_url
+                   v.origin, v.origin_id, v.origin_url, v.origin_hls_url, v.origin_thumbnail_url,
+                   "# + $liked + r#" as "reader_likes?", "# + $role + r#" as "reader_role?"
               from video v join app_user u on u.id = v.owner_id
               left join upload up on up.video_id = v.id and v.status = 'uploading'
               left join community c on c.id = v.community_id
@@ -278,6 +286,41 @@ pub async fn find(conn: &mut PgConnection, id: VideoId) -> Result<Option<VideoRe
         .fetch_optional(conn)
         .await?;
     row.map(VideoRecord::try_from).transpose()
+}
+
+/// What one reader's view of a video depends on besides the video.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReaderFacts {
+    pub liked: bool,
+    /// Their role in the video's community (`member`, `moderator`), if they belong.
+    pub community_role: Option<String>,
+}
+
+/// The video with whether `reader` likes it and their role in its community: what a
+/// point read needs, in one round trip.
+#[tracing::instrument(skip(conn))]
+pub async fn find_for_reader(
+    conn: &mut PgConnection,
+    id: VideoId,
+    reader: UserId,
+) -> Result<Option<(VideoRecord, ReaderFacts)>, VideoQueryError> {
+    let row = select_videos!(
+        reader: [
+            "exists(select 1 from video_like l where l.video_id = v.id and l.user_id = $2)",
+            "(select m.role from community_member m where m.community_id = v.community_id and m.user_id = $2)"
+        ],
+        ["where v.id = $1"],
+        id.as_uuid(),
+        reader.as_uuid(),
+    )
+    .fetch_optional(conn)
+    .await?;
+    let Some(mut row) = row else { return Ok(None) };
+    let facts = ReaderFacts {
+        liked: row.reader_likes.unwrap_or(false),
+        community_role: row.reader_role.take(),
+    };
+    Ok(Some((VideoRecord::try_from(row)?, facts)))
 }
 
 mod lifecycle;

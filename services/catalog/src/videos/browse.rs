@@ -16,21 +16,24 @@ pub async fn get_video(
     }
     let ticket = ctx.cache.video_ticket(id);
     let mut conn = ctx.pool.acquire().await?;
-    let (video, _) = load_visible(&mut conn, &user, &path).await?;
-    // Kept for the next reads when it is what the cache serves; the reader, held or
-    // loaded for them, then says whether the caller likes it.
-    let reader = if ctx.cache.is_serving() && serves_from_memory(&user, &video) {
+    // The video, whether the caller likes it and their role in its community: one
+    // round trip.
+    let (video, facts) = videos::find_for_reader(&mut conn, id, user.id)
+        .await
+        .map_err(lookup_error)?
+        .ok_or_else(|| ApiError::not_found("video"))?;
+    let membership = Membership::from_role(facts.community_role.as_deref());
+    if !access::allows(&user, Action::View, &video, membership) {
+        return Err(ApiError::not_found("video"));
+    }
+    // Kept for the next reads when it is what the cache serves, with the reader's
+    // likes and memberships (loaded once per reader, not per video).
+    if ctx.cache.is_serving() && serves_from_memory(&user, &video) {
         ctx.cache.put_video(ticket, &video);
-        reader_of(&ctx, &mut conn, &user).await?
-    } else {
-        None
-    };
-    let liked = match reader {
-        Some(reader) => reader.likes(video.id),
-        None => engagement::has_liked(&mut conn, video.id, user.id).await?,
-    };
+        reader_of(&ctx, &mut conn, &user).await?;
+    }
     let mut view = view_of(&ctx.media_links(&req), &user, video);
-    view.liked = Some(liked);
+    view.liked = Some(facts.liked);
     Ok(web::Json(view))
 }
 
@@ -176,9 +179,9 @@ pub async fn list_videos(
             next_cursor: None,
         }));
     }
-    // A cursor keeps the clock its first page was ranked at (trending decays).
+    // A cursor keeps the instant its first page was listed at.
     let now = after.map_or_else(OffsetDateTime::now_utc, |c| c.at);
-    let ranked = match searched_in_memory(&ctx, &user, status, &filter, sort, after, now, limit + 1).await? {
+    let ranked = match searched_in_memory(&ctx, &user, status, &filter, sort, after, limit + 1).await? {
         Some(ranked) => ranked,
         None => {
             let mut conn = ctx.pool.acquire().await?;
@@ -190,7 +193,6 @@ pub async fn list_videos(
                 &filter,
                 sort,
                 after,
-                now,
                 limit + 1,
             )
             .await
@@ -225,7 +227,6 @@ async fn searched_in_memory(
     filter: &VideoFilter,
     sort: Sort,
     after: Option<RankCursor>,
-    now: OffsetDateTime,
     limit: i64,
 ) -> Result<Option<Vec<(VideoRecord, f64)>>, ApiError> {
     if !ctx.cache.is_serving()
@@ -253,7 +254,7 @@ async fn searched_in_memory(
         Some(matches) => matches,
         None => {
             let ticket = ctx.cache.search_ticket(&key);
-            let found = videos::search_matches(&mut conn, filter, sort, now, read_cache::MAX_MATCHES_HELD)
+            let found = videos::search_matches(&mut conn, filter, sort, read_cache::MAX_MATCHES_HELD)
                 .await
                 .map_err(lookup_error)?;
             let Some(found) = found else { return Ok(None) };
