@@ -170,19 +170,36 @@ pub async fn build(pool: &PgPool) -> Result<Option<ModelStats>, sqlx::Error> {
     }))
 }
 
-/// Builds the lists at start and then every `interval`, until `stop`.
+/// Builds the lists every `interval` until `stop`: at start only when the last build
+/// (by any replica) is older than that, so a restart does not redo minutes of work.
 pub fn spawn(pool: PgPool, interval: Duration, stop: CancellationToken) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            match build(&pool).await {
-                Ok(Some(stats)) => tracing::info!(?stats, "built the recommender's lists"),
-                Ok(None) => {}
-                Err(e) => tracing::warn!(error = %e, "could not build the recommender's lists"),
-            }
+            let wait = match age(&pool).await {
+                Ok(Some(age)) if age < interval => interval - age,
+                _ => {
+                    match build(&pool).await {
+                        Ok(Some(stats)) => tracing::info!(?stats, "built the recommender's lists"),
+                        Ok(None) => {}
+                        Err(e) => tracing::warn!(error = %e, "could not build the recommender's lists"),
+                    }
+                    interval
+                }
+            };
             tokio::select! {
                 () = stop.cancelled() => return,
-                () = tokio::time::sleep(interval) => {}
+                () = tokio::time::sleep(wait) => {}
             }
         }
     })
+}
+
+/// How long ago the lists were last built; `None` if never.
+async fn age(pool: &PgPool) -> Result<Option<Duration>, sqlx::Error> {
+    let seconds = sqlx::query_scalar!(
+        r#"select extract(epoch from now() - built_at)::float8 as "seconds!" from recommender_model"#
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(seconds.map(|s| Duration::from_secs_f64(s.clamp(0.0, 1e9))))
 }

@@ -292,74 +292,80 @@ async fn list_recent(
     })
 }
 
-/// `(id, key)` of one page along an index (see [`list_along_index`]): `$1` viewer, `$2`
-/// admin, `$3` the status (published; the partial indexes need it spelled out too).
-macro_rules! listing_ids {
-    ($conn:expr, $statement:ident, $($arg:expr),* $(,)?) => {
-        with_listing_rule!($statement!($($arg),*))
-            .fetch_all(&mut *$conn)
-            .await?
-            .into_iter()
-            .map(|r| (r.id, r.key))
-            .collect()
+/// One page along an index (see [`list_along_index`]), videos and keys in one
+/// statement: `$1` viewer, `$2` admin, `$3` the status (published; the partial indexes
+/// need it spelled out too).
+macro_rules! listing_page {
+    ($conn:expr, $statement:ident, $($arg:expr),* $(,)?) => {{
+        let rows = with_listing_rule!($statement!($($arg),*)).fetch_all(&mut *$conn).await?;
+        let mut listed = Listed { videos: Vec::with_capacity(rows.len()), keys: Vec::with_capacity(rows.len()) };
+        for row in rows {
+            listed.keys.push(row.sort_key.unwrap_or_default());
+            listed.videos.push(VideoRecord::try_from(row)?);
+        }
+        listed
+    }};
+}
+
+/// A page of `$order` (a column list) after joining `$join`, keyed by `$key`, with
+/// `$cond` (after the viewer's rule) and the page size in `$limit` (all literals).
+macro_rules! along {
+    ($rule:literal, $join:literal, $key:literal, $cond:literal, $order:literal, $limit:literal; $($arg:expr),*) => {
+        select_videos!(
+            with: ["null::bool", "null::text", $key],
+            [$join + " where " + $rule + $cond + " order by " + $order + " limit " + $limit],
+            $($arg),*
+        )
     };
 }
 
 macro_rules! tag_first_page {
     ($rule:literal, $($arg:expr),*) => {
-        sqlx::query!(r#"select t.video_id as "id!", (extract(epoch from t.listed_at) * 1000000)::float8 as "key!" from video_tag t join video v on v.id = t.video_id
-            where t.tag = $4 and "# + $rule + r#"
-            order by t.listed_at desc, t.video_id desc limit $5"#, $($arg),*)
+        along!($rule, "join video_tag t on t.video_id = v.id", "(extract(epoch from t.listed_at) * 1000000)::float8",
+            " and t.tag = $4", "t.listed_at desc, t.video_id desc", "$5"; $($arg),*)
     };
 }
 macro_rules! tag_next_page {
     ($rule:literal, $($arg:expr),*) => {
-        sqlx::query!(r#"select t.video_id as "id!", (extract(epoch from t.listed_at) * 1000000)::float8 as "key!" from video_tag t join video v on v.id = t.video_id
-            where t.tag = $4 and (t.listed_at, t.video_id) < ($5, $6) and "# + $rule + r#"
-            order by t.listed_at desc, t.video_id desc limit $7"#, $($arg),*)
+        along!($rule, "join video_tag t on t.video_id = v.id", "(extract(epoch from t.listed_at) * 1000000)::float8",
+            " and t.tag = $4 and (t.listed_at, t.video_id) < ($5, $6)", "t.listed_at desc, t.video_id desc", "$7"; $($arg),*)
     };
 }
 macro_rules! community_first_page {
     ($rule:literal, $($arg:expr),*) => {
-        sqlx::query!(r#"select v.id as "id!", (extract(epoch from v.published_at) * 1000000)::float8 as "key!" from video v
-            where v.community_id = $4 and v.status = 'published' and "# + $rule + r#"
-            order by v.published_at desc, v.id desc limit $5"#, $($arg),*)
+        along!($rule, "", "(extract(epoch from v.published_at) * 1000000)::float8",
+            " and v.community_id = $4 and v.status = 'published'", "v.published_at desc, v.id desc", "$5"; $($arg),*)
     };
 }
 macro_rules! community_next_page {
     ($rule:literal, $($arg:expr),*) => {
-        sqlx::query!(r#"select v.id as "id!", (extract(epoch from v.published_at) * 1000000)::float8 as "key!" from video v
-            where v.community_id = $4 and v.status = 'published' and (v.published_at, v.id) < ($5, $6)
-              and "# + $rule + r#"
-            order by v.published_at desc, v.id desc limit $7"#, $($arg),*)
+        along!($rule, "", "(extract(epoch from v.published_at) * 1000000)::float8",
+            " and v.community_id = $4 and v.status = 'published' and (v.published_at, v.id) < ($5, $6)",
+            "v.published_at desc, v.id desc", "$7"; $($arg),*)
     };
 }
 macro_rules! popular_first_page {
     ($rule:literal, $($arg:expr),*) => {
-        sqlx::query!(r#"select s.video_id as "id!", s.popularity::float8 as "key!" from video_score s join video v on v.id = s.video_id
-            where "# + $rule + r#"
-            order by s.popularity desc, s.video_id desc limit $4"#, $($arg),*)
+        along!($rule, "join video_score s on s.video_id = v.id", "s.popularity::float8",
+            "", "s.popularity desc, s.video_id desc", "$4"; $($arg),*)
     };
 }
 macro_rules! popular_next_page {
     ($rule:literal, $($arg:expr),*) => {
-        sqlx::query!(r#"select s.video_id as "id!", s.popularity::float8 as "key!" from video_score s join video v on v.id = s.video_id
-            where (s.popularity, s.video_id) < ($4, $5) and "# + $rule + r#"
-            order by s.popularity desc, s.video_id desc limit $6"#, $($arg),*)
+        along!($rule, "join video_score s on s.video_id = v.id", "s.popularity::float8",
+            " and (s.popularity, s.video_id) < ($4, $5)", "s.popularity desc, s.video_id desc", "$6"; $($arg),*)
     };
 }
 macro_rules! trending_first_page {
     ($rule:literal, $($arg:expr),*) => {
-        sqlx::query!(r#"select s.video_id as "id!", s.trending as "key!" from video_score s join video v on v.id = s.video_id
-            where "# + $rule + r#"
-            order by s.trending desc, s.video_id desc limit $4"#, $($arg),*)
+        along!($rule, "join video_score s on s.video_id = v.id", "s.trending",
+            "", "s.trending desc, s.video_id desc", "$4"; $($arg),*)
     };
 }
 macro_rules! trending_next_page {
     ($rule:literal, $($arg:expr),*) => {
-        sqlx::query!(r#"select s.video_id as "id!", s.trending as "key!" from video_score s join video v on v.id = s.video_id
-            where (s.trending, s.video_id) < ($4, $5) and "# + $rule + r#"
-            order by s.trending desc, s.video_id desc limit $6"#, $($arg),*)
+        along!($rule, "join video_score s on s.video_id = v.id", "s.trending",
+            " and (s.trending, s.video_id) < ($4, $5)", "s.trending desc, s.video_id desc", "$6"; $($arg),*)
     };
 }
 
@@ -390,33 +396,33 @@ async fn list_along_index(
     let (v, a, p) = (viewer.as_uuid(), admin, VideoStatus::Published.as_str());
     let after_at = after.and_then(|c| OffsetDateTime::from_unix_timestamp_nanos(c.key as i128 * 1000).ok());
     let after_id = after.map(|c| c.id);
-    let ranked: Vec<(Uuid, f64)> = match sort {
+    let listed = match sort {
         Sort::Recent if tag_only => {
             let tag = filter.tag.as_deref();
             match after_at.zip(after_id) {
-                None => listing_ids!(conn, tag_first_page, v, a, p, tag, limit),
-                Some((at, id)) => listing_ids!(conn, tag_next_page, v, a, p, tag, at, id, limit),
+                None => listing_page!(conn, tag_first_page, v, a, p, tag, limit),
+                Some((at, id)) => listing_page!(conn, tag_next_page, v, a, p, tag, at, id, limit),
             }
         }
         Sort::Recent if community_only => {
             let community = filter.community.map(|c| c.as_uuid());
             match after_at.zip(after_id) {
-                None => listing_ids!(conn, community_first_page, v, a, p, community, limit),
-                Some((at, id)) => listing_ids!(conn, community_next_page, v, a, p, community, at, id, limit),
+                None => listing_page!(conn, community_first_page, v, a, p, community, limit),
+                Some((at, id)) => listing_page!(conn, community_next_page, v, a, p, community, at, id, limit),
             }
         }
         Sort::Popular if filter.is_empty() => match after {
-            None => listing_ids!(conn, popular_first_page, v, a, p, limit),
+            None => listing_page!(conn, popular_first_page, v, a, p, limit),
             // Popularity is a whole number; the cursor carries it exactly.
-            Some(c) => listing_ids!(conn, popular_next_page, v, a, p, c.key as i64, c.id, limit),
+            Some(c) => listing_page!(conn, popular_next_page, v, a, p, c.key as i64, c.id, limit),
         },
         Sort::Trending if filter.is_empty() => match after {
-            None => listing_ids!(conn, trending_first_page, v, a, p, limit),
-            Some(c) => listing_ids!(conn, trending_next_page, v, a, p, c.key, c.id, limit),
+            None => listing_page!(conn, trending_first_page, v, a, p, limit),
+            Some(c) => listing_page!(conn, trending_next_page, v, a, p, c.key, c.id, limit),
         },
         _ => return Ok(None),
     };
-    Ok(Some(load_ranked(conn, ranked).await?))
+    Ok(Some(listed))
 }
 
 /// The videos of a ranked page with their keys, in order (one deleted meanwhile is left

@@ -181,6 +181,7 @@ struct VideoRow {
     origin_thumbnail_url: Option<String>,
     reader_likes: Option<bool>,
     reader_role: Option<String>,
+    sort_key: Option<f64>,
 }
 
 impl VideoRecord {
@@ -254,11 +255,11 @@ macro_rules! select_videos {
         select_videos!([$tail], $($arg),*)
     };
     ([$($tail:tt)+], $($arg:expr),* $(,)?) => {
-        select_videos!(reader: ["null::bool", "null::text"], [$($tail)+], $($arg),*)
+        select_videos!(with: ["null::bool", "null::text", "null::float8"], [$($tail)+], $($arg),*)
     };
-    // With what one reader's view of it depends on: whether they like it and their
-    // role in its community (two SQL expressions).
-    (reader: [$liked:literal, $role:literal], [$($tail:tt)+], $($arg:expr),* $(,)?) => {
+    // With three more columns (SQL expressions): whether one reader likes it, their
+    // role in its community, and the row's key in a ranked list.
+    (with: [$liked:literal, $role:literal, $key:literal], [$($tail:tt)+], $($arg:expr),* $(,)?) => {
         sqlx::query_as!(
             VideoRow,
             r#"
@@ -267,13 +268,15 @@ macro_rules! select_videos {
                    v.hls_key, v.thumbnail_key, v.storyboard_key, v.renditions as "renditions: Json<Vec<Rendition>>",
                    v.created_at, v.updated_at, up.upload_offset as "upload_offset?", up.length as "upload_length?",
                    v.processing_progress, v.playable_at, v.time_to_playable_ms, v.time_to_complete_ms,
-                   v.community_id, c.approval_policy as "community_policy?", u.manager_subject as owner_manager_subject,
+                   v.community_id,
+                   (select c.approval_policy from community c where c.id = v.community_id) as "community_policy?",
+                   u.manager_subject as owner_manager_subject,
                    v.visibility, v.language, v.published_at, v.review_reason, v.like_count, v.view_count,
                    v.origin, v.origin_id, v.origin_url, v.origin_hls_url, v.origin_thumbnail_url,
-                   "# + $liked + r#" as "reader_likes?", "# + $role + r#" as "reader_role?"
+                   "# + $liked + r#" as "reader_likes?", "# + $role + r#" as "reader_role?",
+                   "# + $key + r#" as "sort_key?"
               from video v join app_user u on u.id = v.owner_id
               left join upload up on up.video_id = v.id and v.status = 'uploading'
-              left join community c on c.id = v.community_id
             "# + $($tail)+,
             $($arg),*
         )
@@ -305,9 +308,10 @@ pub async fn find_for_reader(
     reader: UserId,
 ) -> Result<Option<(VideoRecord, ReaderFacts)>, VideoQueryError> {
     let row = select_videos!(
-        reader: [
+        with: [
             "exists(select 1 from video_like l where l.video_id = v.id and l.user_id = $2)",
-            "(select m.role from community_member m where m.community_id = v.community_id and m.user_id = $2)"
+            "(select m.role from community_member m where m.community_id = v.community_id and m.user_id = $2)",
+            "null::float8"
         ],
         ["where v.id = $1"],
         id.as_uuid(),
