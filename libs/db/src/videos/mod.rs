@@ -269,7 +269,9 @@ macro_rules! select_videos {
                    v.created_at, v.updated_at, up.upload_offset as "upload_offset?", up.length as "upload_length?",
                    v.processing_progress, v.playable_at, v.time_to_playable_ms, v.time_to_complete_ms,
                    v.community_id,
-                   (select c.approval_policy from community c where c.id = v.community_id) as "community_policy?",
+                   case when v.community_id is not null
+                        then (select c.approval_policy from community c where c.id = v.community_id)
+                   end as "community_policy?",
                    u.manager_subject as owner_manager_subject,
                    v.visibility, v.language, v.published_at, v.review_reason, v.like_count, v.view_count,
                    v.origin, v.origin_id, v.origin_url, v.origin_hls_url, v.origin_thumbnail_url,
