@@ -186,7 +186,9 @@ async fn listed_by_sql(
     let (filter, sort, limit) = match path {
         Path::Feed => (VideoFilter::default(), Sort::Recent, videos::DEFAULT_PAGE + 1),
         Path::Recent => (VideoFilter::default(), Sort::Recent, 100),
-        Path::Popular => (VideoFilter::default(), Sort::Popular, 100),
+        // The default page (a literal limit) and another size (a bound one): both
+        // statements of the index walks. Every world fits a default page.
+        Path::Popular => (VideoFilter::default(), Sort::Popular, videos::DEFAULT_PAGE + 1),
         Path::Trending => (VideoFilter::default(), Sort::Trending, 100),
         Path::Tag => (
             VideoFilter {
@@ -194,7 +196,7 @@ async fn listed_by_sql(
                 ..VideoFilter::default()
             },
             Sort::Recent,
-            100,
+            videos::DEFAULT_PAGE + 1,
         ),
         Path::Search => (
             VideoFilter {

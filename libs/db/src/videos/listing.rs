@@ -317,8 +317,8 @@ async fn list_recent(
 /// statement: `$1` viewer, `$2` admin, `$3` the status (published; the partial indexes
 /// need it spelled out too).
 macro_rules! listing_page {
-    ($conn:expr, $statement:ident, $($arg:expr),* $(,)?) => {{
-        let rows = with_published_listing_rule!($statement!($($arg),*)).fetch_all(&mut *$conn).await?;
+    ($conn:expr, $statement:ident, $limit:literal; $($arg:expr),* $(,)?) => {{
+        let rows = with_published_listing_rule!($statement!($limit, $($arg),*)).fetch_all(&mut *$conn).await?;
         let mut listed = Listed { videos: Vec::with_capacity(rows.len()), keys: Vec::with_capacity(rows.len()) };
         for row in rows {
             listed.keys.push(row.sort_key.unwrap_or_default());
@@ -340,53 +340,70 @@ macro_rules! along {
     };
 }
 
+/// A page of the default size names it as a literal, so PostgreSQL keeps one generic
+/// plan for the page most people ask for (with `limit $n` it plans every request: a
+/// bound limit looks like a tenth of the table to the generic planner); any other
+/// size is bound as `$n`.
+macro_rules! sized_page {
+    ($conn:expr, $statement:ident, $limit:expr, $n:literal; $($arg:expr),*) => {
+        if $limit == DEFAULT_PAGE + 1 {
+            listing_page!($conn, $statement, "21"; $($arg),*)
+        } else {
+            listing_page!($conn, $statement, $n; $($arg),*, $limit)
+        }
+    };
+}
+
+// The literal above is the default page and one more row (to know a next page exists).
+const _: () = assert!(DEFAULT_PAGE + 1 == 21);
+
 macro_rules! tag_first_page {
-    ($rule:literal, $($arg:expr),*) => {
+    ($rule:literal, $limit:literal, $($arg:expr),*) => {
         along!($rule, "join video_tag t on t.video_id = v.id", "(extract(epoch from t.listed_at) * 1000000)::float8",
-            " and t.tag = $4", "t.listed_at desc, t.video_id desc", "$5"; $($arg),*)
+            " and t.tag = $4", "t.listed_at desc, t.video_id desc", $limit; $($arg),*)
     };
 }
 macro_rules! tag_next_page {
-    ($rule:literal, $($arg:expr),*) => {
+    ($rule:literal, $limit:literal, $($arg:expr),*) => {
         along!($rule, "join video_tag t on t.video_id = v.id", "(extract(epoch from t.listed_at) * 1000000)::float8",
-            " and t.tag = $4 and (t.listed_at, t.video_id) < ($5, $6)", "t.listed_at desc, t.video_id desc", "$7"; $($arg),*)
+            " and t.tag = $4 and (t.listed_at, t.video_id) < ($5, $6)", "t.listed_at desc, t.video_id desc", $limit; $($arg),*)
     };
 }
 macro_rules! community_first_page {
-    ($rule:literal, $($arg:expr),*) => {
+    ($rule:literal, $limit:literal, $($arg:expr),*) => {
         along!($rule, "", "(extract(epoch from v.published_at) * 1000000)::float8",
-            " and v.community_id = $4 and v.status = 'published'", "v.published_at desc, v.id desc", "$5"; $($arg),*)
+            " and v.community_id = $4 and v.status = 'published'", "v.published_at desc, v.id desc", $limit; $($arg),*)
     };
 }
 macro_rules! community_next_page {
-    ($rule:literal, $($arg:expr),*) => {
+    ($rule:literal, $limit:literal, $($arg:expr),*) => {
         along!($rule, "", "(extract(epoch from v.published_at) * 1000000)::float8",
             " and v.community_id = $4 and v.status = 'published' and (v.published_at, v.id) < ($5, $6)",
-            "v.published_at desc, v.id desc", "$7"; $($arg),*)
+            "v.published_at desc, v.id desc", $limit; $($arg),*)
     };
 }
 macro_rules! popular_first_page {
-    ($rule:literal, $($arg:expr),*) => {
+    ($rule:literal, $limit:literal, $($arg:expr),*) => {
         along!($rule, "join video_score s on s.video_id = v.id", "s.popularity::float8",
-            "", "s.popularity desc, s.video_id desc", "$4"; $($arg),*)
+            "", "s.popularity desc, s.video_id desc", $limit; $($arg),*)
     };
 }
 macro_rules! popular_next_page {
-    ($rule:literal, $($arg:expr),*) => {
+    ($rule:literal, $limit:literal, $($arg:expr),*) => {
         along!($rule, "join video_score s on s.video_id = v.id", "s.popularity::float8",
-            " and (s.popularity, s.video_id) < ($4, $5)", "s.popularity desc, s.video_id desc", "$6"; $($arg),*)
+            " and (s.popularity, s.video_id) < ($4, $5)", "s.popularity desc, s.video_id desc", $limit; $($arg),*)
     };
 }
 macro_rules! trending_first_page {
-    ($rule:literal, $($arg:expr),*) => {
+    ($rule:literal, $limit:literal, $($arg:expr),*) => {
         along!($rule, "join video_score s on s.video_id = v.id", "s.trending",
-            "", "s.trending desc, s.video_id desc", "$4"; $($arg),*)
+            "", "s.trending desc, s.video_id desc", $limit; $($arg),*)
     };
 }
 macro_rules! trending_next_page {
-    ($rule:literal, $($arg:expr),*) => {
+    ($rule:literal, $limit:literal, $($arg:expr),*) => {
         along!($rule, "join video_score s on s.video_id = v.id", "s.trending",
-            " and (s.trending, s.video_id) < ($4, $5)", "s.trending desc, s.video_id desc", "$6"; $($arg),*)
+            " and (s.trending, s.video_id) < ($4, $5)", "s.trending desc, s.video_id desc", $limit; $($arg),*)
     };
 }
 
@@ -421,25 +438,25 @@ async fn list_along_index(
         Sort::Recent if tag_only => {
             let tag = filter.tag.as_deref();
             match after_at.zip(after_id) {
-                None => listing_page!(conn, tag_first_page, v, a, p, tag, limit),
-                Some((at, id)) => listing_page!(conn, tag_next_page, v, a, p, tag, at, id, limit),
+                None => sized_page!(conn, tag_first_page, limit, "$5"; v, a, p, tag),
+                Some((at, id)) => sized_page!(conn, tag_next_page, limit, "$7"; v, a, p, tag, at, id),
             }
         }
         Sort::Recent if community_only => {
             let community = filter.community.map(|c| c.as_uuid());
             match after_at.zip(after_id) {
-                None => listing_page!(conn, community_first_page, v, a, p, community, limit),
-                Some((at, id)) => listing_page!(conn, community_next_page, v, a, p, community, at, id, limit),
+                None => sized_page!(conn, community_first_page, limit, "$5"; v, a, p, community),
+                Some((at, id)) => sized_page!(conn, community_next_page, limit, "$7"; v, a, p, community, at, id),
             }
         }
         Sort::Popular if filter.is_empty() => match after {
-            None => listing_page!(conn, popular_first_page, v, a, p, limit),
+            None => sized_page!(conn, popular_first_page, limit, "$4"; v, a, p),
             // Popularity is a whole number; the cursor carries it exactly.
-            Some(c) => listing_page!(conn, popular_next_page, v, a, p, c.key as i64, c.id, limit),
+            Some(c) => sized_page!(conn, popular_next_page, limit, "$6"; v, a, p, c.key as i64, c.id),
         },
         Sort::Trending if filter.is_empty() => match after {
-            None => listing_page!(conn, trending_first_page, v, a, p, limit),
-            Some(c) => listing_page!(conn, trending_next_page, v, a, p, c.key, c.id, limit),
+            None => sized_page!(conn, trending_first_page, limit, "$4"; v, a, p),
+            Some(c) => sized_page!(conn, trending_next_page, limit, "$6"; v, a, p, c.key, c.id),
         },
         _ => return Ok(None),
     };
