@@ -25,15 +25,13 @@ const BATCH: i64 = 500;
 
 pub fn spawn(ctx: Arc<LearningContext>, stop: CancellationToken) -> JoinHandle<()> {
     let every = Duration::from_millis(ctx.settings.scheduler_interval_ms.max(10));
-    tokio::spawn(async move {
-        loop {
+    skillreel_web::repeat(stop, move || {
+        let ctx = Arc::clone(&ctx);
+        async move {
             if let Err(e) = run_once(&ctx).await {
                 tracing::warn!(error = %e, "reminder pass failed; retrying on the next one");
             }
-            tokio::select! {
-                () = stop.cancelled() => break,
-                () = tokio::time::sleep(every) => {}
-            }
+            every
         }
     })
 }

@@ -2,8 +2,30 @@
 //! sweeper): started with one stop token, and on shutdown cancelled and awaited, so a
 //! process that stops leaves no task holding a connection or half-done work.
 
+use std::future::Future;
+use std::time::Duration;
+
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+
+/// Runs `pass` now and again after the wait each pass returns, until `stop`: the shape of
+/// every periodic job (score folding, reminders, the recommender's build). A pass logs
+/// its own failures; the loop only keeps time.
+pub fn repeat<F, Fut>(stop: CancellationToken, mut pass: F) -> JoinHandle<()>
+where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: Future<Output = Duration> + Send,
+{
+    tokio::spawn(async move {
+        loop {
+            let wait = pass().await;
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(wait) => {}
+            }
+        }
+    })
+}
 
 #[derive(Debug, Default)]
 pub struct BackgroundTasks {

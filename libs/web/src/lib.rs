@@ -27,7 +27,7 @@ pub mod search;
 mod server;
 pub mod telemetry;
 
-pub use background::BackgroundTasks;
+pub use background::{BackgroundTasks, repeat};
 pub use body::{BODY_IDLE_TIMEOUT, is_timed_out};
 pub use error::{ApiError, ErrorCode, configure_extractors, not_found};
 pub use json::{JsonObject, double_option, integral, integral_option};

@@ -11,15 +11,13 @@ use tokio_util::sync::CancellationToken;
 
 /// Folds pending engagements every `interval` until `stop`.
 pub fn spawn_folder(pool: PgPool, interval: Duration, stop: CancellationToken) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        loop {
+    skillreel_web::repeat(stop, move || {
+        let pool = pool.clone();
+        async move {
             if let Err(e) = fold(&pool).await {
                 tracing::warn!(error = %e, "could not fold engagements into the video scores");
             }
-            tokio::select! {
-                () = stop.cancelled() => return,
-                () = tokio::time::sleep(interval) => {}
-            }
+            interval
         }
     })
 }

@@ -173,23 +173,19 @@ pub async fn build(pool: &PgPool) -> Result<Option<ModelStats>, sqlx::Error> {
 /// Builds the lists every `interval` until `stop`: at start only when the last build
 /// (by any replica) is older than that, so a restart does not redo minutes of work.
 pub fn spawn(pool: PgPool, interval: Duration, stop: CancellationToken) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        loop {
-            let wait = match age(&pool).await {
-                Ok(Some(age)) if age < interval => interval - age,
-                _ => {
-                    match build(&pool).await {
-                        Ok(Some(stats)) => tracing::info!(?stats, "built the recommender's lists"),
-                        Ok(None) => {}
-                        Err(e) => tracing::warn!(error = %e, "could not build the recommender's lists"),
-                    }
-                    interval
-                }
-            };
-            tokio::select! {
-                () = stop.cancelled() => return,
-                () = tokio::time::sleep(wait) => {}
+    skillreel_web::repeat(stop, move || {
+        let pool = pool.clone();
+        async move {
+            match age(&pool).await {
+                Ok(Some(age)) if age < interval => return interval - age,
+                _ => {}
             }
+            match build(&pool).await {
+                Ok(Some(stats)) => tracing::info!(?stats, "built the recommender's lists"),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "could not build the recommender's lists"),
+            }
+            interval
         }
     })
 }
