@@ -42,7 +42,7 @@ proptest! {
             prop_assert_eq!(Cursor::decode(&c.encode()), Some(c));
         }
         if let Some(c) = RankCursor::decode(&raw) {
-            prop_assert_eq!(RankCursor::decode(&c.encode()).map(|r| (r.id, r.at)), Some((c.id, c.at)));
+            prop_assert_eq!(RankCursor::decode(&c.encode()).map(|r| (r.id, r.key.to_bits())), Some((c.id, c.key.to_bits())));
         }
     }
 }

@@ -61,17 +61,6 @@ pub async fn unlike(conn: &mut PgConnection, video: VideoId, user: UserId) -> Re
     })
 }
 
-pub async fn has_liked(conn: &mut PgConnection, video: VideoId, user: UserId) -> Result<bool, sqlx::Error> {
-    let liked = sqlx::query_scalar!(
-        r#"select exists(select 1 from video_like where video_id = $1 and user_id = $2) as "liked!""#,
-        video.as_uuid(),
-        user.as_uuid(),
-    )
-    .fetch_one(conn)
-    .await?;
-    Ok(liked)
-}
-
 /// What a reader's view of any video depends on besides the video itself.
 #[derive(Debug, Clone)]
 pub struct ReaderState {

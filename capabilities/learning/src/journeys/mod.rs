@@ -292,12 +292,10 @@ pub async fn list(
     let keys: HashMap<Uuid, f64> = rows.iter().copied().collect();
     let ids: Vec<Uuid> = rows.iter().map(|r| r.0).collect();
     let journeys = store::load(&mut conn, &ids).await?;
-    let now = ctx.clock.now();
     let page = Page::of(journeys, limit, |j| {
         RankCursor {
             key: keys.get(&j.id.as_uuid()).copied().unwrap_or_default(),
             id: j.id.as_uuid(),
-            at: now,
         }
         .encode()
     });

@@ -3,9 +3,6 @@
 
 use super::*;
 
-/// `select` of every column a [`VideoRecord`] needs, followed by `$tail` (a string
-/// literal: more joins, `where`, `order by`), with `$args` bound to its parameters.
-/// One column list for every query that returns videos.
 /// The listing rule of the access policy in SQL: the twin of
 /// [`Viewer::may_list`](skillreel_domain::access::Viewer::may_list), written once here
 /// and shown to agree with it by `tests/access_policy.rs`. `$1` is the viewer, `$2`
@@ -132,30 +129,36 @@ impl VideoFilter {
     }
 }
 
-/// A position in a ranked listing: the row's sort key and id, and the instant the
-/// ranking was computed at (trending decays with time; a cursor keeps its clock so the
-/// next page continues the same order).
+/// A position in a ranked listing: the row's sort key and id. Trending keys are
+/// forward-decayed (they do not change as time passes), so a key alone continues the
+/// same order on the next page.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RankCursor {
     pub key: f64,
     pub id: Uuid,
-    pub at: OffsetDateTime,
 }
 
 impl RankCursor {
     pub fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(format!("{}|{}|{}", self.key, self.id, self.at.unix_timestamp_nanos()))
+        URL_SAFE_NO_PAD.encode(format!("{}|{}", self.key, self.id))
     }
 
+    /// Also reads the cursors handed out before the key sufficed, which carried the
+    /// instant of the ranking as a third part (checked, then ignored).
     pub fn decode(raw: &str) -> Option<Self> {
         let bytes = URL_SAFE_NO_PAD.decode(raw).ok()?;
         let text = std::str::from_utf8(&bytes).ok()?;
         let mut parts = text.split('|');
         let key: f64 = parts.next()?.parse().ok()?;
         let id = parts.next()?.parse().ok()?;
-        let at = OffsetDateTime::from_unix_timestamp_nanos(parts.next()?.parse().ok()?).ok()?;
-        let plausible = key.is_finite() && key.abs() <= MAX_SORT_KEY && plausible_instant(at);
-        (plausible && parts.next().is_none()).then_some(Self { key, id, at })
+        let instant_ok = match parts.next() {
+            None => true,
+            Some(nanos) => OffsetDateTime::from_unix_timestamp_nanos(nanos.parse().ok()?)
+                .ok()
+                .is_some_and(plausible_instant),
+        };
+        let plausible = key.is_finite() && key.abs() <= MAX_SORT_KEY && instant_ok;
+        (plausible && parts.next().is_none()).then_some(Self { key, id })
     }
 }
 
@@ -315,10 +318,10 @@ async fn list_recent(
 
 /// One page along an index (see [`list_along_index`]), videos and keys in one
 /// statement: `$1` viewer, `$2` admin, `$3` the status (published; the partial indexes
-/// need it spelled out too).
+/// need it spelled out too). `$page` is `first` or `next` (after a cursor).
 macro_rules! listing_page {
-    ($conn:expr, $statement:ident, $limit:literal; $($arg:expr),* $(,)?) => {{
-        let rows = with_published_listing_rule!($statement!($limit, $($arg),*)).fetch_all(&mut *$conn).await?;
+    ($conn:expr, $statement:ident, $page:ident, $limit:literal; $($arg:expr),* $(,)?) => {{
+        let rows = with_published_listing_rule!($statement!($limit, $page, $($arg),*)).fetch_all(&mut *$conn).await?;
         let mut listed = Listed { videos: Vec::with_capacity(rows.len()), keys: Vec::with_capacity(rows.len()) };
         for row in rows {
             listed.keys.push(row.sort_key.unwrap_or_default());
@@ -328,13 +331,23 @@ macro_rules! listing_page {
     }};
 }
 
-/// A page of `$order` (a column list) after joining `$join`, keyed by `$key`, with
-/// `$cond` (after the viewer's rule) and the page size in `$limit` (all literals).
+/// A page in `$order` (a column list) after joining `$join`, keyed by `$key`, with
+/// `$cond` after the viewer's rule, and on a `next` page also `$after` (the cursor's
+/// condition), the page size in `$limit` (all literals).
 macro_rules! along {
-    ($rule:literal, $join:literal, $key:literal, $cond:literal, $order:literal, $limit:literal; $($arg:expr),*) => {
+    ($rule:literal, $limit:literal, first, $join:literal, $key:literal, $cond:literal, $after:literal, $order:literal;
+     $($arg:expr),*) => {
         select_videos!(
             with: ["null::bool", "null::text", $key],
             [$join + " where " + $rule + $cond + " order by " + $order + " limit " + $limit],
+            $($arg),*
+        )
+    };
+    ($rule:literal, $limit:literal, next, $join:literal, $key:literal, $cond:literal, $after:literal, $order:literal;
+     $($arg:expr),*) => {
+        select_videos!(
+            with: ["null::bool", "null::text", $key],
+            [$join + " where " + $rule + $cond + $after + " order by " + $order + " limit " + $limit],
             $($arg),*
         )
     };
@@ -345,11 +358,11 @@ macro_rules! along {
 /// bound limit looks like a tenth of the table to the generic planner); any other
 /// size is bound as `$n`.
 macro_rules! sized_page {
-    ($conn:expr, $statement:ident, $limit:expr, $n:literal; $($arg:expr),*) => {
+    ($conn:expr, $statement:ident($page:ident), $limit:expr, $n:literal; $($arg:expr),*) => {
         if $limit == DEFAULT_PAGE + 1 {
-            listing_page!($conn, $statement, "21"; $($arg),*)
+            listing_page!($conn, $statement, $page, "21"; $($arg),*)
         } else {
-            listing_page!($conn, $statement, $n; $($arg),*, $limit)
+            listing_page!($conn, $statement, $page, $n; $($arg),*, $limit)
         }
     };
 }
@@ -357,53 +370,34 @@ macro_rules! sized_page {
 // The literal above is the default page and one more row (to know a next page exists).
 const _: () = assert!(DEFAULT_PAGE + 1 == 21);
 
-macro_rules! tag_first_page {
-    ($rule:literal, $limit:literal, $($arg:expr),*) => {
-        along!($rule, "join video_tag t on t.video_id = v.id", "(extract(epoch from t.listed_at) * 1000000)::float8",
-            " and t.tag = $4", "t.listed_at desc, t.video_id desc", $limit; $($arg),*)
+/// Published videos with tag `$4`, newest first; after (`$5`, `$6`).
+macro_rules! tag_page {
+    ($rule:literal, $limit:literal, $page:ident, $($arg:expr),*) => {
+        along!($rule, $limit, $page, "join video_tag t on t.video_id = v.id",
+            "(extract(epoch from t.listed_at) * 1000000)::float8", " and t.tag = $4",
+            " and (t.listed_at, t.video_id) < ($5, $6)", "t.listed_at desc, t.video_id desc"; $($arg),*)
     };
 }
-macro_rules! tag_next_page {
-    ($rule:literal, $limit:literal, $($arg:expr),*) => {
-        along!($rule, "join video_tag t on t.video_id = v.id", "(extract(epoch from t.listed_at) * 1000000)::float8",
-            " and t.tag = $4 and (t.listed_at, t.video_id) < ($5, $6)", "t.listed_at desc, t.video_id desc", $limit; $($arg),*)
+/// Published videos of community `$4`, newest first; after (`$5`, `$6`).
+macro_rules! community_page {
+    ($rule:literal, $limit:literal, $page:ident, $($arg:expr),*) => {
+        along!($rule, $limit, $page, "", "(extract(epoch from v.published_at) * 1000000)::float8",
+            " and v.community_id = $4 and v.status = 'published'", " and (v.published_at, v.id) < ($5, $6)",
+            "v.published_at desc, v.id desc"; $($arg),*)
     };
 }
-macro_rules! community_first_page {
-    ($rule:literal, $limit:literal, $($arg:expr),*) => {
-        along!($rule, "", "(extract(epoch from v.published_at) * 1000000)::float8",
-            " and v.community_id = $4 and v.status = 'published'", "v.published_at desc, v.id desc", $limit; $($arg),*)
+/// Published videos by popularity; after (`$4`, `$5`).
+macro_rules! popular_page {
+    ($rule:literal, $limit:literal, $page:ident, $($arg:expr),*) => {
+        along!($rule, $limit, $page, "join video_score s on s.video_id = v.id", "s.popularity::float8", "",
+            " and (s.popularity, s.video_id) < ($4, $5)", "s.popularity desc, s.video_id desc"; $($arg),*)
     };
 }
-macro_rules! community_next_page {
-    ($rule:literal, $limit:literal, $($arg:expr),*) => {
-        along!($rule, "", "(extract(epoch from v.published_at) * 1000000)::float8",
-            " and v.community_id = $4 and v.status = 'published' and (v.published_at, v.id) < ($5, $6)",
-            "v.published_at desc, v.id desc", $limit; $($arg),*)
-    };
-}
-macro_rules! popular_first_page {
-    ($rule:literal, $limit:literal, $($arg:expr),*) => {
-        along!($rule, "join video_score s on s.video_id = v.id", "s.popularity::float8",
-            "", "s.popularity desc, s.video_id desc", $limit; $($arg),*)
-    };
-}
-macro_rules! popular_next_page {
-    ($rule:literal, $limit:literal, $($arg:expr),*) => {
-        along!($rule, "join video_score s on s.video_id = v.id", "s.popularity::float8",
-            " and (s.popularity, s.video_id) < ($4, $5)", "s.popularity desc, s.video_id desc", $limit; $($arg),*)
-    };
-}
-macro_rules! trending_first_page {
-    ($rule:literal, $limit:literal, $($arg:expr),*) => {
-        along!($rule, "join video_score s on s.video_id = v.id", "s.trending",
-            "", "s.trending desc, s.video_id desc", $limit; $($arg),*)
-    };
-}
-macro_rules! trending_next_page {
-    ($rule:literal, $limit:literal, $($arg:expr),*) => {
-        along!($rule, "join video_score s on s.video_id = v.id", "s.trending",
-            " and (s.trending, s.video_id) < ($4, $5)", "s.trending desc, s.video_id desc", $limit; $($arg),*)
+/// Published videos by trending score; after (`$4`, `$5`).
+macro_rules! trending_page {
+    ($rule:literal, $limit:literal, $page:ident, $($arg:expr),*) => {
+        along!($rule, $limit, $page, "join video_score s on s.video_id = v.id", "s.trending", "",
+            " and (s.trending, s.video_id) < ($4, $5)", "s.trending desc, s.video_id desc"; $($arg),*)
     };
 }
 
@@ -438,25 +432,25 @@ async fn list_along_index(
         Sort::Recent if tag_only => {
             let tag = filter.tag.as_deref();
             match after_at.zip(after_id) {
-                None => sized_page!(conn, tag_first_page, limit, "$5"; v, a, p, tag),
-                Some((at, id)) => sized_page!(conn, tag_next_page, limit, "$7"; v, a, p, tag, at, id),
+                None => sized_page!(conn, tag_page(first), limit, "$5"; v, a, p, tag),
+                Some((at, id)) => sized_page!(conn, tag_page(next), limit, "$7"; v, a, p, tag, at, id),
             }
         }
         Sort::Recent if community_only => {
             let community = filter.community.map(|c| c.as_uuid());
             match after_at.zip(after_id) {
-                None => sized_page!(conn, community_first_page, limit, "$5"; v, a, p, community),
-                Some((at, id)) => sized_page!(conn, community_next_page, limit, "$7"; v, a, p, community, at, id),
+                None => sized_page!(conn, community_page(first), limit, "$5"; v, a, p, community),
+                Some((at, id)) => sized_page!(conn, community_page(next), limit, "$7"; v, a, p, community, at, id),
             }
         }
         Sort::Popular if filter.is_empty() => match after {
-            None => sized_page!(conn, popular_first_page, limit, "$4"; v, a, p),
+            None => sized_page!(conn, popular_page(first), limit, "$4"; v, a, p),
             // Popularity is a whole number; the cursor carries it exactly.
-            Some(c) => sized_page!(conn, popular_next_page, limit, "$6"; v, a, p, c.key as i64, c.id),
+            Some(c) => sized_page!(conn, popular_page(next), limit, "$6"; v, a, p, c.key as i64, c.id),
         },
         Sort::Trending if filter.is_empty() => match after {
-            None => sized_page!(conn, trending_first_page, limit, "$4"; v, a, p),
-            Some(c) => sized_page!(conn, trending_next_page, limit, "$6"; v, a, p, c.key, c.id),
+            None => sized_page!(conn, trending_page(first), limit, "$4"; v, a, p),
+            Some(c) => sized_page!(conn, trending_page(next), limit, "$6"; v, a, p, c.key, c.id),
         },
         _ => return Ok(None),
     };

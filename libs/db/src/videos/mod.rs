@@ -250,6 +250,9 @@ impl TryFrom<VideoRow> for VideoRecord {
     }
 }
 
+/// `select` of every column a [`VideoRecord`] needs, followed by `$tail` (string
+/// literals: more joins, `where`, `order by`), with `$args` bound to its parameters.
+/// One column list for every query that returns videos.
 macro_rules! select_videos {
     ($tail:literal, $($arg:expr),* $(,)?) => {
         select_videos!([$tail], $($arg),*)
@@ -353,11 +356,16 @@ mod tests {
         let ranked = RankCursor {
             key: 1.8e15,
             id: Uuid::now_v7(),
-            at: OffsetDateTime::now_utc(),
         };
         assert_eq!(RankCursor::decode(&ranked.encode()), Some(ranked));
         let forged = |text: &str| URL_SAFE_NO_PAD.encode(text);
         let id = Uuid::nil();
+        let earlier = RankCursor { key: 1.5, id };
+        assert_eq!(
+            RankCursor::decode(&forged(&format!("1.5|{id}|1700000000000000000"))),
+            Some(earlier)
+        );
+        assert_eq!(RankCursor::decode(&forged(&format!("1.5|{id}|1|2"))), None);
         for text in [
             format!("1e300|{id}|1700000000000000000"),
             format!("-1e300|{id}|1700000000000000000"),

@@ -16,16 +16,7 @@ pub async fn get_video(
     }
     let ticket = ctx.cache.video_ticket(id);
     let mut conn = ctx.pool.acquire().await?;
-    // The video, whether the caller likes it and their role in its community: one
-    // round trip.
-    let (video, facts) = videos::find_for_reader(&mut conn, id, user.id)
-        .await
-        .map_err(lookup_error)?
-        .ok_or_else(|| ApiError::not_found("video"))?;
-    let membership = Membership::from_role(facts.community_role.as_deref());
-    if !access::allows(&user, Action::View, &video, membership) {
-        return Err(ApiError::not_found("video"));
-    }
+    let (video, facts) = find_visible(&mut conn, &user, id).await?;
     // Kept for the next reads when it is what the cache serves, with the reader's
     // likes and memberships (loaded once per reader, not per video).
     if ctx.cache.is_serving() && serves_from_memory(&user, &video) {
@@ -179,8 +170,6 @@ pub async fn list_videos(
             next_cursor: None,
         }));
     }
-    // A cursor keeps the instant its first page was listed at.
-    let now = after.map_or_else(OffsetDateTime::now_utc, |c| c.at);
     let ranked = match searched_in_memory(&ctx, &user, status, &filter, sort, after, limit + 1).await? {
         Some(ranked) => ranked,
         None => {
@@ -204,7 +193,6 @@ pub async fn list_videos(
         RankCursor {
             key: *key,
             id: v.id.as_uuid(),
-            at: now,
         }
         .encode()
     });

@@ -15,7 +15,6 @@ use skillreel_domain::{
 use skillreel_storage::VideoFiles;
 use skillreel_web::ApiError;
 use sqlx::PgConnection;
-use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::access::{self, Action, Membership};
@@ -43,16 +42,26 @@ pub(crate) async fn load_visible(
     user: &AuthUser,
     raw_id: &str,
 ) -> Result<(VideoRecord, Membership), ApiError> {
-    let id = parse_video_id(raw_id)?;
-    let video = videos::find(conn, id)
+    let (video, facts) = find_visible(conn, user, parse_video_id(raw_id)?).await?;
+    Ok((video, Membership::from_role(facts.community_role.as_deref())))
+}
+
+/// The video with what the caller's view of it depends on (whether they like it, their
+/// role in its community), in one round trip, or 404 when they may not see it.
+async fn find_visible(
+    conn: &mut PgConnection,
+    user: &AuthUser,
+    id: VideoId,
+) -> Result<(VideoRecord, videos::ReaderFacts), ApiError> {
+    let (video, facts) = videos::find_for_reader(conn, id, user.id)
         .await
         .map_err(lookup_error)?
         .ok_or_else(|| ApiError::not_found("video"))?;
-    let membership = access::membership(conn, user, &video).await?;
+    let membership = Membership::from_role(facts.community_role.as_deref());
     if !access::allows(user, Action::View, &video, membership) {
         return Err(ApiError::not_found("video"));
     }
-    Ok((video, membership))
+    Ok((video, facts))
 }
 
 fn view_of(links: &MediaLinks<'_>, user: &AuthUser, video: VideoRecord) -> VideoView {
