@@ -1,0 +1,88 @@
+//! What the index holds of a video.
+
+use skillreel_domain::{CommunityId, UserId, VideoId, Visibility};
+use tantivy::TantivyDocument;
+
+use crate::schema::{Analyzer, Fields};
+
+/// A published video as search sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexedVideo {
+    pub id: VideoId,
+    pub owner: UserId,
+    pub title: String,
+    pub description: String,
+    pub tags: Vec<String>,
+    /// The text of its captions (as much as PostgreSQL's search indexed).
+    pub spoken: String,
+    pub language: String,
+    pub visibility: Visibility,
+    pub community: Option<CommunityId>,
+    pub duration_ms: Option<i64>,
+    /// Microseconds since the epoch.
+    pub published_at: i64,
+}
+
+/// The terms naming who may list a video, the index's twin of
+/// [`Viewer::may_list`](skillreel_domain::access::Viewer::may_list) for published
+/// videos: everyone for `org` and `federated`, the community's members for
+/// `community`, and always its author (the only one who lists an `unlisted` video).
+/// Admins list every video and match no term. A search asks for the terms its caller
+/// holds ([`crate::Lister`]); the catalog checks each result against the policy again.
+pub(crate) fn audience_terms(video: &IndexedVideo) -> Vec<String> {
+    let mut terms = vec![owner_term(video.owner)];
+    match (video.visibility, video.community) {
+        (Visibility::Org | Visibility::Federated, _) => terms.push(EVERYONE.to_owned()),
+        (Visibility::Community, Some(community)) => terms.push(community_term(community)),
+        (Visibility::Community, None) | (Visibility::Unlisted, _) => {}
+    }
+    terms
+}
+
+pub(crate) const EVERYONE: &str = "everyone";
+
+pub(crate) fn owner_term(owner: UserId) -> String {
+    format!("owner:{owner}")
+}
+
+pub(crate) fn community_term(community: CommunityId) -> String {
+    format!("community:{community}")
+}
+
+impl IndexedVideo {
+    pub(crate) fn to_document(&self, fields: &Fields) -> TantivyDocument {
+        let mut doc = TantivyDocument::default();
+        let id = self.id.as_uuid();
+        let (hi, lo) = id.as_u64_pair();
+        doc.add_text(fields.id, id.to_string());
+        doc.add_u64(fields.id_hi, hi);
+        doc.add_u64(fields.id_lo, lo);
+        let tags = self.tags.join(" ");
+        let body = if self.spoken.is_empty() {
+            self.description.clone()
+        } else {
+            format!("{} {}", self.description, self.spoken)
+        };
+        for analyzer in Analyzer::ALL {
+            doc.add_text(fields.title.of(analyzer), &self.title);
+            doc.add_text(fields.tags.of(analyzer), &tags);
+            doc.add_text(fields.body.of(analyzer), &body);
+        }
+        for term in audience_terms(self) {
+            doc.add_text(fields.audience, term);
+        }
+        for tag in &self.tags {
+            doc.add_text(fields.tag, tag);
+        }
+        if let Some(community) = self.community {
+            doc.add_text(fields.community, community.to_string());
+        }
+        doc.add_text(fields.author, self.owner.to_string());
+        doc.add_text(fields.language, &self.language);
+        if let Some(ms) = self.duration_ms.and_then(|ms| u64::try_from(ms).ok()) {
+            doc.add_u64(fields.duration_ms, ms);
+        }
+        doc.add_i64(fields.published_at, self.published_at);
+        doc
+    }
+}

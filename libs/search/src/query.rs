@@ -1,0 +1,223 @@
+//! A search: the words, who asks, the filters and the order, turned into one Tantivy
+//! query and one pass over the matches.
+
+use std::ops::Bound;
+
+use skillreel_domain::{CommunityId, UserId, VideoId};
+use tantivy::collector::TopDocs;
+use tantivy::query::{
+    BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhrasePrefixQuery, Query, RangeQuery, TermQuery,
+};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::{DocId, Score, SegmentReader, Term};
+use uuid::Uuid;
+
+use crate::document::{EVERYONE, community_term, owner_term};
+use crate::schema::{Analyzer, Fields};
+
+/// Who lists: what the index's audience terms are matched against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lister {
+    /// Lists every published video.
+    Admin,
+    /// Lists what everyone may, their own videos, and their communities' videos.
+    Person { id: UserId, communities: Vec<CommunityId> },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchOrder {
+    /// Best match first (BM25 over title, tags, description and captions).
+    Relevance,
+    /// Newest first.
+    Recent,
+}
+
+/// One page of a search.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchRequest {
+    /// Lowercased words separated by single spaces (as `skillreel_domain::search_words`
+    /// gives them); each must match, as written, as a prefix, stemmed, or with one typo.
+    pub words: String,
+    pub lister: Lister,
+    pub tag: Option<String>,
+    pub community: Option<CommunityId>,
+    pub author: Option<UserId>,
+    pub language: Option<String>,
+    pub min_duration_ms: Option<i64>,
+    pub max_duration_ms: Option<i64>,
+    pub order: SearchOrder,
+    /// The key and id of the last result of the previous page.
+    pub after: Option<(f64, Uuid)>,
+    pub limit: usize,
+}
+
+/// A result: the video and its key in the order asked for (the relevance score, or
+/// the publication time in seconds), what a cursor carries.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Found {
+    pub id: VideoId,
+    pub key: f64,
+}
+
+/// Words of at least this many characters also match with one typo (shorter ones
+/// would match too many other words).
+const FUZZY_FROM_CHARS: usize = 5;
+/// How many indexed words a prefix may stand for, per segment.
+const PREFIX_EXPANSIONS: u32 = 64;
+/// What a match weighs, relative to the field's weight: the word as written or
+/// stemmed counts fully, a longer word it begins less, a word one typo away least.
+const PREFIX_WEIGHT: f32 = 0.5;
+const FUZZY_WEIGHT: f32 = 0.3;
+
+pub(crate) fn build(request: &SearchRequest, fields: &Fields, stem: &mut Stemmers) -> Box<dyn Query> {
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = request
+        .words
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .map(|word| (Occur::Must, word_query(word, fields, stem)))
+        .collect();
+    clauses.extend(filters(request, fields).into_iter().map(|f| (Occur::Must, unscored(f))));
+    Box::new(BooleanQuery::new(clauses))
+}
+
+/// Any form of `word` in any text of the video.
+fn word_query(word: &str, fields: &Fields, stem: &mut Stemmers) -> Box<dyn Query> {
+    let mut forms: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    for text in fields.texts() {
+        for analyzer in Analyzer::ALL {
+            for term in stem.terms(analyzer, word) {
+                let exact = TermQuery::new(
+                    Term::from_field_text(text.of(analyzer), &term),
+                    IndexRecordOption::WithFreqs,
+                );
+                forms.push((Occur::Should, boosted(Box::new(exact), text.weight)));
+            }
+        }
+        let simple = text.of(Analyzer::Simple);
+        let mut prefix = PhrasePrefixQuery::new(vec![Term::from_field_text(simple, word)]);
+        prefix.set_max_expansions(PREFIX_EXPANSIONS);
+        forms.push((Occur::Should, boosted(Box::new(prefix), text.weight * PREFIX_WEIGHT)));
+        if word.chars().count() >= FUZZY_FROM_CHARS {
+            let fuzzy = FuzzyTermQuery::new(Term::from_field_text(simple, word), 1, true);
+            forms.push((Occur::Should, boosted(Box::new(fuzzy), text.weight * FUZZY_WEIGHT)));
+        }
+    }
+    Box::new(BooleanQuery::new(forms))
+}
+
+fn boosted(query: Box<dyn Query>, weight: f32) -> Box<dyn Query> {
+    Box::new(BoostQuery::new(query, weight))
+}
+
+/// A condition that narrows the matches without moving their scores.
+fn unscored(query: Box<dyn Query>) -> Box<dyn Query> {
+    Box::new(ConstScoreQuery::new(query, 0.0))
+}
+
+fn keyword(field: Field, value: &str) -> Box<dyn Query> {
+    Box::new(TermQuery::new(
+        Term::from_field_text(field, value),
+        IndexRecordOption::Basic,
+    ))
+}
+
+fn filters(request: &SearchRequest, fields: &Fields) -> Vec<Box<dyn Query>> {
+    let mut filters = Vec::new();
+    if let Lister::Person { id, communities } = &request.lister {
+        let held = std::iter::once(EVERYONE.to_owned())
+            .chain(std::iter::once(owner_term(*id)))
+            .chain(communities.iter().map(|c| community_term(*c)))
+            .map(|term| (Occur::Should, keyword(fields.audience, &term)))
+            .collect();
+        filters.push(Box::new(BooleanQuery::new(held)) as Box<dyn Query>);
+    }
+    if let Some(tag) = &request.tag {
+        filters.push(keyword(fields.tag, tag));
+    }
+    if let Some(community) = request.community {
+        filters.push(keyword(fields.community, &community.to_string()));
+    }
+    if let Some(author) = request.author {
+        filters.push(keyword(fields.author, &author.to_string()));
+    }
+    if let Some(language) = &request.language {
+        filters.push(keyword(fields.language, language));
+    }
+    if request.min_duration_ms.is_some() || request.max_duration_ms.is_some() {
+        let bound = |ms: Option<i64>, make: fn(Term) -> Bound<Term>| match ms {
+            Some(ms) => make(Term::from_field_u64(fields.duration_ms, u64::try_from(ms).unwrap_or(0))),
+            None => Bound::Unbounded,
+        };
+        filters.push(Box::new(RangeQuery::new(
+            bound(request.min_duration_ms, Bound::Included),
+            bound(request.max_duration_ms, Bound::Included),
+        )));
+    }
+    filters
+}
+
+/// The terms each analyzer makes of one query word, reusing the analyzers.
+pub(crate) struct Stemmers {
+    analyzers: [tantivy::tokenizer::TextAnalyzer; 3],
+}
+
+impl Stemmers {
+    pub(crate) fn new() -> Self {
+        Self {
+            analyzers: Analyzer::ALL.map(Analyzer::build),
+        }
+    }
+
+    fn terms(&mut self, analyzer: Analyzer, word: &str) -> Vec<String> {
+        let mut stream = self.analyzers[analyzer as usize].token_stream(word);
+        let mut terms = Vec::new();
+        while let Some(token) = tantivy::tokenizer::TokenStream::next(&mut stream) {
+            terms.push(token.text.clone());
+        }
+        terms
+    }
+}
+
+/// The key a result is ordered by, with its id to break ties (both descending, as the
+/// database orders a page), or `None` when it is not after the cursor.
+type Ranked = Option<(f64, u64, u64)>;
+
+/// Collects the top `request.limit` matches after the cursor, in the order asked for.
+pub(crate) fn collector(
+    request: &SearchRequest,
+) -> impl tantivy::collector::Collector<Fruit = Vec<(Ranked, tantivy::DocAddress)>> {
+    let order = request.order;
+    let after = request.after.map(|(key, id)| {
+        let (hi, lo) = id.as_u64_pair();
+        (key, hi, lo)
+    });
+    TopDocs::with_limit(request.limit.max(1)).tweak_score(move |segment: &SegmentReader| {
+        let columns = segment.fast_fields();
+        let id_hi = columns.u64("id_hi").ok();
+        let id_lo = columns.u64("id_lo").ok();
+        let published = columns.i64("published_at").ok();
+        move |doc: DocId, score: Score| -> Ranked {
+            let hi = id_hi.as_ref()?.first(doc)?;
+            let lo = id_lo.as_ref()?.first(doc)?;
+            let key = match order {
+                SearchOrder::Relevance => f64::from(score),
+                SearchOrder::Recent => published.as_ref()?.first(doc)? as f64 / 1e6,
+            };
+            let ranked = (key, hi, lo);
+            after.is_none_or(|a| ranked < a).then_some(ranked)
+        }
+    })
+}
+
+pub(crate) fn found(ranked: Vec<(Ranked, tantivy::DocAddress)>) -> Vec<Found> {
+    ranked
+        .into_iter()
+        .filter_map(|(ranked, _)| {
+            let (key, hi, lo) = ranked?;
+            Some(Found {
+                id: VideoId::from_uuid(Uuid::from_u64_pair(hi, lo)),
+                key,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,127 @@
+//! The index's fields and the analyzers that turn text into terms.
+
+use tantivy::Index;
+use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STRING, Schema, TextFieldIndexing, TextOptions};
+use tantivy::tokenizer::{Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer};
+
+/// Bumped whenever the fields or analyzers change: an index written under another
+/// version is rebuilt (see [`crate::SearchIndex::open`]).
+pub(crate) const SCHEMA_VERSION: u32 = 1;
+
+/// How a text is cut into terms. Every text is indexed three ways, as PostgreSQL's
+/// search did: words as written (lowercased; prefix and typo matching work on these),
+/// and stemmed in English and in German (a search need not be in the video's language).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Analyzer {
+    Simple,
+    English,
+    German,
+}
+
+impl Analyzer {
+    pub(crate) const ALL: [Analyzer; 3] = [Analyzer::Simple, Analyzer::English, Analyzer::German];
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Analyzer::Simple => "skillreel_simple",
+            Analyzer::English => "skillreel_en",
+            Analyzer::German => "skillreel_de",
+        }
+    }
+
+    pub(crate) fn build(self) -> TextAnalyzer {
+        let words = TextAnalyzer::builder(SimpleTokenizer::default())
+            .filter(RemoveLongFilter::limit(64))
+            .filter(LowerCaser);
+        match self {
+            Analyzer::Simple => words.build(),
+            Analyzer::English => words.filter(Stemmer::new(Language::English)).build(),
+            Analyzer::German => words.filter(Stemmer::new(Language::German)).build(),
+        }
+    }
+}
+
+/// One text of a video, indexed by each [`Analyzer`] (in [`Analyzer::ALL`]'s order),
+/// and how much a match in it weighs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TextFields {
+    pub(crate) by: [Field; 3],
+    pub(crate) weight: f32,
+}
+
+impl TextFields {
+    pub(crate) fn of(&self, analyzer: Analyzer) -> Field {
+        self.by[analyzer as usize]
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Fields {
+    /// The video's id as text: what an update or removal deletes by.
+    pub(crate) id: Field,
+    /// The id again, as two numbers a result is read from without touching stored
+    /// documents (the index stores none).
+    pub(crate) id_hi: Field,
+    pub(crate) id_lo: Field,
+    pub(crate) title: TextFields,
+    pub(crate) tags: TextFields,
+    /// Description and captions.
+    pub(crate) body: TextFields,
+    /// Who may list the video (see `document::audience_terms`).
+    pub(crate) audience: Field,
+    pub(crate) tag: Field,
+    pub(crate) community: Field,
+    pub(crate) author: Field,
+    pub(crate) language: Field,
+    pub(crate) duration_ms: Field,
+    /// Microseconds since the epoch: the key of the `recent` order.
+    pub(crate) published_at: Field,
+}
+
+impl Fields {
+    pub(crate) fn texts(&self) -> [TextFields; 3] {
+        [self.title, self.tags, self.body]
+    }
+}
+
+/// The schema and its fields. Text fields keep term frequencies but no positions
+/// (search matches words, not phrases), and nothing is stored: results are ids.
+pub(crate) fn schema() -> (Schema, Fields) {
+    let mut builder = Schema::builder();
+    let mut text = |name: &str, weight: f32| TextFields {
+        by: Analyzer::ALL.map(|analyzer| {
+            let indexing = TextFieldIndexing::default()
+                .set_tokenizer(analyzer.name())
+                .set_index_option(IndexRecordOption::WithFreqs);
+            builder.add_text_field(
+                &format!("{name}_{}", analyzer.name()),
+                TextOptions::default().set_indexing_options(indexing),
+            )
+        }),
+        weight,
+    };
+    let (title, tags, body) = (text("title", 3.0), text("tags", 2.0), text("body", 1.0));
+    let fields = Fields {
+        title,
+        tags,
+        body,
+        id: builder.add_text_field("id", STRING),
+        id_hi: builder.add_u64_field("id_hi", FAST),
+        id_lo: builder.add_u64_field("id_lo", FAST),
+        audience: builder.add_text_field("audience", STRING),
+        tag: builder.add_text_field("tag", STRING),
+        community: builder.add_text_field("community", STRING),
+        author: builder.add_text_field("author", STRING),
+        language: builder.add_text_field("language", STRING),
+        duration_ms: builder.add_u64_field("duration_ms", INDEXED),
+        published_at: builder.add_i64_field("published_at", FAST),
+    };
+    (builder.build(), fields)
+}
+
+/// Makes the analyzers known to `index` (before a writer or a query uses them).
+pub(crate) fn register_analyzers(index: &Index) {
+    for analyzer in Analyzer::ALL {
+        index.tokenizers().register(analyzer.name(), analyzer.build());
+    }
+}
