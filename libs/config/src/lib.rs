@@ -224,6 +224,13 @@ pub struct CatalogSettings {
     /// How often likes, views and completions are folded into the popular and trending
     /// scores (one update per video per fold, however many engagements it had).
     pub score_fold_interval_ms: u64,
+    /// Answer searches from a search index (Tantivy) this replica keeps up to date;
+    /// `false` answers them from PostgreSQL's full-text search.
+    pub search_index: bool,
+    /// Where this replica keeps its search index, so a restart continues from where it
+    /// stopped instead of building it again (one directory per replica). Unset: in
+    /// memory, built at every start.
+    pub search_index_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for CatalogSettings {
@@ -234,6 +241,8 @@ impl Default for CatalogSettings {
             cache_entries: 50_000,
             webhook_allowed_hosts: Vec::new(),
             score_fold_interval_ms: 1_000,
+            search_index: true,
+            search_index_dir: None,
         }
     }
 }

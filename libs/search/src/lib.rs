@@ -17,6 +17,7 @@
 //! answers searches from PostgreSQL.
 
 mod document;
+pub mod feed;
 mod index;
 mod query;
 mod schema;

@@ -40,6 +40,7 @@ pub mod openapi;
 mod playback;
 pub mod read_cache;
 mod scores;
+mod search;
 mod social;
 mod videos;
 pub mod views;
@@ -66,6 +67,10 @@ pub struct CatalogContext {
     pub searches: skillreel_recognition::participation::record::Searches,
     /// How often engagements are folded into the popular and trending scores.
     pub score_fold_interval: std::time::Duration,
+    /// The search index, once the background work has opened it (see
+    /// [`CatalogService::spawn_background`]); searches use PostgreSQL until then.
+    pub search: std::sync::OnceLock<Arc<skillreel_search::SearchIndex>>,
+    search_settings: (bool, Option<std::path::PathBuf>),
 }
 
 impl CatalogContext {
@@ -144,6 +149,8 @@ impl CatalogService {
                 public_url: settings.server.public_url.clone(),
                 flag_threshold: settings.catalog.flag_threshold.max(1),
                 score_fold_interval: std::time::Duration::from_millis(settings.catalog.score_fold_interval_ms.max(10)),
+                search: std::sync::OnceLock::new(),
+                search_settings: (settings.catalog.search_index, settings.catalog.search_index_dir.clone()),
                 cache: Arc::new(read_cache::ReadCache::new(
                     std::time::Duration::from_secs(settings.catalog.cache_ttl_seconds),
                     settings.catalog.cache_entries,
@@ -175,6 +182,9 @@ impl CatalogService {
             ctx.score_fold_interval,
             tasks.stop_token(),
         ));
+        if let Some(follower) = search::open(ctx, tasks.stop_token()) {
+            tasks.add(follower);
+        }
         self.learning.spawn_background(tasks);
         self.recognition.spawn_background(tasks);
         self.recommendations.spawn_background(tasks);

@@ -34,7 +34,8 @@ pub async fn run(data_dir: &Path, host: &str, port: u16) -> Result<(), String> {
         .merge(Serialized::default("storage.local_root", data_dir.join("media")))
         .merge(Serialized::default("auth.hs256_secret", &jwt_secret))
         .merge(Serialized::default("media.signing_key", &media_key))
-        .merge(Serialized::default("transcoder.work_dir", data_dir.join("work")));
+        .merge(Serialized::default("transcoder.work_dir", data_dir.join("work")))
+        .merge(Serialized::default("catalog.search_index_dir", data_dir.join("search")));
     // Local files unless the environment chooses a store (`SKILLREEL__STORAGE__BACKEND=s3`
     // with its `SKILLREEL__STORAGE__S3__*`): direct uploads need S3.
     if std::env::var_os("SKILLREEL__STORAGE__BACKEND").is_none() {

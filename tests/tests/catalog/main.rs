@@ -13,6 +13,7 @@ mod listing;
 mod overload;
 mod publishing;
 mod scores;
+mod search_index;
 mod social;
 
 use std::collections::HashSet;

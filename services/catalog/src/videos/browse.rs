@@ -170,7 +170,12 @@ pub async fn list_videos(
             next_cursor: None,
         }));
     }
-    let ranked = match searched_in_memory(&ctx, &user, status, &filter, sort, after, limit + 1).await? {
+    let indexed = crate::search::searched(&ctx, &user, status, &filter, sort, after, limit + 1).await?;
+    let in_memory = match indexed {
+        Some(_) => None,
+        None => searched_in_memory(&ctx, &user, status, &filter, sort, after, limit + 1).await?,
+    };
+    let ranked = match indexed.or(in_memory) {
         Some(ranked) => ranked,
         None => {
             let mut conn = ctx.pool.acquire().await?;
@@ -289,7 +294,7 @@ fn visible_page<'m>(
 }
 
 /// The videos with these ids: from memory where held, the rest in one query (and kept).
-async fn held_or_loaded(
+pub(crate) async fn held_or_loaded(
     ctx: &CatalogContext,
     conn: &mut PgConnection,
     ids: &[VideoId],
