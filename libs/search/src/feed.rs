@@ -37,6 +37,13 @@ pub enum FeedError {
 /// answers searches from PostgreSQL for as long as the index is not built or behind.
 pub async fn follow(pool: PgPool, mut writer: IndexWriter, stop: CancellationToken) {
     let mut wakeups = Listener::on(&pool, SEARCH_CHANNEL, FALLBACK).await;
+    if let Some(position) = writer.index().position() {
+        tracing::info!(
+            position,
+            videos = writer.index().len(),
+            "the search index continues from where it stopped"
+        );
+    }
     loop {
         let step = if writer.index().position().is_none() {
             build(&pool, writer).await
