@@ -21,6 +21,10 @@ const BUILD_BATCH: i64 = 2_000;
 const CHANGE_BATCH: i64 = 1_000;
 /// How long the follower waits for a notification before it looks anyway.
 const FALLBACK: Duration = Duration::from_secs(5);
+/// How long changes are kept: a replica stopped for longer builds its index again.
+const RETENTION_DAYS: i32 = 7;
+/// How often a replica offers to prune the feed (one at a time does).
+const PRUNE_EVERY: Duration = Duration::from_secs(3_600);
 
 #[derive(Debug, thiserror::Error)]
 pub enum FeedError {
@@ -38,13 +42,32 @@ pub enum FeedError {
 pub async fn follow(pool: PgPool, mut writer: IndexWriter, stop: CancellationToken) {
     let mut wakeups = Listener::on(&pool, SEARCH_CHANNEL, FALLBACK).await;
     if let Some(position) = writer.index().position() {
-        tracing::info!(
-            position,
-            videos = writer.index().len(),
-            "the search index continues from where it stopped"
-        );
+        match pruned_past(&pool, position).await {
+            Ok(false) => {
+                tracing::info!(
+                    position,
+                    videos = writer.index().len(),
+                    "the search index continues from where it stopped"
+                );
+            }
+            Ok(true) => {
+                tracing::info!(
+                    position,
+                    "the changes after the search index's position were pruned; building it again"
+                );
+                writer.forget_position();
+            }
+            Err(e) => tracing::warn!(error = %e, "could not read the search feed's horizon"),
+        }
     }
+    let mut pruned_at = Instant::now();
     loop {
+        if pruned_at.elapsed() >= PRUNE_EVERY {
+            pruned_at = Instant::now();
+            if let Err(e) = prune(&pool).await {
+                tracing::warn!(error = %e, "could not prune the search change feed");
+            }
+        }
         let step = if writer.index().position().is_none() {
             build(&pool, writer).await
         } else {
@@ -168,11 +191,56 @@ async fn apply_changes(pool: &PgPool, writer: IndexWriter) -> (IndexWriter, Resu
     (writer, applied.map(|()| read == CHANGE_BATCH))
 }
 
-/// The position of the last committed change (0 before the first).
+/// Whether changes after `position` have been pruned (the index must be built again).
+async fn pruned_past(pool: &PgPool, position: i64) -> Result<bool, sqlx::Error> {
+    let horizon = sqlx::query_scalar!("select position from search_change_horizon")
+        .fetch_optional(pool)
+        .await?;
+    Ok(horizon.is_some_and(|h| h > position))
+}
+
+/// Deletes the changes older than the retention and moves the horizon past them; one
+/// replica at a time (the others find the lock taken and skip).
+pub async fn prune(pool: &PgPool) -> Result<u64, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let mine = sqlx::query_scalar!(r#"select pg_try_advisory_xact_lock(7305286158431047683) as "locked!""#)
+        .fetch_one(&mut *tx)
+        .await?;
+    if !mine {
+        return Ok(0);
+    }
+    let pruned = sqlx::query_scalar!(
+        r#"
+        with gone as (
+            delete from search_change
+             where changed_at < now() - make_interval(days => $1) and position is not null
+            returning position
+        ),
+        moved as (
+            update search_change_horizon
+               set position = greatest(position, coalesce((select max(position) from gone), 0))
+        )
+        select count(*) as "pruned!" from gone
+        "#,
+        RETENTION_DAYS
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(u64::try_from(pruned).unwrap_or(0))
+}
+
+/// The position of the last committed change (0 before the first; the horizon when
+/// every change was pruned).
 pub async fn latest_change(conn: &mut PgConnection) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar!(r#"select coalesce(max(position), 0) as "position!" from search_change"#)
-        .fetch_one(conn)
-        .await
+    sqlx::query_scalar!(
+        r#"
+        select greatest((select max(position) from search_change),
+                        (select position from search_change_horizon), 0) as "position!"
+        "#
+    )
+    .fetch_one(conn)
+    .await
 }
 
 /// What a search needs from the database besides the index, in one round trip: the
@@ -181,7 +249,8 @@ pub async fn latest_change(conn: &mut PgConnection) -> Result<i64, sqlx::Error> 
 pub async fn search_context(conn: &mut PgConnection, reader: UserId) -> Result<(i64, Vec<CommunityId>), sqlx::Error> {
     let row = sqlx::query!(
         r#"
-        select coalesce((select max(position) from search_change), 0) as "position!",
+        select greatest((select max(position) from search_change),
+                        (select position from search_change_horizon), 0) as "position!",
                array(select community_id from community_member where user_id = $1) as "communities!"
         "#,
         reader.as_uuid()

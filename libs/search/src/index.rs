@@ -108,6 +108,12 @@ impl IndexWriter {
         &self.shared
     }
 
+    /// Marks the index as not built: the follower builds it again (searches use
+    /// PostgreSQL meanwhile).
+    pub fn forget_position(&mut self) {
+        self.shared.position.send_replace(None);
+    }
+
     /// Drops every video (the start of a build; nothing changes for searches until
     /// [`IndexWriter::commit`]).
     pub fn clear(&mut self) -> Result<(), SearchError> {

@@ -51,6 +51,25 @@ pub struct SearchRequest {
     pub limit: usize,
 }
 
+impl SearchRequest {
+    /// The first page of `words` for `lister`: best match first, no filters, 20 results.
+    pub fn new(words: impl Into<String>, lister: Lister) -> Self {
+        Self {
+            words: words.into(),
+            lister,
+            tag: None,
+            community: None,
+            author: None,
+            language: None,
+            min_duration_ms: None,
+            max_duration_ms: None,
+            order: SearchOrder::Relevance,
+            after: None,
+            limit: 20,
+        }
+    }
+}
+
 /// A result: the video and its key in the order asked for (the relevance score, or
 /// the publication time in seconds), what a cursor carries.
 #[derive(Debug, Clone, Copy, PartialEq)]

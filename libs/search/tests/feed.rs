@@ -59,17 +59,9 @@ async fn finds(pool: &PgPool, index: &SearchIndex, words: &str) -> Result<Vec<Uu
         "the index reached position {latest}"
     );
     let found = index.search(&SearchRequest {
-        words: words.into(),
-        lister: Lister::Admin,
-        tag: None,
-        community: None,
-        author: None,
-        language: None,
-        min_duration_ms: None,
-        max_duration_ms: None,
         order: SearchOrder::Recent,
-        after: None,
         limit: 50,
+        ..SearchRequest::new(words, Lister::Admin)
     })?;
     Ok(found.into_iter().map(|f| VideoId::as_uuid(&f.id)).collect())
 }
@@ -158,6 +150,49 @@ async fn an_index_on_disk_continues_after_a_restart_without_building_again(pool:
     let found = finds(&pool, &index, "linux").await?;
     assert_eq!(found, vec![second, first], "the change applied, not rebuilt");
     assert!(!found.contains(&unseen));
+    stop.cancel();
+    task.await?;
+    Ok(())
+}
+
+#[sqlx::test(migrations = "../../migrations")]
+async fn a_replica_stopped_for_longer_than_the_feed_is_kept_builds_again(pool: PgPool) -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let author = person(&pool).await?;
+    let first = video(&pool, author, "Rust lifetimes", "published").await?;
+    {
+        let (index, writer) = SearchIndex::open(Some(dir.path()))?;
+        let (stop, task) = follow(&pool, writer);
+        assert_eq!(finds(&pool, &index, "rust").await?, vec![first]);
+        stop.cancel();
+        task.await?;
+    }
+    // While it was stopped: a video only a build from the table finds, later changes,
+    // and a week passes.
+    sqlx::query("alter table video disable trigger video_search_inserted")
+        .execute(&pool)
+        .await?;
+    let unseen = video(&pool, author, "Rust traits", "published").await?;
+    sqlx::query("alter table video enable trigger video_search_inserted")
+        .execute(&pool)
+        .await?;
+    let later = video(&pool, author, "Rust macros", "published").await?;
+    sqlx::query("update search_change set changed_at = now() - interval '8 days'")
+        .execute(&pool)
+        .await?;
+    assert!(feed::prune(&pool).await? >= 2, "the old changes are pruned");
+    let kept: i64 = sqlx::query_scalar("select count(*) from search_change")
+        .fetch_one(&pool)
+        .await?;
+    assert_eq!(kept, 0);
+
+    let (index, writer) = SearchIndex::open(Some(dir.path()))?;
+    let (stop, task) = follow(&pool, writer);
+    let mut found = finds(&pool, &index, "rust").await?;
+    found.sort();
+    let mut all = vec![first, unseen, later];
+    all.sort();
+    assert_eq!(found, all, "built again from the table");
     stop.cancel();
     task.await?;
     Ok(())

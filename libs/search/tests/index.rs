@@ -23,19 +23,7 @@ fn video(title: &str, description: &str, tags: &[&str]) -> IndexedVideo {
 }
 
 fn request(words: &str, lister: Lister) -> SearchRequest {
-    SearchRequest {
-        words: words.into(),
-        lister,
-        tag: None,
-        community: None,
-        author: None,
-        language: None,
-        min_duration_ms: None,
-        max_duration_ms: None,
-        order: SearchOrder::Relevance,
-        after: None,
-        limit: 20,
-    }
+    SearchRequest::new(words, lister)
 }
 
 fn anyone() -> Lister {
