@@ -2,8 +2,9 @@
 
 use skillreel_domain::{CommunityId, UserId, VideoId, Visibility};
 use tantivy::TantivyDocument;
+use tantivy::tokenizer::PreTokenizedString;
 
-use crate::schema::{Analyzer, Fields};
+use crate::schema::{Analyzer, Analyzers, Fields};
 
 /// A published video as search sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,7 +51,7 @@ pub(crate) fn community_term(community: CommunityId) -> String {
 }
 
 impl IndexedVideo {
-    pub(crate) fn to_document(&self, fields: &Fields) -> TantivyDocument {
+    pub(crate) fn to_document(&self, fields: &Fields, analyzers: &mut Analyzers) -> TantivyDocument {
         let mut doc = TantivyDocument::default();
         let id = self.id.as_uuid();
         let (hi, lo) = id.as_u64_pair();
@@ -63,10 +64,31 @@ impl IndexedVideo {
         } else {
             format!("{} {}", self.description, self.spoken)
         };
-        for analyzer in Analyzer::ALL {
-            doc.add_text(fields.title.of(analyzer), &self.title);
-            doc.add_text(fields.tags.of(analyzer), &tags);
-            doc.add_text(fields.body.of(analyzer), &body);
+        for (text_fields, text) in [
+            (fields.title, self.title.as_str()),
+            (fields.tags, tags.as_str()),
+            (fields.body, body.as_str()),
+        ] {
+            doc.add_text(text_fields.of(Analyzer::Simple), text);
+            let words = analyzers.tokens(Analyzer::Simple, text);
+            for stemmed in [Analyzer::English, Analyzer::German] {
+                // The analyzers cut alike and a stemmer maps token to token: the
+                // streams line up.
+                let tokens = analyzers
+                    .tokens(stemmed, text)
+                    .into_iter()
+                    .zip(&words)
+                    .filter(|(stem, word)| stem.text != word.text)
+                    .map(|(stem, _)| stem)
+                    .collect();
+                doc.add_pre_tokenized_text(
+                    text_fields.of(stemmed),
+                    PreTokenizedString {
+                        text: String::new(),
+                        tokens,
+                    },
+                );
+            }
         }
         for term in audience_terms(self) {
             doc.add_text(fields.audience, term);

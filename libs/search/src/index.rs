@@ -10,8 +10,8 @@ use tantivy::indexer::IndexWriterOptions;
 use tantivy::{Index, IndexReader, ReloadPolicy, TantivyDocument, Term};
 use tokio::sync::{Notify, watch};
 
-use crate::query::{self, Found, SearchRequest, Stemmers};
-use crate::schema::{self, Fields, SCHEMA_VERSION};
+use crate::query::{self, Found, SearchRequest};
+use crate::schema::{self, Analyzers, Fields, SCHEMA_VERSION};
 use crate::{IndexedVideo, SearchError};
 
 /// Bytes the writer buffers before it writes a segment: a build of a million videos
@@ -32,6 +32,7 @@ pub struct SearchIndex {
 pub struct IndexWriter {
     shared: Arc<SearchIndex>,
     writer: tantivy::IndexWriter<TantivyDocument>,
+    analyzers: Analyzers,
 }
 
 impl SearchIndex {
@@ -58,7 +59,15 @@ impl SearchIndex {
             position: watch::Sender::new(position),
             wake: Notify::new(),
         });
-        Ok((Arc::clone(&shared), IndexWriter { shared, writer }))
+        let analyzers = Analyzers::new();
+        Ok((
+            Arc::clone(&shared),
+            IndexWriter {
+                shared,
+                writer,
+                analyzers,
+            },
+        ))
     }
 
     /// The position of the last change the index holds; `None` while it is not built.
@@ -88,7 +97,53 @@ impl SearchIndex {
     /// The page `request` asks for: ids and keys, best first. CPU-bound (a few
     /// milliseconds at a million videos): run it off the async workers.
     pub fn search(&self, request: &SearchRequest) -> Result<Vec<Found>, SearchError> {
-        let query = query::build(request, &self.fields, &mut Stemmers::new());
+        let mut analyzers = Analyzers::new();
+        let found = self.run(request, &mut analyzers, &[])?;
+        if !found.is_empty() {
+            return Ok(found);
+        }
+        let unknown = self.unknown_words(request)?;
+        if unknown.is_empty() {
+            return Ok(found);
+        }
+        // Past the last page of what matched as typed: the end, not the typos.
+        if request.after.is_some() {
+            let first = SearchRequest {
+                after: None,
+                limit: 1,
+                ..request.clone()
+            };
+            if !self.run(&first, &mut analyzers, &[])?.is_empty() {
+                return Ok(found);
+            }
+        }
+        self.run(request, &mut analyzers, &unknown)
+    }
+
+    /// The words, long enough to forgive a typo in, that no video has as written.
+    fn unknown_words<'r>(&self, request: &'r SearchRequest) -> Result<Vec<&'r str>, SearchError> {
+        let searcher = self.reader.searcher();
+        let mut unknown = Vec::new();
+        for word in request.typo_candidates() {
+            let mut seen = false;
+            for text in self.fields.texts() {
+                let term = Term::from_field_text(text.of(schema::Analyzer::Simple), word);
+                seen |= searcher.doc_freq(&term)? > 0;
+            }
+            if !seen {
+                unknown.push(word);
+            }
+        }
+        Ok(unknown)
+    }
+
+    fn run(
+        &self,
+        request: &SearchRequest,
+        analyzers: &mut Analyzers,
+        typos: &[&str],
+    ) -> Result<Vec<Found>, SearchError> {
+        let query = query::build(request, &self.fields, analyzers, typos);
         let ranked = self.reader.searcher().search(&query, &query::collector(request))?;
         Ok(query::found(ranked))
     }
@@ -124,7 +179,8 @@ impl IndexWriter {
     /// Adds videos the index does not hold (a build).
     pub fn add(&mut self, videos: &[IndexedVideo]) -> Result<(), SearchError> {
         for video in videos {
-            self.writer.add_document(video.to_document(&self.shared.fields))?;
+            self.writer
+                .add_document(video.to_document(&self.shared.fields, &mut self.analyzers))?;
         }
         Ok(())
     }
@@ -137,6 +193,17 @@ impl IndexWriter {
                 .delete_term(Term::from_field_text(self.shared.fields.id, &id.to_string()));
         }
         self.add(current)
+    }
+
+    /// Merges the committed segments into one: a query looks each term up once per
+    /// segment, so a freshly built index (a few dozen segments) answers faster merged.
+    pub fn compact(&mut self) -> Result<(), SearchError> {
+        let segments = self.writer.index().searchable_segment_ids()?;
+        if segments.len() > 1 {
+            self.writer.merge(&segments).wait()?;
+            self.shared.reader.reload()?;
+        }
+        Ok(())
     }
 
     /// Makes what was written searchable, with `position` (the last change it holds)

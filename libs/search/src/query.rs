@@ -13,7 +13,7 @@ use tantivy::{DocId, Score, SegmentReader, Term};
 use uuid::Uuid;
 
 use crate::document::{EVERYONE, community_term, owner_term};
-use crate::schema::{Analyzer, Fields};
+use crate::schema::{Analyzer, Analyzers, Fields};
 
 /// Who lists: what the index's audience terms are matched against.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,7 +36,8 @@ pub enum SearchOrder {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchRequest {
     /// Lowercased words separated by single spaces (as `skillreel_domain::search_words`
-    /// gives them); each must match, as written, as a prefix, stemmed, or with one typo.
+    /// gives them); each must match, as written, as a prefix, stemmed, or (when nothing
+    /// matches so) with one typo.
     pub words: String,
     pub lister: Lister,
     pub tag: Option<String>,
@@ -79,7 +80,9 @@ pub struct Found {
 }
 
 /// Words of at least this many characters also match with one typo (shorter ones
-/// would match too many other words).
+/// would match too many other words), when the words as typed match nothing and the
+/// word itself is in no video: a typo is forgiven, not mixed into what was found as
+/// typed, and a search for two real words that no video has together stays cheap.
 const FUZZY_FROM_CHARS: usize = 5;
 /// How many indexed words a prefix may stand for, per segment.
 const PREFIX_EXPANSIONS: u32 = 64;
@@ -88,35 +91,60 @@ const PREFIX_EXPANSIONS: u32 = 64;
 const PREFIX_WEIGHT: f32 = 0.5;
 const FUZZY_WEIGHT: f32 = 0.3;
 
-pub(crate) fn build(request: &SearchRequest, fields: &Fields, stem: &mut Stemmers) -> Box<dyn Query> {
+impl SearchRequest {
+    /// The words long enough to forgive a typo in.
+    pub(crate) fn typo_candidates(&self) -> impl Iterator<Item = &str> {
+        self.words.split(' ').filter(|w| w.chars().count() >= FUZZY_FROM_CHARS)
+    }
+}
+
+/// `typos`: the words that may also match one edit away.
+pub(crate) fn build(
+    request: &SearchRequest,
+    fields: &Fields,
+    analyzers: &mut Analyzers,
+    typos: &[&str],
+) -> Box<dyn Query> {
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = request
         .words
         .split(' ')
         .filter(|w| !w.is_empty())
-        .map(|word| (Occur::Must, word_query(word, fields, stem)))
+        .map(|word| (Occur::Must, word_query(word, fields, analyzers, typos)))
         .collect();
     clauses.extend(filters(request, fields).into_iter().map(|f| (Occur::Must, unscored(f))));
     Box::new(BooleanQuery::new(clauses))
 }
 
-/// Any form of `word` in any text of the video.
-fn word_query(word: &str, fields: &Fields, stem: &mut Stemmers) -> Box<dyn Query> {
+/// Any form of `word` in any text of the video: as written, stemmed (a stem is looked
+/// up among the words as written too, where an uninflected word is), as a prefix, and
+/// when it is one of `typos` one edit away.
+fn word_query(word: &str, fields: &Fields, analyzers: &mut Analyzers, typos: &[&str]) -> Box<dyn Query> {
+    let written = analyzers.terms(Analyzer::Simple, word);
+    let mut stems: Vec<(Analyzer, String)> = Vec::new();
+    for stemmed in [Analyzer::English, Analyzer::German] {
+        stems.extend(analyzers.terms(stemmed, word).into_iter().map(|s| (stemmed, s)));
+    }
     let mut forms: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     for text in fields.texts() {
-        for analyzer in Analyzer::ALL {
-            for term in stem.terms(analyzer, word) {
-                let exact = TermQuery::new(
-                    Term::from_field_text(text.of(analyzer), &term),
-                    IndexRecordOption::WithFreqs,
-                );
-                forms.push((Occur::Should, boosted(Box::new(exact), text.weight)));
-            }
+        let mut terms: Vec<Term> = written
+            .iter()
+            .map(|w| Term::from_field_text(text.of(Analyzer::Simple), w))
+            .collect();
+        for (stemmed, stem) in &stems {
+            terms.push(Term::from_field_text(text.of(*stemmed), stem));
+            terms.push(Term::from_field_text(text.of(Analyzer::Simple), stem));
+        }
+        terms.sort();
+        terms.dedup();
+        for term in terms {
+            let exact = TermQuery::new(term, IndexRecordOption::WithFreqs);
+            forms.push((Occur::Should, boosted(Box::new(exact), text.weight)));
         }
         let simple = text.of(Analyzer::Simple);
         let mut prefix = PhrasePrefixQuery::new(vec![Term::from_field_text(simple, word)]);
         prefix.set_max_expansions(PREFIX_EXPANSIONS);
         forms.push((Occur::Should, boosted(Box::new(prefix), text.weight * PREFIX_WEIGHT)));
-        if word.chars().count() >= FUZZY_FROM_CHARS {
+        if typos.contains(&word) {
             let fuzzy = FuzzyTermQuery::new(Term::from_field_text(simple, word), 1, true);
             forms.push((Occur::Should, boosted(Box::new(fuzzy), text.weight * FUZZY_WEIGHT)));
         }
@@ -173,28 +201,6 @@ fn filters(request: &SearchRequest, fields: &Fields) -> Vec<Box<dyn Query>> {
         )));
     }
     filters
-}
-
-/// The terms each analyzer makes of one query word, reusing the analyzers.
-pub(crate) struct Stemmers {
-    analyzers: [tantivy::tokenizer::TextAnalyzer; 3],
-}
-
-impl Stemmers {
-    pub(crate) fn new() -> Self {
-        Self {
-            analyzers: Analyzer::ALL.map(Analyzer::build),
-        }
-    }
-
-    fn terms(&mut self, analyzer: Analyzer, word: &str) -> Vec<String> {
-        let mut stream = self.analyzers[analyzer as usize].token_stream(word);
-        let mut terms = Vec::new();
-        while let Some(token) = tantivy::tokenizer::TokenStream::next(&mut stream) {
-            terms.push(token.text.clone());
-        }
-        terms
-    }
 }
 
 /// The key a result is ordered by, with its id to break ties (both descending, as the

@@ -2,15 +2,20 @@
 
 use tantivy::Index;
 use tantivy::schema::{FAST, Field, INDEXED, IndexRecordOption, STRING, Schema, TextFieldIndexing, TextOptions};
-use tantivy::tokenizer::{Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer};
+use tantivy::tokenizer::{
+    Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer, Token, TokenStream,
+};
 
 /// Bumped whenever the fields or analyzers change: an index written under another
 /// version is rebuilt (see [`crate::SearchIndex::open`]).
-pub(crate) const SCHEMA_VERSION: u32 = 1;
+pub(crate) const SCHEMA_VERSION: u32 = 2;
 
 /// How a text is cut into terms. Every text is indexed three ways, as PostgreSQL's
 /// search did: words as written (lowercased; prefix and typo matching work on these),
 /// and stemmed in English and in German (a search need not be in the video's language).
+/// A stemmed field holds only the stems that differ from their word (`running` →
+/// `run`, not `run` → `run`), so a query reads each uninflected word's postings once,
+/// not three times; a query therefore looks a stem up in both fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Analyzer {
     Simple,
@@ -38,6 +43,28 @@ impl Analyzer {
             Analyzer::English => words.filter(Stemmer::new(Language::English)).build(),
             Analyzer::German => words.filter(Stemmer::new(Language::German)).build(),
         }
+    }
+}
+
+/// The three analyzers, built once and reused for every document or query word.
+pub(crate) struct Analyzers([TextAnalyzer; 3]);
+
+impl Analyzers {
+    pub(crate) fn new() -> Self {
+        Self(Analyzer::ALL.map(Analyzer::build))
+    }
+
+    pub(crate) fn tokens(&mut self, analyzer: Analyzer, text: &str) -> Vec<Token> {
+        let mut stream = self.0[analyzer as usize].token_stream(text);
+        let mut tokens = Vec::new();
+        while let Some(token) = TokenStream::next(&mut stream) {
+            tokens.push(token.clone());
+        }
+        tokens
+    }
+
+    pub(crate) fn terms(&mut self, analyzer: Analyzer, text: &str) -> Vec<String> {
+        self.tokens(analyzer, text).into_iter().map(|t| t.text).collect()
     }
 }
 

@@ -68,6 +68,30 @@ fn a_word_matches_as_written_as_a_prefix_stemmed_and_with_one_typo() -> TestResu
 }
 
 #[test]
+fn a_typo_is_forgiven_only_for_a_word_no_video_has() -> TestResult {
+    let karano = video("Karano basics", "", &[]);
+    let karana = video("Karana basics", "", &[]);
+    let index = indexed(&[karano.clone(), karana.clone()])?;
+    let finds = |words: &str| -> Result<_, SearchError> { Ok(ids(&index.search(&request(words, anyone()))?)) };
+    assert_eq!(
+        finds("karano")?,
+        vec![karano.id],
+        "as typed, without its neighbour one edit away"
+    );
+    assert_eq!(
+        finds("karanox")?,
+        vec![karano.id],
+        "a word no video has: one edit forgiven"
+    );
+    assert_eq!(
+        finds("karano karana")?,
+        Vec::<VideoId>::new(),
+        "two real words no video has together"
+    );
+    Ok(())
+}
+
+#[test]
 fn a_match_in_the_title_ranks_above_one_in_the_description() -> TestResult {
     let in_title = video("Git rebase", "Rewrite history.", &[]);
     let in_description = video("Version control", "When to use git rebase and merge.", &[]);
