@@ -68,10 +68,16 @@ pub async fn follow(pool: PgPool, mut writer: IndexWriter, stop: CancellationTok
                 tracing::warn!(error = %e, "could not prune the search change feed");
             }
         }
-        let step = if writer.index().position().is_none() {
+        let index = std::sync::Arc::clone(writer.index());
+        let step = if index.position().is_none() {
             build(&pool, writer).await
         } else {
             apply_changes(&pool, writer).await
+        };
+        let Some(step) = step else {
+            tracing::error!("the search index's writer failed; searching with PostgreSQL until a restart");
+            index.forget_position();
+            return;
         };
         let more = match step {
             (w, Ok(more)) => {
@@ -87,7 +93,6 @@ pub async fn follow(pool: PgPool, mut writer: IndexWriter, stop: CancellationTok
         if more {
             continue;
         }
-        let index = std::sync::Arc::clone(writer.index());
         tokio::select! {
             () = stop.cancelled() => return,
             () = wakeups.wait() => {}
@@ -98,10 +103,11 @@ pub async fn follow(pool: PgPool, mut writer: IndexWriter, stop: CancellationTok
 
 /// Runs `work` with the writer on a blocking thread (Tantivy writes and commits block)
 /// and hands the writer back.
+/// `None` when the writer is lost (the work panicked): nothing can write any more.
 async fn blocking<T: Send + 'static>(
     mut writer: IndexWriter,
     work: impl FnOnce(&mut IndexWriter) -> Result<T, SearchError> + Send + 'static,
-) -> (IndexWriter, Result<T, FeedError>) {
+) -> Option<(IndexWriter, Result<T, FeedError>)> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     let handle = tokio::task::spawn_blocking(move || {
         let result = work(&mut writer);
@@ -110,44 +116,41 @@ async fn blocking<T: Send + 'static>(
         result
     });
     let result = handle.await.map_err(SearchError::from).and_then(|r| r);
-    match rx.await {
-        Ok(writer) => (writer, result.map_err(FeedError::from)),
-        // A panic on the blocking thread lost the writer: nothing can write any more.
-        Err(_) => std::process::abort(),
-    }
+    let writer = rx.await.ok()?;
+    Some((writer, result.map_err(FeedError::from)))
 }
 
 /// Builds the index from every published video; `Ok(true)`: look for changes at once.
-async fn build(pool: &PgPool, writer: IndexWriter) -> (IndexWriter, Result<bool, FeedError>) {
+async fn build(pool: &PgPool, writer: IndexWriter) -> Option<(IndexWriter, Result<bool, FeedError>)> {
     let started = Instant::now();
     let mut conn = match pool.acquire().await {
         Ok(conn) => conn,
-        Err(e) => return (writer, Err(e.into())),
+        Err(e) => return Some((writer, Err(e.into()))),
     };
     // Taken before the scan: changes after it are applied again afterwards (a row read
     // twice does no harm), none before it can be missed.
     let position = match latest_change(&mut conn).await {
         Ok(p) => p,
-        Err(e) => return (writer, Err(e.into())),
+        Err(e) => return Some((writer, Err(e.into()))),
     };
-    let (mut writer, cleared) = blocking(writer, |w| w.clear()).await;
+    let (mut writer, cleared) = blocking(writer, |w| w.clear()).await?;
     if let Err(e) = cleared {
-        return (writer, Err(e));
+        return Some((writer, Err(e)));
     }
     let mut after = None;
     let mut count = 0usize;
     loop {
         let videos = match published_after(&mut conn, after, BUILD_BATCH).await {
             Ok(v) => v,
-            Err(e) => return (writer, Err(e)),
+            Err(e) => return Some((writer, Err(e))),
         };
         let Some(last) = videos.last() else { break };
         after = Some(last.id.as_uuid());
         count += videos.len();
-        let (w, added) = blocking(writer, move |w| w.add(&videos)).await;
+        let (w, added) = blocking(writer, move |w| w.add(&videos)).await?;
         writer = w;
         if let Err(e) = added {
-            return (writer, Err(e));
+            return Some((writer, Err(e)));
         }
     }
     let (writer, committed) = blocking(writer, move |w| {
@@ -155,7 +158,7 @@ async fn build(pool: &PgPool, writer: IndexWriter) -> (IndexWriter, Result<bool,
         // Searchable from the commit on; one segment instead of dozens answers faster.
         w.compact()
     })
-    .await;
+    .await?;
     if committed.is_ok() {
         tracing::info!(
             videos = count,
@@ -164,11 +167,11 @@ async fn build(pool: &PgPool, writer: IndexWriter) -> (IndexWriter, Result<bool,
             "built the search index"
         );
     }
-    (writer, committed.map(|()| true))
+    Some((writer, committed.map(|()| true)))
 }
 
 /// Applies the next batch of changes; `Ok(true)` when there may be more.
-async fn apply_changes(pool: &PgPool, writer: IndexWriter) -> (IndexWriter, Result<bool, FeedError>) {
+async fn apply_changes(pool: &PgPool, writer: IndexWriter) -> Option<(IndexWriter, Result<bool, FeedError>)> {
     let from = writer.index().position().unwrap_or(0);
     let loaded: Result<_, FeedError> = async {
         let mut conn = pool.acquire().await?;
@@ -185,15 +188,15 @@ async fn apply_changes(pool: &PgPool, writer: IndexWriter) -> (IndexWriter, Resu
     .await;
     let (last, changed, current, read) = match loaded {
         Ok(Some(batch)) => batch,
-        Ok(None) => return (writer, Ok(false)),
-        Err(e) => return (writer, Err(e)),
+        Ok(None) => return Some((writer, Ok(false))),
+        Err(e) => return Some((writer, Err(e))),
     };
     let (writer, applied) = blocking(writer, move |w| {
         w.replace(&changed, &current)?;
         w.commit(last)
     })
-    .await;
-    (writer, applied.map(|()| read == CHANGE_BATCH))
+    .await?;
+    Some((writer, applied.map(|()| read == CHANGE_BATCH)))
 }
 
 /// Whether changes after `position` have been pruned (the index must be built again).

@@ -70,6 +70,11 @@ impl SearchIndex {
         ))
     }
 
+    /// Stops searches from using the index (they ask PostgreSQL) until a commit.
+    pub(crate) fn forget_position(&self) {
+        self.position.send_replace(None);
+    }
+
     /// The position of the last change the index holds; `None` while it is not built.
     pub fn position(&self) -> Option<i64> {
         *self.position.borrow()
@@ -166,7 +171,7 @@ impl IndexWriter {
     /// Marks the index as not built: the follower builds it again (searches use
     /// PostgreSQL meanwhile).
     pub fn forget_position(&mut self) {
-        self.shared.position.send_replace(None);
+        self.shared.forget_position();
     }
 
     /// Drops every video (the start of a build; nothing changes for searches until
