@@ -123,13 +123,11 @@ async fn blocking<T: Send + 'static>(
 /// Builds the index from every published video; `Ok(true)`: look for changes at once.
 async fn build(pool: &PgPool, writer: IndexWriter) -> Option<(IndexWriter, Result<bool, FeedError>)> {
     let started = Instant::now();
-    let mut conn = match pool.acquire().await {
-        Ok(conn) => conn,
-        Err(e) => return Some((writer, Err(e.into()))),
-    };
+    // A connection is taken per statement, not held across the index's writes: a
+    // build must not keep one from the requests.
     // Taken before the scan: changes after it are applied again afterwards (a row read
     // twice does no harm), none before it can be missed.
-    let position = match latest_change(&mut conn).await {
+    let position = match async { latest_change(&mut *pool.acquire().await?).await }.await {
         Ok(p) => p,
         Err(e) => return Some((writer, Err(e.into()))),
     };
@@ -140,7 +138,8 @@ async fn build(pool: &PgPool, writer: IndexWriter) -> Option<(IndexWriter, Resul
     let mut after = None;
     let mut count = 0usize;
     loop {
-        let videos = match published_after(&mut conn, after, BUILD_BATCH).await {
+        let batch = async { published_after(&mut *pool.acquire().await?, after, BUILD_BATCH).await };
+        let videos = match batch.await {
             Ok(v) => v,
             Err(e) => return Some((writer, Err(e))),
         };

@@ -70,8 +70,8 @@ pub(crate) async fn searched(
         Sort::Recent => SearchOrder::Recent,
         Sort::Popular | Sort::Trending => return Ok(None),
     };
-    let mut conn = ctx.pool.acquire().await?;
-    let (latest, communities) = feed::search_context(&mut conn, user.id).await?;
+    // No connection is held while the index catches up: it needs one to do so.
+    let (latest, communities) = feed::search_context(&mut *ctx.pool.acquire().await?, user.id).await?;
     if !index.caught_up(latest, CATCH_UP).await {
         tracing::warn!(latest, at = ?index.position(), "the search index is behind; searching with PostgreSQL");
         return Ok(None);
@@ -102,7 +102,7 @@ pub(crate) async fn searched(
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;
     let ids: Vec<VideoId> = found.iter().map(|f| f.id).collect();
-    let mut videos = held_or_loaded(ctx, &mut conn, &ids).await?;
+    let mut videos = held_or_loaded(ctx, &mut *ctx.pool.acquire().await?, &ids).await?;
     let viewer = user.viewer();
     let member_of: HashSet<CommunityId> = communities.into_iter().collect();
     Ok(Some(
