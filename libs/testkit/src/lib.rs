@@ -59,6 +59,10 @@ pub fn settings(database_url: &str, store: Store<'_>) -> Settings {
     s.server.port = 0;
     s.database.url = Secret::new(database_url.to_owned());
     s.database.max_connections = 5;
+    // Several instances share two loaded cores while the suite runs in parallel: a
+    // request may wait its turn for a connection longer than production's 2 s refusal,
+    // which `catalog::overload` tests with settings of its own.
+    s.database.acquire_timeout_ms = 30_000;
     s.auth.hs256_secret = Some(Secret::new(JWT_SECRET.into()));
     s.media.signing_key = Secret::new(MEDIA_KEY.into());
     match store {
