@@ -55,7 +55,7 @@ pub async fn follow(pool: PgPool, mut writer: IndexWriter, stop: CancellationTok
                     position,
                     "the changes after the search index's position were pruned; building it again"
                 );
-                writer.forget_position();
+                writer.index().forget_position();
             }
             Err(e) => tracing::warn!(error = %e, "could not read the search feed's horizon"),
         }
@@ -108,15 +108,12 @@ async fn blocking<T: Send + 'static>(
     mut writer: IndexWriter,
     work: impl FnOnce(&mut IndexWriter) -> Result<T, SearchError> + Send + 'static,
 ) -> Option<(IndexWriter, Result<T, FeedError>)> {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let handle = tokio::task::spawn_blocking(move || {
+    let (writer, result) = tokio::task::spawn_blocking(move || {
         let result = work(&mut writer);
-        // The receiver lives until this task ends.
-        let _ = tx.send(writer);
-        result
-    });
-    let result = handle.await.map_err(SearchError::from).and_then(|r| r);
-    let writer = rx.await.ok()?;
+        (writer, result)
+    })
+    .await
+    .ok()?;
     Some((writer, result.map_err(FeedError::from)))
 }
 

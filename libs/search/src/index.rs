@@ -70,7 +70,8 @@ impl SearchIndex {
         ))
     }
 
-    /// Stops searches from using the index (they ask PostgreSQL) until a commit.
+    /// Marks the index as not built: searches ask PostgreSQL until a commit, and the
+    /// follower builds it again.
     pub(crate) fn forget_position(&self) {
         self.position.send_replace(None);
     }
@@ -166,12 +167,6 @@ impl SearchIndex {
 impl IndexWriter {
     pub fn index(&self) -> &Arc<SearchIndex> {
         &self.shared
-    }
-
-    /// Marks the index as not built: the follower builds it again (searches use
-    /// PostgreSQL meanwhile).
-    pub fn forget_position(&mut self) {
-        self.shared.forget_position();
     }
 
     /// Drops every video (the start of a build; nothing changes for searches until

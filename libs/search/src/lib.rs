@@ -34,6 +34,4 @@ pub enum SearchError {
     Index(#[from] tantivy::TantivyError),
     #[error("search index directory {path}: {source}")]
     Directory { path: String, source: std::io::Error },
-    #[error("search index task: {0}")]
-    Task(#[from] tokio::task::JoinError),
 }

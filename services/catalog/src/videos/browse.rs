@@ -170,12 +170,12 @@ pub async fn list_videos(
             next_cursor: None,
         }));
     }
-    let indexed = crate::search::searched(&ctx, &user, status, &filter, sort, after, limit + 1).await?;
-    let in_memory = match indexed {
-        Some(_) => None,
+    // The search index first, then searches held in memory, then the database.
+    let found = match crate::search::searched(&ctx, &user, status, &filter, sort, after, limit + 1).await? {
+        Some(found) => Some(found),
         None => searched_in_memory(&ctx, &user, status, &filter, sort, after, limit + 1).await?,
     };
-    let ranked = match indexed.or(in_memory) {
+    let ranked = match found {
         Some(ranked) => ranked,
         None => {
             let mut conn = ctx.pool.acquire().await?;
