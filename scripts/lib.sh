@@ -43,6 +43,13 @@ ensure_postgres() {
     export DATABASE_URL="postgres://postgres@127.0.0.1:5432/postgres"
     log "using PostgreSQL at 127.0.0.1:5432"; return
   fi
+  start_private_postgres
+}
+
+# Exports DATABASE_URL of a throwaway cluster started with the system's initdb/pg_ctl,
+# sized for the test suite: each test instance holds its pool plus the catalog's
+# listeners, and four tests with two instances each outgrow a default server's 100.
+start_private_postgres() {
   local bin; bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
   [ -x "$bin/initdb" ] || die "no PostgreSQL server binaries found"
   local port; port=$(free_port)
