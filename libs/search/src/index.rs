@@ -149,8 +149,9 @@ impl SearchIndex {
         analyzers: &mut Analyzers,
         typos: &[&str],
     ) -> Result<Vec<Found>, SearchError> {
-        let query = query::build(request, &self.fields, analyzers, typos);
-        let ranked = self.reader.searcher().search(&query, &query::collector(request))?;
+        let searcher = self.reader.searcher();
+        let query = query::build(request, &self.fields, analyzers, typos, &searcher)?;
+        let ranked = searcher.search(&query, &query::collector(request))?;
         Ok(query::found(ranked))
     }
 

@@ -5,14 +5,14 @@ use std::ops::Bound;
 
 use skillreel_domain::{CommunityId, UserId, VideoId};
 use tantivy::collector::TopDocs;
-use tantivy::query::{
-    BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhrasePrefixQuery, Query, RangeQuery, TermQuery,
-};
+use tantivy::columnar::StrColumn;
+use tantivy::query::{BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption};
-use tantivy::{DocId, Score, SegmentReader, Term};
+use tantivy::{DocId, Score, Searcher, SegmentReader, Term};
 use uuid::Uuid;
 
 use crate::document::{EVERYONE, community_term, owner_term};
+use crate::schema::AUDIENCE;
 use crate::schema::{Analyzer, Analyzers, Fields};
 
 /// Who lists: what the index's audience terms are matched against.
@@ -84,8 +84,8 @@ pub struct Found {
 /// word itself is in no video: a typo is forgiven, not mixed into what was found as
 /// typed, and a search for two real words that no video has together stays cheap.
 const FUZZY_FROM_CHARS: usize = 5;
-/// How many indexed words a prefix may stand for, per segment.
-const PREFIX_EXPANSIONS: u32 = 64;
+/// How many longer indexed words a word may also stand for, as a prefix.
+const PREFIX_EXPANSIONS: usize = 64;
 /// What a match weighs, relative to the field's weight: the word as written or
 /// stemmed counts fully, a longer word it begins less, a word one typo away least.
 const PREFIX_WEIGHT: f32 = 0.5;
@@ -104,21 +104,49 @@ pub(crate) fn build(
     fields: &Fields,
     analyzers: &mut Analyzers,
     typos: &[&str],
-) -> Box<dyn Query> {
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> = request
-        .words
-        .split(' ')
-        .filter(|w| !w.is_empty())
-        .map(|word| (Occur::Must, word_query(word, fields, analyzers, typos)))
-        .collect();
+    searcher: &Searcher,
+) -> tantivy::Result<Box<dyn Query>> {
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    for word in request.words.split(' ').filter(|w| !w.is_empty()) {
+        clauses.push((Occur::Must, word_query(word, fields, analyzers, typos, searcher)?));
+    }
     clauses.extend(filters(request, fields).into_iter().map(|f| (Occur::Must, unscored(f))));
-    Box::new(BooleanQuery::new(clauses))
+    Ok(Box::new(BooleanQuery::new(clauses)))
+}
+
+/// The indexed words in `field` that `word` begins (not `word` itself), at most
+/// [`PREFIX_EXPANSIONS`], read from each segment's term dictionary. Tantivy's own
+/// prefix query marks every match in a bitset as large as the index, per field and
+/// word: at a million videos that cost more than the rest of a search together.
+fn longer_words(searcher: &Searcher, field: Field, word: &str) -> tantivy::Result<Vec<Term>> {
+    let mut found = std::collections::BTreeSet::new();
+    for segment in searcher.segment_readers() {
+        let index = segment.inverted_index(field)?;
+        let mut stream = index.terms().range().gt(word.as_bytes()).into_stream()?;
+        while found.len() < PREFIX_EXPANSIONS && stream.advance() {
+            if !stream.key().starts_with(word.as_bytes()) {
+                break;
+            }
+            found.insert(stream.key().to_vec());
+        }
+    }
+    Ok(found
+        .into_iter()
+        .filter_map(|bytes| String::from_utf8(bytes).ok())
+        .map(|text| Term::from_field_text(field, &text))
+        .collect())
 }
 
 /// Any form of `word` in any text of the video: as written, stemmed (a stem is looked
 /// up among the words as written too, where an uninflected word is), as a prefix, and
 /// when it is one of `typos` one edit away.
-fn word_query(word: &str, fields: &Fields, analyzers: &mut Analyzers, typos: &[&str]) -> Box<dyn Query> {
+fn word_query(
+    word: &str,
+    fields: &Fields,
+    analyzers: &mut Analyzers,
+    typos: &[&str],
+    searcher: &Searcher,
+) -> tantivy::Result<Box<dyn Query>> {
     let written = analyzers.terms(Analyzer::Simple, word);
     let mut stems: Vec<(Analyzer, String)> = Vec::new();
     for stemmed in [Analyzer::English, Analyzer::German] {
@@ -141,15 +169,16 @@ fn word_query(word: &str, fields: &Fields, analyzers: &mut Analyzers, typos: &[&
             forms.push((Occur::Should, boosted(Box::new(exact), text.weight)));
         }
         let simple = text.of(Analyzer::Simple);
-        let mut prefix = PhrasePrefixQuery::new(vec![Term::from_field_text(simple, word)]);
-        prefix.set_max_expansions(PREFIX_EXPANSIONS);
-        forms.push((Occur::Should, boosted(Box::new(prefix), text.weight * PREFIX_WEIGHT)));
+        for longer in longer_words(searcher, simple, word)? {
+            let prefixed = TermQuery::new(longer, IndexRecordOption::WithFreqs);
+            forms.push((Occur::Should, boosted(Box::new(prefixed), text.weight * PREFIX_WEIGHT)));
+        }
         if typos.contains(&word) {
             let fuzzy = FuzzyTermQuery::new(Term::from_field_text(simple, word), 1, true);
             forms.push((Occur::Should, boosted(Box::new(fuzzy), text.weight * FUZZY_WEIGHT)));
         }
     }
-    Box::new(BooleanQuery::new(forms))
+    Ok(Box::new(BooleanQuery::new(forms)))
 }
 
 fn boosted(query: Box<dyn Query>, weight: f32) -> Box<dyn Query> {
@@ -168,16 +197,12 @@ fn keyword(field: Field, value: &str) -> Box<dyn Query> {
     ))
 }
 
+/// The filters a match must pass in the query itself. Who may list a match is checked
+/// as it is collected ([`Audience`]), not here: as a query, "everyone or me or one of
+/// my communities" is a union that reads most of the index's audience postings for
+/// every search.
 fn filters(request: &SearchRequest, fields: &Fields) -> Vec<Box<dyn Query>> {
-    let mut filters = Vec::new();
-    if let Lister::Person { id, communities } = &request.lister {
-        let held = std::iter::once(EVERYONE.to_owned())
-            .chain(std::iter::once(owner_term(*id)))
-            .chain(communities.iter().map(|c| community_term(*c)))
-            .map(|term| (Occur::Should, keyword(fields.audience, &term)))
-            .collect();
-        filters.push(Box::new(BooleanQuery::new(held)) as Box<dyn Query>);
-    }
+    let mut filters: Vec<Box<dyn Query>> = Vec::new();
     if let Some(tag) = &request.tag {
         filters.push(keyword(fields.tag, tag));
     }
@@ -203,6 +228,49 @@ fn filters(request: &SearchRequest, fields: &Fields) -> Vec<Box<dyn Query>> {
     filters
 }
 
+/// Who may list a segment's documents: an admin everything, a person the documents
+/// carrying one of the audience terms they hold (read from the audience column, by
+/// the terms' ordinals in this segment).
+enum Audience {
+    All,
+    Held {
+        column: Option<StrColumn>,
+        ordinals: Vec<u64>,
+    },
+}
+
+impl Audience {
+    fn of(segment: &SegmentReader, lister: &Lister) -> Self {
+        let Lister::Person { id, communities } = lister else {
+            return Audience::All;
+        };
+        let column = segment.fast_fields().str(AUDIENCE).ok().flatten();
+        let mut ordinals: Vec<u64> = match &column {
+            Some(column) => std::iter::once(EVERYONE.to_owned())
+                .chain(std::iter::once(owner_term(*id)))
+                .chain(communities.iter().map(|c| community_term(*c)))
+                // A term this segment cannot look up lists nothing: the index may omit,
+                // never reveal.
+                .filter_map(|term| column.dictionary().term_ord(term).ok().flatten())
+                .collect(),
+            None => Vec::new(),
+        };
+        ordinals.sort_unstable();
+        Audience::Held { column, ordinals }
+    }
+
+    fn allows(&self, doc: DocId) -> bool {
+        match self {
+            Audience::All => true,
+            Audience::Held {
+                column: Some(column),
+                ordinals,
+            } => column.term_ords(doc).any(|o| ordinals.binary_search(&o).is_ok()),
+            Audience::Held { column: None, .. } => false,
+        }
+    }
+}
+
 /// The key a result is ordered by, with its id to break ties (both descending, as the
 /// database orders a page), or `None` when it is not after the cursor.
 type Ranked = Option<(f64, u64, u64)>;
@@ -212,6 +280,7 @@ pub(crate) fn collector(
     request: &SearchRequest,
 ) -> impl tantivy::collector::Collector<Fruit = Vec<(Ranked, tantivy::DocAddress)>> {
     let order = request.order;
+    let lister = request.lister.clone();
     let after = request.after.map(|(key, id)| {
         let (hi, lo) = id.as_u64_pair();
         (key, hi, lo)
@@ -221,7 +290,11 @@ pub(crate) fn collector(
         let id_hi = columns.u64("id_hi").ok();
         let id_lo = columns.u64("id_lo").ok();
         let published = columns.i64("published_at").ok();
+        let audience = Audience::of(segment, &lister);
         move |doc: DocId, score: Score| -> Ranked {
+            if !audience.allows(doc) {
+                return None;
+            }
             let hi = id_hi.as_ref()?.first(doc)?;
             let lo = id_lo.as_ref()?.first(doc)?;
             let key = match order {

@@ -8,7 +8,7 @@ use tantivy::tokenizer::{
 
 /// Bumped whenever the fields or analyzers change: an index written under another
 /// version is rebuilt (see [`crate::SearchIndex::open`]).
-pub(crate) const SCHEMA_VERSION: u32 = 2;
+pub(crate) const SCHEMA_VERSION: u32 = 3;
 
 /// How a text is cut into terms. Every text is indexed three ways, as PostgreSQL's
 /// search did: words as written (lowercased; prefix and typo matching work on these),
@@ -135,7 +135,7 @@ pub(crate) fn schema() -> (Schema, Fields) {
         id: builder.add_text_field("id", STRING),
         id_hi: builder.add_u64_field("id_hi", FAST),
         id_lo: builder.add_u64_field("id_lo", FAST),
-        audience: builder.add_text_field("audience", STRING),
+        audience: builder.add_text_field(AUDIENCE, STRING | FAST),
         tag: builder.add_text_field("tag", STRING),
         community: builder.add_text_field("community", STRING),
         author: builder.add_text_field("author", STRING),
@@ -145,6 +145,10 @@ pub(crate) fn schema() -> (Schema, Fields) {
     };
     (builder.build(), fields)
 }
+
+/// The field of the terms naming who may list a video (see
+/// [`crate::document::audience_terms`]); a column too, read as results are collected.
+pub(crate) const AUDIENCE: &str = "audience";
 
 /// Makes the analyzers known to `index` (before a writer or a query uses them).
 pub(crate) fn register_analyzers(index: &Index) {

@@ -286,3 +286,61 @@ fn a_damaged_index_directory_is_wiped_and_built_again() -> TestResult {
     assert_eq!(index.len(), 1);
     Ok(())
 }
+
+/// Who may list a match is read per segment (each segment numbers its audience terms
+/// its own way): a community's videos written in separate commits are each found by its
+/// members only, and a term no segment holds lists nothing.
+#[test]
+fn who_may_list_holds_in_every_segment() -> TestResult {
+    let (one, other) = (CommunityId::new(), CommunityId::new());
+    let in_community = |title: &str, community: CommunityId| IndexedVideo {
+        visibility: Visibility::Community,
+        community: Some(community),
+        ..video(title, "", &[])
+    };
+    let first = in_community("Welding basics", one);
+    let second = in_community("Welding safety", other);
+    let third = in_community("Welding at height", one);
+    let (index, mut writer) = SearchIndex::open(None)?;
+    for (position, video) in [&first, &second, &third].into_iter().enumerate() {
+        writer.add(std::slice::from_ref(video))?;
+        writer.commit(i64::try_from(position)? + 1)?;
+    }
+    let finds = |communities: Vec<CommunityId>| -> Result<_, SearchError> {
+        let lister = Lister::Person {
+            id: UserId::new(),
+            communities,
+        };
+        let mut found = ids(&index.search(&request("welding", lister))?);
+        found.sort();
+        Ok(found)
+    };
+    let mut members_of_one = vec![first.id, third.id];
+    members_of_one.sort();
+    assert_eq!(finds(vec![one])?, members_of_one);
+    assert_eq!(finds(vec![other])?, vec![second.id]);
+    assert_eq!(finds(vec![CommunityId::new()])?, Vec::<VideoId>::new());
+    assert_eq!(finds(Vec::new())?, Vec::<VideoId>::new());
+    Ok(())
+}
+
+/// A word also stands for the longer words it begins, up to a bound, so a short prefix
+/// in a large vocabulary stays cheap.
+#[test]
+fn a_prefix_stands_for_a_bounded_number_of_longer_words() -> TestResult {
+    let videos: Vec<IndexedVideo> = (0..100).map(|n| video(&format!("pre{n:03}"), "", &[])).collect();
+    let index = indexed(&videos)?;
+    let found = index.search(&SearchRequest {
+        limit: 100,
+        ..request("pre", Lister::Admin)
+    })?;
+    assert_eq!(found.len(), 64, "the first 64 longer words, in the dictionary's order");
+    let first: Vec<VideoId> = videos.iter().take(64).map(|v| v.id).collect();
+    let mut got = ids(&found);
+    got.sort();
+    let mut want = first.clone();
+    want.sort();
+    assert_eq!(got, want);
+    assert_eq!(ids(&index.search(&request("pre099", Lister::Admin))?), vec![videos[99].id]);
+    Ok(())
+}
