@@ -151,8 +151,12 @@ async fn build(pool: &PgPool, writer: IndexWriter) -> Option<(IndexWriter, Resul
     }
     let (writer, committed) = blocking(writer, move |w| {
         w.commit(position)?;
-        // Searchable from the commit on; one segment instead of dozens answers faster.
-        w.compact()
+        // Searchable from the commit on; one segment instead of dozens answers faster,
+        // but dozens answer too.
+        if let Err(e) = w.compact() {
+            tracing::warn!(error = %e, "could not merge the built search index; it answers from its segments");
+        }
+        Ok(())
     })
     .await?;
     if committed.is_ok() {

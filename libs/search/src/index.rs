@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tantivy::directory::MmapDirectory;
-use tantivy::indexer::IndexWriterOptions;
+use tantivy::indexer::{IndexWriterOptions, LogMergePolicy, NoMergePolicy};
 use tantivy::{Index, IndexReader, ReloadPolicy, TantivyDocument, Term};
 use tokio::sync::{Notify, watch};
 
@@ -171,8 +171,11 @@ impl IndexWriter {
     }
 
     /// Drops every video (the start of a build; nothing changes for searches until
-    /// [`IndexWriter::commit`]).
+    /// [`IndexWriter::commit`]). Until [`IndexWriter::compact`], segments are not merged
+    /// in the background: the build's own merge would race those merges for the same
+    /// segments, and fail.
     pub fn clear(&mut self) -> Result<(), SearchError> {
+        self.writer.set_merge_policy(Box::new(NoMergePolicy));
         self.writer.delete_all_documents()?;
         Ok(())
     }
@@ -198,13 +201,20 @@ impl IndexWriter {
 
     /// Merges the committed segments into one: a query looks each term up once per
     /// segment, so a freshly built index (a few dozen segments) answers faster merged.
+    /// Background merges resume afterwards.
     pub fn compact(&mut self) -> Result<(), SearchError> {
         let segments = self.writer.index().searchable_segment_ids()?;
-        if segments.len() > 1 {
-            self.writer.merge(&segments).wait()?;
-            self.shared.reader.reload()?;
-        }
-        Ok(())
+        let merged = if segments.len() > 1 {
+            self.writer
+                .merge(&segments)
+                .wait()
+                .map_err(SearchError::from)
+                .and_then(|_| Ok(self.shared.reader.reload()?))
+        } else {
+            Ok(())
+        };
+        self.writer.set_merge_policy(Box::new(LogMergePolicy::default()));
+        merged
     }
 
     /// Makes what was written searchable, with `position` (the last change it holds)
