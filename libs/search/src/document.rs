@@ -59,6 +59,7 @@ impl IndexedVideo {
         doc.add_u64(fields.id_hi, hi);
         doc.add_u64(fields.id_lo, lo);
         let tags = self.tags.join(" ");
+        let mut any_text: Vec<tantivy::tokenizer::Token> = Vec::new();
         let body = if self.spoken.is_empty() {
             self.description.clone()
         } else {
@@ -71,16 +72,18 @@ impl IndexedVideo {
         ] {
             doc.add_text(text_fields.of(Analyzer::Simple), text);
             let words = analyzers.tokens(Analyzer::Simple, text);
+            any_text.extend(words.iter().cloned());
             for stemmed in [Analyzer::English, Analyzer::German] {
                 // The analyzers cut alike and a stemmer maps token to token: the
                 // streams line up.
-                let tokens = analyzers
+                let tokens: Vec<_> = analyzers
                     .tokens(stemmed, text)
                     .into_iter()
                     .zip(&words)
                     .filter(|(stem, word)| stem.text != word.text)
                     .map(|(stem, _)| stem)
                     .collect();
+                any_text.extend(tokens.iter().cloned());
                 doc.add_pre_tokenized_text(
                     text_fields.of(stemmed),
                     PreTokenizedString {
@@ -90,6 +93,13 @@ impl IndexedVideo {
                 );
             }
         }
+        doc.add_pre_tokenized_text(
+            fields.any_text,
+            PreTokenizedString {
+                text: String::new(),
+                tokens: any_text,
+            },
+        );
         for term in audience_terms(self) {
             doc.add_text(fields.audience, term);
         }

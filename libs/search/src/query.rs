@@ -108,7 +108,11 @@ pub(crate) fn build(
 ) -> tantivy::Result<Box<dyn Query>> {
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     for word in request.words.split(' ').filter(|w| !w.is_empty()) {
-        clauses.push((Occur::Must, word_query(word, fields, analyzers, typos, searcher)?));
+        let (scored, forms) = word_query(word, fields, analyzers, typos, searcher)?;
+        clauses.push((Occur::Must, scored));
+        if !typos.contains(&word) {
+            clauses.push((Occur::Must, unscored(any_form(fields.any_text, &forms))));
+        }
     }
     clauses.extend(filters(request, fields).into_iter().map(|f| (Occur::Must, unscored(f))));
     Ok(Box::new(BooleanQuery::new(clauses)))
@@ -118,7 +122,7 @@ pub(crate) fn build(
 /// [`PREFIX_EXPANSIONS`], read from each segment's term dictionary. Tantivy's own
 /// prefix query marks every match in a bitset as large as the index, per field and
 /// word: at a million videos that cost more than the rest of a search together.
-fn longer_words(searcher: &Searcher, field: Field, word: &str) -> tantivy::Result<Vec<Term>> {
+fn longer_words(searcher: &Searcher, field: Field, word: &str) -> tantivy::Result<Vec<String>> {
     let mut found = std::collections::BTreeSet::new();
     for segment in searcher.segment_readers() {
         let index = segment.inverted_index(field)?;
@@ -133,8 +137,27 @@ fn longer_words(searcher: &Searcher, field: Field, word: &str) -> tantivy::Resul
     Ok(found
         .into_iter()
         .filter_map(|bytes| String::from_utf8(bytes).ok())
-        .map(|text| Term::from_field_text(field, &text))
         .collect())
+}
+
+/// A video with any of these terms in any of its texts. Each word's scored query is a
+/// union over three fields and several forms, which Tantivy scores eagerly for every
+/// video in it; narrowed first by these single-field clauses (cheap to intersect, and
+/// the least costly clauses lead), the unions are only scored for the videos that
+/// hold every word.
+fn any_form(field: Field, forms: &std::collections::BTreeSet<String>) -> Box<dyn Query> {
+    let mut terms = forms.iter().map(|form| {
+        Box::new(TermQuery::new(
+            Term::from_field_text(field, form),
+            IndexRecordOption::Basic,
+        )) as Box<dyn Query>
+    });
+    match (terms.next(), forms.len()) {
+        (Some(only), 1) => only,
+        (first, _) => Box::new(BooleanQuery::new(
+            first.into_iter().chain(terms).map(|t| (Occur::Should, t)).collect(),
+        )),
+    }
 }
 
 /// Any form of `word` in any text of the video: as written, stemmed (a stem is looked
@@ -146,13 +169,17 @@ fn word_query(
     analyzers: &mut Analyzers,
     typos: &[&str],
     searcher: &Searcher,
-) -> tantivy::Result<Box<dyn Query>> {
+) -> tantivy::Result<(Box<dyn Query>, std::collections::BTreeSet<String>)> {
     let written = analyzers.terms(Analyzer::Simple, word);
     let mut stems: Vec<(Analyzer, String)> = Vec::new();
     for stemmed in [Analyzer::English, Analyzer::German] {
         stems.extend(analyzers.terms(stemmed, word).into_iter().map(|s| (stemmed, s)));
     }
     let mut forms: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    // What the query matches, as words: the prefilter's terms (every one of them is in
+    // the any-text field of each video it is in).
+    let mut words: std::collections::BTreeSet<String> = written.iter().cloned().collect();
+    words.extend(stems.iter().map(|(_, stem)| stem.clone()));
     for text in fields.texts() {
         let mut terms: Vec<Term> = written
             .iter()
@@ -170,7 +197,8 @@ fn word_query(
         }
         let simple = text.of(Analyzer::Simple);
         for longer in longer_words(searcher, simple, word)? {
-            let prefixed = TermQuery::new(longer, IndexRecordOption::WithFreqs);
+            let prefixed = TermQuery::new(Term::from_field_text(simple, &longer), IndexRecordOption::WithFreqs);
+            words.insert(longer);
             forms.push((Occur::Should, boosted(Box::new(prefixed), text.weight * PREFIX_WEIGHT)));
         }
         if typos.contains(&word) {
@@ -178,7 +206,7 @@ fn word_query(
             forms.push((Occur::Should, boosted(Box::new(fuzzy), text.weight * FUZZY_WEIGHT)));
         }
     }
-    Ok(Box::new(BooleanQuery::new(forms)))
+    Ok((Box::new(BooleanQuery::new(forms)), words))
 }
 
 fn boosted(query: Box<dyn Query>, weight: f32) -> Box<dyn Query> {

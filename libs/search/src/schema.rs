@@ -8,7 +8,7 @@ use tantivy::tokenizer::{
 
 /// Bumped whenever the fields or analyzers change: an index written under another
 /// version is rebuilt (see [`crate::SearchIndex::open`]).
-pub(crate) const SCHEMA_VERSION: u32 = 3;
+pub(crate) const SCHEMA_VERSION: u32 = 4;
 
 /// How a text is cut into terms. Every text is indexed three ways, as PostgreSQL's
 /// search did: words as written (lowercased; prefix and typo matching work on these),
@@ -94,6 +94,9 @@ pub(crate) struct Fields {
     pub(crate) tags: TextFields,
     /// Description and captions.
     pub(crate) body: TextFields,
+    /// Every word of every text, as written and stemmed both ways, without frequencies:
+    /// what a search narrows by before it scores (see `query::build`).
+    pub(crate) any_text: Field,
     /// Who may list the video (see `document::audience_terms`).
     pub(crate) audience: Field,
     pub(crate) tag: Field,
@@ -135,6 +138,14 @@ pub(crate) fn schema() -> (Schema, Fields) {
         id: builder.add_text_field("id", STRING),
         id_hi: builder.add_u64_field("id_hi", FAST),
         id_lo: builder.add_u64_field("id_lo", FAST),
+        any_text: builder.add_text_field(
+            "any_text",
+            TextOptions::default().set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer(Analyzer::Simple.name())
+                    .set_index_option(IndexRecordOption::Basic),
+            ),
+        ),
         audience: builder.add_text_field(AUDIENCE, STRING | FAST),
         tag: builder.add_text_field("tag", STRING),
         community: builder.add_text_field("community", STRING),

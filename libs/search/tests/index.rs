@@ -341,6 +341,9 @@ fn a_prefix_stands_for_a_bounded_number_of_longer_words() -> TestResult {
     let mut want = first.clone();
     want.sort();
     assert_eq!(got, want);
-    assert_eq!(ids(&index.search(&request("pre099", Lister::Admin))?), vec![videos[99].id]);
+    assert_eq!(
+        ids(&index.search(&request("pre099", Lister::Admin))?),
+        vec![videos[99].id]
+    );
     Ok(())
 }
