@@ -12,8 +12,7 @@ use tantivy::{DocId, Score, Searcher, SegmentReader, Term};
 use uuid::Uuid;
 
 use crate::document::{EVERYONE, community_term, owner_term};
-use crate::schema::AUDIENCE;
-use crate::schema::{Analyzer, Analyzers, Fields};
+use crate::schema::{AUDIENCE, Analyzer, Analyzers, Fields};
 
 /// Who lists: what the index's audience terms are matched against.
 #[derive(Debug, Clone, PartialEq, Eq)]
