@@ -203,18 +203,18 @@ impl IndexWriter {
     /// segment, so a freshly built index (a few dozen segments) answers faster merged.
     /// Background merges resume afterwards.
     pub fn compact(&mut self) -> Result<(), SearchError> {
-        let segments = self.writer.index().searchable_segment_ids()?;
-        let merged = if segments.len() > 1 {
-            self.writer
-                .merge(&segments)
-                .wait()
-                .map_err(SearchError::from)
-                .and_then(|_| Ok(self.shared.reader.reload()?))
-        } else {
-            Ok(())
-        };
+        let merged = self.merge_all();
         self.writer.set_merge_policy(Box::new(LogMergePolicy::default()));
         merged
+    }
+
+    fn merge_all(&mut self) -> Result<(), SearchError> {
+        let segments = self.writer.index().searchable_segment_ids()?;
+        if segments.len() > 1 {
+            self.writer.merge(&segments).wait()?;
+            self.shared.reader.reload()?;
+        }
+        Ok(())
     }
 
     /// Makes what was written searchable, with `position` (the last change it holds)

@@ -145,18 +145,14 @@ fn longer_words(searcher: &Searcher, field: Field, word: &str) -> tantivy::Resul
 /// the least costly clauses lead), the unions are only scored for the videos that
 /// hold every word.
 fn any_form(field: Field, forms: &std::collections::BTreeSet<String>) -> Box<dyn Query> {
-    let mut terms = forms.iter().map(|form| {
-        Box::new(TermQuery::new(
-            Term::from_field_text(field, form),
-            IndexRecordOption::Basic,
-        )) as Box<dyn Query>
-    });
-    match (terms.next(), forms.len()) {
-        (Some(only), 1) => only,
-        (first, _) => Box::new(BooleanQuery::new(
-            first.into_iter().chain(terms).map(|t| (Occur::Should, t)).collect(),
-        )),
+    let mut terms: Vec<(Occur, Box<dyn Query>)> =
+        forms.iter().map(|form| (Occur::Should, keyword(field, form))).collect();
+    if terms.len() == 1
+        && let Some((_, only)) = terms.pop()
+    {
+        return only;
     }
+    Box::new(BooleanQuery::new(terms))
 }
 
 /// Any form of `word` in any text of the video: as written, stemmed (a stem is looked
