@@ -70,10 +70,16 @@ pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
 }
 
 async fn migrate_once(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
-    let mut conn = pool.acquire().await?;
-    sqlx::query!("set statement_timeout = 0").execute(&mut *conn).await?;
-    let outcome = MIGRATOR.run(&mut *conn).await;
-    // Closed, not returned: requests must not get a connection without their limit.
-    conn.detach();
-    outcome
+    let mut conn = unlimited_connection(pool).await?;
+    MIGRATOR.run(&mut conn).await
+}
+
+/// A connection without the requests' statement time limit, for background work no
+/// request waits on and that cannot run in a transaction (migrations, `VACUUM`). Taken
+/// out of the pool, not returned to it: no request may get a connection without its
+/// limit. It closes when dropped.
+pub async fn unlimited_connection(pool: &PgPool) -> Result<PgConnection, sqlx::Error> {
+    let mut conn = pool.acquire().await?.detach();
+    sqlx::query!("set statement_timeout = 0").execute(&mut conn).await?;
+    Ok(conn)
 }

@@ -43,13 +43,14 @@ fn facts(row: &store::CandidateRow) -> Option<(VideoFacts, Membership)> {
 }
 
 fn candidate(row: store::CandidateRow) -> Candidate {
-    let because = match (row.because_id, row.because_title) {
-        (Some(id), Some(title)) => Some(Because {
-            video: VideoRef { id, title },
-            completed: row.because_completed.unwrap_or(false),
-        }),
-        _ => None,
-    };
+    // names come later, for the chosen page only (`name`)
+    let because = row.because_id.map(|id| Because {
+        video: VideoRef {
+            id,
+            title: String::new(),
+        },
+        completed: row.because_completed.unwrap_or(false),
+    });
     let peers = row
         .peer_ids
         .unwrap_or_default()
@@ -64,7 +65,7 @@ fn candidate(row: store::CandidateRow) -> Candidate {
         },
         author: PersonRef {
             id: row.owner_id,
-            name: row.owner_name,
+            name: String::new(),
         },
         cf: row.cf.unwrap_or(0.0),
         because,
@@ -90,8 +91,11 @@ pub async fn page(ctx: &RecommendationsContext, user: &AuthUser, limit: i64) -> 
         .map(candidate)
         .collect();
     let limit = usize::try_from(limit).unwrap_or(20);
-    let items = rank::rank(candidates, limit, ctx.settings.exploration_slots)
+    let mut chosen = rank::choose(candidates, limit, ctx.settings.exploration_slots);
+    name(&mut conn, &mut chosen).await?;
+    let items = chosen
         .into_iter()
+        .map(rank::explain)
         .map(|r| Recommendation {
             id: None,
             item: ItemView {
@@ -111,6 +115,28 @@ pub async fn page(ctx: &RecommendationsContext, user: &AuthUser, limit: i64) -> 
         items,
         next_cursor: None,
     })
+}
+
+/// Fills in the names the chosen page's reasons quote: its authors', and the titles of
+/// the videos it is near (a history video gone since is not named).
+async fn name(conn: &mut sqlx::PgConnection, chosen: &mut [rank::Chosen]) -> Result<(), sqlx::Error> {
+    let people: Vec<Uuid> = chosen.iter().map(|c| c.candidate.author.id).collect();
+    let videos: Vec<Uuid> = chosen
+        .iter()
+        .filter_map(|c| c.candidate.because.as_ref().map(|b| b.video.id))
+        .collect();
+    let names = store::names(conn, &people, &videos).await?;
+    for c in chosen.iter_mut() {
+        if let Some(name) = names.get(&c.candidate.author.id) {
+            c.candidate.author.name.clone_from(name);
+        }
+        let because = c.candidate.because.take();
+        c.candidate.because = because.and_then(|mut b| {
+            b.video.title = names.get(&b.video.id)?.clone();
+            Some(b)
+        });
+    }
+    Ok(())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

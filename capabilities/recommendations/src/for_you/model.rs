@@ -2,10 +2,15 @@
 //! and re-ranks:
 //!
 //! - **neighbours** (`video_neighbor`): for each video, the [`NEIGHBOURS`] videos most
-//!   often liked, completed or recommended (to them) by the same people: item-to-item
-//!   cosine over each person's latest [`HISTORY`] interactions, shrunk towards zero
-//!   when few people share the pair (`c / (c + SHRINK)`), so that one shared fan does
-//!   not make two videos neighbours;
+//!   often liked, completed or recommended (to them) by the same people, over each
+//!   person's latest [`HISTORY`] interactions: an item-to-item cosine, asymmetric
+//!   (0.4/0.6: a popular neighbour is discounted less than a popular source), each
+//!   person weighted by `1 / ln(1 + what they like)` (someone who likes everything says
+//!   little about any two videos), and shrunk towards zero when few people share the
+//!   pair (`c / (c + 5)`), so that one shared fan does not make two videos neighbours;
+//!   plus 0.7 times how often the neighbour came *after* the video in the same
+//!   person's history (within [`AFTER`] interactions, each step further 0.95 as much),
+//!   cosine-normalised: what people go on to next;
 //! - **popular** (`video_popular`): interactions decayed with a 14-day half-life (at
 //!   most 100 halvings, so that years-old ones stay above `real`'s smallest value), for
 //!   the organisation, each team and each skill (tag): what new people see first.
@@ -26,6 +31,8 @@ use utoipa::ToSchema;
 pub const NEIGHBOURS: i64 = 50;
 /// Interactions per person the model learns from (their latest).
 pub const HISTORY: i64 = 200;
+/// How far ahead in a person's history "liked after" looks.
+pub const AFTER: i32 = 20;
 /// Popular videos kept per team and per skill (the organisation keeps ten times more).
 pub const POPULAR: i64 = 50;
 
@@ -56,8 +63,9 @@ pub async fn build(pool: &PgPool) -> Result<Option<ModelStats>, sqlx::Error> {
         .await?;
     sqlx::query!(
         r#"
-        insert into recommender_interaction (user_id, video_id, w, at)
-        select user_id, video_id, w, at from (
+        insert into recommender_interaction (user_id, video_id, w, at, recent, person_weight)
+        select user_id, video_id, w, at, recent,
+               1.0 / ln(1.0 + greatest(sum(w) over (partition by user_id), 1.0)) from (
             select x.user_id, x.video_id, max(x.w) as w, max(x.at) as at,
                    row_number() over (partition by x.user_id order by max(x.at) desc, x.video_id) as recent
               from (
@@ -85,14 +93,23 @@ pub async fn build(pool: &PgPool) -> Result<Option<ModelStats>, sqlx::Error> {
         r#"
         insert into video_neighbor (video_id, neighbor_id, score)
         with norms as (
-            select video_id, sqrt(sum(w * w)) as n from recommender_interaction group by video_id
+            select video_id, sum(w * w * person_weight) as weighted, sum(w * w) as plain
+              from recommender_interaction group by video_id
         ), pairs as (
-            select a.video_id, b.video_id as neighbor_id, sum(a.w * b.w) as c
+            -- `recent` counts back from the latest: b came d steps after a when
+            -- a.recent - b.recent = d
+            select a.video_id, b.video_id as neighbor_id,
+                   sum(a.w * b.w * a.person_weight) as weighted,
+                   sum(a.w * b.w) as plain,
+                   coalesce(sum(a.w * b.w * power(0.95::float8, (a.recent - b.recent - 1)::float8))
+                                filter (where a.recent - b.recent between 1 and $2), 0.0) as after
               from recommender_interaction a join recommender_interaction b on b.user_id = a.user_id and b.video_id <> a.video_id
              group by a.video_id, b.video_id
         ), scored as (
             select p.video_id, p.neighbor_id,
-                   p.c / (na.n * nb.n) * (p.c / (p.c + 5.0)) as score
+                   p.weighted / (power(na.weighted, 0.4::float8) * power(nb.weighted, 0.6::float8))
+                       * (p.plain / (p.plain + 5.0))
+                   + 0.7 * p.after / sqrt(na.plain * nb.plain) as score
               from pairs p
               join norms na on na.video_id = p.video_id
               join norms nb on nb.video_id = p.neighbor_id
@@ -104,6 +121,7 @@ pub async fn build(pool: &PgPool) -> Result<Option<ModelStats>, sqlx::Error> {
         select video_id, neighbor_id, score::float4 from ranked where rank <= $1
         "#,
         NEIGHBOURS,
+        AFTER,
     )
     .execute(&mut *tx)
     .await?
@@ -158,16 +176,25 @@ pub async fn build(pool: &PgPool) -> Result<Option<ModelStats>, sqlx::Error> {
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    // fresh statistics, or the planner takes the new lists for the old (a table that
-    // was empty reads as empty, and a request's index lookups become scans)
-    sqlx::query!("analyze video_neighbor, video_popular")
-        .execute(pool)
-        .await?;
+    // Fresh statistics, or the planner takes the new lists for the old (a table that
+    // was empty reads as empty, and a request's index lookups become scans); and the
+    // old rows gone with their pages marked all-visible, so that a request reads the
+    // lists from their indexes alone. (VACUUM runs outside a transaction, by the simple
+    // protocol, and at a million rows longer than a request may.)
+    vacuum(pool).await?;
     Ok(Some(ModelStats {
         interactions,
         neighbors,
         took_ms,
     }))
+}
+
+/// Vacuums and analyzes the lists (a statement without arguments goes by the simple
+/// protocol, which `VACUUM` needs).
+async fn vacuum(pool: &PgPool) -> Result<(), sqlx::Error> {
+    let mut conn = skillreel_db::unlimited_connection(pool).await?;
+    sqlx::Executor::execute(&mut conn, "vacuum (analyze) video_neighbor, video_popular").await?;
+    Ok(())
 }
 
 /// Builds the lists every `interval` until `stop`: at start only when the last build

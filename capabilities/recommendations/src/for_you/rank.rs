@@ -1,6 +1,9 @@
-//! Ranking "for you": blends what each candidate has going for it into one score, says
-//! why in words, keeps any one author from taking the page, and leaves room to explore
-//! new videos. Pure: the candidates come from one statement ([`super::store`]).
+//! Ranking "for you": blends what each candidate has going for it into one score, keeps
+//! any one author from taking the page, leaves room to explore new videos, and says why
+//! in words. Pure: the candidates come from one statement ([`super::store`]).
+//!
+//! Choosing ([`choose`]) needs only ids and signals; explaining ([`explain`]) needs the
+//! names the reasons quote, which the request loads for the chosen page alone.
 
 use std::collections::HashMap;
 
@@ -69,71 +72,6 @@ fn normalised(value: f64, max: f64) -> f64 {
     if max > 0.0 { value / max } else { 0.0 }
 }
 
-/// Scores one candidate and names its reasons, strongest first.
-fn score(c: &Candidate, max: &Maxima) -> (f64, Vec<Reason>) {
-    let mut parts: Vec<(f64, Reason)> = Vec::new();
-    let cf = CF * normalised(c.cf, max.cf);
-    if let Some(because) = c.because.as_ref().filter(|_| cf > 0.0) {
-        let (kind, verb) = if because.completed {
-            (ReasonKind::BecauseYouCompleted, "completed")
-        } else {
-            (ReasonKind::BecauseYouLiked, "liked")
-        };
-        let text = format!("Because you {verb} “{}”", because.video.title);
-        parts.push((cf, Reason::new(kind, text).video(because.video.clone())));
-    }
-    if !c.peers.is_empty() {
-        let weight = PEER + PEER_EACH_MORE * (c.peers.len().min(5) - 1) as f64;
-        let text = format!("Recommended by {}", people_in_words(&c.peers));
-        parts.push((
-            weight,
-            Reason::new(ReasonKind::RecommendedBy, text).people(c.peers.clone()),
-        ));
-    }
-    if c.followed {
-        let text = format!("New from {}, whom you follow", c.author.name);
-        parts.push((
-            FOLLOWED,
-            Reason::new(ReasonKind::NewFromFollowed, text).people(vec![c.author.clone()]),
-        ));
-    }
-    let team = TEAM * normalised(c.team, max.team);
-    if team > 0.0 {
-        parts.push((
-            team,
-            Reason::new(ReasonKind::PopularInYourTeam, "Popular in your team".into()),
-        ));
-    }
-    if let Some((skill, value)) = &c.skill {
-        let weighted = SKILL * normalised(*value, max.skill);
-        if weighted > 0.0 {
-            let text = format!("Matches your skill {skill}");
-            parts.push((
-                weighted,
-                Reason::new(ReasonKind::MatchesYourSkill, text).skill(skill.clone()),
-            ));
-        }
-    }
-    let org = ORG * normalised(c.org, max.org);
-    if org > 0.0 {
-        let reason = Reason::new(
-            ReasonKind::PopularInYourOrganisation,
-            "Popular in your organisation".into(),
-        );
-        parts.push((org, reason));
-    }
-    parts.sort_by(|a, b| b.0.total_cmp(&a.0));
-    // (a fold from 0.0, not `sum`, whose empty total is -0.0)
-    let total = parts.iter().fold(0.0, |total, (w, _)| total + w);
-    let strongest = parts.first().map(|(w, _)| *w).unwrap_or_default();
-    let reasons = parts
-        .into_iter()
-        .filter(|(w, _)| *w >= NAMED || *w == strongest)
-        .map(|(_, r)| r)
-        .collect();
-    (total, reasons)
-}
-
 struct Maxima {
     cf: f64,
     team: f64,
@@ -141,63 +79,194 @@ struct Maxima {
     org: f64,
 }
 
+impl Maxima {
+    fn of(candidates: &[Candidate]) -> Self {
+        Maxima {
+            cf: max_of(candidates, |c| c.cf),
+            team: max_of(candidates, |c| c.team),
+            skill: max_of(candidates, |c| c.skill.as_ref().map_or(0.0, |s| s.1)),
+            org: max_of(candidates, |c| c.org),
+        }
+    }
+}
+
+/// A candidate's signals, each weighted (0 when absent): the score is their sum, and
+/// the reasons name them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Weighted {
+    cf: f64,
+    peers: f64,
+    followed: f64,
+    team: f64,
+    skill: f64,
+    org: f64,
+}
+
+impl Weighted {
+    fn of(c: &Candidate, max: &Maxima) -> Self {
+        Weighted {
+            // similarity counts with the history video it is named after
+            cf: if c.because.is_some() {
+                CF * normalised(c.cf, max.cf)
+            } else {
+                0.0
+            },
+            peers: if c.peers.is_empty() {
+                0.0
+            } else {
+                PEER + PEER_EACH_MORE * (c.peers.len().min(5) - 1) as f64
+            },
+            followed: if c.followed { FOLLOWED } else { 0.0 },
+            team: TEAM * normalised(c.team, max.team),
+            skill: c
+                .skill
+                .as_ref()
+                .map_or(0.0, |(_, value)| SKILL * normalised(*value, max.skill)),
+            org: ORG * normalised(c.org, max.org),
+        }
+    }
+
+    fn total(&self) -> f64 {
+        // (a fold from 0.0, not `sum`, whose empty total is -0.0)
+        [self.cf, self.peers, self.followed, self.team, self.skill, self.org]
+            .into_iter()
+            .filter(|w| *w > 0.0)
+            .fold(0.0, |total, w| total + w)
+    }
+}
+
+/// A candidate chosen for the page, with its score: what [`explain`] puts in words once
+/// the names it quotes are known.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chosen {
+    pub candidate: Candidate,
+    weighted: Weighted,
+    /// Placed in an exploration slot ("New on Skillreel").
+    explore: bool,
+}
+
+impl Chosen {
+    pub fn score(&self) -> f64 {
+        self.weighted.total()
+    }
+}
+
+/// Names a chosen candidate's reasons, strongest first.
+pub fn explain(chosen: Chosen) -> Ranked {
+    let Chosen {
+        candidate: c,
+        weighted: w,
+        explore,
+    } = chosen;
+    let mut parts: Vec<(f64, Reason)> = Vec::new();
+    if let Some(because) = c.because.as_ref().filter(|_| w.cf > 0.0) {
+        let (kind, verb) = if because.completed {
+            (ReasonKind::BecauseYouCompleted, "completed")
+        } else {
+            (ReasonKind::BecauseYouLiked, "liked")
+        };
+        let text = format!("Because you {verb} “{}”", because.video.title);
+        parts.push((w.cf, Reason::new(kind, text).video(because.video.clone())));
+    }
+    if w.peers > 0.0 {
+        let text = format!("Recommended by {}", people_in_words(&c.peers));
+        parts.push((
+            w.peers,
+            Reason::new(ReasonKind::RecommendedBy, text).people(c.peers.clone()),
+        ));
+    }
+    if w.followed > 0.0 {
+        let text = format!("New from {}, whom you follow", c.author.name);
+        parts.push((
+            w.followed,
+            Reason::new(ReasonKind::NewFromFollowed, text).people(vec![c.author.clone()]),
+        ));
+    }
+    if w.team > 0.0 {
+        parts.push((
+            w.team,
+            Reason::new(ReasonKind::PopularInYourTeam, "Popular in your team".into()),
+        ));
+    }
+    if let Some((skill, _)) = c.skill.as_ref().filter(|_| w.skill > 0.0) {
+        let text = format!("Matches your skill {skill}");
+        parts.push((
+            w.skill,
+            Reason::new(ReasonKind::MatchesYourSkill, text).skill(skill.clone()),
+        ));
+    }
+    if w.org > 0.0 {
+        let reason = Reason::new(
+            ReasonKind::PopularInYourOrganisation,
+            "Popular in your organisation".into(),
+        );
+        parts.push((w.org, reason));
+    }
+    parts.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let strongest = parts.first().map(|(w, _)| *w).unwrap_or_default();
+    let mut reasons: Vec<Reason> = parts
+        .into_iter()
+        .filter(|(w, _)| *w >= NAMED || *w == strongest)
+        .map(|(_, r)| r)
+        .collect();
+    if explore {
+        reasons.insert(0, Reason::new(ReasonKind::NewOnSkillreel, "New on Skillreel".into()));
+    }
+    Ranked {
+        score: w.total(),
+        video: c.video,
+        author: c.author,
+        reasons,
+    }
+}
+
 /// The first `limit` videos for the person: by score, no more than [`PER_AUTHOR`] by one
 /// author while others are left, and up to `exploration` of the last places given to
 /// fresh videos not otherwise chosen ("New on Skillreel").
-pub fn rank(candidates: Vec<Candidate>, limit: usize, exploration: usize) -> Vec<Ranked> {
-    let max = Maxima {
-        cf: max_of(&candidates, |c| c.cf),
-        team: max_of(&candidates, |c| c.team),
-        skill: max_of(&candidates, |c| c.skill.as_ref().map_or(0.0, |s| s.1)),
-        org: max_of(&candidates, |c| c.org),
-    };
-    let mut scored: Vec<(Ranked, bool)> = candidates
+pub fn choose(candidates: Vec<Candidate>, limit: usize, exploration: usize) -> Vec<Chosen> {
+    let max = Maxima::of(&candidates);
+    let mut scored: Vec<Chosen> = candidates
         .into_iter()
-        .map(|c| {
-            let (score, reasons) = score(&c, &max);
-            let ranked = Ranked {
-                video: c.video,
-                author: c.author,
-                score,
-                reasons,
-            };
-            (ranked, c.fresh)
+        .map(|c| Chosen {
+            weighted: Weighted::of(&c, &max),
+            candidate: c,
+            explore: false,
         })
         .collect();
     scored.sort_by(|a, b| {
-        b.0.score
-            .total_cmp(&a.0.score)
-            .then_with(|| a.0.video.id.cmp(&b.0.video.id))
+        b.score()
+            .total_cmp(&a.score())
+            .then_with(|| a.candidate.video.id.cmp(&b.candidate.video.id))
     });
     let (mut chosen, mut deferred, mut fresh) = (Vec::new(), Vec::new(), Vec::new());
     let mut per_author: HashMap<Uuid, usize> = HashMap::new();
-    for (ranked, is_fresh) in scored {
-        if ranked.score <= 0.0 {
+    for c in scored {
+        let is_fresh = c.candidate.fresh;
+        if c.score() <= 0.0 {
             if is_fresh {
-                fresh.push(ranked);
+                fresh.push(c);
             }
             continue;
         }
-        let count = per_author.entry(ranked.author.id).or_default();
+        let count = per_author.entry(c.candidate.author.id).or_default();
         if chosen.len() < limit && *count < PER_AUTHOR {
             *count += 1;
-            chosen.push(ranked);
+            chosen.push(c);
         } else if is_fresh {
-            fresh.push(ranked);
+            fresh.push(c);
         } else {
-            deferred.push(ranked);
+            deferred.push(c);
         }
     }
-    for ranked in deferred {
+    for c in deferred {
         if chosen.len() >= limit {
             break;
         }
-        chosen.push(ranked);
+        chosen.push(c);
     }
     let slots = exploration.min(limit / 5);
     for (i, mut new) in fresh.into_iter().take(slots).enumerate() {
-        new.reasons
-            .insert(0, Reason::new(ReasonKind::NewOnSkillreel, "New on Skillreel".into()));
+        new.explore = true;
         let at = limit.saturating_sub(1 + i * 5);
         if chosen.len() > at {
             chosen[at] = new;
@@ -206,6 +275,14 @@ pub fn rank(candidates: Vec<Candidate>, limit: usize, exploration: usize) -> Vec
         }
     }
     chosen
+}
+
+/// [`choose`], then [`explain`] each: for candidates whose names are at hand.
+pub fn rank(candidates: Vec<Candidate>, limit: usize, exploration: usize) -> Vec<Ranked> {
+    choose(candidates, limit, exploration)
+        .into_iter()
+        .map(explain)
+        .collect()
 }
 
 #[cfg(test)]

@@ -5,6 +5,8 @@
 //! organisation, and what is new. What they liked, completed or dismissed, and their
 //! own videos, never come back.
 
+use std::collections::HashMap;
+
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -22,13 +24,11 @@ pub struct CandidateRow {
     pub id: Uuid,
     pub title: String,
     pub owner_id: Uuid,
-    pub owner_name: String,
     pub visibility: String,
     pub community_id: Option<Uuid>,
     pub membership: Option<String>,
     pub cf: Option<f64>,
     pub because_id: Option<Uuid>,
-    pub because_title: Option<String>,
     pub because_completed: Option<bool>,
     pub peer_ids: Option<Vec<Uuid>>,
     pub peer_names: Option<Vec<String>>,
@@ -47,7 +47,9 @@ pub async fn candidates(conn: &mut PgConnection, user: Uuid) -> Result<Vec<Candi
         r#"
         with history as (
             select video_id, max(at) as at, bool_or(completed) as completed,
-                   row_number() over (order by max(at) desc, video_id) as recent
+                   -- the weight of a history item: 0.85 per more recent one (float8,
+                   -- not numeric, whose power is slow)
+                   power(0.85::float8, (row_number() over (order by max(at) desc, video_id) - 1)::float8) as decay
               from (
                   (select video_id, created_at as at, false as completed
                      from video_like where user_id = $1 order by created_at desc limit $2)
@@ -66,18 +68,21 @@ pub async fn candidates(conn: &mut PgConnection, user: Uuid) -> Result<Vec<Candi
             union select video_id from peer_recommendation
                    where recipient_id = $1 and state = 'dismissed' and video_id is not null
         ), cf as (
-            -- each history item's nearest neighbours, by index whatever the statistics say
-            select n.neighbor_id as video_id,
-                   sum(n.score * power(0.85, h.recent - 1))::float8 as score,
-                   (array_agg(h.video_id order by n.score * power(0.85, h.recent - 1) desc))[1] as because,
-                   (array_agg(h.completed order by n.score * power(0.85, h.recent - 1) desc))[1] as because_completed
-              from history h
-              cross join lateral (
-                  select neighbor_id, score from video_neighbor where video_id = h.video_id
-                   order by score desc limit $3
-              ) n
-             group by n.neighbor_id
-             order by 2 desc
+            -- each history item's nearest neighbours, by index whatever the statistics
+            -- say; one sort finds both a neighbour's total and the history item that
+            -- gave most to it
+            select video_id, score, because, because_completed from (
+                select distinct on (n.neighbor_id) n.neighbor_id as video_id,
+                       sum(n.score * h.decay) over (partition by n.neighbor_id) as score,
+                       h.video_id as because, h.completed as because_completed
+                  from history h
+                  cross join lateral (
+                      select neighbor_id, score from video_neighbor where video_id = h.video_id
+                       order by score desc limit $3
+                  ) n
+                 order by n.neighbor_id, n.score * h.decay desc
+            ) nearest
+             order by score desc
              limit $4
         ), skills as (
             select tag from history h join video v on v.id = h.video_id, unnest(v.tags) as tag
@@ -110,8 +115,9 @@ pub async fn candidates(conn: &mut PgConnection, user: Uuid) -> Result<Vec<Candi
              where f.follower_id = $1
         ), fresh as (
             select v.id as video_id from video v
-             where v.status = 'published' and v.published_at > now() - interval '14 days' and v.like_count < 5
-             order by v.published_at desc limit 20
+             where v.status = 'published' and coalesce(v.published_at, v.created_at) > now() - interval '14 days'
+               and v.like_count < 5
+             order by coalesce(v.published_at, v.created_at) desc, v.id desc limit 20
         ), signal as (
             -- every signal as a row of its own, folded into one row per video by one
             -- aggregate: joining the lists to each other would pair rows by estimates
@@ -134,9 +140,9 @@ pub async fn candidates(conn: &mut PgConnection, user: Uuid) -> Result<Vec<Candi
              where video_id not in (select video_id from excluded where video_id is not null)
              group by video_id
         )
-        select v.id, v.title, v.owner_id, ou.name as owner_name, v.visibility, v.community_id,
+        select v.id, v.title, v.owner_id, v.visibility, v.community_id,
                m.role as "membership?",
-               c.cf as "cf?", c.because as "because_id?", bv.title as "because_title?",
+               c.cf as "cf?", c.because as "because_id?",
                c.because_completed as "because_completed?",
                peers.ids as "peer_ids?", peers.names as "peer_names?",
                c.followed as "followed!",
@@ -145,9 +151,7 @@ pub async fn candidates(conn: &mut PgConnection, user: Uuid) -> Result<Vec<Candi
                c.fresh as "fresh!"
           from candidate c
           join video v on v.id = c.video_id and v.status = 'published' and v.owner_id <> $1
-          join app_user ou on ou.id = v.owner_id
           left join community_member m on m.community_id = v.community_id and m.user_id = $1
-          left join video bv on bv.id = c.because
           left join peers on peers.video_id = c.video_id
         "#,
         user,
@@ -158,4 +162,25 @@ pub async fn candidates(conn: &mut PgConnection, user: Uuid) -> Result<Vec<Candi
     )
     .fetch_all(conn)
     .await
+}
+
+/// The names a page's reasons quote, by id: its authors' and the titles of the history
+/// videos its items are near. Loaded for the chosen page only, not for every candidate.
+pub async fn names(
+    conn: &mut PgConnection,
+    people: &[Uuid],
+    videos: &[Uuid],
+) -> Result<HashMap<Uuid, String>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"
+        select id as "id!", name as "name!" from app_user where id = any($1)
+        union all
+        select id, title from video where id = any($2)
+        "#,
+        people,
+        videos,
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.name)).collect())
 }
