@@ -1,6 +1,6 @@
-//! "For you": every reason true, what was completed or dismissed never back, newcomers
-//! served by their team and organisation, follows, exploration, and nothing the person
-//! may not see.
+//! "For you": every reason true, what people went on to next first, what was completed
+//! or dismissed never back, newcomers served by their team and organisation, follows,
+//! exploration, and nothing the person may not see.
 
 use std::collections::HashSet;
 
@@ -166,6 +166,40 @@ async fn every_reason_is_true_and_completed_or_dismissed_videos_never_come_back(
     let shown = ids(&for_you(&o, &o.ivan).await);
     assert!(!shown.contains(&lifetimes) && !shown.contains(&tracing) && !shown.contains(&ownership));
     assert!(shown.contains(&traits));
+}
+
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn what_people_went_on_to_next_comes_before_what_they_came_from(_: PgPoolOptions, db: PgConnectOptions) {
+    let o = org(&db, |s| s.recommendations.exploration_slots = 0).await;
+    // Created first, so that a tie would put it first.
+    let before = o.video("maria", "Prerequisites", 30).await;
+    let basics = o.video("maria", "Basics", 30).await;
+    let next = o.video("maria", "Next steps", 30).await;
+    // Three colleagues go Prerequisites, Basics, Next steps; a fourth stops at Basics.
+    // Prerequisites is the more liked and, by co-likes alone, the nearer neighbour.
+    for who in [&o.alice, &o.tom, &o.bea] {
+        for video in [before, basics, next] {
+            like(&o, who, video).await;
+        }
+    }
+    for video in [before, basics] {
+        like(&o, &o.omar, video).await;
+    }
+    rebuild(&o).await;
+    like(&o, &o.ivan, basics).await;
+
+    let items = for_you(&o, &o.ivan).await;
+    let shown = ids(&items);
+    let place = |video: Uuid| shown.iter().position(|id| *id == video);
+    let (Some(next_at), Some(before_at)) = (place(next), place(before)) else {
+        panic!("both neighbours of Basics are candidates: {items:?}");
+    };
+    assert!(next_at < before_at, "what people went on to next first: {items:?}");
+    assert_eq!(
+        reason(&items[next_at], "because_you_liked").map(|r| r["text"].clone()),
+        Some(json!("Because you liked “Basics”")),
+        "{items:?}"
+    );
 }
 
 #[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
