@@ -58,7 +58,9 @@ pub async fn build(pool: &PgPool) -> Result<Option<ModelStats>, sqlx::Error> {
     // A build reads every interaction: no request waits on it, so the requests' limit
     // does not apply.
     skillreel_db::lift_statement_timeout(&mut tx).await?;
-    sqlx::query!("delete from recommender_interaction")
+    // (only the pass reads this table, under its lock: truncating leaves no dead rows
+    // for the next pass to step over)
+    sqlx::query!("truncate recommender_interaction")
         .execute(&mut *tx)
         .await?;
     sqlx::query!(
