@@ -50,7 +50,8 @@ pub async fn candidates(conn: &mut PgConnection, user: Uuid) -> Result<Vec<Candi
             select video_id, max(at) as at, bool_or(completed) as completed,
                    -- the weight of a history item: 0.85 per more recent one (float8,
                    -- not numeric, whose power is slow)
-                   power(0.85::float8, (row_number() over (order by max(at) desc, video_id) - 1)::float8) as decay
+                   power(0.85::float8, (row_number() over (order by max(at) desc, video_id) - 1)::float8) as decay,
+                   row_number() over (order by max(at) desc, video_id) as place
               from (
                   (select video_id, created_at as at, false as completed
                      from video_like where user_id = $1 order by created_at desc limit $2)
@@ -68,23 +69,24 @@ pub async fn candidates(conn: &mut PgConnection, user: Uuid) -> Result<Vec<Candi
             union select video_id from for_you_dismissal where user_id = $1
             union select video_id from peer_recommendation
                    where recipient_id = $1 and state = 'dismissed' and video_id is not null
-        ), cf as (
+        ), nearest as (
             -- each history item's nearest neighbours, by index whatever the statistics
-            -- say; one sort finds both a neighbour's total and the history item that
-            -- gave most to it
-            select video_id, score, because, because_completed from (
-                select distinct on (n.neighbor_id) n.neighbor_id as video_id,
-                       sum(n.score * h.decay) over (partition by n.neighbor_id) as score,
-                       h.video_id as because, h.completed as because_completed
-                  from history h
-                  cross join lateral (
-                      select neighbor_id, score from video_neighbor where video_id = h.video_id
-                       order by score desc limit $3
-                  ) n
-                 order by n.neighbor_id, n.score * h.decay desc
-            ) nearest
-             order by score desc
+            -- say: a neighbour's total, and the place in the history of the item that
+            -- gave most to it (the largest [contribution, place] pair: one aggregate,
+            -- no sort per neighbour)
+            select n.neighbor_id as video_id, sum(n.score * h.decay) as score,
+                   (max(array[n.score * h.decay, h.place::float8]))[2]::int8 as place
+              from history h
+              cross join lateral (
+                  select neighbor_id, score from video_neighbor where video_id = h.video_id
+                   order by score desc limit $3
+              ) n
+             group by n.neighbor_id
+             order by 2 desc
              limit $4
+        ), cf as (
+            select n.video_id, n.score, h.video_id as because, h.completed as because_completed
+              from nearest n join history h on h.place = n.place
         ), skills as (
             select tag from history h join video v on v.id = h.video_id, unnest(v.tags) as tag
              group by tag order by count(*) desc, tag limit 3
