@@ -75,7 +75,8 @@ async fn migrate_once(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> 
 }
 
 /// A connection without the requests' statement time limit, for background work no
-/// request waits on and that cannot run in a transaction (migrations, `VACUUM`). Taken
+/// request waits on (migrations; `VACUUM`, which cannot run in a transaction, so not
+/// under [`lift_statement_timeout`]). Taken
 /// out of the pool, not returned to it: no request may get a connection without its
 /// limit. It closes when dropped.
 pub async fn unlimited_connection(pool: &PgPool) -> Result<PgConnection, sqlx::Error> {

@@ -4,9 +4,11 @@
 //! - **neighbours** (`video_neighbor`): for each video, the [`NEIGHBOURS`] videos most
 //!   often liked, completed or recommended (to them) by the same people, over each
 //!   person's latest [`HISTORY`] interactions: an item-to-item cosine, asymmetric
-//!   (0.4/0.6: a popular neighbour is discounted less than a popular source), each
-//!   person weighted by `1 / ln(1 + what they like)` (someone who likes everything says
-//!   little about any two videos), and shrunk towards zero when few people share the
+//!   (`c / (n_video^0.4 · n_neighbour^0.6)`: a popular neighbour is discounted more
+//!   than a popular source), each person weighted by `1 / ln(1 + w)` where `w` sums
+//!   their kept interactions (likes and completions 1, received recommendations 0.5;
+//!   at least 1), so that someone who likes everything says little about any two
+//!   videos, and shrunk towards zero when few people share the
 //!   pair (`c / (c + 5)`), so that one shared fan does not make two videos neighbours;
 //!   plus 0.7 times how often the neighbour came *after* the video in the same
 //!   person's history (within [`AFTER`] interactions, each step further 0.95 as much),
@@ -182,8 +184,11 @@ pub async fn build(pool: &PgPool) -> Result<Option<ModelStats>, sqlx::Error> {
     // was empty reads as empty, and a request's index lookups become scans); and the
     // old rows gone with their pages marked all-visible, so that a request reads the
     // lists from their indexes alone. (VACUUM runs outside a transaction, by the simple
-    // protocol, and at a million rows longer than a request may.)
-    vacuum(pool).await?;
+    // protocol, and at a million rows longer than a request may.) The lists are built
+    // by now: a vacuum that fails only leaves them slower to read.
+    if let Err(e) = vacuum(pool).await {
+        tracing::warn!(error = %e, "could not vacuum the recommender's lists");
+    }
     Ok(Some(ModelStats {
         interactions,
         neighbors,

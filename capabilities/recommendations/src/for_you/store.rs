@@ -81,6 +81,9 @@ pub async fn candidates(conn: &mut PgConnection, user: Uuid) -> Result<Vec<Candi
                   select neighbor_id, score from video_neighbor where video_id = h.video_id
                    order by score desc limit $3
               ) n
+             -- what the person already liked or left out goes before the limit, or
+             -- their own next likes (the nearest "liked after") would take its places
+             where n.neighbor_id not in (select video_id from excluded where video_id is not null)
              group by n.neighbor_id
              order by 2 desc
              limit $4
