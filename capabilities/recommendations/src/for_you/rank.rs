@@ -277,17 +277,17 @@ pub fn choose(candidates: Vec<Candidate>, limit: usize, exploration: usize) -> V
     chosen
 }
 
-/// [`choose`], then [`explain`] each: for candidates whose names are at hand.
-pub fn rank(candidates: Vec<Candidate>, limit: usize, exploration: usize) -> Vec<Ranked> {
-    choose(candidates, limit, exploration)
-        .into_iter()
-        .map(explain)
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// [`choose`], then [`explain`] each: the request's path, with the names at hand.
+    fn rank(candidates: Vec<Candidate>, limit: usize, exploration: usize) -> Vec<Ranked> {
+        choose(candidates, limit, exploration)
+            .into_iter()
+            .map(explain)
+            .collect()
+    }
 
     /// A stable id for a name (distinct names here give distinct ids).
     fn id_of(name: &str) -> Uuid {
