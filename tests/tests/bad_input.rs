@@ -383,6 +383,17 @@ async fn every_service_reports_health_readiness_and_metrics(_: PgPoolOptions, db
     let mut app = TestApp::spawn(&db, Backend::S3, |_| {}).await;
     app.start_transcoder().await;
     let transcoder = app.transcoder.clone().unwrap_or_default();
+    // a video asked without a token: counted under its route's pattern, not its path
+    let missing = app
+        .client
+        .get(format!(
+            "{}/api/v1/videos/01900000-0000-7000-8000-000000000000",
+            app.catalog
+        ))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(missing.status(), StatusCode::UNAUTHORIZED);
     for base in [&app.upload, &app.catalog, &transcoder] {
         for (path, status) in [
             ("/healthz", StatusCode::OK),
@@ -405,6 +416,11 @@ async fn every_service_reports_health_readiness_and_metrics(_: PgPoolOptions, db
             }
             if path == "/metrics" && base != &transcoder {
                 assert!(body.contains("skillreel_http_requests_total"), "{body}");
+                assert!(body.contains("route=\"/healthz\""), "{body}");
+            }
+            if path == "/metrics" && base == &app.catalog {
+                assert!(body.contains("route=\"/api/v1/videos/{id}\",status=\"401\""), "{body}");
+                assert!(!body.contains("01900000"), "{body}");
             }
         }
     }

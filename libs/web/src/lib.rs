@@ -31,6 +31,6 @@ pub use background::{BackgroundTasks, repeat};
 pub use body::{BODY_IDLE_TIMEOUT, is_timed_out};
 pub use error::{ApiError, ErrorCode, configure_extractors, not_found};
 pub use json::{JsonObject, double_option, integral, integral_option};
-pub use routes::{KnownRoutes, RouteSpec, mount, route};
+pub use routes::{KnownRoutes, RoutePattern, RouteSpec, mount, route};
 pub use server::{Backends, StartError, bind, public_base_url, serve};
 pub use tokio_util::sync::CancellationToken;

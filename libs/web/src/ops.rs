@@ -16,7 +16,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use std::sync::Mutex;
 
-use crate::RouteSpec;
+use crate::{RoutePattern, RouteSpec};
 
 /// Something `/readyz` must reach before traffic is sent here.
 #[async_trait]
@@ -100,12 +100,15 @@ pub async fn record_metrics(
     let started = Instant::now();
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let method = method_label(req.method()).to_owned();
-    let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
     let response = next.call(req).await?;
     if let Some(metrics) = metrics {
+        let route = response
+            .request()
+            .app_data::<RoutePattern>()
+            .map_or("unmatched", |pattern| pattern.0);
         let labels = RequestLabels {
             method,
-            route,
+            route: route.to_owned(),
             status: response.status().as_u16(),
         };
         metrics.requests.get_or_create(&labels).inc();

@@ -39,10 +39,23 @@ pub fn route(method: Method, path: &'static str, to: fn() -> Route, doc: Doc) ->
     RouteSpec::new(method, path, to).doc(doc)
 }
 
-/// Registers `specs` on `cfg`.
+/// The pattern of the route that answered a request, as the route table spells it: the
+/// metrics' label ([`crate::ops::record_metrics`]), read from the matched resource
+/// instead of matching the path against every pattern again.
+#[derive(Debug, Clone, Copy)]
+pub struct RoutePattern(pub &'static str);
+
+/// Registers `specs` on `cfg`: each a resource of its own, guarded by its method so a
+/// request with another one goes on to the next (what `ServiceConfig::route` does),
+/// carrying its pattern.
 pub fn mount(cfg: &mut web::ServiceConfig, specs: &[RouteSpec]) {
     for spec in specs {
-        cfg.route(spec.path, (spec.route)());
+        cfg.service(
+            web::resource(spec.path)
+                .guard(actix_web::guard::Method(spec.method.clone()))
+                .app_data(RoutePattern(spec.path))
+                .route((spec.route)()),
+        );
     }
 }
 

@@ -137,7 +137,12 @@ impl Application {
                 cfg.app_data(authenticator.clone());
                 cfg.app_data(document.clone());
                 service.configure(cfg);
-                cfg.route(DOCUMENT_PATH, web::get().to(serve_document));
+                skillreel_web::mount(
+                    cfg,
+                    &[RouteSpec::new(Method::GET, DOCUMENT_PATH, || {
+                        web::get().to(serve_document)
+                    })],
+                );
             },
         )?;
         Ok(Self { port, server, tasks })

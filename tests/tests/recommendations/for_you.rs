@@ -202,6 +202,110 @@ async fn what_people_went_on_to_next_comes_before_what_they_came_from(_: PgPoolO
     );
 }
 
+/// One person's candidates from collaborative filtering, as the request's function
+/// reads them: from their list and what they did since, or from their whole history.
+async fn cf(o: &Org, who: &str, whole_history: bool) -> Vec<(Uuid, f64, Uuid)> {
+    sqlx::query_as("select video_id, score, because from for_you_cf($1, $2, 50, 50, 100)")
+        .bind(o.id(who))
+        .bind(whole_history)
+        .fetch_all(&o.pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn a_request_reads_the_persons_list_and_adds_what_they_did_since(_: PgPoolOptions, db: PgConnectOptions) {
+    let o = org(&db, |s| s.recommendations.exploration_slots = 0).await;
+    let [git, rebase, squash, docker, compose, helm] = [
+        o.video("maria", "Git", 30).await,
+        o.video("maria", "Rebase", 30).await,
+        o.video("maria", "Squash", 30).await,
+        o.video("omar", "Docker", 30).await,
+        o.video("omar", "Compose", 30).await,
+        o.video("omar", "Helm", 30).await,
+    ];
+    for who in [&o.alice, &o.tom] {
+        like(&o, who, git).await;
+        like(&o, who, rebase).await;
+        like(&o, who, squash).await;
+    }
+    for who in [&o.bea, &o.omar] {
+        like(&o, who, docker).await;
+        like(&o, who, compose).await;
+        like(&o, who, helm).await;
+    }
+    like(&o, &o.ivan, git).await;
+    let built = rebuild(&o).await;
+    // the others liked every neighbour of what they liked: ivan alone has candidates
+    assert_eq!(built["people"], 1, "{built}");
+    let listed: Vec<Uuid> = sqlx::query_scalar("select video_ids from for_you_list where user_id = $1")
+        .bind(o.id("ivan"))
+        .fetch_one(&o.pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        listed.iter().copied().collect::<HashSet<_>>(),
+        HashSet::from([rebase, squash]),
+        "ivan's list, built by the pass"
+    );
+
+    // After the pass: a like, and "not for me" on what the list holds.
+    like(&o, &o.ivan, docker).await;
+    o.ok(
+        Method::POST,
+        "/api/v1/me/dismissals",
+        &o.ivan,
+        Some(json!({ "video_id": squash })),
+        StatusCode::NO_CONTENT,
+    )
+    .await;
+    // The list and what came since add up to what the whole history gives.
+    let (since, whole) = (cf(&o, "ivan", false).await, cf(&o, "ivan", true).await);
+    assert_eq!(since.len(), whole.len(), "{since:?} against {whole:?}");
+    for ((a, x, because_a), (b, y, because_b)) in since.iter().zip(&whole) {
+        assert_eq!((a, because_a), (b, because_b), "{since:?} against {whole:?}");
+        assert!((x - y).abs() < 1e-5, "{since:?} against {whole:?}");
+    }
+    let because = |items: &[Value], video: Uuid| {
+        items
+            .iter()
+            .find(|i| i["item"]["id"] == video.to_string())
+            .and_then(|i| reason(i, "because_you_liked"))
+            .map(|r| r["text"].clone())
+    };
+    let items = for_you(&o, &o.ivan).await;
+    assert_eq!(
+        because(&items, rebase),
+        Some(json!("Because you liked “Git”")),
+        "{items:?}"
+    );
+    assert_eq!(
+        because(&items, compose),
+        Some(json!("Because you liked “Docker”")),
+        "{items:?}"
+    );
+    assert_eq!(
+        because(&items, helm),
+        Some(json!("Because you liked “Docker”")),
+        "{items:?}"
+    );
+    assert!(!ids(&items).contains(&squash), "dismissed since the pass: {items:?}");
+
+    // Rebase comes from ivan's list, not from Git's neighbours: gone, it stays; Compose
+    // comes from Docker's, which the list has not seen.
+    sqlx::query("delete from video_neighbor")
+        .execute(&o.pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let items = for_you(&o, &o.ivan).await;
+    assert_eq!(
+        because(&items, rebase),
+        Some(json!("Because you liked “Git”")),
+        "{items:?}"
+    );
+    assert_eq!(because(&items, compose), None, "{items:?}");
+}
+
 #[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
 async fn someone_new_sees_their_teams_and_the_organisations_favourites(_: PgPoolOptions, db: PgConnectOptions) {
     let o = org(&db, |s| s.recommendations.exploration_slots = 0).await;

@@ -2,13 +2,17 @@
 //! in which every item says why, `POST /api/v1/me/dismissals` ("not for
 //! me") and `POST /api/v1/admin/recommendations/model` (rebuild the lists now).
 //!
-//! A request reads the candidates the model pass precomputed ([`model`]) in one
-//! statement ([`store`]), keeps those the access policy lists to the person, and
-//! re-ranks them ([`rank`]): item-to-item collaborative filtering over likes,
-//! completions and colleagues' recommendations, colleagues' recommendations
+//! A request reads the candidates the model pass precomputed ([`model`]): the person's
+//! own list, with what they did since, and the shared lists, by id and signals in one
+//! statement ([`store`]); ranks them ([`rank`]); looks up the videos of the best few
+//! dozen, keeps those the access policy lists to the person, and chooses the page among
+//! them. The signals: item-to-item collaborative filtering over likes, completions and
+//! colleagues' recommendations, colleagues' recommendations
 //! themselves, the people they follow, their team, their skills, the organisation, and
 //! exploration slots for new videos. Someone new sees their team's and the
 //! organisation's favourites; what they completed, liked or dismissed never comes back.
+
+use std::collections::HashMap;
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
@@ -29,21 +33,26 @@ mod store;
 
 use rank::{Because, Candidate};
 
-/// The candidate as the access policy sees it, for the listing rule.
-fn facts(row: &store::CandidateRow) -> Option<(VideoFacts, Membership)> {
+/// Candidates whose videos one statement looks up: a page's worth several times over,
+/// so that the access policy and one author's cap rarely need a second.
+const SHORTLIST: usize = 40;
+
+/// The card as the access policy sees it, for the listing rule.
+fn facts(card: &store::CardRow) -> Option<(VideoFacts, Membership)> {
     let facts = VideoFacts {
-        owner: UserId::from_uuid(row.owner_id),
+        owner: UserId::from_uuid(card.owner_id),
         owner_manager: None,
         status: VideoStatus::Published,
-        visibility: row.visibility.parse::<Visibility>().ok()?,
-        community: row.community_id.map(CommunityId::from_uuid),
+        visibility: card.visibility.parse::<Visibility>().ok()?,
+        community: card.community_id.map(CommunityId::from_uuid),
         policy: ApprovalPolicy::default(),
     };
-    Some((facts, Membership::from_role(row.membership.as_deref())))
+    Some((facts, Membership::from_role(card.membership.as_deref())))
 }
 
+/// A candidate by id and signals: its title and author come with its card
+/// ([`carded`]), the names its reasons quote with the chosen page ([`name`]).
 fn candidate(row: store::CandidateRow) -> Candidate {
-    // names come later, for the chosen page only (`name`)
     let because = row.because_id.map(|id| Because {
         video: VideoRef {
             id,
@@ -61,10 +70,10 @@ fn candidate(row: store::CandidateRow) -> Candidate {
     Candidate {
         video: VideoRef {
             id: row.id,
-            title: row.title,
+            title: String::new(),
         },
         author: PersonRef {
-            id: row.owner_id,
+            id: Uuid::nil(),
             name: String::new(),
         },
         cf: row.cf.unwrap_or(0.0),
@@ -78,20 +87,53 @@ fn candidate(row: store::CandidateRow) -> Candidate {
     }
 }
 
-/// The caller's "for you", `limit` items.
+/// The candidate with its card's title and author (named with the chosen page).
+fn carded(mut c: Candidate, card: store::CardRow) -> Candidate {
+    c.video.title = card.title;
+    c.author.id = card.owner_id;
+    c
+}
+
+/// The caller's "for you", `limit` items. The candidates are ranked by their signals
+/// first; their videos are looked up a shortlist at a time, best first (fresh videos,
+/// for the exploration places, in the first), until those the person may see fill the
+/// page, and the page is chosen among them.
 pub async fn page(ctx: &RecommendationsContext, user: &AuthUser, limit: i64) -> Result<Page<Recommendation>, ApiError> {
     let mut conn = ctx.pool.acquire().await?;
     let rows = store::candidates(&mut conn, user.id.as_uuid()).await?;
-    let viewer = user.viewer();
-    let candidates = rows
-        .into_iter()
-        .filter(|row| {
-            facts(row).is_some_and(|(facts, membership)| viewer.may_list(VideoStatus::Published, &facts, membership))
-        })
-        .map(candidate)
-        .collect();
     let limit = usize::try_from(limit).unwrap_or(20);
-    let mut chosen = rank::choose(candidates, limit, ctx.settings.exploration_slots);
+    let (fresh, mut rest): (Vec<Candidate>, Vec<Candidate>) = rank::by_score(rows.into_iter().map(candidate).collect())
+        .into_iter()
+        .partition(|c| c.fresh);
+    let mut shortlist = fresh;
+    let viewer = user.viewer();
+    let mut visible = Vec::new();
+    loop {
+        let more = rest.len().min(SHORTLIST.saturating_sub(shortlist.len()).max(limit));
+        shortlist.extend(rest.drain(..more));
+        if shortlist.is_empty() {
+            break;
+        }
+        let videos: Vec<Uuid> = shortlist.iter().map(|c| c.video.id).collect();
+        let cards = store::cards(&mut conn, user.id.as_uuid(), &videos).await?;
+        let mut cards: HashMap<Uuid, store::CardRow> = cards
+            .into_iter()
+            .filter(|card| {
+                facts(card)
+                    .is_some_and(|(facts, membership)| viewer.may_list(VideoStatus::Published, &facts, membership))
+            })
+            .map(|card| (card.id, card))
+            .collect();
+        visible.extend(
+            shortlist
+                .drain(..)
+                .filter_map(|c| cards.remove(&c.video.id).map(|card| carded(c, card))),
+        );
+        if rest.is_empty() || rank::fills(&visible, limit) {
+            break;
+        }
+    }
+    let mut chosen = rank::choose(visible, limit, ctx.settings.exploration_slots);
     name(&mut conn, &mut chosen).await?;
     let items = chosen
         .into_iter()

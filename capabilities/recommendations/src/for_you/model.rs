@@ -15,17 +15,21 @@
 //!   cosine-normalised: what people go on to next;
 //! - **popular** (`video_popular`): interactions decayed with a 14-day half-life (at
 //!   most 100 halvings, so that years-old ones stay above `real`'s smallest value), for
-//!   the organisation, each team and each skill (tag): what new people see first.
+//!   the organisation, each team and each skill (tag): what new people see first;
+//! - **each person's candidates** (`for_you_list`): the neighbours of their history,
+//!   summed, best first, so that a request reads one row and adds only the neighbours
+//!   of what the person did since ([`super::store`]).
 //!
 //! It runs at start and every `recommendations.model_interval_seconds` on whichever
-//! replica takes the advisory lock first, and rewrites the lists in one transaction
-//! (readers see the old lists until it commits). Ages are measured from the newest
+//! replica takes the advisory lock first, rewrites the shared lists in one transaction
+//! (readers see the old lists until it commits), then the people's lists a few hundred
+//! people a transaction. Ages are measured from the newest
 //! interaction, not the wall clock, so a data set replayed from the past ranks the same.
 
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use sqlx::PgPool;
+use sqlx::{Acquire, PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
 use utoipa::ToSchema;
 
@@ -37,29 +41,65 @@ pub const HISTORY: i64 = 200;
 pub const AFTER: i32 = 20;
 /// Popular videos kept per team and per skill (the organisation keeps ten times more).
 pub const POPULAR: i64 = 50;
+/// People whose own lists one transaction rebuilds.
+const PEOPLE_AT_ONCE: usize = 500;
 
 /// What a pass built.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ModelStats {
+    /// Interactions learnt from (each person's latest).
     pub interactions: i64,
+    /// Neighbours kept, over all videos.
     pub neighbors: i64,
+    /// People with a list of their own candidates.
+    pub people: i64,
     pub took_ms: i64,
 }
 
 /// Builds the lists; `None` when another replica is building them.
+///
+/// The pass runs on a connection of its own, out of the pool: a build reads every
+/// interaction, no request waits on it, so the requests' statement limit does not
+/// apply; and the lock it holds for the whole pass (across the transaction that
+/// rewrites the shared lists and the batches that follow) goes with the connection
+/// should the pass fail half-way.
 pub async fn build(pool: &PgPool) -> Result<Option<ModelStats>, sqlx::Error> {
     let started = Instant::now();
-    let mut tx = pool.begin().await?;
-    let mine = sqlx::query_scalar!(r#"select pg_try_advisory_xact_lock(hashtext('recommender_model')) as "mine!""#)
-        .fetch_one(&mut *tx)
+    let mut conn = skillreel_db::unlimited_connection(pool).await?;
+    let mine = sqlx::query_scalar!(r#"select pg_try_advisory_lock(hashtext('recommender_model')) as "mine!""#)
+        .fetch_one(&mut conn)
         .await?;
     if !mine {
         return Ok(None);
     }
+    let (interactions, neighbors) = build_shared(&mut conn, started).await?;
+    let people = build_people(&mut conn).await?;
+    let took_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+    sqlx::query!("update recommender_model set took_ms = $1", took_ms)
+        .execute(&mut conn)
+        .await?;
+    // Fresh statistics, or the planner takes the new lists for the old (a table that
+    // was empty reads as empty, and a request's index lookups become scans); and the
+    // old rows gone with their pages marked all-visible, so that a request reads the
+    // lists from their indexes alone. The lists are built by now: a vacuum that fails
+    // only leaves them slower to read.
+    if let Err(e) = vacuum(&mut conn).await {
+        tracing::warn!(error = %e, "could not vacuum the recommender's lists");
+    }
+    Ok(Some(ModelStats {
+        interactions,
+        neighbors,
+        people,
+        took_ms,
+    }))
+}
+
+/// Rewrites the lists every person shares, neighbours and popular, in one transaction
+/// (readers see the old ones until it commits): how many interactions it learnt from,
+/// and how many neighbours it kept.
+async fn build_shared(conn: &mut PgConnection, started: Instant) -> Result<(i64, i64), sqlx::Error> {
+    let mut tx = conn.begin().await?;
     sqlx::query!("set local work_mem = '256MB'").execute(&mut *tx).await?;
-    // A build reads every interaction: no request waits on it, so the requests' limit
-    // does not apply.
-    skillreel_db::lift_statement_timeout(&mut tx).await?;
     // (only the pass reads this table, under its lock: truncating leaves no dead rows
     // for the next pass to step over)
     sqlx::query!("truncate recommender_interaction")
@@ -180,27 +220,34 @@ pub async fn build(pool: &PgPool) -> Result<Option<ModelStats>, sqlx::Error> {
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    // Fresh statistics, or the planner takes the new lists for the old (a table that
-    // was empty reads as empty, and a request's index lookups become scans); and the
-    // old rows gone with their pages marked all-visible, so that a request reads the
-    // lists from their indexes alone. (VACUUM runs outside a transaction, by the simple
-    // protocol, and at a million rows longer than a request may.) The lists are built
-    // by now: a vacuum that fails only leaves them slower to read.
-    if let Err(e) = vacuum(pool).await {
-        tracing::warn!(error = %e, "could not vacuum the recommender's lists");
+    Ok((interactions, neighbors))
+}
+
+/// Rebuilds every person's own list of candidates from the new neighbours
+/// ([`super::store::build_lists`]), [`PEOPLE_AT_ONCE`] people a transaction, so that
+/// no request waits behind a transaction as long as the whole pass; and drops the lists
+/// of people with nothing left to learn from. How many people have a list.
+async fn build_people(conn: &mut PgConnection) -> Result<i64, sqlx::Error> {
+    let since = sqlx::query_scalar!(r#"select now() as "now!""#)
+        .fetch_one(&mut *conn)
+        .await?;
+    let people = sqlx::query_scalar!(r#"select distinct user_id as "id!" from recommender_interaction order by 1"#)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut built = 0;
+    for batch in people.chunks(PEOPLE_AT_ONCE) {
+        built += super::store::build_lists(&mut *conn, batch).await?;
     }
-    Ok(Some(ModelStats {
-        interactions,
-        neighbors,
-        took_ms,
-    }))
+    sqlx::query!("delete from for_you_list where built_at < $1", since)
+        .execute(&mut *conn)
+        .await?;
+    Ok(i64::try_from(built).unwrap_or(i64::MAX))
 }
 
 /// Vacuums and analyzes the lists (a statement without arguments goes by the simple
-/// protocol, which `VACUUM` needs).
-async fn vacuum(pool: &PgPool) -> Result<(), sqlx::Error> {
-    let mut conn = skillreel_db::unlimited_connection(pool).await?;
-    sqlx::Executor::execute(&mut conn, "vacuum (analyze) video_neighbor, video_popular").await?;
+/// protocol, which `VACUUM` needs; it runs outside a transaction).
+async fn vacuum(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::Executor::execute(conn, "vacuum (analyze) video_neighbor, video_popular, for_you_list").await?;
     Ok(())
 }
 

@@ -220,10 +220,31 @@ pub fn explain(chosen: Chosen) -> Ranked {
     }
 }
 
-/// The first `limit` videos for the person: by score, no more than [`PER_AUTHOR`] by one
-/// author while others are left, and up to `exploration` of the last places given to
-/// fresh videos not otherwise chosen ("New on Skillreel").
-pub fn choose(candidates: Vec<Candidate>, limit: usize, exploration: usize) -> Vec<Chosen> {
+/// `candidates` best first, as [`choose`] would score them among themselves: the
+/// order in which the request looks up their videos, a shortlist at a time.
+pub fn by_score(candidates: Vec<Candidate>) -> Vec<Candidate> {
+    scored(candidates).into_iter().map(|c| c.candidate).collect()
+}
+
+/// Whether [`choose`] can fill a page of `limit` from `candidates` without
+/// [`PER_AUTHOR`]'s deferred places: then candidates scoring lower cannot change it.
+pub fn fills(candidates: &[Candidate], limit: usize) -> bool {
+    let max = Maxima::of(candidates);
+    let mut per_author: HashMap<Uuid, usize> = HashMap::new();
+    let placed = candidates
+        .iter()
+        .filter(|c| Weighted::of(c, &max).total() > 0.0)
+        .filter(|c| {
+            let count = per_author.entry(c.author.id).or_default();
+            *count += 1;
+            *count <= PER_AUTHOR
+        })
+        .count();
+    placed >= limit
+}
+
+/// Each candidate with its weighted signals, best first (ties by id).
+fn scored(candidates: Vec<Candidate>) -> Vec<Chosen> {
     let max = Maxima::of(&candidates);
     let mut scored: Vec<Chosen> = candidates
         .into_iter()
@@ -238,9 +259,16 @@ pub fn choose(candidates: Vec<Candidate>, limit: usize, exploration: usize) -> V
             .total_cmp(&a.score())
             .then_with(|| a.candidate.video.id.cmp(&b.candidate.video.id))
     });
+    scored
+}
+
+/// The first `limit` videos for the person: by score, no more than [`PER_AUTHOR`] by one
+/// author while others are left, and up to `exploration` of the last places given to
+/// fresh videos not otherwise chosen ("New on Skillreel").
+pub fn choose(candidates: Vec<Candidate>, limit: usize, exploration: usize) -> Vec<Chosen> {
     let (mut chosen, mut deferred, mut fresh) = (Vec::new(), Vec::new(), Vec::new());
     let mut per_author: HashMap<Uuid, usize> = HashMap::new();
-    for c in scored {
+    for c in scored(candidates) {
         let is_fresh = c.candidate.fresh;
         if c.score() <= 0.0 {
             if is_fresh {
@@ -329,6 +357,43 @@ mod tests {
 
     fn titles(ranked: &[Ranked]) -> Vec<&str> {
         ranked.iter().map(|r| r.video.title.as_str()).collect()
+    }
+
+    #[test]
+    fn by_score_orders_as_choose_does() {
+        let mut team = candidate("Team pick", "ana");
+        team.team = 1.0;
+        let mut org = candidate("Org pick", "bob");
+        org.org = 1.0;
+        let mut peer = candidate("Peer pick", "cy");
+        peer.peers = vec![person("Dee")];
+        let nothing = candidate("Nothing", "dee");
+        let ordered = by_score(vec![org.clone(), nothing.clone(), team.clone(), peer.clone()]);
+        let titles: Vec<&str> = ordered.iter().map(|c| c.video.title.as_str()).collect();
+        assert_eq!(titles, ["Peer pick", "Team pick", "Org pick", "Nothing"]);
+        let chosen = rank(vec![org, nothing, team, peer], 4, 0);
+        assert_eq!(self::titles(&chosen), ["Peer pick", "Team pick", "Org pick"]);
+    }
+
+    #[test]
+    fn a_page_is_filled_only_by_enough_scoring_candidates_of_enough_authors() {
+        let scoring = |title: &str, author: &str| {
+            let mut c = candidate(title, author);
+            c.org = 1.0;
+            c
+        };
+        // three by one author fill two places, not three; another author's fills the third
+        let one_author = vec![scoring("A", "ana"), scoring("B", "ana"), scoring("C", "ana")];
+        assert!(fills(&one_author, 2));
+        assert!(!fills(&one_author, 3));
+        let mut two_authors = one_author.clone();
+        two_authors.push(scoring("D", "bob"));
+        assert!(fills(&two_authors, 3));
+        // a candidate with no signal is never placed
+        let mut unscored = one_author;
+        unscored.push(candidate("E", "cy"));
+        assert!(!fills(&unscored, 3));
+        assert!(!fills(&[], 1));
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! The candidates of one person's "for you", with every signal, in one statement over
 //! the lists the model pass keeps ([`super::model`]): the neighbours of their latest
-//! likes and completions, colleagues' recommendations to them, the latest videos of the
-//! people they follow, what is popular in their team, in their top skills and in the
-//! organisation, and what is new. What they liked, completed or dismissed, and their
-//! own videos, never come back.
+//! likes and completions (their own list, as the pass built it, with the neighbours of
+//! what they did since: the SQL function `for_you_cf`), colleagues' recommendations to
+//! them, the latest videos of the people they follow, what is popular in their team,
+//! in their top skills and in the organisation, and what is new. What they liked,
+//! completed or dismissed, and their own videos, never come back.
 
 use std::collections::HashMap;
 
@@ -21,13 +22,9 @@ const NEIGHBOURS: i64 = 50;
 const FROM_CF: i64 = 100;
 const FROM_ORG: i64 = 50;
 
+/// A candidate's signals: what ranking needs, not yet what the access policy does.
 pub struct CandidateRow {
     pub id: Uuid,
-    pub title: String,
-    pub owner_id: Uuid,
-    pub visibility: String,
-    pub community_id: Option<Uuid>,
-    pub membership: Option<String>,
     pub cf: Option<f64>,
     pub because_id: Option<Uuid>,
     pub because_completed: Option<bool>,
@@ -41,62 +38,32 @@ pub struct CandidateRow {
     pub fresh: bool,
 }
 
-/// The candidates for `user` (their team's favourites among them, when they have one).
+/// The candidates for `user` (their team's favourites among them, when they have one),
+/// by id and signals: their videos are looked up ([`cards`]) only for those that rank
+/// high enough to be shown, not for the hundreds gathered.
 pub async fn candidates(conn: &mut PgConnection, user: Uuid) -> Result<Vec<CandidateRow>, sqlx::Error> {
     sqlx::query_as!(
         CandidateRow,
         r#"
-        with history as (
-            select video_id, max(at) as at, bool_or(completed) as completed,
-                   -- the weight of a history item: 0.85 per more recent one (float8,
-                   -- not numeric, whose power is slow)
-                   power(0.85::float8, (row_number() over (order by max(at) desc, video_id) - 1)::float8) as decay,
-                   row_number() over (order by max(at) desc, video_id) as place
-              from (
-                  (select video_id, created_at as at, false as completed
-                     from video_like where user_id = $1 order by created_at desc limit $2)
-                  union all
-                  (select video_id, completed_at, true
-                     from video_progress where user_id = $1 and completed_at is not null
-                    order by completed_at desc limit $2)
-              ) h
-             group by video_id
-             order by max(at) desc
-             limit $2
+        with cf as (
+            -- the person's list as the model pass left it, with the neighbours of what
+            -- they did since
+            select video_id, score, because, because_completed from for_you_cf($1, false, $2, $3, $4)
         ), excluded as (
             select video_id from video_like where user_id = $1
             union select video_id from video_progress where user_id = $1 and completed_at is not null
             union select video_id from for_you_dismissal where user_id = $1
             union select video_id from peer_recommendation
                    where recipient_id = $1 and state = 'dismissed' and video_id is not null
-        ), nearest as (
-            -- each history item's nearest neighbours, by index whatever the statistics
-            -- say: a neighbour's total, and the place in the history of the item that
-            -- gave most to it (the largest [contribution, place] pair: one aggregate,
-            -- no sort per neighbour)
-            select n.neighbor_id as video_id, sum(n.score * h.decay) as score,
-                   (max(array[n.score * h.decay, h.place::float8]))[2]::int8 as place
-              from history h
-              cross join lateral (
-                  select neighbor_id, score from video_neighbor where video_id = h.video_id
-                   order by score desc limit $3
-              ) n
-             -- what the person already liked or left out goes before the limit, or
-             -- their own next likes (the nearest "liked after") would take its places
-             where n.neighbor_id not in (select video_id from excluded where video_id is not null)
-             group by n.neighbor_id
-             order by 2 desc
-             limit $4
-        ), cf as (
-            select n.video_id, n.score, h.video_id as because, h.completed as because_completed
-              from nearest n join history h on h.place = n.place
         ), skills as (
-            select tag from history h join video v on v.id = h.video_id, unnest(v.tags) as tag
-             group by tag order by count(*) desc, tag limit 3
+            -- their top skills as the pass found them; worked out now for someone it
+            -- has not seen (`coalesce` asks the function only then)
+            select unnest(coalesce((select skills from for_you_list where user_id = $1), for_you_skills($1, $2))) as tag
         ), skill as (
-            select p.video_id, max(p.score)::float8 as score, (array_agg(p.key order by p.score desc))[1] as skill
+            -- each video once, with its most popular skill (one sort, not one per video)
+            select distinct on (p.video_id) p.video_id, p.score::float8 as score, p.key as skill
               from video_popular p join skills s on p.kind = 'skill' and p.key = s.tag
-             group by p.video_id
+             order by p.video_id, p.score desc
         ), team as (
             select video_id, score::float8 as score from video_popular
              where kind = 'team' and key = (select team from app_user where id = $1)
@@ -146,8 +113,7 @@ pub async fn candidates(conn: &mut PgConnection, user: Uuid) -> Result<Vec<Candi
              where video_id not in (select video_id from excluded where video_id is not null)
              group by video_id
         )
-        select v.id, v.title, v.owner_id, v.visibility, v.community_id,
-               m.role as "membership?",
+        select c.video_id as "id!",
                c.cf as "cf?", c.because as "because_id?",
                c.because_completed as "because_completed?",
                peers.ids as "peer_ids?", peers.names as "peer_names?",
@@ -156,8 +122,6 @@ pub async fn candidates(conn: &mut PgConnection, user: Uuid) -> Result<Vec<Candi
                c.org as "org_score?",
                c.fresh as "fresh!"
           from candidate c
-          join video v on v.id = c.video_id and v.status = 'published' and v.owner_id <> $1
-          left join community_member m on m.community_id = v.community_id and m.user_id = $1
           left join peers on peers.video_id = c.video_id
         "#,
         user,
@@ -170,8 +134,36 @@ pub async fn candidates(conn: &mut PgConnection, user: Uuid) -> Result<Vec<Candi
     .await
 }
 
+/// A candidate's video as the access policy judges it, with its title.
+pub struct CardRow {
+    pub id: Uuid,
+    pub title: String,
+    pub owner_id: Uuid,
+    pub visibility: String,
+    pub community_id: Option<Uuid>,
+    pub membership: Option<String>,
+}
+
+/// The videos of `videos` still published and not `user`'s own, with `user`'s role in
+/// their community. For a shortlist of candidates, not for every one gathered.
+pub async fn cards(conn: &mut PgConnection, user: Uuid, videos: &[Uuid]) -> Result<Vec<CardRow>, sqlx::Error> {
+    sqlx::query_as!(
+        CardRow,
+        r#"
+        select v.id, v.title, v.owner_id, v.visibility, v.community_id, m.role as "membership?"
+          from video v
+          left join community_member m on m.community_id = v.community_id and m.user_id = $1
+         where v.id = any($2) and v.status = 'published' and v.owner_id <> $1
+        "#,
+        user,
+        videos,
+    )
+    .fetch_all(conn)
+    .await
+}
+
 /// The names a page's reasons quote, by id: its authors' and the titles of the history
-/// videos its items are near. Loaded for the chosen page only, not for every candidate.
+/// videos its items are near. Loaded for the chosen page only.
 pub async fn names(
     conn: &mut PgConnection,
     people: &[Uuid],
@@ -189,4 +181,35 @@ pub async fn names(
     .fetch_all(conn)
     .await?;
     Ok(rows.into_iter().map(|r| (r.id, r.name)).collect())
+}
+
+/// Rebuilds the lists of `people` from their whole history (the model pass, with the
+/// request's own function and limits, so that a list and a request agree): how many of
+/// them have one (someone whose history has no neighbours gets none).
+pub async fn build_lists(conn: &mut PgConnection, people: &[Uuid]) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query!(
+        r#"
+        insert into for_you_list (user_id, built_at, skills, video_ids, scores, strongest, because_ids, because_completed)
+        select p.id, now(), for_you_skills(p.id, $2),
+               array_agg(c.video_id order by c.score desc, c.video_id),
+               array_agg(c.score::float4 order by c.score desc, c.video_id),
+               array_agg(c.strongest::float4 order by c.score desc, c.video_id),
+               array_agg(c.because order by c.score desc, c.video_id),
+               array_agg(c.because_completed order by c.score desc, c.video_id)
+          from unnest($1::uuid[]) as p(id)
+          cross join lateral for_you_cf(p.id, true, $2, $3, $4) c
+         group by p.id
+        on conflict (user_id) do update
+            set built_at = excluded.built_at, skills = excluded.skills, video_ids = excluded.video_ids, scores = excluded.scores,
+                strongest = excluded.strongest, because_ids = excluded.because_ids,
+                because_completed = excluded.because_completed
+        "#,
+        people,
+        HISTORY,
+        NEIGHBOURS,
+        FROM_CF,
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
 }
