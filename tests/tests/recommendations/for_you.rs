@@ -409,6 +409,55 @@ async fn followed_people_and_new_videos_come_up_but_nothing_out_of_reach(_: PgPo
 }
 
 #[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn videos_out_of_reach_ranking_first_do_not_crowd_out_the_page(_: PgPoolOptions, db: PgConnectOptions) {
+    let o = org(&db, |s| s.recommendations.exploration_slots = 0).await;
+    let guild = o.community("alice", "Guild", "none").await;
+    let mut within_reach = Vec::new();
+    for i in 0..3 {
+        within_reach.push(o.video("omar", &format!("Open {i}"), 30).await);
+    }
+    let mut secrets = Vec::new();
+    for i in 0..45 {
+        secrets.push(
+            o.video_in(
+                "maria",
+                &format!("Guild secret {i}"),
+                30,
+                "published",
+                "community",
+                Some(guild),
+            )
+            .await,
+        );
+    }
+    // Nothing new (no exploration), the guild's videos liked three times as much: more
+    // than a shortlist of them rank before any ivan may see.
+    sqlx::query("update video set published_at = now() - interval '60 days'")
+        .execute(&o.pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    for who in ["alice", "tom", "bea"] {
+        sqlx::query("insert into video_like (user_id, video_id) select $1, unnest($2::uuid[])")
+            .bind(o.id(who))
+            .bind(&secrets)
+            .execute(&o.pool)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    sqlx::query("insert into video_like (user_id, video_id) select $1, unnest($2::uuid[])")
+        .bind(o.id("maria"))
+        .bind(&within_reach)
+        .execute(&o.pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    rebuild(&o).await;
+
+    let items = for_you(&o, &o.ivan).await;
+    let shown: HashSet<Uuid> = ids(&items).into_iter().collect();
+    assert_eq!(shown, within_reach.iter().copied().collect(), "{items:?}");
+}
+
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
 async fn bad_feed_requests_are_refused(_: PgPoolOptions, db: PgConnectOptions) {
     let o = org(&db, |_| {}).await;
     let video = o.video("maria", "Lesson", 30).await;

@@ -94,45 +94,14 @@ fn carded(mut c: Candidate, card: store::CardRow) -> Candidate {
     c
 }
 
-/// The caller's "for you", `limit` items. The candidates are ranked by their signals
-/// first; their videos are looked up a shortlist at a time, best first (fresh videos,
-/// for the exploration places, in the first), until those the person may see fill the
-/// page, and the page is chosen among them.
+/// The caller's "for you", `limit` items: the page chosen among the candidates they
+/// may see ([`within_reach`]), its names loaded, its reasons put in words.
 pub async fn page(ctx: &RecommendationsContext, user: &AuthUser, limit: i64) -> Result<Page<Recommendation>, ApiError> {
     let mut conn = ctx.pool.acquire().await?;
     let rows = store::candidates(&mut conn, user.id.as_uuid()).await?;
     let limit = usize::try_from(limit).unwrap_or(20);
-    let (fresh, mut rest): (Vec<Candidate>, Vec<Candidate>) = rank::by_score(rows.into_iter().map(candidate).collect())
-        .into_iter()
-        .partition(|c| c.fresh);
-    let mut shortlist = fresh;
-    let viewer = user.viewer();
-    let mut visible = Vec::new();
-    loop {
-        let more = rest.len().min(SHORTLIST.saturating_sub(shortlist.len()).max(limit));
-        shortlist.extend(rest.drain(..more));
-        if shortlist.is_empty() {
-            break;
-        }
-        let videos: Vec<Uuid> = shortlist.iter().map(|c| c.video.id).collect();
-        let cards = store::cards(&mut conn, user.id.as_uuid(), &videos).await?;
-        let mut cards: HashMap<Uuid, store::CardRow> = cards
-            .into_iter()
-            .filter(|card| {
-                facts(card)
-                    .is_some_and(|(facts, membership)| viewer.may_list(VideoStatus::Published, &facts, membership))
-            })
-            .map(|card| (card.id, card))
-            .collect();
-        visible.extend(
-            shortlist
-                .drain(..)
-                .filter_map(|c| cards.remove(&c.video.id).map(|card| carded(c, card))),
-        );
-        if rest.is_empty() || rank::fills(&visible, limit) {
-            break;
-        }
-    }
+    let candidates = rows.into_iter().map(candidate).collect();
+    let visible = within_reach(&mut conn, user, candidates, limit).await?;
     let mut chosen = rank::choose(visible, limit, ctx.settings.exploration_slots);
     name(&mut conn, &mut chosen).await?;
     let items = chosen
@@ -157,6 +126,48 @@ pub async fn page(ctx: &RecommendationsContext, user: &AuthUser, limit: i64) -> 
         items,
         next_cursor: None,
     })
+}
+
+/// The candidates `user` may see, with their videos' titles and authors: ranked by
+/// their signals first, their videos looked up a shortlist at a time, best first (the
+/// fresh ones, for the exploration places, in the first), until those within reach
+/// fill a page of `limit` or none are left.
+async fn within_reach(
+    conn: &mut sqlx::PgConnection,
+    user: &AuthUser,
+    candidates: Vec<Candidate>,
+    limit: usize,
+) -> Result<Vec<Candidate>, ApiError> {
+    let (mut shortlist, mut rest): (Vec<Candidate>, Vec<Candidate>) =
+        rank::by_score(candidates).into_iter().partition(|c| c.fresh);
+    let viewer = user.viewer();
+    let mut visible = Vec::new();
+    loop {
+        let more = rest.len().min(SHORTLIST.saturating_sub(shortlist.len()).max(limit));
+        shortlist.extend(rest.drain(..more));
+        if shortlist.is_empty() {
+            break;
+        }
+        let videos: Vec<Uuid> = shortlist.iter().map(|c| c.video.id).collect();
+        let cards = store::cards(conn, user.id.as_uuid(), &videos).await?;
+        let mut cards: HashMap<Uuid, store::CardRow> = cards
+            .into_iter()
+            .filter(|card| {
+                facts(card)
+                    .is_some_and(|(facts, membership)| viewer.may_list(VideoStatus::Published, &facts, membership))
+            })
+            .map(|card| (card.id, card))
+            .collect();
+        visible.extend(
+            shortlist
+                .drain(..)
+                .filter_map(|c| cards.remove(&c.video.id).map(|card| carded(c, card))),
+        );
+        if rest.is_empty() || rank::fills(&visible, limit) {
+            break;
+        }
+    }
+    Ok(visible)
 }
 
 /// Fills in the names the chosen page's reasons quote: its authors', and the titles of
