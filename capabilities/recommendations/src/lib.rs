@@ -12,7 +12,8 @@
 //!   which every item says why: collaborative filtering over likes, completions and
 //!   colleagues' recommendations, the people one follows, one's team, skills and
 //!   organisation, and room to explore what is new. A background pass precomputes the
-//!   lists ([`for_you::model`]); a request reads them in one statement and re-ranks.
+//!   lists ([`for_you::model`]); a request reads the person's candidates in one
+//!   statement, re-ranks them, and looks up the videos of the best few dozen.
 //! - **Follows** ([`follows`]): a person follows another to see what they publish (and
 //!   their new videos come up "for you").
 //! - **People who share a passion** ([`people`]): colleagues ranked by what they

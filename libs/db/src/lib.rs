@@ -43,13 +43,6 @@ pub fn pool_options(settings: &DatabaseSettings) -> PgPoolOptions {
         .acquire_timeout(Duration::from_millis(settings.acquire_timeout_ms.max(1)))
 }
 
-/// Lifts the statement time limit for the rest of `tx`: background work (a model
-/// build, a migration) that no request waits on may take as long as it needs.
-pub async fn lift_statement_timeout(tx: &mut PgConnection) -> Result<(), sqlx::Error> {
-    sqlx::query!("set local statement_timeout = 0").execute(tx).await?;
-    Ok(())
-}
-
 /// Runs pending migrations, retrying while the server is starting. They run on a
 /// connection of their own without the requests' statement time limit: building an
 /// index over a large table may take minutes.
@@ -75,10 +68,9 @@ async fn migrate_once(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> 
 }
 
 /// A connection without the requests' statement time limit, for background work no
-/// request waits on (migrations; `VACUUM`, which cannot run in a transaction, so not
-/// under [`lift_statement_timeout`]). Taken
-/// out of the pool, not returned to it: no request may get a connection without its
-/// limit. It closes when dropped.
+/// request waits on (migrations, the recommender's pass, `VACUUM`). Taken out of the
+/// pool, not returned to it: no request may get a connection without its limit. It
+/// closes when dropped.
 pub async fn unlimited_connection(pool: &PgPool) -> Result<PgConnection, sqlx::Error> {
     let mut conn = pool.acquire().await?.detach();
     sqlx::query!("set statement_timeout = 0").execute(&mut conn).await?;

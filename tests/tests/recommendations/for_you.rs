@@ -307,6 +307,73 @@ async fn a_request_reads_the_persons_list_and_adds_what_they_did_since(_: PgPool
 }
 
 #[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn a_list_counts_each_history_video_once_and_is_forgotten_with_an_unlike(_: PgPoolOptions, db: PgConnectOptions) {
+    let o = org(&db, |s| s.recommendations.exploration_slots = 0).await;
+    let [git, rebase, squash] = [
+        o.video("maria", "Git", 30).await,
+        o.video("maria", "Rebase", 30).await,
+        o.video("maria", "Squash", 30).await,
+    ];
+    for who in [&o.alice, &o.tom] {
+        for video in [git, rebase, squash] {
+            like(&o, who, video).await;
+        }
+    }
+    like(&o, &o.ivan, git).await;
+    rebuild(&o).await;
+    let stored: (Vec<Uuid>, Vec<f32>, Vec<Uuid>) =
+        sqlx::query_as("select video_ids, scores, history_ids from for_you_list where user_id = $1")
+            .bind(o.id("ivan"))
+            .fetch_one(&o.pool)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(stored.2, [git], "the history the list was built from");
+
+    // Completing a video liked before the pass (by the app's clock, weeks ahead of the
+    // database's here) adds nothing new: the list's scores stand, not counted twice.
+    o.watch(&o.ivan, git, 0.0, 30.0).await;
+    let since = cf(&o, "ivan", false).await;
+    assert_eq!(since.len(), stored.0.len(), "{since:?} against {stored:?}");
+    for (video, score, because) in &since {
+        let at = stored.0.iter().position(|v| v == video);
+        let listed = at.and_then(|at| stored.1.get(at)).map(|s| f64::from(*s));
+        assert!(
+            listed.is_some_and(|listed| (listed - score).abs() < 1e-5),
+            "{since:?} against {stored:?}"
+        );
+        assert_eq!(*because, git);
+    }
+
+    // Withdrawing the like drops the list: no reason says ivan likes Git any more; that
+    // he completed it still holds.
+    o.ok(
+        Method::DELETE,
+        &format!("/api/v1/videos/{git}/like"),
+        &o.ivan,
+        None,
+        StatusCode::OK,
+    )
+    .await;
+    let lists: i64 = sqlx::query_scalar("select count(*) from for_you_list where user_id = $1")
+        .bind(o.id("ivan"))
+        .fetch_one(&o.pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(lists, 0);
+    let items = for_you(&o, &o.ivan).await;
+    let rebase_item = items
+        .iter()
+        .find(|i| i["item"]["id"] == rebase.to_string())
+        .unwrap_or_else(|| panic!("{items:?}"));
+    assert!(reason(rebase_item, "because_you_liked").is_none(), "{rebase_item}");
+    assert_eq!(
+        reason(rebase_item, "because_you_completed").map(|r| r["text"].clone()),
+        Some(json!("Because you completed “Git”")),
+        "{rebase_item}"
+    );
+}
+
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
 async fn someone_new_sees_their_teams_and_the_organisations_favourites(_: PgPoolOptions, db: PgConnectOptions) {
     let o = org(&db, |s| s.recommendations.exploration_slots = 0).await;
     let platform_pick = o.video("omar", "Platform favourite", 30).await;

@@ -33,10 +33,6 @@ mod store;
 
 use rank::{Because, Candidate};
 
-/// Candidates whose videos one statement looks up: a page's worth several times over,
-/// so that the access policy and one author's cap rarely need a second.
-const SHORTLIST: usize = 40;
-
 /// The card as the access policy sees it, for the listing rule.
 fn facts(card: &store::CardRow) -> Option<(VideoFacts, Membership)> {
     let facts = VideoFacts {
@@ -88,9 +84,9 @@ fn candidate(row: store::CandidateRow) -> Candidate {
 }
 
 /// The candidate with its card's title and author (named with the chosen page).
-fn carded(mut c: Candidate, card: store::CardRow) -> Candidate {
-    c.video.title = card.title;
-    c.author.id = card.owner_id;
+fn carded(mut c: rank::Chosen, card: store::CardRow) -> rank::Chosen {
+    c.candidate.video.title = card.title;
+    c.candidate.author.id = card.owner_id;
     c
 }
 
@@ -102,6 +98,7 @@ pub async fn page(ctx: &RecommendationsContext, user: &AuthUser, limit: i64) -> 
     let limit = usize::try_from(limit).unwrap_or(20);
     let candidates = rows.into_iter().map(candidate).collect();
     let visible = within_reach(&mut conn, user, candidates, limit).await?;
+    let visible = visible.into_iter().map(|c| c.candidate).collect();
     let mut chosen = rank::choose(visible, limit, ctx.settings.exploration_slots);
     name(&mut conn, &mut chosen).await?;
     let items = chosen
@@ -128,27 +125,23 @@ pub async fn page(ctx: &RecommendationsContext, user: &AuthUser, limit: i64) -> 
     })
 }
 
-/// The candidates `user` may see, with their videos' titles and authors: ranked by
-/// their signals first, their videos looked up a shortlist at a time, best first (the
-/// fresh ones, for the exploration places, in the first), until those within reach
-/// fill a page of `limit` or none are left.
+/// The candidates `user` may see, with their videos' titles and authors, looked up a
+/// shortlist at a time ([`rank::Shortlists`]) until the page is settled.
 async fn within_reach(
     conn: &mut sqlx::PgConnection,
     user: &AuthUser,
     candidates: Vec<Candidate>,
     limit: usize,
-) -> Result<Vec<Candidate>, ApiError> {
-    let (mut shortlist, mut rest): (Vec<Candidate>, Vec<Candidate>) =
-        rank::by_score(candidates).into_iter().partition(|c| c.fresh);
+) -> Result<Vec<rank::Chosen>, ApiError> {
+    let mut shortlists = rank::Shortlists::new(candidates);
     let viewer = user.viewer();
     let mut visible = Vec::new();
     loop {
-        let more = rest.len().min(SHORTLIST.saturating_sub(shortlist.len()).max(limit));
-        shortlist.extend(rest.drain(..more));
+        let shortlist = shortlists.next(&visible, limit);
         if shortlist.is_empty() {
             break;
         }
-        let videos: Vec<Uuid> = shortlist.iter().map(|c| c.video.id).collect();
+        let videos: Vec<Uuid> = shortlist.iter().map(|c| c.candidate.video.id).collect();
         let cards = store::cards(conn, user.id.as_uuid(), &videos).await?;
         let mut cards: HashMap<Uuid, store::CardRow> = cards
             .into_iter()
@@ -160,12 +153,9 @@ async fn within_reach(
             .collect();
         visible.extend(
             shortlist
-                .drain(..)
-                .filter_map(|c| cards.remove(&c.video.id).map(|card| carded(c, card))),
+                .into_iter()
+                .filter_map(|c| cards.remove(&c.candidate.video.id).map(|card| carded(c, card))),
         );
-        if rest.is_empty() || rank::fills(&visible, limit) {
-            break;
-        }
     }
     Ok(visible)
 }

@@ -61,10 +61,9 @@ pub struct ModelStats {
 /// The pass runs on a connection of its own, out of the pool: a build reads every
 /// interaction, no request waits on it, so the requests' statement limit does not
 /// apply; and the lock it holds for the whole pass (across the transaction that
-/// rewrites the shared lists and the batches that follow) goes with the connection
-/// should the pass fail half-way.
+/// rewrites the shared lists and the batches that follow) is that session's, let go
+/// of at the end, and gone with the connection should the pass fail half-way.
 pub async fn build(pool: &PgPool) -> Result<Option<ModelStats>, sqlx::Error> {
-    let started = Instant::now();
     let mut conn = skillreel_db::unlimited_connection(pool).await?;
     let mine = sqlx::query_scalar!(r#"select pg_try_advisory_lock(hashtext('recommender_model')) as "mine!""#)
         .fetch_one(&mut conn)
@@ -72,26 +71,39 @@ pub async fn build(pool: &PgPool) -> Result<Option<ModelStats>, sqlx::Error> {
     if !mine {
         return Ok(None);
     }
-    let (interactions, neighbors) = build_shared(&mut conn, started).await?;
-    let people = build_people(&mut conn).await?;
+    let built = build_locked(&mut conn).await;
+    if built.is_ok() {
+        sqlx::query_scalar!(r#"select pg_advisory_unlock(hashtext('recommender_model')) as "unlocked!""#)
+            .fetch_one(&mut conn)
+            .await?;
+        sqlx::Connection::close(conn).await?;
+    }
+    built.map(Some)
+}
+
+async fn build_locked(conn: &mut PgConnection) -> Result<ModelStats, sqlx::Error> {
+    let started = Instant::now();
+    let (interactions, neighbors) = build_shared(&mut *conn, started).await?;
+    let people = build_people(&mut *conn).await?;
     let took_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-    sqlx::query!("update recommender_model set took_ms = $1", took_ms)
-        .execute(&mut conn)
+    // built only now: a pass that failed before this is tried again at the next turn
+    sqlx::query!("update recommender_model set took_ms = $1, built_at = now()", took_ms)
+        .execute(&mut *conn)
         .await?;
     // Fresh statistics, or the planner takes the new lists for the old (a table that
     // was empty reads as empty, and a request's index lookups become scans); and the
     // old rows gone with their pages marked all-visible, so that a request reads the
     // lists from their indexes alone. The lists are built by now: a vacuum that fails
     // only leaves them slower to read.
-    if let Err(e) = vacuum(&mut conn).await {
+    if let Err(e) = vacuum(&mut *conn).await {
         tracing::warn!(error = %e, "could not vacuum the recommender's lists");
     }
-    Ok(Some(ModelStats {
+    Ok(ModelStats {
         interactions,
         neighbors,
         people,
         took_ms,
-    }))
+    })
 }
 
 /// Rewrites the lists every person shares, neighbours and popular, in one transaction
@@ -209,8 +221,9 @@ async fn build_shared(conn: &mut PgConnection, started: Instant) -> Result<(i64,
     let neighbors = i64::try_from(neighbors).unwrap_or(i64::MAX);
     sqlx::query!(
         r#"
-        insert into recommender_model (id, built_at, interactions, neighbors, took_ms) values (1, now(), $1, $2, $3)
-        on conflict (id) do update set built_at = excluded.built_at, interactions = excluded.interactions,
+        insert into recommender_model (id, built_at, interactions, neighbors, took_ms)
+        values (1, '-infinity', $1, $2, $3)
+        on conflict (id) do update set interactions = excluded.interactions,
                                        neighbors = excluded.neighbors, took_ms = excluded.took_ms
         "#,
         interactions,
@@ -263,7 +276,7 @@ pub fn spawn(pool: PgPool, interval: Duration, stop: CancellationToken) -> tokio
             }
             match build(&pool).await {
                 Ok(Some(stats)) => tracing::info!(?stats, "built the recommender's lists"),
-                Ok(None) => {}
+                Ok(None) => tracing::info!("another replica is building the recommender's lists"),
                 Err(e) => tracing::warn!(error = %e, "could not build the recommender's lists"),
             }
             interval
@@ -271,10 +284,12 @@ pub fn spawn(pool: PgPool, interval: Duration, stop: CancellationToken) -> tokio
     })
 }
 
-/// How long ago the lists were last built; `None` if never.
+/// How long ago the lists were last built; `None` if never (or a pass failed after
+/// rewriting the shared lists: `-infinity`).
 async fn age(pool: &PgPool) -> Result<Option<Duration>, sqlx::Error> {
     let seconds = sqlx::query_scalar!(
-        r#"select extract(epoch from now() - built_at)::float8 as "seconds!" from recommender_model"#
+        r#"select extract(epoch from now() - built_at)::float8 as "seconds!" from recommender_model
+            where built_at > '-infinity'"#
     )
     .fetch_optional(pool)
     .await?;

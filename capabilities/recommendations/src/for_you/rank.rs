@@ -3,9 +3,11 @@
 //! in words. Pure: the candidates come from one statement ([`super::store`]).
 //!
 //! Choosing ([`choose`]) needs only ids and signals; explaining ([`explain`]) needs the
-//! names the reasons quote, which the request loads for the chosen page alone.
+//! names the reasons quote, which the request loads for the chosen page alone. Which
+//! candidates' videos the request looks up, and when it can stop, is [`Shortlists`].
 
-use std::collections::HashMap;
+use std::cmp::Ordering;
+use std::collections::{HashMap, VecDeque};
 
 use uuid::Uuid;
 
@@ -220,22 +222,58 @@ pub fn explain(chosen: Chosen) -> Ranked {
     }
 }
 
-/// `candidates` best first, as [`choose`] would score them among themselves: the
-/// order in which the request looks up their videos, a shortlist at a time.
-pub fn by_score(candidates: Vec<Candidate>) -> Vec<Candidate> {
-    scored(candidates).into_iter().map(|c| c.candidate).collect()
+/// Candidates whose videos one statement looks up: a page's worth several times over,
+/// so that the access policy and one author's cap rarely need a second.
+pub const SHORTLIST: usize = 40;
+
+/// The order in which a request looks up the candidates' videos, a shortlist at a
+/// time, best first by their signals normalised among every candidate gathered (the
+/// fresh ones, for the exploration places, all in the first), and when it may stop:
+/// once the candidates within reach ranked ahead of the next one fill the page, every
+/// candidate [`choose`] would place, so ranked, has been looked up. The page is then
+/// chosen among those the person may see, normalised among them (what they cannot
+/// see weighs nothing).
+#[derive(Debug)]
+pub struct Shortlists {
+    fresh: Vec<Chosen>,
+    rest: VecDeque<Chosen>,
+    started: bool,
 }
 
-/// Whether [`choose`] can fill a page of `limit` from `candidates` without
-/// [`PER_AUTHOR`]'s deferred places: then candidates scoring lower cannot change it.
-pub fn fills(candidates: &[Candidate], limit: usize) -> bool {
-    let max = Maxima::of(candidates);
+impl Shortlists {
+    pub fn new(candidates: Vec<Candidate>) -> Self {
+        let (fresh, rest): (Vec<Chosen>, Vec<Chosen>) = scored(candidates).into_iter().partition(|c| c.candidate.fresh);
+        Shortlists {
+            fresh,
+            rest: rest.into(),
+            started: false,
+        }
+    }
+
+    /// The next candidates to look up, given those `visible` so far; none when the page
+    /// of `limit` is settled or every candidate has been looked up.
+    pub fn next(&mut self, visible: &[Chosen], limit: usize) -> Vec<Chosen> {
+        if self.started && fills(visible, self.rest.front(), limit) {
+            return Vec::new();
+        }
+        self.started = true;
+        let mut batch = std::mem::take(&mut self.fresh);
+        let more = self.rest.len().min(SHORTLIST.saturating_sub(batch.len()).max(limit));
+        batch.extend(self.rest.drain(..more));
+        batch
+    }
+}
+
+/// Whether [`choose`] over `visible` fills its page of `limit` from the candidates
+/// ranked ahead of `next` (the best one not looked up yet), without [`PER_AUTHOR`]'s
+/// deferred places: then neither `next` nor any after it can change the page.
+fn fills(visible: &[Chosen], next: Option<&Chosen>, limit: usize) -> bool {
     let mut per_author: HashMap<Uuid, usize> = HashMap::new();
-    let placed = candidates
+    let placed = visible
         .iter()
-        .filter(|c| Weighted::of(c, &max).total() > 0.0)
+        .filter(|c| c.score() > 0.0 && next.is_none_or(|n| ahead(c, n) == Ordering::Less))
         .filter(|c| {
-            let count = per_author.entry(c.author.id).or_default();
+            let count = per_author.entry(c.candidate.author.id).or_default();
             *count += 1;
             *count <= PER_AUTHOR
         })
@@ -243,7 +281,14 @@ pub fn fills(candidates: &[Candidate], limit: usize) -> bool {
     placed >= limit
 }
 
-/// Each candidate with its weighted signals, best first (ties by id).
+/// Best first, ties by id.
+fn ahead(a: &Chosen, b: &Chosen) -> Ordering {
+    b.score()
+        .total_cmp(&a.score())
+        .then_with(|| a.candidate.video.id.cmp(&b.candidate.video.id))
+}
+
+/// Each candidate with its weighted signals, normalised among them, best first.
 fn scored(candidates: Vec<Candidate>) -> Vec<Chosen> {
     let max = Maxima::of(&candidates);
     let mut scored: Vec<Chosen> = candidates
@@ -254,11 +299,7 @@ fn scored(candidates: Vec<Candidate>) -> Vec<Chosen> {
             explore: false,
         })
         .collect();
-    scored.sort_by(|a, b| {
-        b.score()
-            .total_cmp(&a.score())
-            .then_with(|| a.candidate.video.id.cmp(&b.candidate.video.id))
-    });
+    scored.sort_by(ahead);
     scored
 }
 
@@ -266,9 +307,14 @@ fn scored(candidates: Vec<Candidate>) -> Vec<Chosen> {
 /// author while others are left, and up to `exploration` of the last places given to
 /// fresh videos not otherwise chosen ("New on Skillreel").
 pub fn choose(candidates: Vec<Candidate>, limit: usize, exploration: usize) -> Vec<Chosen> {
+    place(scored(candidates), limit, exploration)
+}
+
+/// [`choose`] on candidates already scored, best first.
+fn place(scored: Vec<Chosen>, limit: usize, exploration: usize) -> Vec<Chosen> {
     let (mut chosen, mut deferred, mut fresh) = (Vec::new(), Vec::new(), Vec::new());
     let mut per_author: HashMap<Uuid, usize> = HashMap::new();
-    for c in scored(candidates) {
+    for c in scored {
         let is_fresh = c.candidate.fresh;
         if c.score() <= 0.0 {
             if is_fresh {
@@ -307,6 +353,8 @@ pub fn choose(candidates: Vec<Candidate>, limit: usize, exploration: usize) -> V
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
+
     use super::*;
 
     /// [`choose`], then [`explain`] each: the request's path, with the names at hand.
@@ -359,41 +407,125 @@ mod tests {
         ranked.iter().map(|r| r.video.title.as_str()).collect()
     }
 
-    #[test]
-    fn by_score_orders_as_choose_does() {
-        let mut team = candidate("Team pick", "ana");
-        team.team = 1.0;
-        let mut org = candidate("Org pick", "bob");
-        org.org = 1.0;
-        let mut peer = candidate("Peer pick", "cy");
-        peer.peers = vec![person("Dee")];
-        let nothing = candidate("Nothing", "dee");
-        let ordered = by_score(vec![org.clone(), nothing.clone(), team.clone(), peer.clone()]);
-        let titles: Vec<&str> = ordered.iter().map(|c| c.video.title.as_str()).collect();
-        assert_eq!(titles, ["Peer pick", "Team pick", "Org pick", "Nothing"]);
-        let chosen = rank(vec![org, nothing, team, peer], 4, 0);
-        assert_eq!(self::titles(&chosen), ["Peer pick", "Team pick", "Org pick"]);
+    fn scoring(title: &str, author: &str, org: f64) -> Candidate {
+        let mut c = candidate(title, author);
+        c.org = org;
+        c
     }
 
     #[test]
     fn a_page_is_filled_only_by_enough_scoring_candidates_of_enough_authors() {
-        let scoring = |title: &str, author: &str| {
-            let mut c = candidate(title, author);
-            c.org = 1.0;
-            c
-        };
         // three by one author fill two places, not three; another author's fills the third
-        let one_author = vec![scoring("A", "ana"), scoring("B", "ana"), scoring("C", "ana")];
-        assert!(fills(&one_author, 2));
-        assert!(!fills(&one_author, 3));
+        let one_author = vec![
+            scoring("A", "ana", 1.0),
+            scoring("B", "ana", 1.0),
+            scoring("C", "ana", 1.0),
+        ];
+        assert!(fills(&scored(one_author.clone()), None, 2));
+        assert!(!fills(&scored(one_author.clone()), None, 3));
         let mut two_authors = one_author.clone();
-        two_authors.push(scoring("D", "bob"));
-        assert!(fills(&two_authors, 3));
+        two_authors.push(scoring("D", "bob", 1.0));
+        assert!(fills(&scored(two_authors), None, 3));
         // a candidate with no signal is never placed
         let mut unscored = one_author;
         unscored.push(candidate("E", "cy"));
-        assert!(!fills(&unscored, 3));
-        assert!(!fills(&[], 1));
+        assert!(!fills(&scored(unscored), None, 3));
+        assert!(!fills(&[], None, 1));
+    }
+
+    /// The shortlists' lookups, with `seen` standing for the access policy.
+    fn looked_up(candidates: Vec<Candidate>, seen: &HashSet<Uuid>, limit: usize) -> (Vec<Chosen>, usize) {
+        let mut shortlists = Shortlists::new(candidates);
+        let (mut visible, mut lookups) = (Vec::new(), 0);
+        loop {
+            let batch = shortlists.next(&visible, limit);
+            if batch.is_empty() {
+                return (visible, lookups);
+            }
+            lookups += 1;
+            visible.extend(batch.into_iter().filter(|c| seen.contains(&c.candidate.video.id)));
+        }
+    }
+
+    #[test]
+    fn the_lookups_stop_once_the_page_is_settled() {
+        let candidates: Vec<Candidate> = (0..100)
+            .map(|i| scoring(&format!("V{i}"), &format!("author {}", i % 50), f64::from(100 - i)))
+            .collect();
+        let seen: HashSet<Uuid> = candidates.iter().map(|c| c.video.id).collect();
+        let (visible, lookups) = looked_up(candidates, &seen, 10);
+        assert_eq!((visible.len(), lookups), (SHORTLIST, 1));
+    }
+
+    #[test]
+    fn weak_fresh_videos_do_not_settle_the_page_before_stronger_ones_are_looked_up() {
+        // 20 fresh videos with a little organisation popularity, looked up first with the
+        // 20 best, of which 3 are within reach; the next 60 all are, and score higher
+        let mut candidates = Vec::new();
+        let mut seen = HashSet::new();
+        for i in 0..20 {
+            let mut c = scoring(&format!("Fresh {i}"), &format!("fresh {i}"), 1.0);
+            c.fresh = true;
+            seen.insert(c.video.id);
+            candidates.push(c);
+        }
+        for i in 0..80 {
+            let c = scoring(&format!("Ranked {i}"), &format!("ranked {i}"), f64::from(200 - i));
+            if i % 8 == 0 || i >= 20 {
+                seen.insert(c.video.id);
+            }
+            candidates.push(c);
+        }
+        let every = candidates
+            .iter()
+            .filter(|c| seen.contains(&c.video.id))
+            .cloned()
+            .collect();
+        let (visible, lookups) = looked_up(candidates, &seen, 20);
+        assert!(lookups > 1);
+        let page = choose(visible.into_iter().map(|c| c.candidate).collect(), 20, 0);
+        assert!(page.iter().all(|c| !c.candidate.fresh), "{page:?}");
+        assert_eq!(page, choose(every, 20, 0));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1000))]
+        #[test]
+        fn the_shortlists_look_up_every_visible_candidate_the_ranking_would_place(
+            rows in proptest::collection::vec(
+                (0u8..6, 0u8..4, 0u8..4, 0u8..4, 0u8..4, proptest::bool::weighted(0.2), 0usize..3, proptest::bool::weighted(0.4)),
+                0..150,
+            ),
+            limit in 1usize..25,
+            exploration in 0usize..3,
+        ) {
+            let mut candidates = Vec::new();
+            let mut seen = HashSet::new();
+            for (i, (author, cf, team, skill, org, fresh, peers, visible)) in rows.into_iter().enumerate() {
+                let mut c = candidate(&format!("V{i}"), &format!("author {author}"));
+                c.video.id = Uuid::from_u128(i as u128 + 1);
+                c.cf = f64::from(cf);
+                c.because = (cf > 0).then(|| Because { video: video("Seen"), completed: false });
+                c.team = f64::from(team);
+                c.skill = (skill > 0).then(|| ("rust".to_owned(), f64::from(skill)));
+                c.org = f64::from(org);
+                c.fresh = fresh;
+                c.peers = (0..peers).map(|p| person(&format!("peer {p}"))).collect();
+                if visible {
+                    seen.insert(c.video.id);
+                }
+                candidates.push(c);
+            }
+            // ranked as the lookups rank them, among every candidate
+            let every = scored(candidates.clone())
+                .into_iter()
+                .filter(|c| seen.contains(&c.candidate.video.id))
+                .collect();
+            let placed: HashSet<Uuid> = place(every, limit, exploration).iter().map(|c| c.candidate.video.id).collect();
+            let (visible, _) = looked_up(candidates, &seen, limit);
+            let looked: HashSet<Uuid> = visible.iter().map(|c| c.candidate.video.id).collect();
+            proptest::prop_assert!(placed.is_subset(&looked), "{placed:?} not all in {looked:?}");
+        }
     }
 
     #[test]

@@ -55,6 +55,8 @@ pub async fn candidates(conn: &mut PgConnection, user: Uuid) -> Result<Vec<Candi
             union select video_id from for_you_dismissal where user_id = $1
             union select video_id from peer_recommendation
                    where recipient_id = $1 and state = 'dismissed' and video_id is not null
+            -- their own: they would take places in the ranking, never on the page
+            union select id from video where owner_id = $1
         ), skills as (
             -- their top skills as the pass found them; worked out now for someone it
             -- has not seen (`coalesce` asks the function only then)
@@ -189,8 +191,9 @@ pub async fn names(
 pub async fn build_lists(conn: &mut PgConnection, people: &[Uuid]) -> Result<u64, sqlx::Error> {
     let done = sqlx::query!(
         r#"
-        insert into for_you_list (user_id, built_at, skills, video_ids, scores, strongest, because_ids, because_completed)
-        select p.id, now(), for_you_skills(p.id, $2),
+        insert into for_you_list (user_id, built_at, history_ids, skills, video_ids, scores, strongest, because_ids,
+                                  because_completed)
+        select p.id, now(), array(select h.video_id from for_you_history(p.id, $2) h), for_you_skills(p.id, $2),
                array_agg(c.video_id order by c.score desc, c.video_id),
                array_agg(c.score::float4 order by c.score desc, c.video_id),
                array_agg(c.strongest::float4 order by c.score desc, c.video_id),
@@ -200,7 +203,7 @@ pub async fn build_lists(conn: &mut PgConnection, people: &[Uuid]) -> Result<u64
           cross join lateral for_you_cf(p.id, true, $2, $3, $4) c
          group by p.id
         on conflict (user_id) do update
-            set built_at = excluded.built_at, skills = excluded.skills, video_ids = excluded.video_ids, scores = excluded.scores,
+            set built_at = excluded.built_at, history_ids = excluded.history_ids, skills = excluded.skills, video_ids = excluded.video_ids, scores = excluded.scores,
                 strongest = excluded.strongest, because_ids = excluded.because_ids,
                 because_completed = excluded.because_completed
         "#,
