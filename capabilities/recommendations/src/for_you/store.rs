@@ -62,10 +62,11 @@ pub async fn candidates(conn: &mut PgConnection, user: Uuid) -> Result<Vec<Candi
             -- has not seen (`coalesce` asks the function only then)
             select unnest(coalesce((select skills from for_you_list where user_id = $1), for_you_skills($1, $2))) as tag
         ), skill as (
-            -- each video once, with its most popular skill (one sort, not one per video)
+            -- each video once, with its most popular skill (one sort, not one per video;
+            -- a tie goes to the first skill by name)
             select distinct on (p.video_id) p.video_id, p.score::float8 as score, p.key as skill
               from video_popular p join skills s on p.kind = 'skill' and p.key = s.tag
-             order by p.video_id, p.score desc
+             order by p.video_id, p.score desc, p.key
         ), team as (
             select video_id, score::float8 as score from video_popular
              where kind = 'team' and key = (select team from app_user where id = $1)
