@@ -50,11 +50,7 @@ pub async fn candidates(conn: &mut PgConnection, user: Uuid) -> Result<Vec<Candi
             -- they did since
             select video_id, score, because, because_completed from for_you_cf($1, false, $2, $3, $4)
         ), excluded as (
-            select video_id from video_like where user_id = $1
-            union select video_id from video_progress where user_id = $1 and completed_at is not null
-            union select video_id from for_you_dismissal where user_id = $1
-            union select video_id from peer_recommendation
-                   where recipient_id = $1 and state = 'dismissed' and video_id is not null
+            select x as video_id from for_you_excluded($1) x
             -- their own: they would take places in the ranking, never on the page
             union select id from video where owner_id = $1
         ), skills as (
