@@ -29,7 +29,7 @@
 use actix_web::web;
 use skillreel_config::RecommendationSettings;
 use skillreel_learning::Clock;
-use skillreel_web::{BackgroundTasks, RouteSpec};
+use skillreel_web::{BackgroundTasks, Bulkhead, RouteSpec};
 use sqlx::PgPool;
 
 mod feed;
@@ -46,6 +46,9 @@ pub struct RecommendationsContext {
     /// The clock the sending limit counts hours on (learning's, so tests move both).
     pub clock: Clock,
     pub settings: RecommendationSettings,
+    /// The "for you" pages computed at once (`recommendations.for_you_concurrency`);
+    /// the others wait as long as for a database connection.
+    pub for_you_turns: Bulkhead,
 }
 
 /// The capability's routes and state, to mount into a service.
@@ -58,6 +61,11 @@ impl RecommendationsService {
     pub fn new(pool: PgPool, settings: &RecommendationSettings, clock: Clock) -> Self {
         Self {
             ctx: web::Data::new(RecommendationsContext {
+                for_you_turns: Bulkhead::new(
+                    "\"for you\"",
+                    settings.for_you_concurrency,
+                    pool.options().get_acquire_timeout(),
+                ),
                 pool,
                 clock,
                 settings: settings.clone(),

@@ -378,6 +378,10 @@ pub struct RecommendationSettings {
     pub model_interval_seconds: u64,
     /// Places of each "for you" page (up to one in five) kept for new videos.
     pub exploration_slots: usize,
+    /// "For you" pages a replica computes at once; more wait in line, first come first
+    /// served, as long as for a database connection. About the database's cores per
+    /// replica: more only time-slices them, lengthening every page (see `Bulkhead`).
+    pub for_you_concurrency: usize,
 }
 
 impl Default for RecommendationSettings {
@@ -387,6 +391,7 @@ impl Default for RecommendationSettings {
             recipients_per_hour: 200,
             model_interval_seconds: 600,
             exploration_slots: 1,
+            for_you_concurrency: 4,
         }
     }
 }

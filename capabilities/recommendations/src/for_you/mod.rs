@@ -47,7 +47,7 @@ fn facts(card: &store::CardRow) -> Option<(VideoFacts, Membership)> {
 }
 
 /// A candidate by id and signals: its title and author come with its card
-/// ([`carded`]), the names its reasons quote with the chosen page ([`name`]).
+/// ([`carded`]), the title its reason quotes once the page is chosen ([`name`]).
 fn candidate(row: store::CandidateRow) -> Candidate {
     let because = row.because_id.map(|id| Because {
         video: VideoRef {
@@ -83,24 +83,29 @@ fn candidate(row: store::CandidateRow) -> Candidate {
     }
 }
 
-/// The candidate with its card's title and author (named with the chosen page).
+/// The candidate with its card's title and author.
 fn carded(mut c: rank::Chosen, card: store::CardRow) -> rank::Chosen {
     c.candidate.video.title = card.title;
-    c.candidate.author.id = card.owner_id;
+    c.candidate.author = PersonRef {
+        id: card.owner_id,
+        name: card.owner_name,
+    };
     c
 }
 
 /// The caller's "for you", `limit` items: the page chosen among the candidates they
-/// may see ([`within_reach`]), its names loaded, its reasons put in words.
+/// may see ([`within_reach`], which brings the names its reasons quote), its reasons
+/// put in words. A few pages at a time ([`RecommendationsContext::for_you_turns`]).
 pub async fn page(ctx: &RecommendationsContext, user: &AuthUser, limit: i64) -> Result<Page<Recommendation>, ApiError> {
+    let _turn = ctx.for_you_turns.enter().await?;
     let mut conn = ctx.pool.acquire().await?;
     let rows = store::candidates(&mut conn, user.id.as_uuid()).await?;
     let limit = usize::try_from(limit).unwrap_or(20);
     let candidates = rows.into_iter().map(candidate).collect();
-    let visible = within_reach(&mut conn, user, candidates, limit).await?;
+    let (visible, titles) = within_reach(&mut conn, user, candidates, limit).await?;
     let visible = visible.into_iter().map(|c| c.candidate).collect();
     let mut chosen = rank::choose(visible, limit, ctx.settings.exploration_slots);
-    name(&mut conn, &mut chosen).await?;
+    name(&mut chosen, &titles);
     let items = chosen
         .into_iter()
         .map(rank::explain)
@@ -126,24 +131,35 @@ pub async fn page(ctx: &RecommendationsContext, user: &AuthUser, limit: i64) -> 
 }
 
 /// The candidates `user` may see, with their videos' titles and authors, looked up a
-/// shortlist at a time ([`rank::Shortlists`]) until the page is settled.
+/// shortlist at a time ([`rank::Shortlists`]) until the page is settled; and the
+/// titles of the history videos their reasons quote.
 async fn within_reach(
     conn: &mut sqlx::PgConnection,
     user: &AuthUser,
     candidates: Vec<Candidate>,
     limit: usize,
-) -> Result<Vec<rank::Chosen>, ApiError> {
+) -> Result<(Vec<rank::Chosen>, HashMap<Uuid, String>), ApiError> {
     let mut shortlists = rank::Shortlists::new(candidates);
     let viewer = user.viewer();
     let mut visible = Vec::new();
+    let mut titles = HashMap::new();
     loop {
         let shortlist = shortlists.next(&visible, limit);
         if shortlist.is_empty() {
             break;
         }
         let videos: Vec<Uuid> = shortlist.iter().map(|c| c.candidate.video.id).collect();
-        let cards = store::cards(conn, user.id.as_uuid(), &videos).await?;
-        let mut cards: HashMap<Uuid, store::CardRow> = cards
+        let mut because: Vec<Uuid> = shortlist
+            .iter()
+            .filter_map(|c| c.candidate.because.as_ref().map(|b| b.video.id))
+            .filter(|id| !titles.contains_key(id))
+            .collect();
+        because.sort_unstable();
+        because.dedup();
+        let found = store::cards(conn, user.id.as_uuid(), &videos, &because).await?;
+        titles.extend(found.titles);
+        let mut cards: HashMap<Uuid, store::CardRow> = found
+            .cards
             .into_iter()
             .filter(|card| {
                 facts(card)
@@ -157,29 +173,19 @@ async fn within_reach(
                 .filter_map(|c| cards.remove(&c.candidate.video.id).map(|card| carded(c, card))),
         );
     }
-    Ok(visible)
+    Ok((visible, titles))
 }
 
-/// Fills in the names the chosen page's reasons quote: its authors', and the titles of
-/// the videos it is near (a history video gone since is not named).
-async fn name(conn: &mut sqlx::PgConnection, chosen: &mut [rank::Chosen]) -> Result<(), sqlx::Error> {
-    let people: Vec<Uuid> = chosen.iter().map(|c| c.candidate.author.id).collect();
-    let videos: Vec<Uuid> = chosen
-        .iter()
-        .filter_map(|c| c.candidate.because.as_ref().map(|b| b.video.id))
-        .collect();
-    let names = store::names(conn, &people, &videos).await?;
+/// Names the history video each of the chosen page's reasons quotes (one gone since
+/// is not named).
+fn name(chosen: &mut [rank::Chosen], titles: &HashMap<Uuid, String>) {
     for c in chosen.iter_mut() {
-        if let Some(name) = names.get(&c.candidate.author.id) {
-            c.candidate.author.name.clone_from(name);
-        }
         let because = c.candidate.because.take();
         c.candidate.because = because.and_then(|mut b| {
-            b.video.title = names.get(&b.video.id)?.clone();
+            b.video.title = titles.get(&b.video.id)?.clone();
             Some(b)
         });
     }
-    Ok(())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

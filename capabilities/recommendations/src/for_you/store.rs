@@ -67,7 +67,8 @@ pub async fn candidates(conn: &mut PgConnection, user: Uuid) -> Result<Vec<Candi
             select video_id, score::float8 as score from video_popular
              where kind = 'team' and key = (select team from app_user where id = $1)
         ), org as (
-            select video_id, score::float8 as score from video_popular where kind = 'org'
+            -- (the key too: the index walks one key's list in order, no sort)
+            select video_id, score::float8 as score from video_popular where kind = 'org' and key = ''
              order by score desc limit $5
         ), peers as (
             select r.video_id,
@@ -133,53 +134,72 @@ pub async fn candidates(conn: &mut PgConnection, user: Uuid) -> Result<Vec<Candi
     .await
 }
 
-/// A candidate's video as the access policy judges it, with its title.
+/// A candidate's video as the access policy judges it, with its title and author.
 pub struct CardRow {
     pub id: Uuid,
     pub title: String,
     pub owner_id: Uuid,
+    pub owner_name: String,
     pub visibility: String,
     pub community_id: Option<Uuid>,
     pub membership: Option<String>,
 }
 
-/// The videos of `videos` still published and not `user`'s own, with `user`'s role in
-/// their community. For a shortlist of candidates, not for every one gathered.
-pub async fn cards(conn: &mut PgConnection, user: Uuid, videos: &[Uuid]) -> Result<Vec<CardRow>, sqlx::Error> {
-    sqlx::query_as!(
-        CardRow,
+/// A shortlist's cards, and the titles of the history videos its reasons quote.
+pub struct Cards {
+    pub cards: Vec<CardRow>,
+    pub titles: HashMap<Uuid, String>,
+}
+
+/// The videos of `videos` still published and not `user`'s own, with their authors'
+/// names and `user`'s role in their community, and the titles of `because` (the
+/// history videos they are near), in one round trip. For a shortlist of candidates,
+/// not for every one gathered.
+pub async fn cards(
+    conn: &mut PgConnection,
+    user: Uuid,
+    videos: &[Uuid],
+    because: &[Uuid],
+) -> Result<Cards, sqlx::Error> {
+    let rows = sqlx::query!(
         r#"
-        select v.id, v.title, v.owner_id, v.visibility, v.community_id, m.role as "membership?"
+        select v.id as "id!", v.title as "title!", v.owner_id as "owner_id?", u.name as "owner_name?",
+               v.visibility as "visibility?", v.community_id, m.role as "membership?"
           from video v
+          join app_user u on u.id = v.owner_id
           left join community_member m on m.community_id = v.community_id and m.user_id = $1
          where v.id = any($2) and v.status = 'published' and v.owner_id <> $1
+        union all
+        -- a title only: no owner
+        select id, title, null, null, null, null, null from video where id = any($3)
         "#,
         user,
         videos,
-    )
-    .fetch_all(conn)
-    .await
-}
-
-/// The names a page's reasons quote, by id: its authors' and the titles of the history
-/// videos its items are near. Loaded for the chosen page only.
-pub async fn names(
-    conn: &mut PgConnection,
-    people: &[Uuid],
-    videos: &[Uuid],
-) -> Result<HashMap<Uuid, String>, sqlx::Error> {
-    let rows = sqlx::query!(
-        r#"
-        select id as "id!", name as "name!" from app_user where id = any($1)
-        union all
-        select id, title from video where id = any($2)
-        "#,
-        people,
-        videos,
+        because,
     )
     .fetch_all(conn)
     .await?;
-    Ok(rows.into_iter().map(|r| (r.id, r.name)).collect())
+    let mut cards = Cards {
+        cards: Vec::with_capacity(videos.len()),
+        titles: HashMap::new(),
+    };
+    for row in rows {
+        match (row.owner_id, row.owner_name, row.visibility) {
+            (Some(owner_id), Some(owner_name), Some(visibility)) => cards.cards.push(CardRow {
+                id: row.id,
+                title: row.title,
+                owner_id,
+                owner_name,
+                visibility,
+                community_id: row.community_id,
+                membership: row.membership,
+            }),
+            _ => {
+                cards.titles.insert(row.id, row.title);
+            }
+        }
+    }
+    Ok(cards)
 }
 
 /// Rebuilds the lists of `people` from their whole history (the model pass, with the
