@@ -374,6 +374,47 @@ async fn a_list_counts_each_history_video_once_and_is_forgotten_with_an_unlike(_
 }
 
 #[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn a_pass_stopped_under_way_builds_nothing_and_lets_the_next_one_run(_: PgPoolOptions, db: PgConnectOptions) {
+    use skillreel_recommendations::for_you::model::{self, Pass};
+    let o = org(&db, |_| {}).await;
+    let [git, rebase] = [o.video("maria", "Git", 30).await, o.video("maria", "Rebase", 30).await];
+    for who in [&o.alice, &o.tom] {
+        for video in [git, rebase] {
+            like(&o, who, video).await;
+        }
+    }
+    rebuild(&o).await;
+    like(&o, &o.ivan, git).await;
+    let built_at = || async {
+        sqlx::query_scalar::<_, time::OffsetDateTime>("select built_at from recommender_model")
+            .fetch_one(&o.pool)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let ivans_lists = || async {
+        sqlx::query_scalar::<_, i64>("select count(*) from for_you_list where user_id = $1")
+            .bind(o.id("ivan"))
+            .fetch_one(&o.pool)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let before = built_at().await;
+
+    // A replica shutting down (its stop token cancelled) ends its pass at once.
+    let stop = tokio_util::sync::CancellationToken::new();
+    stop.cancel();
+    let pass = model::build(&o.pool, &stop).await;
+    assert!(matches!(pass, Ok(Pass::Stopped)), "{pass:?}");
+    assert_eq!(ivans_lists().await, 0, "nothing built for ivan's like since");
+    assert_eq!(built_at().await, before, "not marked built");
+
+    // Its session and lock are gone: the next pass runs in full.
+    rebuild(&o).await;
+    assert_eq!(ivans_lists().await, 1);
+    assert!(built_at().await > before);
+}
+
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
 async fn someone_new_sees_their_teams_and_the_organisations_favourites(_: PgPoolOptions, db: PgConnectOptions) {
     let o = org(&db, |s| s.recommendations.exploration_slots = 0).await;
     let platform_pick = o.video("omar", "Platform favourite", 30).await;

@@ -20,7 +20,7 @@ use skillreel_auth::AuthUser;
 use skillreel_domain::access::{Membership, VideoFacts};
 use skillreel_domain::{ApprovalPolicy, CommunityId, UserId, VideoStatus, Visibility};
 use skillreel_web::paging::Page;
-use skillreel_web::{ApiError, JsonObject};
+use skillreel_web::{ApiError, CancellationToken, JsonObject};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -227,8 +227,10 @@ pub async fn rebuild(
     if !user.is_admin() {
         return Err(ApiError::forbidden("admins rebuild the recommender"));
     }
-    model::build(&ctx.pool)
-        .await?
-        .map(web::Json)
-        .ok_or_else(|| ApiError::conflict("the lists are being built; try again shortly"))
+    // (an admin's pass is a request: the background tasks' stop does not end it)
+    match model::build(&ctx.pool, &CancellationToken::new()).await? {
+        model::Pass::Built(stats) => Ok(web::Json(stats)),
+        model::Pass::Busy => Err(ApiError::conflict("the lists are being built; try again shortly")),
+        model::Pass::Stopped => Err(ApiError::unavailable("the pass was stopped")),
+    }
 }

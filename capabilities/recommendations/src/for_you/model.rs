@@ -56,29 +56,64 @@ pub struct ModelStats {
     pub took_ms: i64,
 }
 
-/// Builds the lists; `None` when another replica is building them.
+/// How a pass ended.
+#[derive(Debug)]
+pub enum Pass {
+    Built(ModelStats),
+    /// Another replica is building the lists.
+    Busy,
+    /// `stop` came first: the lists are as they were (and the model keeps the time of
+    /// the last whole pass), or the shared ones are new and some people's rebuilt (and
+    /// the model is not marked built: the next replica to start builds it again).
+    Stopped,
+}
+
+/// Builds the lists, unless another replica is, or until `stop`.
 ///
 /// The pass runs on a connection of its own, out of the pool: a build reads every
 /// interaction, no request waits on it, so the requests' statement limit does not
 /// apply; and the lock it holds for the whole pass (across the transaction that
 /// rewrites the shared lists and the batches that follow) is that session's, let go
-/// of at the end, and gone with the connection should the pass fail half-way.
-pub async fn build(pool: &PgPool) -> Result<Option<ModelStats>, sqlx::Error> {
+/// of at the end, and gone with the connection should the pass fail half-way or stop.
+pub async fn build(pool: &PgPool, stop: &CancellationToken) -> Result<Pass, sqlx::Error> {
     let mut conn = skillreel_db::unlimited_connection(pool).await?;
     let mine = sqlx::query_scalar!(r#"select pg_try_advisory_lock(hashtext('recommender_model')) as "mine!""#)
         .fetch_one(&mut conn)
         .await?;
     if !mine {
-        return Ok(None);
+        return Ok(Pass::Busy);
     }
-    let built = build_locked(&mut conn).await;
+    let backend = sqlx::query_scalar!(r#"select pg_backend_pid() as "pid!""#)
+        .fetch_one(&mut conn)
+        .await?;
+    let built = tokio::select! {
+        biased;
+        () = stop.cancelled() => None,
+        built = build_locked(&mut conn) => Some(built),
+    };
+    let Some(built) = built else {
+        // A statement may be under way (the shared lists take minutes at scale): it
+        // would run on, holding the lock, after the connection is dropped.
+        terminate(pool, backend).await;
+        return Ok(Pass::Stopped);
+    };
     if built.is_ok() {
         sqlx::query_scalar!(r#"select pg_advisory_unlock(hashtext('recommender_model')) as "unlocked!""#)
             .fetch_one(&mut conn)
             .await?;
         sqlx::Connection::close(conn).await?;
     }
-    built.map(Some)
+    built.map(Pass::Built)
+}
+
+/// Ends the pass's session on the server: its transaction rolls back, its lock goes.
+async fn terminate(pool: &PgPool, backend: i32) {
+    let ended = sqlx::query_scalar!(r#"select pg_terminate_backend($1) as "ended!""#, backend)
+        .fetch_one(pool)
+        .await;
+    if let Err(e) = ended {
+        tracing::warn!(error = %e, "could not end a stopped pass's session; it ends with its statement");
+    }
 }
 
 async fn build_locked(conn: &mut PgConnection) -> Result<ModelStats, sqlx::Error> {
@@ -219,11 +254,13 @@ async fn build_shared(conn: &mut PgConnection, started: Instant) -> Result<(i64,
     .await?;
     let took_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
     let neighbors = i64::try_from(neighbors).unwrap_or(i64::MAX);
+    // not built until the people's lists are too: a pass that ends before them is
+    // tried again at the next turn, or at once by a replica that starts
     sqlx::query!(
         r#"
         insert into recommender_model (id, built_at, interactions, neighbors, took_ms)
         values (1, '-infinity', $1, $2, $3)
-        on conflict (id) do update set interactions = excluded.interactions,
+        on conflict (id) do update set built_at = excluded.built_at, interactions = excluded.interactions,
                                        neighbors = excluded.neighbors, took_ms = excluded.took_ms
         "#,
         interactions,
@@ -265,18 +302,21 @@ async fn vacuum(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
 }
 
 /// Builds the lists every `interval` until `stop`: at start only when the last build
-/// (by any replica) is older than that, so a restart does not redo minutes of work.
+/// (by any replica) is older than that, so a restart does not redo minutes of work;
+/// a pass under way when `stop` comes ends at once, so shutting down does not wait
+/// for minutes of it.
 pub fn spawn(pool: PgPool, interval: Duration, stop: CancellationToken) -> tokio::task::JoinHandle<()> {
-    skillreel_web::repeat(stop, move || {
-        let pool = pool.clone();
+    skillreel_web::repeat(stop.clone(), move || {
+        let (pool, stop) = (pool.clone(), stop.clone());
         async move {
             match age(&pool).await {
                 Ok(Some(age)) if age < interval => return interval - age,
                 _ => {}
             }
-            match build(&pool).await {
-                Ok(Some(stats)) => tracing::info!(?stats, "built the recommender's lists"),
-                Ok(None) => tracing::info!("another replica is building the recommender's lists"),
+            match build(&pool, &stop).await {
+                Ok(Pass::Built(stats)) => tracing::info!(?stats, "built the recommender's lists"),
+                Ok(Pass::Busy) => tracing::info!("another replica is building the recommender's lists"),
+                Ok(Pass::Stopped) => tracing::info!("stopped building the recommender's lists"),
                 Err(e) => tracing::warn!(error = %e, "could not build the recommender's lists"),
             }
             interval
