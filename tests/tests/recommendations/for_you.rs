@@ -415,6 +415,43 @@ async fn a_pass_stopped_under_way_builds_nothing_and_lets_the_next_one_run(_: Pg
 }
 
 #[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn a_reason_never_quotes_a_video_the_person_may_no_longer_see(_: PgPoolOptions, db: PgConnectOptions) {
+    let o = org(&db, |s| s.recommendations.exploration_slots = 0).await;
+    let guild = o.community("alice", "Guild", "none").await;
+    let [git, rebase] = [o.video("maria", "Git", 30).await, o.video("maria", "Rebase", 30).await];
+    for who in [&o.alice, &o.tom] {
+        for video in [git, rebase] {
+            like(&o, who, video).await;
+        }
+    }
+    like(&o, &o.ivan, git).await;
+    rebuild(&o).await;
+    let quoted = |items: &[Value]| {
+        items
+            .iter()
+            .find(|i| i["item"]["id"] == rebase.to_string())
+            .and_then(|i| reason(i, "because_you_liked"))
+            .map(|r| r["text"].clone())
+    };
+    let items = for_you(&o, &o.ivan).await;
+    assert_eq!(quoted(&items), Some(json!("Because you liked “Git”")), "{items:?}");
+
+    // Git moves into a guild ivan is not in: he still liked it, but no reason names it
+    // to him any more.
+    sqlx::query("update video set visibility = 'community', community_id = $1 where id = $2")
+        .bind(guild)
+        .bind(git)
+        .execute(&o.pool)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let items = for_you(&o, &o.ivan).await;
+    assert!(ids(&items).contains(&rebase), "{items:?}");
+    assert_eq!(quoted(&items), None, "{items:?}");
+    let page = serde_json::to_string(&items).unwrap_or_default();
+    assert!(!page.contains("“Git”"), "{page}");
+}
+
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
 async fn someone_new_sees_their_teams_and_the_organisations_favourites(_: PgPoolOptions, db: PgConnectOptions) {
     let o = org(&db, |s| s.recommendations.exploration_slots = 0).await;
     let platform_pick = o.video("omar", "Platform favourite", 30).await;

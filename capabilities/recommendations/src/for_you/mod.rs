@@ -156,17 +156,16 @@ async fn within_reach(
             .collect();
         because.sort_unstable();
         because.dedup();
-        let found = store::cards(conn, user.id.as_uuid(), &videos, &because).await?;
-        titles.extend(found.titles);
-        let mut cards: HashMap<Uuid, store::CardRow> = found
-            .cards
+        let (cards, quoted): (Vec<_>, Vec<_>) = store::cards(conn, user.id.as_uuid(), &videos, &because)
+            .await?
             .into_iter()
             .filter(|card| {
                 facts(card)
                     .is_some_and(|(facts, membership)| viewer.may_list(VideoStatus::Published, &facts, membership))
             })
-            .map(|card| (card.id, card))
-            .collect();
+            .partition(|card| card.candidate);
+        titles.extend(quoted.into_iter().map(|card| (card.id, card.title)));
+        let mut cards: HashMap<Uuid, store::CardRow> = cards.into_iter().map(|card| (card.id, card)).collect();
         visible.extend(
             shortlist
                 .into_iter()
@@ -176,8 +175,8 @@ async fn within_reach(
     Ok((visible, titles))
 }
 
-/// Names the history video each of the chosen page's reasons quotes (one gone since
-/// is not named).
+/// Names the history video each of the chosen page's reasons quotes (one gone since,
+/// or that the person may no longer see, is not named).
 fn name(chosen: &mut [rank::Chosen], titles: &HashMap<Uuid, String>) {
     for c in chosen.iter_mut() {
         let because = c.candidate.because.take();

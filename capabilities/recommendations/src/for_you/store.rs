@@ -6,8 +6,6 @@
 //! in their top skills and in the organisation, and what is new. What they liked,
 //! completed or dismissed, and their own videos, never come back.
 
-use std::collections::HashMap;
-
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -134,7 +132,8 @@ pub async fn candidates(conn: &mut PgConnection, user: Uuid) -> Result<Vec<Candi
     .await
 }
 
-/// A candidate's video as the access policy judges it, with its title and author.
+/// A video as the access policy judges it, with its title and author: a candidate's
+/// (`candidate`), or a history video a candidate's reason would quote.
 pub struct CardRow {
     pub id: Uuid,
     pub title: String,
@@ -143,63 +142,36 @@ pub struct CardRow {
     pub visibility: String,
     pub community_id: Option<Uuid>,
     pub membership: Option<String>,
+    pub candidate: bool,
 }
 
-/// A shortlist's cards, and the titles of the history videos its reasons quote.
-pub struct Cards {
-    pub cards: Vec<CardRow>,
-    pub titles: HashMap<Uuid, String>,
-}
-
-/// The videos of `videos` still published and not `user`'s own, with their authors'
-/// names and `user`'s role in their community, and the titles of `because` (the
-/// history videos they are near), in one round trip. For a shortlist of candidates,
-/// not for every one gathered.
+/// The videos of `videos` still published and not `user`'s own, and of `because` (the
+/// history videos they are near) still published, with their authors' names and
+/// `user`'s role in their community, in one round trip: the access policy decides
+/// which of them `user` sees, and so which titles a reason may quote. For a shortlist
+/// of candidates, not for every one gathered.
 pub async fn cards(
     conn: &mut PgConnection,
     user: Uuid,
     videos: &[Uuid],
     because: &[Uuid],
-) -> Result<Cards, sqlx::Error> {
-    let rows = sqlx::query!(
+) -> Result<Vec<CardRow>, sqlx::Error> {
+    sqlx::query_as!(
+        CardRow,
         r#"
-        select v.id as "id!", v.title as "title!", v.owner_id as "owner_id?", u.name as "owner_name?",
-               v.visibility as "visibility?", v.community_id, m.role as "membership?"
+        select v.id, v.title, v.owner_id, u.name as owner_name, v.visibility, v.community_id,
+               m.role as "membership?", v.id = any($2) as "candidate!"
           from video v
           join app_user u on u.id = v.owner_id
           left join community_member m on m.community_id = v.community_id and m.user_id = $1
-         where v.id = any($2) and v.status = 'published' and v.owner_id <> $1
-        union all
-        -- a title only: no owner
-        select id, title, null, null, null, null, null from video where id = any($3)
+         where v.status = 'published' and (v.id = any($2) and v.owner_id <> $1 or v.id = any($3))
         "#,
         user,
         videos,
         because,
     )
     .fetch_all(conn)
-    .await?;
-    let mut cards = Cards {
-        cards: Vec::with_capacity(videos.len()),
-        titles: HashMap::new(),
-    };
-    for row in rows {
-        match (row.owner_id, row.owner_name, row.visibility) {
-            (Some(owner_id), Some(owner_name), Some(visibility)) => cards.cards.push(CardRow {
-                id: row.id,
-                title: row.title,
-                owner_id,
-                owner_name,
-                visibility,
-                community_id: row.community_id,
-                membership: row.membership,
-            }),
-            _ => {
-                cards.titles.insert(row.id, row.title);
-            }
-        }
-    }
-    Ok(cards)
+    .await
 }
 
 /// Rebuilds the lists of `people` from their whole history (the model pass, with the
