@@ -91,7 +91,8 @@ async fn hostile_files_fail_with_a_reason_and_a_good_video_still_becomes_ready(_
 }
 
 /// 10 000 requests with made-up methods and paths, from nobody: `/metrics` stays small
-/// because labels come from a fixed set.
+/// because labels come from a fixed set: a route's pattern, whatever its ids, and
+/// `unmatched` for a path no route answers.
 #[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
 async fn random_methods_and_paths_do_not_grow_the_metrics(_: PgPoolOptions, db: PgConnectOptions) {
     let app = TestApp::spawn(&db, Backend::Local, |_| {}).await;
@@ -110,11 +111,29 @@ async fn random_methods_and_paths_do_not_grow_the_metrics(_: PgPoolOptions, db: 
         statuses.iter().all(|s| s.is_client_error()),
         "a made-up request was not a 4xx"
     );
+    let mut asked = Vec::new();
+    for n in 0..3u128 {
+        let r = app
+            .get(None, &format!("/api/v1/videos/{}", uuid::Uuid::from_u128(n)))
+            .await;
+        asked.push(r.status().as_u16());
+    }
+    asked.dedup();
     let metrics = app.get(None, "/metrics").await.text().await.unwrap_or_default();
     assert!(
         metrics.contains("method=\"other\""),
         "made-up methods are not counted as other"
     );
+    assert!(
+        metrics.contains("method=\"other\",route=\"unmatched\",status=\"404\""),
+        "made-up paths are not counted as unmatched"
+    );
+    let by_pattern = format!(
+        "{{method=\"GET\",route=\"/api/v1/videos/{{id}}\",status=\"{}\"}} 3",
+        asked[0]
+    );
+    assert_eq!(asked.len(), 1, "three reads of unknown videos answered alike");
+    assert!(metrics.contains(&by_pattern), "{by_pattern} not in {metrics}");
     assert!(metrics.len() < 200 * 1024, "/metrics grew to {} bytes", metrics.len());
 }
 
