@@ -12,7 +12,7 @@
 //! exploration slots for new videos. Someone new sees their team's and the
 //! organisation's favourites; what they completed, liked or dismissed never comes back.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
@@ -143,19 +143,19 @@ async fn within_reach(
     let viewer = user.viewer();
     let mut visible = Vec::new();
     let mut titles = HashMap::new();
+    // history videos already asked for (found, invisible or gone): asked once
+    let mut asked = HashSet::new();
     loop {
         let shortlist = shortlists.next(&visible, limit);
         if shortlist.is_empty() {
             break;
         }
         let videos: Vec<Uuid> = shortlist.iter().map(|c| c.candidate.video.id).collect();
-        let mut because: Vec<Uuid> = shortlist
+        let because: Vec<Uuid> = shortlist
             .iter()
             .filter_map(|c| c.candidate.because.as_ref().map(|b| b.video.id))
-            .filter(|id| !titles.contains_key(id))
+            .filter(|id| asked.insert(*id))
             .collect();
-        because.sort_unstable();
-        because.dedup();
         let (cards, quoted): (Vec<_>, Vec<_>) = store::cards(conn, user.id.as_uuid(), &videos, &because)
             .await?
             .into_iter()

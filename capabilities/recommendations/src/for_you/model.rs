@@ -77,15 +77,16 @@ pub enum Pass {
 /// of at the end, and gone with the connection should the pass fail half-way or stop.
 pub async fn build(pool: &PgPool, stop: &CancellationToken) -> Result<Pass, sqlx::Error> {
     let mut conn = skillreel_db::unlimited_connection(pool).await?;
-    let mine = sqlx::query_scalar!(r#"select pg_try_advisory_lock(hashtext('recommender_model')) as "mine!""#)
-        .fetch_one(&mut conn)
-        .await?;
-    if !mine {
+    // (the session's pid with the lock: a pass that stops ends that session)
+    let lock = sqlx::query!(
+        r#"select pg_try_advisory_lock(hashtext('recommender_model')) as "mine!", pg_backend_pid() as "backend!""#
+    )
+    .fetch_one(&mut conn)
+    .await?;
+    if !lock.mine {
         return Ok(Pass::Busy);
     }
-    let backend = sqlx::query_scalar!(r#"select pg_backend_pid() as "pid!""#)
-        .fetch_one(&mut conn)
-        .await?;
+    let backend = lock.backend;
     let built = tokio::select! {
         biased;
         () = stop.cancelled() => None,
