@@ -231,6 +231,10 @@ pub struct CatalogSettings {
     /// stopped instead of building it again (one directory per replica). Unset: in
     /// memory, built at every start.
     pub search_index_dir: Option<std::path::PathBuf>,
+    /// Point reads (`GET /videos/{id}`) asked of the database at once, each statement
+    /// for all the reads waiting when it starts (up to 64): fewer, larger statements
+    /// under load, a read alone at once when quiet. 0: each read its own statement.
+    pub point_read_lanes: usize,
 }
 
 impl Default for CatalogSettings {
@@ -243,6 +247,7 @@ impl Default for CatalogSettings {
             score_fold_interval_ms: 1_000,
             search_index: true,
             search_index_dir: None,
+            point_read_lanes: 4,
         }
     }
 }

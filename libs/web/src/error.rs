@@ -198,6 +198,16 @@ impl ApiError {
         self.code
     }
 
+    /// The same problem for another request (everyone in a failed batch): code and
+    /// detail alike; the cause stays with the original, so it is logged once.
+    pub fn same_problem(&self) -> Self {
+        Self {
+            code: self.code,
+            detail: self.detail.clone(),
+            source: None,
+        }
+    }
+
     pub fn detail(&self) -> Option<&str> {
         self.detail.as_deref()
     }

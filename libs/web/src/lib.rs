@@ -12,12 +12,14 @@
 //! - [`KnownRoutes`]: what a server answers, for `405` with `Allow` on a known path.
 //! - [`Bulkhead`]: at most so many requests of one kind at their database work at once,
 //!   the rest in line, so a burst of heavy reads keeps a short tail.
+//! - [`Coalescer`]: point lookups that arrive together asked in one statement.
 //! - [`egress`]: where the server may send requests on someone's behalf (webhooks,
 //!   federation): public addresses only, unless an operator allowlisted the host.
 
 mod background;
 mod body;
 pub mod bulkhead;
+pub mod coalesce;
 pub mod egress;
 mod error;
 mod json;
@@ -33,6 +35,7 @@ pub mod telemetry;
 pub use background::{BackgroundTasks, repeat};
 pub use body::{BODY_IDLE_TIMEOUT, is_timed_out};
 pub use bulkhead::Bulkhead;
+pub use coalesce::{BatchLookup, Coalescer};
 pub use error::{ApiError, ErrorCode, configure_extractors, not_found};
 pub use json::{JsonObject, double_option, integral, integral_option};
 pub use routes::{KnownRoutes, RoutePattern, RouteSpec, mount, route};

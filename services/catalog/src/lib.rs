@@ -20,6 +20,8 @@ use actix_web::web;
 use skillreel_auth::Authenticator;
 use skillreel_config::Settings;
 use skillreel_contracts::views::MediaLinks;
+use skillreel_db::videos::{ReaderFacts, VideoRecord};
+use skillreel_domain::{UserId, VideoId};
 use skillreel_federation::{FederationService, Instance};
 use skillreel_learning::{Clock, LearningService};
 use skillreel_recognition::RecognitionService;
@@ -71,6 +73,9 @@ pub struct CatalogContext {
     /// [`CatalogService::spawn_background`]); searches use PostgreSQL until then.
     pub search: std::sync::OnceLock<Arc<skillreel_search::SearchIndex>>,
     search_settings: (bool, Option<std::path::PathBuf>),
+    /// Point reads (`GET /videos/{id}`) that arrive together, asked in one statement;
+    /// `None` (`catalog.point_read_lanes = 0`): each read its own statement.
+    pub point_reads: Option<PointReads>,
 }
 
 impl CatalogContext {
@@ -94,6 +99,44 @@ impl CatalogContext {
             signer: &self.signer,
         }
     }
+}
+
+/// Point reads by (video, reader), batched: the video and that reader's facts, if it exists.
+pub type PointReads = skillreel_web::Coalescer<(VideoId, UserId), Option<(VideoRecord, ReaderFacts)>>;
+
+/// The point-read batcher: `catalog.point_read_lanes` statements in flight at once,
+/// each for at most 64 reads; a read waits for a lane as long as it would for a pool
+/// connection, then for its statement. No lanes, no batcher.
+fn point_reads(pool: &PgPool, settings: &Settings) -> Option<PointReads> {
+    let lanes = settings.catalog.point_read_lanes;
+    if lanes == 0 {
+        return None;
+    }
+    // (a statement limit of 0 is none: then an hour stands for "as long as it takes")
+    let statement_limit = match settings.database.statement_timeout_ms {
+        0 => 3_600_000,
+        ms => ms,
+    };
+    let waits = (
+        pool.options().get_acquire_timeout(),
+        pool.options().get_acquire_timeout() + std::time::Duration::from_millis(statement_limit),
+    );
+    let lookup_pool = pool.clone();
+    Some(skillreel_web::Coalescer::new(
+        "point read",
+        lanes,
+        64,
+        waits,
+        Arc::new(move |asked: Vec<(VideoId, UserId)>| {
+            let pool = lookup_pool.clone();
+            Box::pin(async move {
+                let mut conn = pool.acquire().await?;
+                skillreel_db::videos::find_for_readers(&mut conn, &asked)
+                    .await
+                    .map_err(videos::lookup_error)
+            })
+        }),
+    ))
 }
 
 /// The catalog's routes and state, to mount into any server, with the capabilities it
@@ -143,6 +186,7 @@ impl CatalogService {
             ),
             ctx: web::Data::new(CatalogContext {
                 searches: recognition.searches(),
+                point_reads: point_reads(&pool, settings),
                 pool,
                 storage,
                 signer,

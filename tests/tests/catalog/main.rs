@@ -11,6 +11,7 @@ mod contract;
 mod events;
 mod listing;
 mod overload;
+mod point_reads;
 mod publishing;
 mod scores;
 mod search_index;

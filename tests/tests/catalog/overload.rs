@@ -53,8 +53,10 @@ async fn a_statement_past_its_time_limit_is_cancelled_with_retry_after(_: PgPool
 
 #[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
 async fn a_request_that_finds_every_connection_taken_is_refused_at_once(_: PgPoolOptions, db: PgConnectOptions) {
+    // Each read its own statement (batched reads share connections: the next test).
     let w = world(&db, |s| {
         s.catalog.cache_ttl_seconds = 0;
+        s.catalog.point_read_lanes = 0;
         s.database.max_connections = 2;
         s.database.acquire_timeout_ms = 300;
         s.database.statement_timeout_ms = 20_000;
@@ -86,5 +88,50 @@ async fn a_request_that_finds_every_connection_taken_is_refused_at_once(_: PgPoo
     assert!(shed >= 2, "only {shed} of 4 requests were shed by a pool of 2");
 
     let r = w.app.call(Method::GET, &path, &w.other, None).await;
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn batched_reads_that_find_every_connection_taken_are_refused_at_once(_: PgPoolOptions, db: PgConnectOptions) {
+    let w = world(&db, |s| {
+        s.catalog.cache_ttl_seconds = 0;
+        s.catalog.point_read_lanes = 4;
+        s.database.max_connections = 2;
+        s.database.acquire_timeout_ms = 300;
+        s.database.statement_timeout_ms = 20_000;
+    })
+    .await;
+    let video = w.seed("Crowded", "published", "org", None).await;
+    let path = format!("/api/v1/videos/{video}");
+
+    let stall = stall_videos(&w.pool).await;
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(2_000)).await;
+        stall.rollback().await
+    });
+    // Reads one after another, each alone in its batch: the first two lanes take the
+    // pool's two connections and wait on the lock; the next two lanes find no
+    // connection, and the reads after them find no lane. Those are shed, not queued.
+    let (app, path, reader) = (&w.app, &path, &w.other);
+    let responses = futures_util::future::join_all((0..6u64).map(|n| async move {
+        tokio::time::sleep(Duration::from_millis(60 * n)).await;
+        app.call(Method::GET, path, reader, None).await
+    }))
+    .await;
+    release
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut shed = 0;
+    for response in responses {
+        if response.status() == StatusCode::OK {
+            continue;
+        }
+        assert_overloaded(response).await;
+        shed += 1;
+    }
+    assert!(shed >= 3, "only {shed} of 6 spaced reads were shed by a pool of 2");
+
+    let r = w.app.call(Method::GET, path, &w.other, None).await;
     assert_eq!(r.status(), StatusCode::OK);
 }

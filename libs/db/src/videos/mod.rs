@@ -332,6 +332,45 @@ pub async fn find_for_reader(
     Ok(Some((VideoRecord::try_from(row)?, facts)))
 }
 
+/// [`find_for_reader`] for many (video, reader) pairs in one statement: what point
+/// reads that arrive together ask (see `skillreel_web::Coalescer`). One answer per
+/// pair, in their order; the same video asked by two readers comes back twice, each
+/// with that reader's facts.
+#[tracing::instrument(skip_all, fields(asked = asked.len()))]
+pub async fn find_for_readers(
+    conn: &mut PgConnection,
+    asked: &[(VideoId, UserId)],
+) -> Result<Vec<Option<(VideoRecord, ReaderFacts)>>, VideoQueryError> {
+    let ids: Vec<Uuid> = asked.iter().map(|(video, _)| video.as_uuid()).collect();
+    let readers: Vec<Uuid> = asked.iter().map(|(_, reader)| reader.as_uuid()).collect();
+    // The pair's place in the list comes back in the ranked-key column.
+    let rows = select_videos!(
+        with: [
+            "exists(select 1 from video_like l where l.video_id = v.id and l.user_id = q.reader_id)",
+            "(select m.role from community_member m where m.community_id = v.community_id and m.user_id = q.reader_id)",
+            "q.n::float8"
+        ],
+        ["join unnest($1::uuid[], $2::uuid[]) with ordinality as q(video_id, reader_id, n) on q.video_id = v.id"],
+        &ids,
+        &readers,
+    )
+    .fetch_all(conn)
+    .await?;
+    let mut found: Vec<Option<(VideoRecord, ReaderFacts)>> = asked.iter().map(|_| None).collect();
+    for mut row in rows {
+        let place = row.sort_key.take().map(|n| n as usize).and_then(|n| n.checked_sub(1));
+        let Some(slot) = place.and_then(|place| found.get_mut(place)) else {
+            continue;
+        };
+        let facts = ReaderFacts {
+            liked: row.reader_likes.unwrap_or(false),
+            community_role: row.reader_role.take(),
+        };
+        *slot = Some((VideoRecord::try_from(row)?, facts));
+    }
+    Ok(found)
+}
+
 mod lifecycle;
 mod listing;
 mod review;

@@ -15,13 +15,17 @@ pub async fn get_video(
         return Ok(web::Json(view));
     }
     let ticket = ctx.cache.video_ticket(id);
-    let mut conn = ctx.pool.acquire().await?;
-    let (video, facts) = find_visible(&mut conn, &user, id).await?;
+    let (video, facts) = match &ctx.point_reads {
+        Some(batched) => visible_to(&user, batched.get((id, user.id)).await?)?,
+        None => find_visible(&mut *ctx.pool.acquire().await?, &user, id).await?,
+    };
     // Kept for the next reads when it is what the cache serves, with the reader's
     // likes and memberships (loaded once per reader, not per video).
     if ctx.cache.is_serving() && serves_from_memory(&user, &video) {
         ctx.cache.put_video(ticket, &video);
-        reader_of(&ctx, &mut conn, &user).await?;
+        if ctx.cache.reader(user.id).is_none() {
+            reader_of(&ctx, &mut *ctx.pool.acquire().await?, &user).await?;
+        }
     }
     let mut view = view_of(&ctx.media_links(&req), &user, video);
     view.liked = Some(facts.liked);

@@ -53,10 +53,17 @@ async fn find_visible(
     user: &AuthUser,
     id: VideoId,
 ) -> Result<(VideoRecord, videos::ReaderFacts), ApiError> {
-    let (video, facts) = videos::find_for_reader(conn, id, user.id)
-        .await
-        .map_err(lookup_error)?
-        .ok_or_else(|| ApiError::not_found("video"))?;
+    let found = videos::find_for_reader(conn, id, user.id).await.map_err(lookup_error)?;
+    visible_to(user, found)
+}
+
+/// What was found, if the caller may see it; 404 alike when it is missing and when
+/// it is not theirs to see.
+fn visible_to(
+    user: &AuthUser,
+    found: Option<(VideoRecord, videos::ReaderFacts)>,
+) -> Result<(VideoRecord, videos::ReaderFacts), ApiError> {
+    let (video, facts) = found.ok_or_else(|| ApiError::not_found("video"))?;
     let membership = Membership::from_role(facts.community_role.as_deref());
     if !access::allows(user, Action::View, &video, membership) {
         return Err(ApiError::not_found("video"));
