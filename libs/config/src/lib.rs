@@ -247,7 +247,7 @@ impl Default for CatalogSettings {
             score_fold_interval_ms: 1_000,
             search_index: true,
             search_index_dir: None,
-            point_read_lanes: 4,
+            point_read_lanes: 2,
         }
     }
 }
