@@ -51,32 +51,38 @@ async fn a_statement_past_its_time_limit_is_cancelled_with_retry_after(_: PgPool
     assert_eq!(r.status(), StatusCode::OK);
 }
 
-#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
-async fn a_request_that_finds_every_connection_taken_is_refused_at_once(_: PgPoolOptions, db: PgConnectOptions) {
-    // Each read its own statement (batched reads share connections: the next test).
-    let w = world(&db, |s| {
+/// A world whose catalog has two connections, waits 300 ms for one and runs point reads
+/// in `lanes` (0: each its own statement), with one published video: its path.
+async fn crowded(db: &PgConnectOptions, lanes: usize) -> (World, String) {
+    let w = world(db, |s| {
         s.catalog.cache_ttl_seconds = 0;
-        s.catalog.point_read_lanes = 0;
+        s.catalog.point_read_lanes = lanes;
         s.database.max_connections = 2;
         s.database.acquire_timeout_ms = 300;
         s.database.statement_timeout_ms = 20_000;
     })
     .await;
     let video = w.seed("Crowded", "published", "org", None).await;
-    let path = format!("/api/v1/videos/{video}");
+    (w, format!("/api/v1/videos/{video}"))
+}
 
-    let stall = stall_videos(&w.pool).await;
+/// Runs `requests` while `video` stays locked for two seconds, then lets it go.
+async fn while_stalled<F: std::future::Future>(pool: &PgPool, requests: F) -> F::Output {
+    let stall = stall_videos(pool).await;
     let release = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(2_000)).await;
         stall.rollback().await
     });
-    // Four readers, two connections: at most two wait on the lock, the others are shed.
-    let responses =
-        futures_util::future::join_all((0..4).map(|_| w.app.call(Method::GET, &path, &w.other, None))).await;
+    let answered = requests.await;
     release
         .await
         .unwrap_or_else(|e| panic!("{e}"))
         .unwrap_or_else(|e| panic!("{e}"));
+    answered
+}
+
+/// How many were shed, each as a proper 503 `overloaded`; the rest are 200.
+async fn count_shed(responses: Vec<reqwest::Response>) -> usize {
     let mut shed = 0;
     for response in responses {
         if response.status() == StatusCode::OK {
@@ -85,6 +91,20 @@ async fn a_request_that_finds_every_connection_taken_is_refused_at_once(_: PgPoo
         assert_overloaded(response).await;
         shed += 1;
     }
+    shed
+}
+
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn a_request_that_finds_every_connection_taken_is_refused_at_once(_: PgPoolOptions, db: PgConnectOptions) {
+    // Each read its own statement (batched reads share connections: the next test).
+    let (w, path) = crowded(&db, 0).await;
+    // Four readers, two connections: at most two wait on the lock, the others are shed.
+    let responses = while_stalled(
+        &w.pool,
+        futures_util::future::join_all((0..4).map(|_| w.app.call(Method::GET, &path, &w.other, None))),
+    )
+    .await;
+    let shed = count_shed(responses).await;
     assert!(shed >= 2, "only {shed} of 4 requests were shed by a pool of 2");
 
     let r = w.app.call(Method::GET, &path, &w.other, None).await;
@@ -93,43 +113,20 @@ async fn a_request_that_finds_every_connection_taken_is_refused_at_once(_: PgPoo
 
 #[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
 async fn batched_reads_that_find_every_connection_taken_are_refused_at_once(_: PgPoolOptions, db: PgConnectOptions) {
-    let w = world(&db, |s| {
-        s.catalog.cache_ttl_seconds = 0;
-        s.catalog.point_read_lanes = 4;
-        s.database.max_connections = 2;
-        s.database.acquire_timeout_ms = 300;
-        s.database.statement_timeout_ms = 20_000;
-    })
-    .await;
-    let video = w.seed("Crowded", "published", "org", None).await;
-    let path = format!("/api/v1/videos/{video}");
-
-    let stall = stall_videos(&w.pool).await;
-    let release = tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(2_000)).await;
-        stall.rollback().await
-    });
+    let (w, path) = crowded(&db, 4).await;
     // Reads one after another, each alone in its batch: the first two lanes take the
     // pool's two connections and wait on the lock; the next two lanes find no
     // connection, and the reads after them find no lane. Those are shed, not queued.
     let (app, path, reader) = (&w.app, &path, &w.other);
-    let responses = futures_util::future::join_all((0..6u64).map(|n| async move {
-        tokio::time::sleep(Duration::from_millis(60 * n)).await;
-        app.call(Method::GET, path, reader, None).await
-    }))
+    let responses = while_stalled(
+        &w.pool,
+        futures_util::future::join_all((0..6u64).map(|n| async move {
+            tokio::time::sleep(Duration::from_millis(60 * n)).await;
+            app.call(Method::GET, path, reader, None).await
+        })),
+    )
     .await;
-    release
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .unwrap_or_else(|e| panic!("{e}"));
-    let mut shed = 0;
-    for response in responses {
-        if response.status() == StatusCode::OK {
-            continue;
-        }
-        assert_overloaded(response).await;
-        shed += 1;
-    }
+    let shed = count_shed(responses).await;
     assert!(shed >= 3, "only {shed} of 6 spaced reads were shed by a pool of 2");
 
     let r = w.app.call(Method::GET, path, &w.other, None).await;
