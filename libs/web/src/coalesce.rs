@@ -10,9 +10,10 @@
 //! hands each request its own answer. When the server is quiet a request goes alone and
 //! at once (nothing waits for a batch to fill); under load the batches grow by
 //! themselves. It is the "DataLoader" pattern without its tick: the `dataloader` crate
-//! collects by yielding to the scheduler a number of times, which delays the lone
-//! request, and binds a batch to one task's keys, where here the key carries the reader
-//! too (whether *they* like the video).
+//! collects a batch by yielding to the scheduler a number of times (or awaiting a future
+//! of one's choosing), which delays the lone request, runs one batch at a time, and
+//! lets a request wait for its batch without bound, where a read here is shed with 503
+//! like one that finds no pool connection.
 
 use std::future::Future;
 use std::pin::Pin;
