@@ -20,6 +20,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use crate::ApiError;
@@ -41,6 +42,8 @@ pub struct Coalescer<K, V> {
     line: mpsc::UnboundedSender<Waiting<K, V>>,
     /// How long a request waits for a lane to take it, and then for its answer.
     waits: (Duration, Duration),
+    /// Keys per batch, for `/metrics`.
+    batch_sizes: Histogram,
 }
 
 impl<K, V> std::fmt::Debug for Coalescer<K, V> {
@@ -65,14 +68,26 @@ impl<K: Send + 'static, V: Send + 'static> Coalescer<K, V> {
     ) -> Self {
         let (line, queue) = mpsc::unbounded_channel();
         let queue = Arc::new(Mutex::new(queue));
+        let batch_sizes = Histogram::new(exponential_buckets(1.0, 2.0, 7));
         for _ in 0..lanes.max(1) {
-            tokio::spawn(run_lane(queue.clone(), batch.max(1), lookup.clone()));
+            tokio::spawn(run_lane(
+                queue.clone(),
+                batch.max(1),
+                lookup.clone(),
+                batch_sizes.clone(),
+            ));
         }
         Self {
             name,
             line,
             waits: (queue_wait, work_wait),
+            batch_sizes,
         }
+    }
+
+    /// The keys each batch carried (buckets 1, 2, 4 … 64), to register in `/metrics`.
+    pub fn batch_sizes(&self) -> Histogram {
+        self.batch_sizes.clone()
     }
 
     /// The answer for `key`, looked up with whatever else is asked meanwhile; 503
@@ -113,6 +128,7 @@ async fn run_lane<K, V>(
     queue: Arc<Mutex<mpsc::UnboundedReceiver<Waiting<K, V>>>>,
     batch: usize,
     lookup: BatchLookup<K, V>,
+    sizes: Histogram,
 ) {
     loop {
         let taken = {
@@ -136,6 +152,7 @@ async fn run_lane<K, V>(
             continue;
         }
         let asked = keys.len();
+        sizes.observe(asked as f64);
         match lookup(keys).await {
             Ok(found) if found.len() == asked => {
                 for (answer, value) in answers.into_iter().zip(found) {

@@ -259,6 +259,17 @@ impl CatalogService {
         self.document = ApiDocument::of(&[&Self::routes(), routes]);
     }
 
+    /// The catalog's own metrics: how many point reads each statement carried.
+    pub fn register_metrics(&self, metrics: &Metrics) {
+        if let Some(point_reads) = &self.ctx.point_reads {
+            metrics.register(
+                "catalog_point_read_batch_size",
+                "Point reads asked per statement",
+                point_reads.batch_sizes(),
+            );
+        }
+    }
+
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {
         cfg.app_data(self.ctx.clone());
         cfg.app_data(self.document.clone());
@@ -297,9 +308,11 @@ impl Application {
         let service = CatalogService::with_clock(backends.pool, backends.storage, &settings, instance, clock);
         let mut tasks = BackgroundTasks::default();
         service.spawn_background(&mut tasks);
+        let metrics = web::Data::new(Metrics::default());
+        service.register_metrics(&metrics);
         let server = skillreel_web::serve(
             listener,
-            web::Data::new(Metrics::default()),
+            metrics,
             backends.readiness,
             KnownRoutes::of(&CatalogService::routes()),
             move |cfg| {

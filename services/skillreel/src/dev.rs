@@ -76,6 +76,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
         WorkerSettings::from_settings(&settings),
     );
     worker.register_metrics(&metrics);
+    catalog.register_metrics(&metrics);
 
     let mut known = KnownRoutes::of(&UploadService::routes());
     known.add_specs(&CatalogService::routes());

@@ -51,6 +51,33 @@ async fn reads_asked_together_each_get_their_readers_answer(_: PgPoolOptions, db
         (status, body)
     }))
     .await;
+    // Every read of the burst was asked of the database once, and some shared a statement.
+    let metrics = w
+        .app
+        .client
+        .get(format!("{}/metrics", w.app.catalog))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default();
+    let figure = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {metrics}"))
+    };
+    assert_eq!(
+        figure("skillreel_catalog_point_read_batch_size_sum "),
+        burst.len() as f64
+    );
+    let statements = figure("skillreel_catalog_point_read_batch_size_count ");
+    assert!(
+        statements < burst.len() as f64,
+        "{} reads took {statements} statements",
+        burst.len()
+    );
     for ((who, _, video, want), (status, body)) in burst.iter().zip(answers) {
         match want {
             Some(liked) => {
