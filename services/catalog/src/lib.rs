@@ -117,10 +117,8 @@ fn point_reads(pool: &PgPool, settings: &Settings) -> Option<PointReads> {
         0 => 3_600_000,
         ms => ms,
     };
-    let waits = (
-        pool.options().get_acquire_timeout(),
-        pool.options().get_acquire_timeout() + std::time::Duration::from_millis(statement_limit),
-    );
+    let acquire = pool.options().get_acquire_timeout();
+    let waits = (acquire, acquire + std::time::Duration::from_millis(statement_limit));
     let lookup_pool = pool.clone();
     Some(skillreel_web::Coalescer::new(
         "point read",

@@ -52,16 +52,7 @@ async fn reads_asked_together_each_get_their_readers_answer(_: PgPoolOptions, db
     }))
     .await;
     // Every read of the burst was asked of the database once, and some shared a statement.
-    let metrics = w
-        .app
-        .client
-        .get(format!("{}/metrics", w.app.catalog))
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .text()
-        .await
-        .unwrap_or_default();
+    let metrics = w.app.get(None, "/metrics").await.text().await.unwrap_or_default();
     let figure = |name: &str| -> f64 {
         metrics
             .lines()

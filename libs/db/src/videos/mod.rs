@@ -305,31 +305,16 @@ pub struct ReaderFacts {
 }
 
 /// The video with whether `reader` likes it and their role in its community: what a
-/// point read needs, in one round trip.
+/// point read needs, in one round trip ([`find_for_readers`] for one pair: one statement
+/// for both, so a read alone and reads together are answered alike).
 #[tracing::instrument(skip(conn))]
 pub async fn find_for_reader(
     conn: &mut PgConnection,
     id: VideoId,
     reader: UserId,
 ) -> Result<Option<(VideoRecord, ReaderFacts)>, VideoQueryError> {
-    let row = select_videos!(
-        with: [
-            "exists(select 1 from video_like l where l.video_id = v.id and l.user_id = $2)",
-            "(select m.role from community_member m where m.community_id = v.community_id and m.user_id = $2)",
-            "null::float8"
-        ],
-        ["where v.id = $1"],
-        id.as_uuid(),
-        reader.as_uuid(),
-    )
-    .fetch_optional(conn)
-    .await?;
-    let Some(mut row) = row else { return Ok(None) };
-    let facts = ReaderFacts {
-        liked: row.reader_likes.unwrap_or(false),
-        community_role: row.reader_role.take(),
-    };
-    Ok(Some((VideoRecord::try_from(row)?, facts)))
+    let mut found = find_for_readers(conn, &[(id, reader)]).await?;
+    Ok(found.pop().flatten())
 }
 
 /// [`find_for_reader`] for many (video, reader) pairs in one statement: what point
