@@ -235,6 +235,11 @@ pub struct CatalogSettings {
     /// for all the reads waiting when it starts (up to 64): fewer, larger statements
     /// under load, a read alone at once when quiet. 0: each read its own statement.
     pub point_read_lanes: usize,
+    /// First pages of the lists most people ask for (the feed, popular, trending, one
+    /// tag, one community; the default size, to readers who are not admins) asked of the
+    /// database at once, each statement for all that wait when it starts (up to 64).
+    /// 0: each listing its own statement.
+    pub list_lanes: usize,
 }
 
 impl Default for CatalogSettings {
@@ -248,6 +253,7 @@ impl Default for CatalogSettings {
             search_index: true,
             search_index_dir: None,
             point_read_lanes: 2,
+            list_lanes: 2,
         }
     }
 }

@@ -16,7 +16,9 @@ type HmacSha256 = Hmac<Sha256>;
 
 #[derive(Clone)]
 pub struct MediaSigner {
-    key: Vec<u8>,
+    /// The HMAC with its key already absorbed: each token clones it instead of
+    /// hashing the key again.
+    keyed: HmacSha256,
     ttl_seconds: u64,
 }
 
@@ -30,14 +32,14 @@ fn now() -> u64 {
 impl MediaSigner {
     pub fn new(key: &[u8], ttl_seconds: u64) -> Self {
         Self {
-            key: key.to_vec(),
+            // HMAC accepts keys of any length; this cannot fail.
+            keyed: <HmacSha256 as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!()),
             ttl_seconds,
         }
     }
 
     fn mac(&self, video: VideoId, expires: u64) -> HmacSha256 {
-        // HMAC accepts keys of any length; this cannot fail.
-        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.key).unwrap_or_else(|_| unreachable!());
+        let mut mac = self.keyed.clone();
         mac.update(format!("{video}:{expires}").as_bytes());
         mac
     }
@@ -50,8 +52,11 @@ impl MediaSigner {
     }
 
     pub fn token_until(&self, video: VideoId, expires: u64) -> String {
-        let signature = hex::encode(self.mac(video, expires).finalize().into_bytes());
-        format!("{expires}.{signature}")
+        let mut signature = [0u8; 64];
+        // 32 bytes of HMAC-SHA256 are exactly 64 hex digits: this cannot fail.
+        hex::encode_to_slice(self.mac(video, expires).finalize().into_bytes(), &mut signature)
+            .unwrap_or_else(|_| unreachable!());
+        format!("{expires}.{}", String::from_utf8_lossy(&signature))
     }
 
     /// Checks signature (in constant time) and expiry.
@@ -82,5 +87,18 @@ mod tests {
         assert!(!signer.verify(a, "garbage"));
         let other = MediaSigner::new(b"another key, just as long as the first", 3600);
         assert!(!other.verify(a, &token));
+    }
+
+    #[test]
+    fn a_token_is_the_expiry_and_the_hex_hmac_of_video_and_expiry() {
+        let key = b"0123456789abcdef0123456789abcdef";
+        let video = VideoId::new();
+        let mut fresh = <HmacSha256 as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
+        fresh.update(format!("{video}:4102444800").as_bytes());
+        let expected = format!("4102444800.{}", hex::encode(fresh.finalize().into_bytes()));
+        let signer = MediaSigner::new(key, 3600);
+        // The same twice: the keyed state is cloned, never consumed.
+        assert_eq!(signer.token_until(video, 4_102_444_800), expected);
+        assert_eq!(signer.token_until(video, 4_102_444_800), expected);
     }
 }

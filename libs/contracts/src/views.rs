@@ -126,16 +126,36 @@ pub struct MediaLinks<'a> {
 }
 
 impl MediaLinks<'_> {
+    /// The URLs of one video's files, which share one token: signed once per video
+    /// (a page of twenty videos has sixty URLs).
+    pub fn of(&self, video: VideoId) -> VideoLinks {
+        VideoLinks {
+            prefix: format!("{}/api/v1/media/{video}/{}/", self.base_url, self.signer.token(video)),
+            files: VideoFiles::of(video),
+        }
+    }
+
     /// `key` is a storage key of one of the video's files (see `VideoFiles`).
     pub fn url(&self, video: &VideoRecord, key: &str) -> Option<String> {
-        let path = VideoFiles::of(video.id).relative(key)?;
-        Some(format!(
-            "{}/api/v1/media/{}/{}/{}",
-            self.base_url,
-            video.id,
-            self.signer.token(video.id),
-            path
-        ))
+        self.of(video.id).url(key)
+    }
+}
+
+/// [`MediaLinks`] for one video.
+pub struct VideoLinks {
+    /// Everything before the file's path: base, video and token.
+    prefix: String,
+    files: VideoFiles,
+}
+
+impl VideoLinks {
+    /// `key` is a storage key of one of the video's files (see `VideoFiles`).
+    pub fn url(&self, key: &str) -> Option<String> {
+        let path = self.files.relative(key)?;
+        let mut url = String::with_capacity(self.prefix.len() + path.len());
+        url.push_str(&self.prefix);
+        url.push_str(path);
+        Some(url)
     }
 }
 
@@ -146,16 +166,17 @@ impl VideoView {
             video.status,
             VideoStatus::Ready | VideoStatus::Published | VideoStatus::PendingReview | VideoStatus::Rejected
         ) || (video.status == VideoStatus::Processing && video.playable_at.is_some());
-        let links = links.filter(|_| playable);
+        let links = links.filter(|_| playable).map(|l| l.of(video.id));
         // A partner's video plays from its origin, unless it was mirrored here.
         let remote = video.origin.as_ref().filter(|_| video.hls_key.is_none());
         let hls = match remote {
             Some(origin) => origin.hls_url.clone(),
-            None => links.zip(video.hls_key.as_deref()).and_then(|(l, k)| l.url(&video, k)),
+            None => links.as_ref().zip(video.hls_key.as_deref()).and_then(|(l, k)| l.url(k)),
         };
         let storyboard = links
+            .as_ref()
             .zip(video.storyboard_key.as_deref())
-            .and_then(|(l, k)| l.url(&video, k));
+            .and_then(|(l, k)| l.url(k));
         let seconds = |ms: Option<i64>| ms.map(|ms| ms as f64 / 1000.0);
         let processing = (private_details
             && matches!(
@@ -173,8 +194,9 @@ impl VideoView {
             Some(origin) => (origin.thumbnail_url.clone(), origin.thumbnail_url.clone()),
             None => {
                 let large = links
+                    .as_ref()
                     .zip(video.thumbnail_key.as_deref())
-                    .and_then(|(l, k)| l.url(&video, k));
+                    .and_then(|(l, k)| l.url(k));
                 // The small poster sits beside the large one.
                 let small = large
                     .as_ref()
@@ -231,5 +253,44 @@ impl VideoView {
             created_at: video.created_at,
             updated_at: video.updated_at,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_videos_files_share_one_token_that_verifies_for_that_video() {
+        let signer = MediaSigner::new(b"0123456789abcdef0123456789abcdef", 3600);
+        let links = MediaLinks {
+            base_url: "https://reel.example".into(),
+            signer: &signer,
+        };
+        let (video, other) = (VideoId::new(), VideoId::new());
+        let files = VideoFiles::of(video);
+        let of = links.of(video);
+        let urls: Vec<String> = [files.master_playlist(), files.thumbnail(), files.storyboard_index()]
+            .iter()
+            .filter_map(|key| of.url(key.as_str()))
+            .collect();
+        assert_eq!(urls.len(), 3);
+        let prefix = format!("https://reel.example/api/v1/media/{video}/");
+        let mut tokens = Vec::new();
+        for (url, file) in urls
+            .iter()
+            .zip(["media/master.m3u8", "media/thumbnail.jpg", "media/storyboard.vtt"])
+        {
+            let rest = url.strip_prefix(&prefix).unwrap_or_default();
+            let (token, path) = rest.split_once('/').unwrap_or_default();
+            assert_eq!(path, file, "{url}");
+            assert!(signer.verify(video, token), "{url}");
+            assert!(!signer.verify(other, token), "{url}");
+            tokens.push(token.to_owned());
+        }
+        tokens.dedup();
+        assert_eq!(tokens.len(), 1);
+        // A key outside the video's folder gets no URL.
+        assert_eq!(of.url(VideoFiles::of(other).thumbnail().as_str()), None);
     }
 }

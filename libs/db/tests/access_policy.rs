@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, TestRunner};
-use skillreel_db::videos::{self, Sort, VideoFilter};
+use skillreel_db::videos::{self, FirstPage, Sort, VideoFilter};
 use skillreel_domain::access::{Membership, VideoFacts, Viewer};
 use skillreel_domain::{ApprovalPolicy, CommunityId, Roles, UserId, VideoStatus, Visibility};
 use sqlx::{PgConnection, PgPool};
@@ -175,6 +175,9 @@ enum Path {
     /// Every video has the tag: the tag's own index, with the same rule.
     Tag,
     Search,
+    /// Every reader's first pages (feed, popular, trending, the tag, each community)
+    /// asked in one statement (`videos::first_pages`).
+    FirstPages,
 }
 
 async fn listed_by_sql(
@@ -206,6 +209,7 @@ async fn listed_by_sql(
             Sort::Relevance,
             100,
         ),
+        Path::FirstPages => unreachable!("asked together: see `first_pages_agree`"),
     };
     let listed = videos::list(conn, viewer.id, viewer.is_admin(), status, &filter, sort, None, limit).await?;
     Ok(listed.videos.iter().map(|v| v.id.as_uuid()).collect())
@@ -228,6 +232,79 @@ fn listed_by_rust(stored: &Stored, world: &World, who: usize, status: VideoStatu
         .collect()
 }
 
+/// Every reader's (not admins') first pages, asked in one batch: each the videos the Rust
+/// rule lets that reader list (of the community, for a community's page), and each
+/// exactly the page, keys included, that the reader's single statement answers.
+/// Returns how many pages were compared.
+async fn first_pages_agree(
+    conn: &mut PgConnection,
+    stored: &Stored,
+    world: &World,
+    case: usize,
+) -> Result<usize, videos::VideoQueryError> {
+    let mut pages = vec![
+        (FirstPage::Feed, VideoFilter::default(), Sort::Recent),
+        (FirstPage::Popular, VideoFilter::default(), Sort::Popular),
+        (FirstPage::Trending, VideoFilter::default(), Sort::Trending),
+        (
+            FirstPage::Tag("lesson".into()),
+            VideoFilter {
+                tag: Some("lesson".into()),
+                ..VideoFilter::default()
+            },
+            Sort::Recent,
+        ),
+    ];
+    for community in &stored.communities {
+        let filter = VideoFilter {
+            community: Some(*community),
+            ..VideoFilter::default()
+        };
+        pages.push((FirstPage::Community(*community), filter, Sort::Recent));
+    }
+    let readers: Vec<usize> = (0..PEOPLE).filter(|&who| !stored.viewers[who].is_admin()).collect();
+    let asks: Vec<(UserId, FirstPage)> = readers
+        .iter()
+        .flat_map(|&who| {
+            pages
+                .iter()
+                .map(move |(page, _, _)| (stored.viewers[who].id, page.clone()))
+        })
+        .collect();
+    let answers = videos::first_pages(conn, &asks).await?;
+    assert_eq!(answers.len(), asks.len(), "case {case}: one page per ask");
+    let mut answers = answers.into_iter();
+    for &who in &readers {
+        let viewer = &stored.viewers[who];
+        for (page, filter, sort) in &pages {
+            let Some(batched) = answers.next() else { unreachable!() };
+            let ids: Vec<Uuid> = batched.videos.iter().map(|v| v.id.as_uuid()).collect();
+            let single = videos::list(conn, viewer.id, false, VideoStatus::Published, filter, *sort, None, 21).await?;
+            let single_ids: Vec<Uuid> = single.videos.iter().map(|v| v.id.as_uuid()).collect();
+            assert_eq!(
+                (&ids, &batched.keys),
+                (&single_ids, &single.keys),
+                "case {case}: person {who}'s {page:?}, batched and alone"
+            );
+            let mut rust = listed_by_rust(stored, world, who, VideoStatus::Published);
+            if let FirstPage::Community(community) = page {
+                rust.retain(|id| {
+                    stored
+                        .videos
+                        .iter()
+                        .any(|(v, f)| v == id && f.community == Some(*community))
+                });
+            }
+            assert_eq!(
+                ids.into_iter().collect::<BTreeSet<_>>(),
+                rust,
+                "case {case}: person {who}'s {page:?} in {world:#?}"
+            );
+        }
+    }
+    Ok(asks.len())
+}
+
 #[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
 async fn the_sql_listing_rule_and_the_rust_policy_agree_on_random_worlds(pool: PgPool) -> sqlx::Result<()> {
     let mut runner = TestRunner::new(Config {
@@ -242,6 +319,7 @@ async fn the_sql_listing_rule_and_the_rust_policy_agree_on_random_worlds(pool: P
         Path::Trending,
         Path::Tag,
         Path::Search,
+        Path::FirstPages,
     ];
     let statuses = [VideoStatus::Published, VideoStatus::PendingReview, VideoStatus::Ready];
     let mut compared = 0;
@@ -253,6 +331,19 @@ async fn the_sql_listing_rule_and_the_rust_policy_agree_on_random_worlds(pool: P
         let mut tx = pool.begin().await?;
         let stored = store(&mut tx, &world).await?;
         let path = paths[case % paths.len()];
+        if matches!(path, Path::FirstPages) {
+            // The batch reads in a snapshot transaction of its own: the world is
+            // committed for it, and emptied after (this database is the test's alone).
+            tx.commit().await?;
+            let mut conn = pool.acquire().await?;
+            compared += first_pages_agree(&mut conn, &stored, &world, case)
+                .await
+                .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+            sqlx::query("truncate video, community, app_user cascade")
+                .execute(&mut *conn)
+                .await?;
+            continue;
+        }
         // The feed lists published videos to people who aren't admins only.
         let status = match path {
             Path::Feed => VideoStatus::Published,

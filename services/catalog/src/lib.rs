@@ -20,7 +20,7 @@ use actix_web::web;
 use skillreel_auth::Authenticator;
 use skillreel_config::Settings;
 use skillreel_contracts::views::MediaLinks;
-use skillreel_db::videos::{ReaderFacts, VideoRecord};
+use skillreel_db::videos::{FirstPage, Listed, ReaderFacts, VideoRecord};
 use skillreel_domain::{UserId, VideoId};
 use skillreel_federation::{FederationService, Instance};
 use skillreel_learning::{Clock, LearningService};
@@ -76,6 +76,10 @@ pub struct CatalogContext {
     /// Point reads (`GET /videos/{id}`) that arrive together, asked in one statement;
     /// `None` (`catalog.point_read_lanes = 0`): each read its own statement.
     pub point_reads: Option<PointReads>,
+    /// First pages of the lists most people ask for (feed, popular, trending, one tag,
+    /// one community) that arrive together, asked in one statement; `None`
+    /// (`catalog.list_lanes = 0`): each listing its own statement.
+    pub first_pages: Option<FirstPages>,
 }
 
 impl CatalogContext {
@@ -104,21 +108,29 @@ impl CatalogContext {
 /// Point reads by (video, reader), batched: the video and that reader's facts, if it exists.
 pub type PointReads = skillreel_web::Coalescer<(VideoId, UserId), Option<(VideoRecord, ReaderFacts)>>;
 
-/// The point-read batcher: `catalog.point_read_lanes` statements in flight at once,
-/// each for at most 64 reads; a read waits for a lane as long as it would for a pool
-/// connection, then for its statement. No lanes, no batcher.
-fn point_reads(pool: &PgPool, settings: &Settings) -> Option<PointReads> {
-    let lanes = settings.catalog.point_read_lanes;
-    if lanes == 0 {
-        return None;
-    }
+/// First pages by (reader, page), batched.
+pub type FirstPages = skillreel_web::Coalescer<(UserId, FirstPage), Listed>;
+
+/// How long a batched request waits: for a lane as long as it would for a pool
+/// connection, then for its statement.
+fn batch_waits(pool: &PgPool, settings: &Settings) -> (std::time::Duration, std::time::Duration) {
     // (a statement limit of 0 is none: then an hour stands for "as long as it takes")
     let statement_limit = match settings.database.statement_timeout_ms {
         0 => 3_600_000,
         ms => ms,
     };
     let acquire = pool.options().get_acquire_timeout();
-    let waits = (acquire, acquire + std::time::Duration::from_millis(statement_limit));
+    (acquire, acquire + std::time::Duration::from_millis(statement_limit))
+}
+
+/// The point-read batcher: `catalog.point_read_lanes` statements in flight at once,
+/// each for at most 64 reads (see [`batch_waits`]). No lanes, no batcher.
+fn point_reads(pool: &PgPool, settings: &Settings) -> Option<PointReads> {
+    let lanes = settings.catalog.point_read_lanes;
+    if lanes == 0 {
+        return None;
+    }
+    let waits = batch_waits(pool, settings);
     let lookup_pool = pool.clone();
     Some(skillreel_web::Coalescer::new(
         "point read",
@@ -130,6 +142,31 @@ fn point_reads(pool: &PgPool, settings: &Settings) -> Option<PointReads> {
             Box::pin(async move {
                 let mut conn = pool.acquire().await?;
                 skillreel_db::videos::find_for_readers(&mut conn, &asked)
+                    .await
+                    .map_err(videos::lookup_error)
+            })
+        }),
+    ))
+}
+
+/// The first-page batcher: `catalog.list_lanes` statements in flight at once, each for
+/// at most 64 pages (see [`batch_waits`]). No lanes, no batcher.
+fn first_pages(pool: &PgPool, settings: &Settings) -> Option<FirstPages> {
+    let lanes = settings.catalog.list_lanes;
+    if lanes == 0 {
+        return None;
+    }
+    let lookup_pool = pool.clone();
+    Some(skillreel_web::Coalescer::new(
+        "first page",
+        lanes,
+        64,
+        batch_waits(pool, settings),
+        Arc::new(move |asked: Vec<(UserId, FirstPage)>| {
+            let pool = lookup_pool.clone();
+            Box::pin(async move {
+                let mut conn = pool.acquire().await?;
+                skillreel_db::videos::first_pages(&mut conn, &asked)
                     .await
                     .map_err(videos::lookup_error)
             })
@@ -185,6 +222,7 @@ impl CatalogService {
             ctx: web::Data::new(CatalogContext {
                 searches: recognition.searches(),
                 point_reads: point_reads(&pool, settings),
+                first_pages: first_pages(&pool, settings),
                 pool,
                 storage,
                 signer,
@@ -257,13 +295,21 @@ impl CatalogService {
         self.document = ApiDocument::of(&[&Self::routes(), routes]);
     }
 
-    /// The catalog's own metrics: how many point reads each statement carried.
+    /// The catalog's own metrics: how many point reads and first pages each statement
+    /// carried.
     pub fn register_metrics(&self, metrics: &Metrics) {
         if let Some(point_reads) = &self.ctx.point_reads {
             metrics.register(
                 "catalog_point_read_batch_size",
                 "Point reads asked per statement",
                 point_reads.batch_sizes(),
+            );
+        }
+        if let Some(first_pages) = &self.ctx.first_pages {
+            metrics.register(
+                "catalog_first_page_batch_size",
+                "First pages of listings asked per statement",
+                first_pages.batch_sizes(),
             );
         }
     }

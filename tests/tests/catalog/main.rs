@@ -9,6 +9,7 @@ mod access_rules;
 mod admin;
 mod contract;
 mod events;
+mod first_pages;
 mod listing;
 mod overload;
 mod point_reads;

@@ -40,11 +40,15 @@ async fn a_statement_past_its_time_limit_is_cancelled_with_retry_after(_: PgPool
 
     let stall = stall_videos(&w.pool).await;
     assert_overloaded(w.app.call(Method::GET, &path, &w.other, None).await).await;
-    let listed = w
-        .app
-        .call(Method::GET, "/api/v1/videos?q=patience", &w.other, None)
-        .await;
-    assert_overloaded(listed).await;
+    for listing in [
+        "/api/v1/videos?q=patience",
+        "/api/v1/videos",
+        "/api/v1/videos?sort=popular",
+    ] {
+        // (the feed and popular first pages are batched, the search is not)
+        let listed = w.app.call(Method::GET, listing, &w.other, None).await;
+        assert_overloaded(listed).await;
+    }
     stall.rollback().await.unwrap_or_else(|e| panic!("{e}"));
 
     let r = w.app.call(Method::GET, &path, &w.other, None).await;
@@ -52,11 +56,13 @@ async fn a_statement_past_its_time_limit_is_cancelled_with_retry_after(_: PgPool
 }
 
 /// A world whose catalog has two connections, waits 300 ms for one and runs point reads
-/// in `lanes` (0: each its own statement), with one published video: its path.
+/// and first pages in `lanes` each (0: each its own statement), with one published
+/// video: its path.
 async fn crowded(db: &PgConnectOptions, lanes: usize) -> (World, String) {
     let w = world(db, |s| {
         s.catalog.cache_ttl_seconds = 0;
         s.catalog.point_read_lanes = lanes;
+        s.catalog.list_lanes = lanes;
         s.database.max_connections = 2;
         s.database.acquire_timeout_ms = 300;
         s.database.statement_timeout_ms = 20_000;
@@ -130,5 +136,28 @@ async fn batched_reads_that_find_every_connection_taken_are_refused_at_once(_: P
     assert!(shed >= 3, "only {shed} of 6 spaced reads were shed by a pool of 2");
 
     let r = w.app.call(Method::GET, path, &w.other, None).await;
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn batched_first_pages_that_find_every_connection_taken_are_refused_at_once(
+    _: PgPoolOptions,
+    db: PgConnectOptions,
+) {
+    let (w, _) = crowded(&db, 4).await;
+    // As the spaced point reads above, with the feed's first page.
+    let (app, reader) = (&w.app, &w.other);
+    let responses = while_stalled(
+        &w.pool,
+        futures_util::future::join_all((0..6u64).map(|n| async move {
+            tokio::time::sleep(Duration::from_millis(60 * n)).await;
+            app.call(Method::GET, "/api/v1/videos", reader, None).await
+        })),
+    )
+    .await;
+    let shed = count_shed(responses).await;
+    assert!(shed >= 3, "only {shed} of 6 spaced listings were shed by a pool of 2");
+
+    let r = w.app.call(Method::GET, "/api/v1/videos", &w.other, None).await;
     assert_eq!(r.status(), StatusCode::OK);
 }

@@ -659,3 +659,195 @@ async fn list_ranked(
     );
     load_ranked(conn, rows).await
 }
+
+/// The first page, of the default size, of one of the lists most people ask for:
+/// what [`first_pages`] answers for many readers in one statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FirstPage {
+    /// Published videos, newest first, unfiltered.
+    Feed,
+    Popular,
+    Trending,
+    /// Newest first with this tag.
+    Tag(String),
+    /// Newest first in this community.
+    Community(CommunityId),
+}
+
+impl FirstPage {
+    /// The first page `filter` and `sort` ask for, if it is one of these (the caller
+    /// checks the rest: published, the default size, no cursor).
+    pub fn of(filter: &VideoFilter, sort: Sort) -> Option<Self> {
+        let only = |kept: VideoFilter| kept.is_empty();
+        match sort {
+            Sort::Recent if filter.is_empty() => Some(Self::Feed),
+            Sort::Popular if filter.is_empty() => Some(Self::Popular),
+            Sort::Trending if filter.is_empty() => Some(Self::Trending),
+            Sort::Recent => match (&filter.tag, filter.community) {
+                (Some(tag), None)
+                    if only(VideoFilter {
+                        tag: None,
+                        ..filter.clone()
+                    }) =>
+                {
+                    Some(Self::Tag(tag.clone()))
+                }
+                (None, Some(community))
+                    if only(VideoFilter {
+                        community: None,
+                        ..filter.clone()
+                    }) =>
+                {
+                    Some(Self::Community(community))
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Feed => "feed",
+            Self::Popular => "popular",
+            Self::Trending => "trending",
+            Self::Tag(_) => "tag",
+            Self::Community(_) => "community",
+        }
+    }
+}
+
+/// The first pages that readers (never admins: they list everything, one statement
+/// each) ask for at once: one statement walks each page's index for its reader (each
+/// branch is the single-reader statement of [`list_along_index`] or [`feed_page`], the
+/// viewer being the batch's row), a second loads the videos, each once however many
+/// pages hold it (readers' feeds and popular pages are mostly the same videos). Both
+/// read one snapshot. Answers in the order asked.
+pub async fn first_pages(
+    conn: &mut PgConnection,
+    asks: &[(UserId, FirstPage)],
+) -> Result<Vec<Listed>, VideoQueryError> {
+    let viewers: Vec<Uuid> = asks.iter().map(|(v, _)| v.as_uuid()).collect();
+    let kinds: Vec<&str> = asks.iter().map(|(_, p)| p.kind()).collect();
+    let tags: Vec<Option<&str>> = asks
+        .iter()
+        .map(|(_, p)| match p {
+            FirstPage::Tag(tag) => Some(tag.as_str()),
+            _ => None,
+        })
+        .collect();
+    let communities: Vec<Option<Uuid>> = asks
+        .iter()
+        .map(|(_, p)| match p {
+            FirstPage::Community(c) => Some(c.as_uuid()),
+            _ => None,
+        })
+        .collect();
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    sqlx::query!("set transaction isolation level repeatable read, read only")
+        .execute(&mut *tx)
+        .await?;
+    // The listing rule of `with_published_listing_rule`, for the row's viewer `q.viewer`
+    // (not an admin); shown to agree with the Rust policy by `tests/access_policy.rs`.
+    let ranked = sqlx::query!(
+        r#"
+        select q.n as "n!", p.id as "id!", p.sort_key as "sort_key!"
+          from unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[]) with ordinality q(viewer, kind, tag, community, n)
+          cross join lateral (
+            (select v.id, (extract(epoch from coalesce(v.published_at, v.created_at)) * 1000000)::float8 as sort_key
+               from video v
+              where q.kind = 'feed' and v.status = 'published'
+                and (v.owner_id = q.viewer or v.visibility in ('org', 'federated')
+                     or (v.visibility = 'community'
+                         and v.community_id in (select m.community_id from community_member m where m.user_id = q.viewer)))
+              order by coalesce(v.published_at, v.created_at) desc, v.id desc
+              limit 21)
+            union all
+            (select v.id, s.popularity::float8
+               from video v join video_score s on s.video_id = v.id
+              where q.kind = 'popular' and v.status = 'published'
+                and (v.owner_id = q.viewer or v.visibility in ('org', 'federated')
+                     or (v.visibility = 'community'
+                         and v.community_id in (select m.community_id from community_member m where m.user_id = q.viewer)))
+              order by s.popularity desc, s.video_id desc
+              limit 21)
+            union all
+            (select v.id, s.trending
+               from video v join video_score s on s.video_id = v.id
+              where q.kind = 'trending' and v.status = 'published'
+                and (v.owner_id = q.viewer or v.visibility in ('org', 'federated')
+                     or (v.visibility = 'community'
+                         and v.community_id in (select m.community_id from community_member m where m.user_id = q.viewer)))
+              order by s.trending desc, s.video_id desc
+              limit 21)
+            union all
+            (select v.id, (extract(epoch from t.listed_at) * 1000000)::float8
+               from video v join video_tag t on t.video_id = v.id
+              where q.kind = 'tag' and t.tag = q.tag and v.status = 'published'
+                and (v.owner_id = q.viewer or v.visibility in ('org', 'federated')
+                     or (v.visibility = 'community'
+                         and v.community_id in (select m.community_id from community_member m where m.user_id = q.viewer)))
+              order by t.listed_at desc, t.video_id desc
+              limit 21)
+            union all
+            (select v.id, (extract(epoch from v.published_at) * 1000000)::float8
+               from video v
+              where q.kind = 'community' and v.community_id = q.community and v.status = 'published'
+                and (v.owner_id = q.viewer or v.visibility in ('org', 'federated')
+                     or (v.visibility = 'community'
+                         and v.community_id in (select m.community_id from community_member m where m.user_id = q.viewer)))
+              order by v.published_at desc, v.id desc
+              limit 21)
+          ) p
+        "#,
+        &viewers,
+        &kinds as &[&str],
+        &tags as &[Option<&str>],
+        &communities as &[Option<Uuid>],
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut ranked: Vec<(i64, Uuid, f64)> = ranked.into_iter().map(|r| (r.n, r.id, r.sort_key)).collect();
+    // Page by page, each in its own order (as the single-reader statements order it).
+    ranked.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.2.total_cmp(&a.2)).then(b.1.cmp(&a.1)));
+    let mut ids: Vec<Uuid> = ranked.iter().map(|r| r.1).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut videos: std::collections::HashMap<Uuid, VideoRecord> = select_videos!("where v.id = any($1)", &ids)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .map(|row| VideoRecord::try_from(row).map(|v| (v.id.as_uuid(), v)))
+        .collect::<Result<_, _>>()?;
+    tx.commit().await?;
+    let mut pages: Vec<Listed> = asks
+        .iter()
+        .map(|_| Listed {
+            videos: Vec::with_capacity(21),
+            keys: Vec::with_capacity(21),
+        })
+        .collect();
+    // A video on several pages is cloned for all but its last.
+    let mut left: std::collections::HashMap<Uuid, usize> = std::collections::HashMap::new();
+    for (_, id, _) in &ranked {
+        *left.entry(*id).or_default() += 1;
+    }
+    for (n, id, key) in ranked {
+        // `n` numbers the asks sent (from 1), so every row has its page.
+        let Some(page) = usize::try_from(n - 1).ok().and_then(|i| pages.get_mut(i)) else {
+            continue;
+        };
+        let remaining = left.entry(id).or_default();
+        *remaining -= 1;
+        let video = if *remaining == 0 {
+            videos.remove(&id)
+        } else {
+            videos.get(&id).cloned()
+        };
+        if let Some(video) = video {
+            page.videos.push(video);
+            page.keys.push(key);
+        }
+    }
+    Ok(pages)
+}

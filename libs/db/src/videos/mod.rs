@@ -403,4 +403,45 @@ mod tests {
         assert_eq!(Cursor::decode(&forged(&format!("-62135596800000000000|{id}"))), None);
         assert_eq!(Cursor::decode(&URL_SAFE_NO_PAD.encode("12|nope")), None);
     }
+
+    #[test]
+    fn only_the_unnarrowed_lists_and_one_tag_or_community_newest_first_are_first_pages() {
+        let tag = VideoFilter {
+            tag: Some("rust".into()),
+            ..VideoFilter::default()
+        };
+        let community = CommunityId::new();
+        let in_community = VideoFilter {
+            community: Some(community),
+            ..VideoFilter::default()
+        };
+        let none = VideoFilter::default();
+        assert_eq!(FirstPage::of(&none, Sort::Recent), Some(FirstPage::Feed));
+        assert_eq!(FirstPage::of(&none, Sort::Popular), Some(FirstPage::Popular));
+        assert_eq!(FirstPage::of(&none, Sort::Trending), Some(FirstPage::Trending));
+        assert_eq!(FirstPage::of(&tag, Sort::Recent), Some(FirstPage::Tag("rust".into())));
+        assert_eq!(
+            FirstPage::of(&in_community, Sort::Recent),
+            Some(FirstPage::Community(community))
+        );
+        // Anything narrower, or another order, is a listing of its own.
+        assert_eq!(FirstPage::of(&tag, Sort::Popular), None);
+        assert_eq!(FirstPage::of(&in_community, Sort::Trending), None);
+        assert_eq!(FirstPage::of(&none, Sort::Relevance), None);
+        let both = VideoFilter {
+            community: Some(community),
+            ..tag.clone()
+        };
+        assert_eq!(FirstPage::of(&both, Sort::Recent), None);
+        let tag_in_german = VideoFilter {
+            language: Some("de".into()),
+            ..tag
+        };
+        assert_eq!(FirstPage::of(&tag_in_german, Sort::Recent), None);
+        let by_author = VideoFilter {
+            author: Some(UserId::new()),
+            ..VideoFilter::default()
+        };
+        assert_eq!(FirstPage::of(&by_author, Sort::Recent), None);
+    }
 }

@@ -2,6 +2,7 @@
 //! read cache when it holds the answer and from the database otherwise.
 
 use super::*;
+use skillreel_db::videos::FirstPage;
 
 #[tracing::instrument(skip(ctx, req, user), fields(user = %user.subject))]
 pub async fn get_video(
@@ -182,19 +183,10 @@ pub async fn list_videos(
     let ranked = match found {
         Some(ranked) => ranked,
         None => {
-            let mut conn = ctx.pool.acquire().await?;
-            let listed = videos::list(
-                &mut conn,
-                user.id,
-                user.is_admin(),
-                status,
-                &filter,
-                sort,
-                after,
-                limit + 1,
-            )
-            .await
-            .map_err(lookup_error)?;
+            let listed = match first_page_batched(&ctx, &user, status, &filter, sort, after, limit + 1) {
+                Some((batched, page)) => batched.get((user.id, page)).await?,
+                None => listed(&ctx, &user, status, &filter, sort, after, limit + 1).await?,
+            };
             listed.videos.into_iter().zip(listed.keys).collect()
         }
     };
@@ -208,6 +200,42 @@ pub async fn list_videos(
     let links = ctx.media_links(&req);
     let items = rows.into_iter().map(|(v, _)| view_of(&links, &user, v)).collect();
     Ok(web::Json(Page { items, next_cursor }))
+}
+
+/// The batcher and the page when this listing is a first page it answers (published,
+/// the default size, no cursor, a reader who is not an admin: see [`FirstPage`]).
+fn first_page_batched<'c>(
+    ctx: &'c CatalogContext,
+    user: &AuthUser,
+    status: VideoStatus,
+    filter: &VideoFilter,
+    sort: Sort,
+    after: Option<RankCursor>,
+    limit: i64,
+) -> Option<(&'c crate::FirstPages, FirstPage)> {
+    let batched = ctx.first_pages.as_ref()?;
+    let first =
+        status == VideoStatus::Published && !user.is_admin() && after.is_none() && limit == videos::DEFAULT_PAGE + 1;
+    first
+        .then(|| FirstPage::of(filter, sort))
+        .flatten()
+        .map(|page| (batched, page))
+}
+
+/// The listing in a statement of its own.
+async fn listed(
+    ctx: &CatalogContext,
+    user: &AuthUser,
+    status: VideoStatus,
+    filter: &VideoFilter,
+    sort: Sort,
+    after: Option<RankCursor>,
+    limit: i64,
+) -> Result<videos::Listed, ApiError> {
+    let mut conn = ctx.pool.acquire().await?;
+    videos::list(&mut conn, user.id, user.is_admin(), status, filter, sort, after, limit)
+        .await
+        .map_err(lookup_error)
 }
 
 /// A search's page from the read cache: the search's ranked matches (queried once and
