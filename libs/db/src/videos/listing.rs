@@ -717,6 +717,56 @@ impl FirstPage {
     }
 }
 
+/// The statement of [`first_pages`], with the listing rule `$rule` (a literal) in each
+/// of its five walks.
+macro_rules! first_pages_statement {
+    ($rule:literal; $($arg:expr),* $(,)?) => {
+        sqlx::query!(
+            r#"
+        select q.n as "n!", p.id as "id!", p.sort_key as "sort_key!"
+          from unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[]) with ordinality q(viewer, kind, tag, community, n)
+          cross join lateral (
+            (select v.id, (extract(epoch from coalesce(v.published_at, v.created_at)) * 1000000)::float8 as sort_key
+               from video v
+              where q.kind = 'feed' and v.status = 'published'
+                "# + $rule + r#"
+              order by coalesce(v.published_at, v.created_at) desc, v.id desc
+              limit 21)
+            union all
+            (select v.id, s.popularity::float8
+               from video v join video_score s on s.video_id = v.id
+              where q.kind = 'popular' and v.status = 'published'
+                "# + $rule + r#"
+              order by s.popularity desc, s.video_id desc
+              limit 21)
+            union all
+            (select v.id, s.trending
+               from video v join video_score s on s.video_id = v.id
+              where q.kind = 'trending' and v.status = 'published'
+                "# + $rule + r#"
+              order by s.trending desc, s.video_id desc
+              limit 21)
+            union all
+            (select v.id, (extract(epoch from t.listed_at) * 1000000)::float8
+               from video v join video_tag t on t.video_id = v.id
+              where q.kind = 'tag' and t.tag = q.tag and v.status = 'published'
+                "# + $rule + r#"
+              order by t.listed_at desc, t.video_id desc
+              limit 21)
+            union all
+            (select v.id, (extract(epoch from v.published_at) * 1000000)::float8
+               from video v
+              where q.kind = 'community' and v.community_id = q.community and v.status = 'published'
+                "# + $rule + r#"
+              order by v.published_at desc, v.id desc
+              limit 21)
+          ) p
+        "#,
+            $($arg),*
+        )
+    };
+}
+
 /// The first pages that readers (never admins: they list everything, one statement
 /// each) ask for at once: one statement walks each page's index for its reader (each
 /// branch is the single-reader statement of [`list_along_index`] or [`feed_page`], the
@@ -747,59 +797,13 @@ pub async fn first_pages(
     sqlx::query!("set transaction isolation level repeatable read, read only")
         .execute(&mut *tx)
         .await?;
-    // The listing rule of `with_published_listing_rule`, for the row's viewer `q.viewer`
-    // (not an admin); shown to agree with the Rust policy by `tests/access_policy.rs`.
-    let ranked = sqlx::query!(
-        r#"
-        select q.n as "n!", p.id as "id!", p.sort_key as "sort_key!"
-          from unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[]) with ordinality q(viewer, kind, tag, community, n)
-          cross join lateral (
-            (select v.id, (extract(epoch from coalesce(v.published_at, v.created_at)) * 1000000)::float8 as sort_key
-               from video v
-              where q.kind = 'feed' and v.status = 'published'
-                and (v.owner_id = q.viewer or v.visibility in ('org', 'federated')
-                     or (v.visibility = 'community'
-                         and v.community_id in (select m.community_id from community_member m where m.user_id = q.viewer)))
-              order by coalesce(v.published_at, v.created_at) desc, v.id desc
-              limit 21)
-            union all
-            (select v.id, s.popularity::float8
-               from video v join video_score s on s.video_id = v.id
-              where q.kind = 'popular' and v.status = 'published'
-                and (v.owner_id = q.viewer or v.visibility in ('org', 'federated')
-                     or (v.visibility = 'community'
-                         and v.community_id in (select m.community_id from community_member m where m.user_id = q.viewer)))
-              order by s.popularity desc, s.video_id desc
-              limit 21)
-            union all
-            (select v.id, s.trending
-               from video v join video_score s on s.video_id = v.id
-              where q.kind = 'trending' and v.status = 'published'
-                and (v.owner_id = q.viewer or v.visibility in ('org', 'federated')
-                     or (v.visibility = 'community'
-                         and v.community_id in (select m.community_id from community_member m where m.user_id = q.viewer)))
-              order by s.trending desc, s.video_id desc
-              limit 21)
-            union all
-            (select v.id, (extract(epoch from t.listed_at) * 1000000)::float8
-               from video v join video_tag t on t.video_id = v.id
-              where q.kind = 'tag' and t.tag = q.tag and v.status = 'published'
-                and (v.owner_id = q.viewer or v.visibility in ('org', 'federated')
-                     or (v.visibility = 'community'
-                         and v.community_id in (select m.community_id from community_member m where m.user_id = q.viewer)))
-              order by t.listed_at desc, t.video_id desc
-              limit 21)
-            union all
-            (select v.id, (extract(epoch from v.published_at) * 1000000)::float8
-               from video v
-              where q.kind = 'community' and v.community_id = q.community and v.status = 'published'
-                and (v.owner_id = q.viewer or v.visibility in ('org', 'federated')
-                     or (v.visibility = 'community'
-                         and v.community_id in (select m.community_id from community_member m where m.user_id = q.viewer)))
-              order by v.published_at desc, v.id desc
-              limit 21)
-          ) p
-        "#,
+    let ranked = first_pages_statement!(
+        // The listing rule of `with_published_listing_rule`, for the row's viewer
+        // `q.viewer` (not an admin); shown to agree with the Rust policy by
+        // `tests/access_policy.rs`.
+        r#"and (v.owner_id = q.viewer or v.visibility in ('org', 'federated')
+               or (v.visibility = 'community'
+                   and v.community_id in (select m.community_id from community_member m where m.user_id = q.viewer)))"#;
         &viewers,
         &kinds as &[&str],
         &tags as &[Option<&str>],

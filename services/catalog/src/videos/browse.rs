@@ -183,9 +183,16 @@ pub async fn list_videos(
     let ranked = match found {
         Some(ranked) => ranked,
         None => {
-            let listed = match first_page_batched(&ctx, &user, status, &filter, sort, after, limit + 1) {
-                Some((batched, page)) => batched.get((user.id, page)).await?,
-                None => listed(&ctx, &user, status, &filter, sort, after, limit + 1).await?,
+            let first_page = first_page(&user, status, &filter, sort, after, limit + 1);
+            let listed = match first_page.zip(ctx.first_pages.as_ref()) {
+                Some((page, batched)) => batched.get((user.id, page)).await?,
+                None => {
+                    let mut conn = ctx.pool.acquire().await?;
+                    let (viewer, admin) = (user.id, user.is_admin());
+                    videos::list(&mut conn, viewer, admin, status, &filter, sort, after, limit + 1)
+                        .await
+                        .map_err(lookup_error)?
+                }
             };
             listed.videos.into_iter().zip(listed.keys).collect()
         }
@@ -202,40 +209,19 @@ pub async fn list_videos(
     Ok(web::Json(Page { items, next_cursor }))
 }
 
-/// The batcher and the page when this listing is a first page it answers (published,
+/// The first page this listing is, when the first-page batcher answers it (published,
 /// the default size, no cursor, a reader who is not an admin: see [`FirstPage`]).
-fn first_page_batched<'c>(
-    ctx: &'c CatalogContext,
+fn first_page(
     user: &AuthUser,
     status: VideoStatus,
     filter: &VideoFilter,
     sort: Sort,
     after: Option<RankCursor>,
     limit: i64,
-) -> Option<(&'c crate::FirstPages, FirstPage)> {
-    let batched = ctx.first_pages.as_ref()?;
+) -> Option<FirstPage> {
     let first =
         status == VideoStatus::Published && !user.is_admin() && after.is_none() && limit == videos::DEFAULT_PAGE + 1;
-    first
-        .then(|| FirstPage::of(filter, sort))
-        .flatten()
-        .map(|page| (batched, page))
-}
-
-/// The listing in a statement of its own.
-async fn listed(
-    ctx: &CatalogContext,
-    user: &AuthUser,
-    status: VideoStatus,
-    filter: &VideoFilter,
-    sort: Sort,
-    after: Option<RankCursor>,
-    limit: i64,
-) -> Result<videos::Listed, ApiError> {
-    let mut conn = ctx.pool.acquire().await?;
-    videos::list(&mut conn, user.id, user.is_admin(), status, filter, sort, after, limit)
-        .await
-        .map_err(lookup_error)
+    first.then(|| FirstPage::of(filter, sort)).flatten()
 }
 
 /// A search's page from the read cache: the search's ranked matches (queried once and
