@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, TestRunner};
-use skillreel_db::videos::{self, FirstPage, Sort, VideoFilter};
+use skillreel_db::videos::{self, CommonList, Sort, VideoFilter};
 use skillreel_domain::access::{Membership, VideoFacts, Viewer};
 use skillreel_domain::{ApprovalPolicy, CommunityId, Roles, UserId, VideoStatus, Visibility};
 use sqlx::{PgConnection, PgPool};
@@ -243,11 +243,11 @@ async fn first_pages_agree(
     case: usize,
 ) -> Result<usize, videos::VideoQueryError> {
     let mut pages = vec![
-        (FirstPage::Feed, VideoFilter::default(), Sort::Recent),
-        (FirstPage::Popular, VideoFilter::default(), Sort::Popular),
-        (FirstPage::Trending, VideoFilter::default(), Sort::Trending),
+        (CommonList::Feed, VideoFilter::default(), Sort::Recent),
+        (CommonList::Popular, VideoFilter::default(), Sort::Popular),
+        (CommonList::Trending, VideoFilter::default(), Sort::Trending),
         (
-            FirstPage::Tag("lesson".into()),
+            CommonList::Tag("lesson".into()),
             VideoFilter {
                 tag: Some("lesson".into()),
                 ..VideoFilter::default()
@@ -260,10 +260,10 @@ async fn first_pages_agree(
             community: Some(*community),
             ..VideoFilter::default()
         };
-        pages.push((FirstPage::Community(*community), filter, Sort::Recent));
+        pages.push((CommonList::Community(*community), filter, Sort::Recent));
     }
     let readers: Vec<usize> = (0..PEOPLE).filter(|&who| !stored.viewers[who].is_admin()).collect();
-    let asks: Vec<(UserId, FirstPage)> = readers
+    let asks: Vec<(UserId, CommonList)> = readers
         .iter()
         .flat_map(|&who| {
             pages
@@ -287,7 +287,7 @@ async fn first_pages_agree(
                 "case {case}: person {who}'s {page:?}, batched and alone"
             );
             let mut rust = listed_by_rust(stored, world, who, VideoStatus::Published);
-            if let FirstPage::Community(community) = page {
+            if let CommonList::Community(community) = page {
                 rust.retain(|id| {
                     stored
                         .videos

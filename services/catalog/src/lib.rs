@@ -20,7 +20,7 @@ use actix_web::web;
 use skillreel_auth::Authenticator;
 use skillreel_config::Settings;
 use skillreel_contracts::views::MediaLinks;
-use skillreel_db::videos::{FirstPage, Listed, ReaderFacts, VideoRecord};
+use skillreel_db::videos::{CommonList, Listed, ReaderFacts, VideoRecord};
 use skillreel_domain::{UserId, VideoId};
 use skillreel_federation::{FederationService, Instance};
 use skillreel_learning::{Clock, LearningService};
@@ -109,7 +109,7 @@ impl CatalogContext {
 pub type PointReads = skillreel_web::Coalescer<(VideoId, UserId), Option<(VideoRecord, ReaderFacts)>>;
 
 /// First pages by (reader, page), batched.
-pub type FirstPages = skillreel_web::Coalescer<(UserId, FirstPage), Listed>;
+pub type FirstPages = skillreel_web::Coalescer<(UserId, CommonList), Listed>;
 
 /// How long a batched request waits: for a lane as long as it would for a pool
 /// connection, then for its statement.
@@ -162,7 +162,7 @@ fn first_pages(pool: &PgPool, settings: &Settings) -> Option<FirstPages> {
         lanes,
         64,
         batch_waits(pool, settings),
-        Arc::new(move |asked: Vec<(UserId, FirstPage)>| {
+        Arc::new(move |asked: Vec<(UserId, CommonList)>| {
             let pool = lookup_pool.clone();
             Box::pin(async move {
                 let mut conn = pool.acquire().await?;

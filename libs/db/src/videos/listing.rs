@@ -414,45 +414,35 @@ async fn list_along_index(
     after: Option<RankCursor>,
     limit: i64,
 ) -> Result<Option<Listed>, VideoQueryError> {
-    let only = |kept: VideoFilter| kept.is_empty();
-    let tag_only = filter.tag.is_some()
-        && only(VideoFilter {
-            tag: None,
-            ..filter.clone()
-        });
-    let community_only = filter.community.is_some()
-        && only(VideoFilter {
-            community: None,
-            ..filter.clone()
-        });
     let (v, a, p) = (viewer.as_uuid(), admin, VideoStatus::Published.as_str());
     let after_at = after.and_then(|c| OffsetDateTime::from_unix_timestamp_nanos(c.key as i128 * 1000).ok());
     let after_id = after.map(|c| c.id);
-    let listed = match sort {
-        Sort::Recent if tag_only => {
-            let tag = filter.tag.as_deref();
+    let listed = match CommonList::of(filter, sort) {
+        Some(CommonList::Tag(tag)) => {
+            let tag = Some(tag.as_str());
             match after_at.zip(after_id) {
                 None => sized_page!(conn, tag_page(first), limit, "$5"; v, a, p, tag),
                 Some((at, id)) => sized_page!(conn, tag_page(next), limit, "$7"; v, a, p, tag, at, id),
             }
         }
-        Sort::Recent if community_only => {
-            let community = filter.community.map(|c| c.as_uuid());
+        Some(CommonList::Community(community)) => {
+            let community = Some(community.as_uuid());
             match after_at.zip(after_id) {
                 None => sized_page!(conn, community_page(first), limit, "$5"; v, a, p, community),
                 Some((at, id)) => sized_page!(conn, community_page(next), limit, "$7"; v, a, p, community, at, id),
             }
         }
-        Sort::Popular if filter.is_empty() => match after {
+        Some(CommonList::Popular) => match after {
             None => sized_page!(conn, popular_page(first), limit, "$4"; v, a, p),
             // Popularity is a whole number; the cursor carries it exactly.
             Some(c) => sized_page!(conn, popular_page(next), limit, "$6"; v, a, p, c.key as i64, c.id),
         },
-        Sort::Trending if filter.is_empty() => match after {
+        Some(CommonList::Trending) => match after {
             None => sized_page!(conn, trending_page(first), limit, "$4"; v, a, p),
             Some(c) => sized_page!(conn, trending_page(next), limit, "$6"; v, a, p, c.key, c.id),
         },
-        _ => return Ok(None),
+        // (the feed walks the recency index: `feed_page`)
+        Some(CommonList::Feed) | None => return Ok(None),
     };
     Ok(Some(listed))
 }
@@ -461,11 +451,7 @@ async fn list_along_index(
 /// out with its key).
 async fn load_ranked(conn: &mut PgConnection, ranked: Vec<(Uuid, f64)>) -> Result<Listed, VideoQueryError> {
     let ids: Vec<Uuid> = ranked.iter().map(|r| r.0).collect();
-    let mut found: std::collections::HashMap<Uuid, VideoRecord> = load_in_order(conn, &ids)
-        .await?
-        .into_iter()
-        .map(|v| (v.id.as_uuid(), v))
-        .collect();
+    let mut found = load_by_id(conn, &ids).await?;
     let (videos, keys) = ranked
         .into_iter()
         .filter_map(|(id, key)| found.remove(&id).map(|v| (v, key)))
@@ -534,11 +520,21 @@ fn recent_keys(videos: &[VideoRecord]) -> Vec<f64> {
 
 /// The videos with these ids, in this order (missing ones left out).
 pub async fn load_in_order(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<VideoRecord>, VideoQueryError> {
-    let mut found = select_videos!("where v.id = any($1)", ids)
+    let mut found = load_by_id(conn, ids).await?;
+    Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+}
+
+/// The videos with these ids, by id (missing ones left out).
+async fn load_by_id(
+    conn: &mut PgConnection,
+    ids: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, VideoRecord>, VideoQueryError> {
+    select_videos!("where v.id = any($1)", ids)
         .fetch_all(&mut *conn)
-        .await?;
-    found.sort_by_key(|r| ids.iter().position(|id| *id == r.id));
-    found.into_iter().map(VideoRecord::try_from).collect()
+        .await?
+        .into_iter()
+        .map(|row| VideoRecord::try_from(row).map(|v| (v.id.as_uuid(), v)))
+        .collect()
 }
 
 /// A published video a search matched: its place in the order, and what decides who
@@ -660,10 +656,10 @@ async fn list_ranked(
     load_ranked(conn, rows).await
 }
 
-/// The first page, of the default size, of one of the lists most people ask for:
-/// what [`first_pages`] answers for many readers in one statement.
+/// One of the lists most people ask for, each walked along its own index: their first
+/// pages are what [`first_pages`] answers for many readers in one statement.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FirstPage {
+pub enum CommonList {
     /// Published videos, newest first, unfiltered.
     Feed,
     Popular,
@@ -674,9 +670,22 @@ pub enum FirstPage {
     Community(CommunityId),
 }
 
-impl FirstPage {
-    /// The first page `filter` and `sort` ask for, if it is one of these (the caller
-    /// checks the rest: published, the default size, no cursor).
+impl CommonList {
+    /// The first page [`first_pages`] answers, if a listing of published videos in
+    /// `filter` and `sort`, `limit` rows (the default page and one more) after `after`
+    /// is one (the caller leaves admins out: they list everything).
+    pub fn first_page(
+        status: VideoStatus,
+        filter: &VideoFilter,
+        sort: Sort,
+        after: Option<RankCursor>,
+        limit: i64,
+    ) -> Option<Self> {
+        let first = status == VideoStatus::Published && after.is_none() && limit == DEFAULT_PAGE + 1;
+        first.then(|| Self::of(filter, sort)).flatten()
+    }
+
+    /// Which of these lists `filter` and `sort` are, if one.
     pub fn of(filter: &VideoFilter, sort: Sort) -> Option<Self> {
         let only = |kept: VideoFilter| kept.is_empty();
         match sort {
@@ -775,28 +784,25 @@ macro_rules! first_pages_statement {
 /// read one snapshot. Answers in the order asked.
 pub async fn first_pages(
     conn: &mut PgConnection,
-    asks: &[(UserId, FirstPage)],
+    asks: &[(UserId, CommonList)],
 ) -> Result<Vec<Listed>, VideoQueryError> {
     let viewers: Vec<Uuid> = asks.iter().map(|(v, _)| v.as_uuid()).collect();
     let kinds: Vec<&str> = asks.iter().map(|(_, p)| p.kind()).collect();
     let tags: Vec<Option<&str>> = asks
         .iter()
         .map(|(_, p)| match p {
-            FirstPage::Tag(tag) => Some(tag.as_str()),
+            CommonList::Tag(tag) => Some(tag.as_str()),
             _ => None,
         })
         .collect();
     let communities: Vec<Option<Uuid>> = asks
         .iter()
         .map(|(_, p)| match p {
-            FirstPage::Community(c) => Some(c.as_uuid()),
+            CommonList::Community(c) => Some(c.as_uuid()),
             _ => None,
         })
         .collect();
-    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-    sqlx::query!("set transaction isolation level repeatable read, read only")
-        .execute(&mut *tx)
-        .await?;
+    let mut tx = sqlx::Connection::begin_with(&mut *conn, "begin isolation level repeatable read, read only").await?;
     let ranked = first_pages_statement!(
         // The listing rule of `with_published_listing_rule`, for the row's viewer
         // `q.viewer` (not an admin); shown to agree with the Rust policy by
@@ -817,12 +823,7 @@ pub async fn first_pages(
     let mut ids: Vec<Uuid> = ranked.iter().map(|r| r.1).collect();
     ids.sort_unstable();
     ids.dedup();
-    let mut videos: std::collections::HashMap<Uuid, VideoRecord> = select_videos!("where v.id = any($1)", &ids)
-        .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .map(|row| VideoRecord::try_from(row).map(|v| (v.id.as_uuid(), v)))
-        .collect::<Result<_, _>>()?;
+    let mut videos = load_by_id(&mut tx, &ids).await?;
     tx.commit().await?;
     let mut pages: Vec<Listed> = asks
         .iter()

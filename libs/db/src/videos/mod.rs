@@ -405,7 +405,7 @@ mod tests {
     }
 
     #[test]
-    fn only_the_unnarrowed_lists_and_one_tag_or_community_newest_first_are_first_pages() {
+    fn only_the_unnarrowed_lists_and_one_tag_or_community_newest_first_are_common_lists() {
         let tag = VideoFilter {
             tag: Some("rust".into()),
             ..VideoFilter::default()
@@ -416,32 +416,51 @@ mod tests {
             ..VideoFilter::default()
         };
         let none = VideoFilter::default();
-        assert_eq!(FirstPage::of(&none, Sort::Recent), Some(FirstPage::Feed));
-        assert_eq!(FirstPage::of(&none, Sort::Popular), Some(FirstPage::Popular));
-        assert_eq!(FirstPage::of(&none, Sort::Trending), Some(FirstPage::Trending));
-        assert_eq!(FirstPage::of(&tag, Sort::Recent), Some(FirstPage::Tag("rust".into())));
+        assert_eq!(CommonList::of(&none, Sort::Recent), Some(CommonList::Feed));
+        assert_eq!(CommonList::of(&none, Sort::Popular), Some(CommonList::Popular));
+        assert_eq!(CommonList::of(&none, Sort::Trending), Some(CommonList::Trending));
+        assert_eq!(CommonList::of(&tag, Sort::Recent), Some(CommonList::Tag("rust".into())));
         assert_eq!(
-            FirstPage::of(&in_community, Sort::Recent),
-            Some(FirstPage::Community(community))
+            CommonList::of(&in_community, Sort::Recent),
+            Some(CommonList::Community(community))
         );
         // Anything narrower, or another order, is a listing of its own.
-        assert_eq!(FirstPage::of(&tag, Sort::Popular), None);
-        assert_eq!(FirstPage::of(&in_community, Sort::Trending), None);
-        assert_eq!(FirstPage::of(&none, Sort::Relevance), None);
+        assert_eq!(CommonList::of(&tag, Sort::Popular), None);
+        assert_eq!(CommonList::of(&in_community, Sort::Trending), None);
+        assert_eq!(CommonList::of(&none, Sort::Relevance), None);
         let both = VideoFilter {
             community: Some(community),
             ..tag.clone()
         };
-        assert_eq!(FirstPage::of(&both, Sort::Recent), None);
+        assert_eq!(CommonList::of(&both, Sort::Recent), None);
         let tag_in_german = VideoFilter {
             language: Some("de".into()),
             ..tag
         };
-        assert_eq!(FirstPage::of(&tag_in_german, Sort::Recent), None);
+        assert_eq!(CommonList::of(&tag_in_german, Sort::Recent), None);
         let by_author = VideoFilter {
             author: Some(UserId::new()),
             ..VideoFilter::default()
         };
-        assert_eq!(FirstPage::of(&by_author, Sort::Recent), None);
+        assert_eq!(CommonList::of(&by_author, Sort::Recent), None);
+    }
+
+    #[test]
+    fn a_first_page_is_published_of_the_default_size_and_without_a_cursor() {
+        let none = VideoFilter::default();
+        let published = VideoStatus::Published;
+        let first = |status, after, limit| CommonList::first_page(status, &none, Sort::Popular, after, limit);
+        assert_eq!(first(published, None, DEFAULT_PAGE + 1), Some(CommonList::Popular));
+        assert_eq!(first(published, None, 6), None);
+        let after = RankCursor {
+            key: 3.0,
+            id: Uuid::now_v7(),
+        };
+        assert_eq!(first(published, Some(after), DEFAULT_PAGE + 1), None);
+        assert_eq!(first(VideoStatus::Ready, None, DEFAULT_PAGE + 1), None);
+        assert_eq!(
+            CommonList::first_page(published, &none, Sort::Relevance, None, DEFAULT_PAGE + 1),
+            None
+        );
     }
 }

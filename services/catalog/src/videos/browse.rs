@@ -2,7 +2,7 @@
 //! read cache when it holds the answer and from the database otherwise.
 
 use super::*;
-use skillreel_db::videos::FirstPage;
+use skillreel_db::videos::CommonList;
 
 #[tracing::instrument(skip(ctx, req, user), fields(user = %user.subject))]
 pub async fn get_video(
@@ -183,7 +183,8 @@ pub async fn list_videos(
     let ranked = match found {
         Some(ranked) => ranked,
         None => {
-            let first_page = first_page(&user, status, &filter, sort, after, limit + 1);
+            let first_page =
+                CommonList::first_page(status, &filter, sort, after, limit + 1).filter(|_| !user.is_admin());
             let listed = match first_page.zip(ctx.first_pages.as_ref()) {
                 Some((page, batched)) => batched.get((user.id, page)).await?,
                 None => {
@@ -207,21 +208,6 @@ pub async fn list_videos(
     let links = ctx.media_links(&req);
     let items = rows.into_iter().map(|(v, _)| view_of(&links, &user, v)).collect();
     Ok(web::Json(Page { items, next_cursor }))
-}
-
-/// The first page this listing is, when the first-page batcher answers it (published,
-/// the default size, no cursor, a reader who is not an admin: see [`FirstPage`]).
-fn first_page(
-    user: &AuthUser,
-    status: VideoStatus,
-    filter: &VideoFilter,
-    sort: Sort,
-    after: Option<RankCursor>,
-    limit: i64,
-) -> Option<FirstPage> {
-    let first =
-        status == VideoStatus::Published && !user.is_admin() && after.is_none() && limit == videos::DEFAULT_PAGE + 1;
-    first.then(|| FirstPage::of(filter, sort)).flatten()
 }
 
 /// A search's page from the read cache: the search's ranked matches (queried once and
