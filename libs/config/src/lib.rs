@@ -240,6 +240,11 @@ pub struct CatalogSettings {
     /// database at once, each statement for all that wait when it starts (up to 64).
     /// 0: each listing its own statement.
     pub list_lanes: usize,
+    /// Searches answered by the index ask the database twice (who the reader is and how
+    /// far the index must be, then the page's videos); searches that arrive together
+    /// share each of those statements, this many in flight at once (up to 64 searches
+    /// each). 0: each search its own statements.
+    pub search_lanes: usize,
 }
 
 impl Default for CatalogSettings {
@@ -254,6 +259,7 @@ impl Default for CatalogSettings {
             search_index_dir: None,
             point_read_lanes: 2,
             list_lanes: 2,
+            search_lanes: 2,
         }
     }
 }

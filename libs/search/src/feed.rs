@@ -251,24 +251,35 @@ pub async fn latest_change(conn: &mut PgConnection) -> Result<i64, sqlx::Error> 
     .await
 }
 
-/// What a search needs from the database besides the index, in one round trip: the
-/// position the index must have reached to show every committed change, and the
-/// communities `reader` belongs to (what they may list beyond everyone's videos).
-pub async fn search_context(conn: &mut PgConnection, reader: UserId) -> Result<(i64, Vec<CommunityId>), sqlx::Error> {
-    let row = sqlx::query!(
+/// What a search needs from the database besides the index: the position the index
+/// must have reached to show every change committed before the search was asked, and
+/// the communities the reader belongs to (what they may list beyond everyone's
+/// videos). Several searches' readers in one statement (searches that arrive together
+/// share it, see the catalog's search lanes); one answer per reader, in their order.
+pub async fn search_contexts(
+    conn: &mut PgConnection,
+    readers: &[UserId],
+) -> Result<Vec<(i64, Vec<CommunityId>)>, sqlx::Error> {
+    let readers: Vec<Uuid> = readers.iter().map(|r| r.as_uuid()).collect();
+    let rows = sqlx::query!(
         r#"
         select greatest((select max(position) from search_change),
                         (select position from search_change_horizon), 0) as "position!",
-               array(select community_id from community_member where user_id = $1) as "communities!"
+               array(select m.community_id from community_member m where m.user_id = q.reader) as "communities!"
+          from unnest($1::uuid[]) with ordinality as q(reader, n)
+         order by q.n
         "#,
-        reader.as_uuid()
+        &readers
     )
-    .fetch_one(conn)
+    .fetch_all(conn)
     .await?;
-    Ok((
-        row.position,
-        row.communities.into_iter().map(CommunityId::from_uuid).collect(),
-    ))
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let communities = row.communities.into_iter().map(CommunityId::from_uuid).collect();
+            (row.position, communities)
+        })
+        .collect())
 }
 
 async fn changes_after(conn: &mut PgConnection, position: i64, limit: i64) -> Result<Vec<(i64, Uuid)>, sqlx::Error> {

@@ -21,7 +21,7 @@ use skillreel_auth::Authenticator;
 use skillreel_config::Settings;
 use skillreel_contracts::views::MediaLinks;
 use skillreel_db::videos::{CommonList, Listed, ReaderFacts, VideoRecord};
-use skillreel_domain::{UserId, VideoId};
+use skillreel_domain::{CommunityId, UserId, VideoId};
 use skillreel_federation::{FederationService, Instance};
 use skillreel_learning::{Clock, LearningService};
 use skillreel_recognition::RecognitionService;
@@ -30,8 +30,9 @@ use skillreel_requests::RequestsService;
 use skillreel_storage::Storage;
 use skillreel_web::openapi::{ApiDocument, serve_document};
 use skillreel_web::ops::Metrics;
-use skillreel_web::{Backends, BackgroundTasks, KnownRoutes, RouteSpec, StartError};
+use skillreel_web::{ApiError, Backends, BackgroundTasks, Coalescer, KnownRoutes, RouteSpec, StartError};
 use sqlx::PgPool;
+use uuid::Uuid;
 
 pub mod access;
 mod admin;
@@ -80,6 +81,10 @@ pub struct CatalogContext {
     /// one community) that arrive together, asked in one statement; `None`
     /// (`catalog.list_lanes = 0`): each listing its own statement.
     pub first_pages: Option<FirstPages>,
+    /// What searches answered by the index ask of the database, for searches that
+    /// arrive together in one statement; `None` (`catalog.search_lanes = 0`): each
+    /// search its own statements.
+    pub search_reads: Option<SearchReads>,
 }
 
 impl CatalogContext {
@@ -106,10 +111,18 @@ impl CatalogContext {
 }
 
 /// Point reads by (video, reader), batched: the video and that reader's facts, if it exists.
-pub type PointReads = skillreel_web::Coalescer<(VideoId, UserId), Option<(VideoRecord, ReaderFacts)>>;
+pub type PointReads = Coalescer<(VideoId, UserId), Option<(VideoRecord, ReaderFacts)>>;
 
 /// First pages by (reader, page), batched.
-pub type FirstPages = skillreel_web::Coalescer<(UserId, CommonList), Listed>;
+pub type FirstPages = Coalescer<(UserId, CommonList), Listed>;
+
+/// What searches answered by the index ask of the database, batched: by reader, how
+/// far the index must have caught up and the reader's communities; by page (the ids
+/// the index found), the videos.
+pub struct SearchReads {
+    pub contexts: Coalescer<UserId, (i64, Vec<CommunityId>)>,
+    pub pages: Coalescer<Vec<Uuid>, Vec<VideoRecord>>,
+}
 
 /// How long a batched request waits: for a lane as long as it would for a pool
 /// connection, then for its statement.
@@ -123,55 +136,85 @@ fn batch_waits(pool: &PgPool, settings: &Settings) -> (std::time::Duration, std:
     (acquire, acquire + std::time::Duration::from_millis(statement_limit))
 }
 
-/// The point-read batcher: `catalog.point_read_lanes` statements in flight at once,
-/// each for at most 64 reads (see [`batch_waits`]). No lanes, no batcher.
-fn point_reads(pool: &PgPool, settings: &Settings) -> Option<PointReads> {
-    let lanes = settings.catalog.point_read_lanes;
+/// A batch's lookup, given the pool to take its connection from.
+type PooledLookup<K, V> =
+    fn(PgPool, Vec<K>) -> std::pin::Pin<Box<dyn Future<Output = Result<Vec<V>, ApiError>> + Send>>;
+
+/// A batcher with `lanes` statements in flight at once, each for at most 64 keys (see
+/// [`batch_waits`]). No lanes, no batcher.
+fn batcher<K: Send + 'static, V: Send + 'static>(
+    name: &'static str,
+    lanes: usize,
+    pool: &PgPool,
+    settings: &Settings,
+    lookup: PooledLookup<K, V>,
+) -> Option<Coalescer<K, V>> {
     if lanes == 0 {
         return None;
     }
-    let waits = batch_waits(pool, settings);
     let lookup_pool = pool.clone();
-    Some(skillreel_web::Coalescer::new(
-        "point read",
+    Some(Coalescer::new(
+        name,
         lanes,
         64,
-        waits,
-        Arc::new(move |asked: Vec<(VideoId, UserId)>| {
-            let pool = lookup_pool.clone();
+        batch_waits(pool, settings),
+        Arc::new(move |asked| lookup(lookup_pool.clone(), asked)),
+    ))
+}
+
+fn point_reads(pool: &PgPool, settings: &Settings) -> Option<PointReads> {
+    batcher(
+        "point read",
+        settings.catalog.point_read_lanes,
+        pool,
+        settings,
+        |pool, asked| {
             Box::pin(async move {
                 let mut conn = pool.acquire().await?;
                 skillreel_db::videos::find_for_readers(&mut conn, &asked)
                     .await
                     .map_err(videos::lookup_error)
             })
-        }),
-    ))
+        },
+    )
 }
 
-/// The first-page batcher: `catalog.list_lanes` statements in flight at once, each for
-/// at most 64 pages (see [`batch_waits`]). No lanes, no batcher.
 fn first_pages(pool: &PgPool, settings: &Settings) -> Option<FirstPages> {
-    let lanes = settings.catalog.list_lanes;
-    if lanes == 0 {
-        return None;
-    }
-    let lookup_pool = pool.clone();
-    Some(skillreel_web::Coalescer::new(
+    batcher(
         "first page",
-        lanes,
-        64,
-        batch_waits(pool, settings),
-        Arc::new(move |asked: Vec<(UserId, CommonList)>| {
-            let pool = lookup_pool.clone();
+        settings.catalog.list_lanes,
+        pool,
+        settings,
+        |pool, asked| {
             Box::pin(async move {
                 let mut conn = pool.acquire().await?;
                 skillreel_db::videos::first_pages(&mut conn, &asked)
                     .await
                     .map_err(videos::lookup_error)
             })
-        }),
-    ))
+        },
+    )
+}
+
+fn search_reads(pool: &PgPool, settings: &Settings) -> Option<SearchReads> {
+    let lanes = settings.catalog.search_lanes;
+    let contexts = batcher("search context", lanes, pool, settings, |pool, readers| {
+        Box::pin(async move {
+            let mut conn = pool.acquire().await?;
+            skillreel_search::feed::search_contexts(&mut conn, &readers)
+                .await
+                .map_err(ApiError::from)
+        })
+    })?;
+    let pages = batcher("search page", lanes, pool, settings, |pool, pages| {
+        Box::pin(async move {
+            let mut conn = pool.acquire().await?;
+            skillreel_db::videos::load_pages(&mut conn, &pages)
+                .await
+                .map_err(videos::lookup_error)
+        })
+    })?;
+    Some(SearchReads { contexts, pages })
 }
 
 /// The catalog's routes and state, to mount into any server, with the capabilities it
@@ -223,6 +266,7 @@ impl CatalogService {
                 searches: recognition.searches(),
                 point_reads: point_reads(&pool, settings),
                 first_pages: first_pages(&pool, settings),
+                search_reads: search_reads(&pool, settings),
                 pool,
                 storage,
                 signer,
@@ -295,8 +339,8 @@ impl CatalogService {
         self.document = ApiDocument::of(&[&Self::routes(), routes]);
     }
 
-    /// The catalog's own metrics: how many point reads and first pages each statement
-    /// carried.
+    /// The catalog's own metrics: how many point reads, first pages and searches each
+    /// statement carried.
     pub fn register_metrics(&self, metrics: &Metrics) {
         if let Some(point_reads) = &self.ctx.point_reads {
             metrics.register(
@@ -310,6 +354,18 @@ impl CatalogService {
                 "catalog_first_page_batch_size",
                 "First pages of listings asked per statement",
                 first_pages.batch_sizes(),
+            );
+        }
+        if let Some(search_reads) = &self.ctx.search_reads {
+            metrics.register(
+                "catalog_search_context_batch_size",
+                "Searches whose reader and index position were asked per statement",
+                search_reads.contexts.batch_sizes(),
+            );
+            metrics.register(
+                "catalog_search_page_batch_size",
+                "Search pages whose videos were loaded per statement",
+                search_reads.pages.batch_sizes(),
             );
         }
     }

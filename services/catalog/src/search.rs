@@ -9,16 +9,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use skillreel_auth::AuthUser;
-use skillreel_db::videos::{RankCursor, Sort, VideoFilter, VideoRecord};
+use skillreel_db::videos::{self, RankCursor, Sort, VideoFilter, VideoRecord};
 use skillreel_domain::access::Membership;
-use skillreel_domain::{CommunityId, VideoId, VideoStatus};
+use skillreel_domain::{CommunityId, UserId, VideoId, VideoStatus};
 use skillreel_search::{Lister, SearchIndex, SearchOrder, SearchRequest, feed};
 use skillreel_web::ApiError;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::CatalogContext;
-use crate::videos::held_or_loaded;
+use crate::videos::{held_or_loaded, lookup_error};
+use uuid::Uuid;
 
 /// How long a search waits for the index to apply what was committed before it asked
 /// (someone searching for the video they just published finds it); after that,
@@ -71,7 +72,7 @@ pub(crate) async fn searched(
         Sort::Popular | Sort::Trending => return Ok(None),
     };
     // No connection is held while the index catches up: it needs one to do so.
-    let (latest, communities) = feed::search_context(&mut *ctx.pool.acquire().await?, user.id).await?;
+    let (latest, communities) = context_of(ctx, user.id).await?;
     if !index.caught_up(latest, CATCH_UP).await {
         tracing::warn!(latest, at = ?index.position(), "the search index is behind; searching with PostgreSQL");
         return Ok(None);
@@ -102,7 +103,7 @@ pub(crate) async fn searched(
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;
     let ids: Vec<VideoId> = found.iter().map(|f| f.id).collect();
-    let mut videos = held_or_loaded(ctx, &mut *ctx.pool.acquire().await?, &ids).await?;
+    let mut videos = held_or_loaded(ctx, &ids, |ids| page_of(ctx, ids)).await?;
     let viewer = user.viewer();
     let member_of: HashSet<CommunityId> = communities.into_iter().collect();
     Ok(Some(
@@ -120,4 +121,27 @@ pub(crate) async fn searched(
             })
             .collect(),
     ))
+}
+
+/// How far the index must have caught up for `reader`'s search, and the reader's
+/// communities: asked with other searches' readers when search lanes are set.
+async fn context_of(ctx: &CatalogContext, reader: UserId) -> Result<(i64, Vec<CommunityId>), ApiError> {
+    if let Some(batched) = &ctx.search_reads {
+        return batched.contexts.get(reader).await;
+    }
+    let mut conn = ctx.pool.acquire().await?;
+    feed::search_contexts(&mut conn, &[reader])
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::internal("the search context statement answered no row"))
+}
+
+/// The videos with these ids (a search's page, those not held in memory): loaded with
+/// other searches' pages when search lanes are set.
+async fn page_of(ctx: &CatalogContext, ids: Vec<Uuid>) -> Result<Vec<VideoRecord>, ApiError> {
+    if let Some(batched) = &ctx.search_reads {
+        return batched.pages.get(ids).await;
+    }
+    let mut conn = ctx.pool.acquire().await?;
+    videos::load_in_order(&mut conn, &ids).await.map_err(lookup_error)
 }

@@ -45,7 +45,7 @@ async fn a_statement_past_its_time_limit_is_cancelled_with_retry_after(_: PgPool
         "/api/v1/videos",
         "/api/v1/videos?sort=popular",
     ] {
-        // (the feed and popular first pages are batched, the search is not)
+        // (the search's page, the feed's and popular's first pages are batched)
         let listed = w.app.call(Method::GET, listing, &w.other, None).await;
         assert_overloaded(listed).await;
     }
@@ -55,14 +55,15 @@ async fn a_statement_past_its_time_limit_is_cancelled_with_retry_after(_: PgPool
     assert_eq!(r.status(), StatusCode::OK);
 }
 
-/// A world whose catalog has two connections, waits 300 ms for one and runs point reads
-/// and first pages in `lanes` each (0: each its own statement), with one published
+/// A world whose catalog has two connections, waits 300 ms for one and runs point reads,
+/// first pages and searches in `lanes` each (0: each its own statement), with one published
 /// video: its path.
 async fn crowded(db: &PgConnectOptions, lanes: usize) -> (World, String) {
     let w = world(db, |s| {
         s.catalog.cache_ttl_seconds = 0;
         s.catalog.point_read_lanes = lanes;
         s.catalog.list_lanes = lanes;
+        s.catalog.search_lanes = lanes;
         s.database.max_connections = 2;
         s.database.acquire_timeout_ms = 300;
         s.database.statement_timeout_ms = 20_000;

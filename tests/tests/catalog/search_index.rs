@@ -98,3 +98,81 @@ async fn with_the_index_off_postgres_answers_but_forgives_no_typo(_: PgPoolOptio
     assert_eq!(found(&w, None, &w.other, "kube").await, vec![open]);
     assert!(found(&w, None, &w.other, "kubernetse").await.is_empty());
 }
+
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn searches_asked_together_each_get_their_readers_results(_: PgPoolOptions, db: PgConnectOptions) {
+    // One lane: the burst below queues behind one statement at a time, so searches
+    // share batches.
+    let w = world(&db, |s| {
+        s.catalog.cache_ttl_seconds = 0;
+        s.catalog.search_lanes = 1;
+    })
+    .await;
+    let open = w
+        .seed_for(w.author_id, "Kubernetes operators", "published", "org", None, "en", &[])
+        .await;
+    let members = w
+        .seed_for(
+            w.author_id,
+            "Kubernetes for Rustaceans",
+            "published",
+            "community",
+            Some(w.community),
+            "en",
+            &[],
+        )
+        .await;
+    let terraform = w
+        .seed_for(w.author_id, "Terraform modules", "published", "org", None, "en", &[])
+        .await;
+    let mut both = vec![open, members];
+    both.sort();
+    // (who, token, words, what they find, in any order): the author is a member of the
+    // community, the other reader is not.
+    let asks: Vec<(&str, &str, &str, Vec<Uuid>)> = vec![
+        ("other", &w.other, "kubernetes", vec![open]),
+        ("member", &w.author, "kubernetes", both.clone()),
+        ("other", &w.other, "terraform", vec![terraform]),
+        ("member", &w.author, "rustaceans", vec![members]),
+        ("other", &w.other, "rustaceans", Vec::new()),
+        ("admin", &w.admin, "kubernetes", both),
+    ];
+    let burst: Vec<_> = (0..6).flat_map(|_| asks.iter()).collect();
+    let app = &w.app;
+    let answers = futures_util::future::join_all(burst.iter().map(|(_, token, words, _)| async move {
+        let r = app.get(Some(token), &format!("/api/v1/videos?q={words}")).await;
+        let status = r.status();
+        let body: Value = r.json().await.unwrap_or_default();
+        (status, body)
+    }))
+    .await;
+    for ((who, _, words, want), (status, body)) in burst.iter().zip(answers) {
+        assert_eq!(status, StatusCode::OK, "{who} searching {words}: {body}");
+        let mut ids: Vec<Uuid> = body["items"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no items for {who} searching {words}: {body}"))
+            .iter()
+            .map(id_of)
+            .collect();
+        ids.sort();
+        assert_eq!(&ids, want, "{who} searching {words}");
+    }
+    // Every search asked for its reader once and loaded its page once (a search that
+    // finds nothing has no page to load), and searches shared statements.
+    let metrics = w.app.get(None, "/metrics").await.text().await.unwrap_or_default();
+    let figure = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {metrics}"))
+    };
+    let searches = burst.len() as f64;
+    let with_results = burst.iter().filter(|(_, _, _, want)| !want.is_empty()).count() as f64;
+    assert_eq!(figure("skillreel_catalog_search_context_batch_size_sum "), searches);
+    assert_eq!(figure("skillreel_catalog_search_page_batch_size_sum "), with_results);
+    let statements = figure("skillreel_catalog_search_context_batch_size_count ");
+    assert!(
+        statements < searches,
+        "{searches} searches took {statements} statements"
+    );
+}

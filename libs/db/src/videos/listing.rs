@@ -524,6 +524,22 @@ pub async fn load_in_order(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<
     Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
 }
 
+/// The videos of several pages, each page's in its order (missing ones left out), in
+/// one statement that loads each video once however many pages hold it.
+pub async fn load_pages(
+    conn: &mut PgConnection,
+    pages: &[Vec<Uuid>],
+) -> Result<Vec<Vec<VideoRecord>>, VideoQueryError> {
+    let mut ids: Vec<Uuid> = pages.iter().flatten().copied().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let found = load_by_id(conn, &ids).await?;
+    Ok(pages
+        .iter()
+        .map(|page| page.iter().filter_map(|id| found.get(id).cloned()).collect())
+        .collect())
+}
+
 /// The videos with these ids, by id (missing ones left out).
 async fn load_by_id(
     conn: &mut PgConnection,

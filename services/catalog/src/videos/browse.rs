@@ -265,7 +265,10 @@ async fn searched_in_memory(
     };
     let page = visible_page(&matches, &reader, user, after, limit);
     let ids: Vec<VideoId> = page.iter().map(|m| VideoId::from_uuid(m.id)).collect();
-    let mut videos = held_or_loaded(ctx, &mut conn, &ids).await?;
+    let mut videos = held_or_loaded(ctx, &ids, |ids| async move {
+        videos::load_in_order(&mut conn, &ids).await.map_err(lookup_error)
+    })
+    .await?;
     // A video that changed since the matches were taken (its notification on the way)
     // is left out rather than shown where it no longer belongs.
     Ok(Some(
@@ -297,12 +300,15 @@ fn visible_page<'m>(
         .collect()
 }
 
-/// The videos with these ids: from memory where held, the rest in one query (and kept).
-pub(crate) async fn held_or_loaded(
+/// The videos with these ids: from memory where held, the rest by `load` (and kept).
+pub(crate) async fn held_or_loaded<Loaded>(
     ctx: &CatalogContext,
-    conn: &mut PgConnection,
     ids: &[VideoId],
-) -> Result<std::collections::HashMap<uuid::Uuid, VideoRecord>, ApiError> {
+    load: impl FnOnce(Vec<uuid::Uuid>) -> Loaded,
+) -> Result<std::collections::HashMap<uuid::Uuid, VideoRecord>, ApiError>
+where
+    Loaded: Future<Output = Result<Vec<VideoRecord>, ApiError>>,
+{
     let mut found = std::collections::HashMap::with_capacity(ids.len());
     let mut missing = Vec::new();
     for &id in ids {
@@ -318,7 +324,7 @@ pub(crate) async fn held_or_loaded(
     }
     let missing: std::collections::HashMap<_, _> = missing.into_iter().collect();
     let ids: Vec<uuid::Uuid> = missing.keys().copied().collect();
-    for video in videos::load_in_order(conn, &ids).await.map_err(lookup_error)? {
+    for video in load(ids).await? {
         if let Some(&ticket) = missing.get(&video.id.as_uuid()) {
             ctx.cache.put_video(ticket, &video);
         }
