@@ -359,6 +359,8 @@ async fn bad_paths_and_queries_get_problem_documents(_: PgPoolOptions, db: PgCon
         "?cursor=%00%ff",
         "?cursor=bm9wZQ",
         "?sort=nope",
+        // (tags are at most 40 characters)
+        "?tag=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
     ] {
         let path = format!("/api/v1/videos{query}");
         assert_problem(

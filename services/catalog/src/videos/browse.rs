@@ -3,6 +3,7 @@
 
 use super::*;
 use skillreel_db::videos::CommonList;
+use skillreel_domain::Tag;
 
 #[tracing::instrument(skip(ctx, req, user), fields(user = %user.subject))]
 pub async fn get_video(
@@ -61,7 +62,8 @@ pub struct ListQuery {
     /// 8 words count. It must contain a letter or digit.
     #[param(pattern = "[^\\W_]")]
     q: Option<String>,
-    /// Exact tag.
+    /// Exact tag (tags are at most 40 characters).
+    #[param(max_length = 40)]
     tag: Option<String>,
     #[param(value_type = Option<CommunityId>, inline)]
     community: Option<String>,
@@ -134,6 +136,12 @@ pub async fn list_videos(
     let words = q.q.as_deref().and_then(skillreel_domain::search_words);
     if q.q.is_some() && words.is_none() {
         return Err(ApiError::bad_request("q must contain a word"));
+    }
+    if q.tag.as_deref().is_some_and(|t| t.chars().count() > Tag::MAX) {
+        return Err(ApiError::bad_request(format!(
+            "tag is longer than a tag can be ({} characters)",
+            Tag::MAX
+        )));
     }
     if words.is_some() {
         ctx.searches.searched(user.id.as_uuid());
