@@ -271,10 +271,7 @@ macro_rules! select_videos {
                    v.hls_key, v.thumbnail_key, v.storyboard_key, v.renditions as "renditions: Json<Vec<Rendition>>",
                    v.created_at, v.updated_at, up.upload_offset as "upload_offset?", up.length as "upload_length?",
                    v.processing_progress, v.playable_at, v.time_to_playable_ms, v.time_to_complete_ms,
-                   v.community_id,
-                   case when v.community_id is not null
-                        then (select c.approval_policy from community c where c.id = v.community_id)
-                   end as "community_policy?",
+                   v.community_id, vc.approval_policy as "community_policy?",
                    u.manager_subject as owner_manager_subject,
                    v.visibility, v.language, v.published_at, v.review_reason, v.like_count, v.view_count,
                    v.origin, v.origin_id, v.origin_url, v.origin_hls_url, v.origin_thumbnail_url,
@@ -282,6 +279,9 @@ macro_rules! select_videos {
                    "# + $key + r#" as "sort_key?"
               from video v join app_user u on u.id = v.owner_id
               left join upload up on up.video_id = v.id and v.status = 'uploading'
+              -- (a join, not a subquery per row: communities are few, and PostgreSQL
+              -- scans a small table whole rather than probe its key, once per row)
+              left join community vc on vc.id = v.community_id
             "# + $($tail)+,
             $($arg),*
         )
