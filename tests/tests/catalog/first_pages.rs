@@ -53,13 +53,12 @@ async fn first_pages_asked_together_each_get_their_readers_page(_: PgPoolOptions
     let batched = expected.len() * 6;
     expected.push(("admin", &w.admin, "", members.clone()));
     let burst: Vec<_> = (0..6).flat_map(|_| expected.iter()).collect();
-    let app = &w.app;
-    let answers = futures_util::future::join_all(burst.iter().map(|(_, token, query, _)| async move {
-        let r = app.get(Some(token), &format!("/api/v1/videos?{query}")).await;
-        let status = r.status();
-        let body: Value = r.json().await.unwrap_or_default();
-        (status, body)
-    }))
+    let answers = get_at_once(
+        &w.app,
+        burst
+            .iter()
+            .map(|(_, token, query, _)| (*token, format!("/api/v1/videos?{query}"))),
+    )
     .await;
     for ((who, _, query, want), (status, body)) in burst.iter().zip(answers) {
         assert_eq!(status, StatusCode::OK, "{who} listing ?{query}: {body}");
@@ -74,13 +73,7 @@ async fn first_pages_asked_together_each_get_their_readers_page(_: PgPoolOptions
     }
     // Every reader's first page was asked of the database once, and some shared a
     // statement; the admin's were not batched.
-    let metrics = w.app.get(None, "/metrics").await.text().await.unwrap_or_default();
-    let figure = |name: &str| -> f64 {
-        metrics
-            .lines()
-            .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
-            .unwrap_or_else(|| panic!("no {name} in {metrics}"))
-    };
+    let figure = scraped_metrics(&w.app).await;
     assert_eq!(figure("skillreel_catalog_first_page_batch_size_sum "), batched as f64);
     let statements = figure("skillreel_catalog_first_page_batch_size_count ");
     assert!(

@@ -76,6 +76,28 @@ async fn world(db: &PgConnectOptions, tweak: impl FnOnce(&mut skillreel_config::
     }
 }
 
+/// GETs every path at once, each with its token: each answer's status and JSON body,
+/// in the order asked.
+async fn get_at_once<'t>(app: &TestApp, asks: impl IntoIterator<Item = (&'t str, String)>) -> Vec<(StatusCode, Value)> {
+    futures_util::future::join_all(asks.into_iter().map(|(token, path)| async move {
+        let r = app.get(Some(token), &path).await;
+        (r.status(), r.json().await.unwrap_or_default())
+    }))
+    .await
+}
+
+/// The catalog's `/metrics` as it is now, read one figure at a time by the start of its
+/// line (a missing line fails the test, naming it).
+async fn scraped_metrics(app: &TestApp) -> impl Fn(&str) -> f64 {
+    let metrics = app.get(None, "/metrics").await.text().await.unwrap_or_default();
+    move |name| {
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {metrics}"))
+    }
+}
+
 fn id_of(v: &Value) -> Uuid {
     v["id"]
         .as_str()

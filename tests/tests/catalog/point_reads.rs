@@ -43,22 +43,15 @@ async fn reads_asked_together_each_get_their_readers_answer(_: PgPoolOptions, db
         ("mo", &w.moderator, members_only, Some(true)),
     ];
     let burst: Vec<_> = (0..6).flat_map(|_| expected.iter()).collect();
-    let app = &w.app;
-    let answers = futures_util::future::join_all(burst.iter().map(|(_, token, video, _)| async move {
-        let r = app.get_video(token, &video.to_string()).await;
-        let status = r.status();
-        let body: Value = r.json().await.unwrap_or_default();
-        (status, body)
-    }))
+    let answers = get_at_once(
+        &w.app,
+        burst
+            .iter()
+            .map(|(_, token, video, _)| (*token, format!("/api/v1/videos/{video}"))),
+    )
     .await;
     // Every read of the burst was asked of the database once, and some shared a statement.
-    let metrics = w.app.get(None, "/metrics").await.text().await.unwrap_or_default();
-    let figure = |name: &str| -> f64 {
-        metrics
-            .lines()
-            .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
-            .unwrap_or_else(|| panic!("no {name} in {metrics}"))
-    };
+    let figure = scraped_metrics(&w.app).await;
     assert_eq!(
         figure("skillreel_catalog_point_read_batch_size_sum "),
         burst.len() as f64

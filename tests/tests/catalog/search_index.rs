@@ -138,13 +138,12 @@ async fn searches_asked_together_each_get_their_readers_results(_: PgPoolOptions
         ("admin", &w.admin, "kubernetes", both),
     ];
     let burst: Vec<_> = (0..6).flat_map(|_| asks.iter()).collect();
-    let app = &w.app;
-    let answers = futures_util::future::join_all(burst.iter().map(|(_, token, words, _)| async move {
-        let r = app.get(Some(token), &format!("/api/v1/videos?q={words}")).await;
-        let status = r.status();
-        let body: Value = r.json().await.unwrap_or_default();
-        (status, body)
-    }))
+    let answers = get_at_once(
+        &w.app,
+        burst
+            .iter()
+            .map(|(_, token, words, _)| (*token, format!("/api/v1/videos?q={words}"))),
+    )
     .await;
     for ((who, _, words, want), (status, body)) in burst.iter().zip(answers) {
         assert_eq!(status, StatusCode::OK, "{who} searching {words}: {body}");
@@ -159,13 +158,7 @@ async fn searches_asked_together_each_get_their_readers_results(_: PgPoolOptions
     }
     // Every search asked for its reader once and loaded its page once (a search that
     // finds nothing has no page to load), and searches shared statements.
-    let metrics = w.app.get(None, "/metrics").await.text().await.unwrap_or_default();
-    let figure = |name: &str| -> f64 {
-        metrics
-            .lines()
-            .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
-            .unwrap_or_else(|| panic!("no {name} in {metrics}"))
-    };
+    let figure = scraped_metrics(&w.app).await;
     let searches = burst.len() as f64;
     let with_results = burst.iter().filter(|(_, _, _, want)| !want.is_empty()).count() as f64;
     assert_eq!(figure("skillreel_catalog_search_context_batch_size_sum "), searches);
