@@ -206,12 +206,20 @@ fn search_reads(pool: &PgPool, settings: &Settings) -> Option<SearchReads> {
                 .map_err(ApiError::from)
         })
     })?;
-    let pages = batcher("search page", lanes, pool, settings, |pool, pages| {
+    let pages = batcher("search page", lanes, pool, settings, |pool, pages: Vec<Vec<Uuid>>| {
         Box::pin(async move {
             let mut conn = pool.acquire().await?;
-            skillreel_db::videos::load_pages(&mut conn, &pages)
+            let pages = pages
+                .into_iter()
+                .map(|ids| ids.into_iter().map(|id| (id, ())).collect())
+                .collect();
+            let loaded = skillreel_db::videos::load_pages(&mut conn, pages)
                 .await
-                .map_err(videos::lookup_error)
+                .map_err(videos::lookup_error)?;
+            Ok(loaded
+                .into_iter()
+                .map(|page| page.into_iter().map(|(video, ())| video).collect())
+                .collect())
         })
     })?;
     Some(SearchReads { contexts, pages })

@@ -524,19 +524,36 @@ pub async fn load_in_order(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<
     Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
 }
 
-/// The videos of several pages, each page's in its order (missing ones left out), in
-/// one statement that loads each video once however many pages hold it.
-pub async fn load_pages(
+/// The videos of several pages, each with what its page carries beside its id (a sort
+/// key, or nothing), each page's in its order (missing ones left out), in one statement
+/// that loads each video once however many pages hold it; a video on several pages is
+/// cloned for all but its last.
+pub async fn load_pages<T>(
     conn: &mut PgConnection,
-    pages: &[Vec<Uuid>],
-) -> Result<Vec<Vec<VideoRecord>>, VideoQueryError> {
-    let mut ids: Vec<Uuid> = pages.iter().flatten().copied().collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let found = load_by_id(conn, &ids).await?;
+    pages: Vec<Vec<(Uuid, T)>>,
+) -> Result<Vec<Vec<(VideoRecord, T)>>, VideoQueryError> {
+    let mut left: std::collections::HashMap<Uuid, usize> = std::collections::HashMap::new();
+    for (id, _) in pages.iter().flatten() {
+        *left.entry(*id).or_default() += 1;
+    }
+    let ids: Vec<Uuid> = left.keys().copied().collect();
+    let mut found = load_by_id(conn, &ids).await?;
     Ok(pages
-        .iter()
-        .map(|page| page.iter().filter_map(|id| found.get(id).cloned()).collect())
+        .into_iter()
+        .map(|page| {
+            page.into_iter()
+                .filter_map(|(id, carried)| {
+                    let remaining = left.entry(id).or_default();
+                    *remaining -= 1;
+                    let video = if *remaining == 0 {
+                        found.remove(&id)
+                    } else {
+                        found.get(&id).cloned()
+                    };
+                    Some((video?, carried))
+                })
+                .collect()
+        })
         .collect())
 }
 
@@ -836,39 +853,20 @@ pub async fn first_pages(
     let mut ranked: Vec<(i64, Uuid, f64)> = ranked.into_iter().map(|r| (r.n, r.id, r.sort_key)).collect();
     // Page by page, each in its own order (as the single-reader statements order it).
     ranked.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.2.total_cmp(&a.2)).then(b.1.cmp(&a.1)));
-    let mut ids: Vec<Uuid> = ranked.iter().map(|r| r.1).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let mut videos = load_by_id(&mut tx, &ids).await?;
-    tx.commit().await?;
-    let mut pages: Vec<Listed> = asks
-        .iter()
-        .map(|_| Listed {
-            videos: Vec::with_capacity(21),
-            keys: Vec::with_capacity(21),
-        })
-        .collect();
-    // A video on several pages is cloned for all but its last.
-    let mut left: std::collections::HashMap<Uuid, usize> = std::collections::HashMap::new();
-    for (_, id, _) in &ranked {
-        *left.entry(*id).or_default() += 1;
-    }
+    let mut pages: Vec<Vec<(Uuid, f64)>> = asks.iter().map(|_| Vec::with_capacity(21)).collect();
     for (n, id, key) in ranked {
         // `n` numbers the asks sent (from 1), so every row has its page.
-        let Some(page) = usize::try_from(n - 1).ok().and_then(|i| pages.get_mut(i)) else {
-            continue;
-        };
-        let remaining = left.entry(id).or_default();
-        *remaining -= 1;
-        let video = if *remaining == 0 {
-            videos.remove(&id)
-        } else {
-            videos.get(&id).cloned()
-        };
-        if let Some(video) = video {
-            page.videos.push(video);
-            page.keys.push(key);
+        if let Some(page) = usize::try_from(n - 1).ok().and_then(|i| pages.get_mut(i)) {
+            page.push((id, key));
         }
     }
-    Ok(pages)
+    let pages = load_pages(&mut tx, pages).await?;
+    tx.commit().await?;
+    Ok(pages
+        .into_iter()
+        .map(|page| {
+            let (videos, keys) = page.into_iter().unzip();
+            Listed { videos, keys }
+        })
+        .collect())
 }
