@@ -234,7 +234,8 @@ fn listed_by_rust(stored: &Stored, world: &World, who: usize, status: VideoStatu
 
 /// Every reader's (not admins') first pages, asked in one batch: each the videos the Rust
 /// rule lets that reader list (of the community, for a community's page), and each
-/// exactly the page, keys included, that the reader's single statement answers.
+/// exactly the page, whole rows and keys included, that the reader's single statement
+/// answers.
 /// Returns how many pages were compared.
 async fn first_pages_agree(
     conn: &mut PgConnection,
@@ -285,6 +286,12 @@ async fn first_pages_agree(
                 (&ids, &batched.keys),
                 (&single_ids, &single.keys),
                 "case {case}: person {who}'s {page:?}, batched and alone"
+            );
+            // Whole rows too: tag and community pages come back from their walk, the
+            // others from a second statement.
+            assert!(
+                batched.videos == single.videos,
+                "case {case}: person {who}'s {page:?}, the same videos batched and alone"
             );
             let mut rust = listed_by_rust(stored, world, who, VideoStatus::Published);
             if let CommonList::Community(community) = page {

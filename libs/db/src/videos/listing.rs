@@ -163,6 +163,7 @@ impl RankCursor {
 }
 
 /// One page of a listing and the cursor of its last row.
+#[derive(Default)]
 pub struct Listed {
     pub videos: Vec<VideoRecord>,
     pub keys: Vec<f64>,
@@ -759,14 +760,30 @@ impl CommonList {
     }
 }
 
-/// The statement of [`first_pages`], with the listing rule `$rule` (a literal) in each
-/// of its five walks.
-macro_rules! first_pages_statement {
-    ($rule:literal; $($arg:expr),* $(,)?) => {
+/// The listing rule of [`with_published_listing_rule`] for the viewer of a batch's row,
+/// `q.viewer` (never an admin), handed to `$then!` as its first argument; shown to agree
+/// with the Rust policy by `tests/access_policy.rs`.
+macro_rules! with_batched_listing_rule {
+    ($then:ident!($($args:tt)*)) => {
+        $then!(
+            r#"and (v.owner_id = q.viewer or v.visibility in ('org', 'federated')
+                   or (v.visibility = 'community'
+                       and v.community_id in (select m.community_id from community_member m where m.user_id = q.viewer)))"#,
+            $($args)*
+        )
+    };
+}
+
+/// The pages many readers share (feed, popular, trending), each walked along its index
+/// for its reader (the single-reader statements of [`list_along_index`] and
+/// [`feed_page`] with the row's viewer): their ids and keys, loaded after, each video
+/// once however many pages hold it.
+macro_rules! shared_pages_statement {
+    ($rule:literal, $($arg:expr),* $(,)?) => {
         sqlx::query!(
             r#"
         select q.n as "n!", p.id as "id!", p.sort_key as "sort_key!"
-          from unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[]) with ordinality q(viewer, kind, tag, community, n)
+          from unnest($1::uuid[], $2::text[]) with ordinality q(viewer, kind, n)
           cross join lateral (
             (select v.id, (extract(epoch from coalesce(v.published_at, v.created_at)) * 1000000)::float8 as sort_key
                from video v
@@ -788,20 +805,6 @@ macro_rules! first_pages_statement {
                 "# + $rule + r#"
               order by s.trending desc, s.video_id desc
               limit 21)
-            union all
-            (select v.id, (extract(epoch from t.listed_at) * 1000000)::float8
-               from video v join video_tag t on t.video_id = v.id
-              where q.kind = 'tag' and t.tag = q.tag and v.status = 'published'
-                "# + $rule + r#"
-              order by t.listed_at desc, t.video_id desc
-              limit 21)
-            union all
-            (select v.id, (extract(epoch from v.published_at) * 1000000)::float8
-               from video v
-              where q.kind = 'community' and v.community_id = q.community and v.status = 'published'
-                "# + $rule + r#"
-              order by v.published_at desc, v.id desc
-              limit 21)
           ) p
         "#,
             $($arg),*
@@ -809,64 +812,150 @@ macro_rules! first_pages_statement {
     };
 }
 
+/// Pages few readers share, one per row of `q` (the reader `viewer` and the list's
+/// `key`, of SQL type `$key`), each walked along its index for its reader (`$walk`,
+/// `$order`: the single-reader statement of [`list_along_index`] with the row's viewer)
+/// and returned whole from the walk, not loaded after: that would probe every video a
+/// second time for nothing shared. (One walk per statement: a `union` of walks would
+/// hide which table the columns come from, and with it that they are not null.)
+macro_rules! own_pages_statement {
+    ($rule:literal, $key:literal, $walk:literal, $order:literal, $($arg:expr),* $(,)?) => {
+        select_videos!(
+            from: ["unnest($1::uuid[], $2::" + $key + "[]) with ordinality q(viewer, key, n)
+                    cross join lateral (" + $walk + " " + $rule + " order by " + $order + " limit 21) v"],
+            with: ["null::bool", "null::text", "v.page_key", "q.n"],
+            ["order by q.n, v.page_key desc, v.id desc"],
+            $($arg),*
+        )
+    };
+}
+
+/// Each reader's newest videos with their tag (`tag_page`'s walk).
+macro_rules! tag_pages_statement {
+    ($rule:literal, $($arg:expr),* $(,)?) => {
+        own_pages_statement!($rule, "text",
+            "select v.*, (extract(epoch from t.listed_at) * 1000000)::float8 as page_key
+               from video v join video_tag t on t.video_id = v.id
+              where t.tag = q.key and v.status = 'published'",
+            "t.listed_at desc, t.video_id desc", $($arg),*)
+    };
+}
+
+/// Each reader's newest videos of their community (`community_page`'s walk).
+macro_rules! community_pages_statement {
+    ($rule:literal, $($arg:expr),* $(,)?) => {
+        own_pages_statement!($rule, "uuid",
+            "select v.*, (extract(epoch from v.published_at) * 1000000)::float8 as page_key
+               from video v
+              where v.community_id = q.key and v.status = 'published'",
+            "v.published_at desc, v.id desc", $($arg),*)
+    };
+}
+
+/// Some of a batch's asks: where each answer goes, its reader and what it asks.
+type Asks<T> = Vec<(usize, Uuid, T)>;
+
 /// The first pages that readers (never admins: they list everything, one statement
-/// each) ask for at once: one statement walks each page's index for its reader (each
-/// branch is the single-reader statement of [`list_along_index`] or [`feed_page`], the
-/// viewer being the batch's row), a second loads the videos, each once however many
-/// pages hold it (readers' feeds and popular pages are mostly the same videos). Both
-/// read one snapshot. Answers in the order asked.
+/// each) ask for at once, in a statement per kind of walk, all reading one snapshot.
+/// Each page is walked along its index for its reader (the single-reader statement of
+/// [`list_along_index`] or [`feed_page`], the viewer being the batch's row); the pages
+/// readers share (feed, popular, trending: mostly the same videos) come back as ids,
+/// loaded after, each video once however many pages hold it, and the pages few share (a
+/// tag's, a community's) come back whole from their walk. Answers in the order asked.
 pub async fn first_pages(
     conn: &mut PgConnection,
     asks: &[(UserId, CommonList)],
 ) -> Result<Vec<Listed>, VideoQueryError> {
-    let viewers: Vec<Uuid> = asks.iter().map(|(v, _)| v.as_uuid()).collect();
-    let kinds: Vec<&str> = asks.iter().map(|(_, p)| p.kind()).collect();
-    let tags: Vec<Option<&str>> = asks
-        .iter()
-        .map(|(_, p)| match p {
-            CommonList::Tag(tag) => Some(tag.as_str()),
-            _ => None,
-        })
-        .collect();
-    let communities: Vec<Option<Uuid>> = asks
-        .iter()
-        .map(|(_, p)| match p {
-            CommonList::Community(c) => Some(c.as_uuid()),
-            _ => None,
-        })
-        .collect();
+    let (mut shared, mut tagged, mut in_community): (Asks<&str>, Asks<&str>, Asks<Uuid>) = Default::default();
+    for (i, (viewer, list)) in asks.iter().enumerate() {
+        match list {
+            CommonList::Tag(tag) => tagged.push((i, viewer.as_uuid(), tag.as_str())),
+            CommonList::Community(community) => in_community.push((i, viewer.as_uuid(), community.as_uuid())),
+            CommonList::Feed | CommonList::Popular | CommonList::Trending => {
+                shared.push((i, viewer.as_uuid(), list.kind()))
+            }
+        }
+    }
+    let mut answers: Vec<Listed> = asks.iter().map(|_| Listed::default()).collect();
     let mut tx = sqlx::Connection::begin_with(&mut *conn, "begin isolation level repeatable read, read only").await?;
-    let ranked = first_pages_statement!(
-        // The listing rule of `with_published_listing_rule`, for the row's viewer
-        // `q.viewer` (not an admin); shown to agree with the Rust policy by
-        // `tests/access_policy.rs`.
-        r#"and (v.owner_id = q.viewer or v.visibility in ('org', 'federated')
-               or (v.visibility = 'community'
-                   and v.community_id in (select m.community_id from community_member m where m.user_id = q.viewer)))"#;
-        &viewers,
-        &kinds as &[&str],
-        &tags as &[Option<&str>],
-        &communities as &[Option<Uuid>],
-    )
-    .fetch_all(&mut *tx)
-    .await?;
-    let mut ranked: Vec<(i64, Uuid, f64)> = ranked.into_iter().map(|r| (r.n, r.id, r.sort_key)).collect();
-    // Page by page, each in its own order (as the single-reader statements order it).
+    if !shared.is_empty() {
+        let (viewers, kinds) = columns(&shared);
+        let ranked = with_batched_listing_rule!(shared_pages_statement!(&viewers, &kinds as &[&str]))
+            .fetch_all(&mut *tx)
+            .await?;
+        let ranked = ranked.into_iter().map(|r| (r.n, r.id, r.sort_key)).collect();
+        place(&mut answers, &shared, load_walked(&mut tx, ranked, shared.len()).await?);
+    }
+    if !tagged.is_empty() {
+        let (viewers, tags) = columns(&tagged);
+        let rows = with_batched_listing_rule!(tag_pages_statement!(&viewers, &tags as &[&str]))
+            .fetch_all(&mut *tx)
+            .await?;
+        place(&mut answers, &tagged, pages_of(rows, tagged.len())?);
+    }
+    if !in_community.is_empty() {
+        let (viewers, communities) = columns(&in_community);
+        let rows = with_batched_listing_rule!(community_pages_statement!(&viewers, &communities))
+            .fetch_all(&mut *tx)
+            .await?;
+        place(&mut answers, &in_community, pages_of(rows, in_community.len())?);
+    }
+    tx.commit().await?;
+    Ok(answers)
+}
+
+/// The asks as a statement binds them: the readers, and what each asks.
+fn columns<T: Copy>(asks: &Asks<T>) -> (Vec<Uuid>, Vec<T>) {
+    asks.iter().map(|&(_, viewer, asked)| (viewer, asked)).unzip()
+}
+
+/// Puts each answer where its ask came from.
+fn place<T>(answers: &mut [Listed], asks: &Asks<T>, pages: Vec<Listed>) {
+    for (&(i, _, _), page) in asks.iter().zip(pages) {
+        if let Some(slot) = answers.get_mut(i) {
+            *slot = page;
+        }
+    }
+}
+
+/// `count` pages from walked rows `(n, id, key)` (`n` numbering the asks sent, from 1),
+/// each in its own order (as the single-reader statements order it), their videos
+/// loaded each once.
+async fn load_walked(
+    conn: &mut PgConnection,
+    mut ranked: Vec<(i64, Uuid, f64)>,
+    count: usize,
+) -> Result<Vec<Listed>, VideoQueryError> {
     ranked.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.2.total_cmp(&a.2)).then(b.1.cmp(&a.1)));
-    let mut pages: Vec<Vec<(Uuid, f64)>> = asks.iter().map(|_| Vec::with_capacity(21)).collect();
+    let mut pages: Vec<Vec<(Uuid, f64)>> = (0..count).map(|_| Vec::with_capacity(21)).collect();
     for (n, id, key) in ranked {
-        // `n` numbers the asks sent (from 1), so every row has its page.
         if let Some(page) = usize::try_from(n - 1).ok().and_then(|i| pages.get_mut(i)) {
             page.push((id, key));
         }
     }
-    let pages = load_pages(&mut tx, pages).await?;
-    tx.commit().await?;
-    Ok(pages
+    Ok(load_pages(conn, pages)
+        .await?
         .into_iter()
         .map(|page| {
             let (videos, keys) = page.into_iter().unzip();
             Listed { videos, keys }
         })
         .collect())
+}
+
+/// `count` pages from whole rows in page order, each numbering its ask (from 1).
+fn pages_of(rows: Vec<VideoRow>, count: usize) -> Result<Vec<Listed>, VideoQueryError> {
+    let mut pages: Vec<Listed> = (0..count).map(|_| Listed::default()).collect();
+    for row in rows {
+        let key = row.sort_key.unwrap_or_default();
+        let page = row
+            .page
+            .and_then(|n| usize::try_from(n - 1).ok())
+            .and_then(|i| pages.get_mut(i));
+        if let Some(page) = page {
+            page.keys.push(key);
+            page.videos.push(VideoRecord::try_from(row)?);
+        }
+    }
+    Ok(pages)
 }

@@ -9,7 +9,7 @@ use sqlx::types::Json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct VideoRecord {
     pub id: VideoId,
     pub owner_id: UserId,
@@ -182,6 +182,7 @@ struct VideoRow {
     reader_likes: Option<bool>,
     reader_role: Option<String>,
     sort_key: Option<f64>,
+    page: Option<i64>,
 }
 
 impl VideoRecord {
@@ -263,6 +264,12 @@ macro_rules! select_videos {
     // With three more columns (SQL expressions): whether one reader likes it, their
     // role in its community, and the row's key in a ranked list.
     (with: [$liked:literal, $role:literal, $key:literal], [$($tail:tt)+], $($arg:expr),* $(,)?) => {
+        select_videos!(from: ["video v"], with: [$liked, $role, $key, "null::int8"], [$($tail)+], $($arg),*)
+    };
+    // Videos `v` from `$source` (`video v`, or rows of `video` a statement walked to,
+    // named `v`), with a fourth column: which of several asks the row answers.
+    (from: [$($source:tt)+], with: [$liked:literal, $role:literal, $key:literal, $page:literal], [$($tail:tt)+],
+     $($arg:expr),* $(,)?) => {
         sqlx::query_as!(
             VideoRow,
             r#"
@@ -276,8 +283,8 @@ macro_rules! select_videos {
                    v.visibility, v.language, v.published_at, v.review_reason, v.like_count, v.view_count,
                    v.origin, v.origin_id, v.origin_url, v.origin_hls_url, v.origin_thumbnail_url,
                    "# + $liked + r#" as "reader_likes?", "# + $role + r#" as "reader_role?",
-                   "# + $key + r#" as "sort_key?"
-              from video v join app_user u on u.id = v.owner_id
+                   "# + $key + r#" as "sort_key?", "# + $page + r#" as "page?"
+              from "# + $($source)+ + r#" join app_user u on u.id = v.owner_id
               left join upload up on up.video_id = v.id and v.status = 'uploading'
               -- (a join, not a subquery per row: communities are few, and PostgreSQL
               -- scans a small table whole rather than probe its key, once per row)
@@ -328,12 +335,13 @@ pub async fn find_for_readers(
 ) -> Result<Vec<Option<(VideoRecord, ReaderFacts)>>, VideoQueryError> {
     let ids: Vec<Uuid> = asked.iter().map(|(video, _)| video.as_uuid()).collect();
     let readers: Vec<Uuid> = asked.iter().map(|(_, reader)| reader.as_uuid()).collect();
-    // The pair's place in the list comes back in the ranked-key column.
     let rows = select_videos!(
+        from: ["video v"],
         with: [
             "exists(select 1 from video_like l where l.video_id = v.id and l.user_id = q.reader_id)",
             "(select m.role from community_member m where m.community_id = v.community_id and m.user_id = q.reader_id)",
-            "q.n::float8"
+            "null::float8",
+            "q.n"
         ],
         ["join unnest($1::uuid[], $2::uuid[]) with ordinality as q(video_id, reader_id, n) on q.video_id = v.id"],
         &ids,
@@ -343,7 +351,10 @@ pub async fn find_for_readers(
     .await?;
     let mut found: Vec<Option<(VideoRecord, ReaderFacts)>> = asked.iter().map(|_| None).collect();
     for mut row in rows {
-        let place = row.sort_key.take().map(|n| n as usize).and_then(|n| n.checked_sub(1));
+        let place = row
+            .page
+            .and_then(|n| usize::try_from(n).ok())
+            .and_then(|n| n.checked_sub(1));
         let Some(slot) = place.and_then(|place| found.get_mut(place)) else {
             continue;
         };
