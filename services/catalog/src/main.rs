@@ -6,6 +6,11 @@ use std::process::ExitCode;
 use skillreel_catalog::Application;
 use skillreel_config::Settings;
 
+/// Each request makes many small, short-lived allocations (rows, views, JSON): mimalloc
+/// serves them with less work than glibc's malloc (`docs/BENCHMARKS.md`, stop 33).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let settings = match Settings::load(None) {
