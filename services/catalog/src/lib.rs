@@ -360,7 +360,7 @@ impl CatalogService {
         if let Some(first_pages) = &self.ctx.first_pages {
             metrics.register(
                 "catalog_first_page_batch_size",
-                "First pages of listings asked per statement",
+                "First pages of listings asked per batch (one snapshot, a statement per kind of walk)",
                 first_pages.batch_sizes(),
             );
         }

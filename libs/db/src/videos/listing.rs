@@ -169,6 +169,15 @@ pub struct Listed {
     pub keys: Vec<f64>,
 }
 
+impl Listed {
+    /// Appends a row of a statement that keys its rows (its `sort_key` column).
+    fn push(&mut self, row: VideoRow) -> Result<(), VideoQueryError> {
+        self.keys.push(row.sort_key.unwrap_or_default());
+        self.videos.push(VideoRecord::try_from(row)?);
+        Ok(())
+    }
+}
+
 /// Ranks the videos `viewer` may list by a computed key; `$rank` is the relevance
 /// expression and `$search` the search condition (both literals, so one SQL text
 /// serves the search and the browse queries, each with its own plan: a search uses the
@@ -325,8 +334,7 @@ macro_rules! listing_page {
         let rows = with_published_listing_rule!($statement!($limit, $page, $($arg),*)).fetch_all(&mut *$conn).await?;
         let mut listed = Listed { videos: Vec::with_capacity(rows.len()), keys: Vec::with_capacity(rows.len()) };
         for row in rows {
-            listed.keys.push(row.sort_key.unwrap_or_default());
-            listed.videos.push(VideoRecord::try_from(row)?);
+            listed.push(row)?;
         }
         listed
     }};
@@ -334,21 +342,22 @@ macro_rules! listing_page {
 
 /// A page in `$order` (a column list) after joining `$join`, keyed by `$key`, with
 /// `$cond` after the viewer's rule, and on a `next` page also `$after` (the cursor's
-/// condition), the page size in `$limit` (all literals).
+/// condition), the page size in `$limit` (all literals; `$cond` and `$after` literals
+/// joined by `+`).
 macro_rules! along {
-    ($rule:literal, $limit:literal, first, $join:literal, $key:literal, $cond:literal, $after:literal, $order:literal;
+    ($rule:literal, $limit:literal, first, $join:literal, $key:literal, [$($cond:tt)+], [$($after:tt)+], $order:literal;
      $($arg:expr),*) => {
         select_videos!(
             with: ["null::bool", "null::text", $key],
-            [$join + " where " + $rule + $cond + " order by " + $order + " limit " + $limit],
+            [$join + " where " + $rule + $($cond)+ + " order by " + $order + " limit " + $limit],
             $($arg),*
         )
     };
-    ($rule:literal, $limit:literal, next, $join:literal, $key:literal, $cond:literal, $after:literal, $order:literal;
+    ($rule:literal, $limit:literal, next, $join:literal, $key:literal, [$($cond:tt)+], [$($after:tt)+], $order:literal;
      $($arg:expr),*) => {
         select_videos!(
             with: ["null::bool", "null::text", $key],
-            [$join + " where " + $rule + $cond + $after + " order by " + $order + " limit " + $limit],
+            [$join + " where " + $rule + $($cond)+ + $($after)+ + " order by " + $order + " limit " + $limit],
             $($arg),*
         )
     };
@@ -371,34 +380,57 @@ macro_rules! sized_page {
 // The literal above is the default page and one more row (to know a next page exists).
 const _: () = assert!(DEFAULT_PAGE + 1 == 21);
 
+/// How a tag's list walks, newest first: its videos `v` joined to their `video_tag` row,
+/// the row's key, the column naming the list (of SQL type `keyed_by`), the position a
+/// cursor compares and the order. Handed to `$then!` before its arguments, so the
+/// single-reader page ([`tag_page`]) and the batched one ([`tag_pages_statement`]) walk
+/// alike.
+macro_rules! tag_walk {
+    ($then:ident!($($args:tt)*)) => {
+        $then!(join: "join video_tag t on t.video_id = v.id",
+               key: "(extract(epoch from t.listed_at) * 1000000)::float8",
+               column: "t.tag", keyed_by: "text", position: "(t.listed_at, t.video_id)",
+               order: "t.listed_at desc, t.video_id desc", $($args)*)
+    };
+}
+/// How a community's list walks, newest first (see [`tag_walk`]).
+macro_rules! community_walk {
+    ($then:ident!($($args:tt)*)) => {
+        $then!(join: "",
+               key: "(extract(epoch from v.published_at) * 1000000)::float8",
+               column: "v.community_id", keyed_by: "uuid", position: "(v.published_at, v.id)",
+               order: "v.published_at desc, v.id desc", $($args)*)
+    };
+}
+/// A page of a walk (`tag_walk`, `community_walk`) for one reader: the list named by
+/// `$4`; after (`$5`, `$6`).
+macro_rules! walk_page {
+    (join: $join:literal, key: $key:literal, column: $column:literal, keyed_by: $type:literal,
+     position: $position:literal, order: $order:literal, $rule:literal, $limit:literal, $page:ident, $($arg:expr),*) => {
+        along!($rule, $limit, $page, $join, $key, [" and " + $column + " = $4"],
+            [" and " + $position + " < ($5, $6)"], $order; $($arg),*)
+    };
+}
 /// Published videos with tag `$4`, newest first; after (`$5`, `$6`).
 macro_rules! tag_page {
-    ($rule:literal, $limit:literal, $page:ident, $($arg:expr),*) => {
-        along!($rule, $limit, $page, "join video_tag t on t.video_id = v.id",
-            "(extract(epoch from t.listed_at) * 1000000)::float8", " and t.tag = $4",
-            " and (t.listed_at, t.video_id) < ($5, $6)", "t.listed_at desc, t.video_id desc"; $($arg),*)
-    };
+    ($($args:tt)*) => { tag_walk!(walk_page!($($args)*)) };
 }
 /// Published videos of community `$4`, newest first; after (`$5`, `$6`).
 macro_rules! community_page {
-    ($rule:literal, $limit:literal, $page:ident, $($arg:expr),*) => {
-        along!($rule, $limit, $page, "", "(extract(epoch from v.published_at) * 1000000)::float8",
-            " and v.community_id = $4 and v.status = 'published'", " and (v.published_at, v.id) < ($5, $6)",
-            "v.published_at desc, v.id desc"; $($arg),*)
-    };
+    ($($args:tt)*) => { community_walk!(walk_page!($($args)*)) };
 }
 /// Published videos by popularity; after (`$4`, `$5`).
 macro_rules! popular_page {
     ($rule:literal, $limit:literal, $page:ident, $($arg:expr),*) => {
-        along!($rule, $limit, $page, "join video_score s on s.video_id = v.id", "s.popularity::float8", "",
-            " and (s.popularity, s.video_id) < ($4, $5)", "s.popularity desc, s.video_id desc"; $($arg),*)
+        along!($rule, $limit, $page, "join video_score s on s.video_id = v.id", "s.popularity::float8", [""],
+            [" and (s.popularity, s.video_id) < ($4, $5)"], "s.popularity desc, s.video_id desc"; $($arg),*)
     };
 }
 /// Published videos by trending score; after (`$4`, `$5`).
 macro_rules! trending_page {
     ($rule:literal, $limit:literal, $page:ident, $($arg:expr),*) => {
-        along!($rule, $limit, $page, "join video_score s on s.video_id = v.id", "s.trending", "",
-            " and (s.trending, s.video_id) < ($4, $5)", "s.trending desc, s.video_id desc"; $($arg),*)
+        along!($rule, $limit, $page, "join video_score s on s.video_id = v.id", "s.trending", [""],
+            [" and (s.trending, s.video_id) < ($4, $5)"], "s.trending desc, s.video_id desc"; $($arg),*)
     };
 }
 
@@ -813,16 +845,20 @@ macro_rules! shared_pages_statement {
 }
 
 /// Pages few readers share, one per row of `q` (the reader `viewer` and the list's
-/// `key`, of SQL type `$key`), each walked along its index for its reader (`$walk`,
-/// `$order`: the single-reader statement of [`list_along_index`] with the row's viewer)
-/// and returned whole from the walk, not loaded after: that would probe every video a
+/// `key`), each walked along its index for its reader (a walk, `tag_walk` or
+/// `community_walk`, as its single-reader page walks it, with the row's viewer) and
+/// returned whole from the walk, not loaded after: that would probe every video a
 /// second time for nothing shared. (One walk per statement: a `union` of walks would
 /// hide which table the columns come from, and with it that they are not null.)
 macro_rules! own_pages_statement {
-    ($rule:literal, $key:literal, $walk:literal, $order:literal, $($arg:expr),* $(,)?) => {
+    (join: $join:literal, key: $key:literal, column: $column:literal, keyed_by: $type:literal,
+     position: $position:literal, order: $order:literal, $rule:literal, $($arg:expr),* $(,)?) => {
         select_videos!(
-            from: ["unnest($1::uuid[], $2::" + $key + "[]) with ordinality q(viewer, key, n)
-                    cross join lateral (" + $walk + " " + $rule + " order by " + $order + " limit 21) v"],
+            from: ["unnest($1::uuid[], $2::" + $type + "[]) with ordinality q(viewer, key, n)
+                    cross join lateral (
+                      select v.*, " + $key + " as page_key from video v " + $join + "
+                       where " + $column + " = q.key and v.status = 'published' " + $rule + "
+                       order by " + $order + " limit 21) v"],
             with: ["null::bool", "null::text", "v.page_key", "q.n"],
             ["order by q.n, v.page_key desc, v.id desc"],
             $($arg),*
@@ -832,24 +868,12 @@ macro_rules! own_pages_statement {
 
 /// Each reader's newest videos with their tag (`tag_page`'s walk).
 macro_rules! tag_pages_statement {
-    ($rule:literal, $($arg:expr),* $(,)?) => {
-        own_pages_statement!($rule, "text",
-            "select v.*, (extract(epoch from t.listed_at) * 1000000)::float8 as page_key
-               from video v join video_tag t on t.video_id = v.id
-              where t.tag = q.key and v.status = 'published'",
-            "t.listed_at desc, t.video_id desc", $($arg),*)
-    };
+    ($($args:tt)*) => { tag_walk!(own_pages_statement!($($args)*)) };
 }
 
 /// Each reader's newest videos of their community (`community_page`'s walk).
 macro_rules! community_pages_statement {
-    ($rule:literal, $($arg:expr),* $(,)?) => {
-        own_pages_statement!($rule, "uuid",
-            "select v.*, (extract(epoch from v.published_at) * 1000000)::float8 as page_key
-               from video v
-              where v.community_id = q.key and v.status = 'published'",
-            "v.published_at desc, v.id desc", $($arg),*)
-    };
+    ($($args:tt)*) => { community_walk!(own_pages_statement!($($args)*)) };
 }
 
 /// Some of a batch's asks: where each answer goes, its reader and what it asks.
@@ -947,14 +971,12 @@ async fn load_walked(
 fn pages_of(rows: Vec<VideoRow>, count: usize) -> Result<Vec<Listed>, VideoQueryError> {
     let mut pages: Vec<Listed> = (0..count).map(|_| Listed::default()).collect();
     for row in rows {
-        let key = row.sort_key.unwrap_or_default();
         let page = row
             .page
             .and_then(|n| usize::try_from(n - 1).ok())
             .and_then(|i| pages.get_mut(i));
         if let Some(page) = page {
-            page.keys.push(key);
-            page.videos.push(VideoRecord::try_from(row)?);
+            page.push(row)?;
         }
     }
     Ok(pages)
