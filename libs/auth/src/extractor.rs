@@ -46,6 +46,38 @@ impl Seen {
     }
 }
 
+/// Tokens verified recently, with the person each speaks for: a token's signature and
+/// claims are checked once, not on every request (the same bytes always carry the same
+/// claims; decoding and verifying them was a tenth of a point read's work). An entry
+/// counts only until the token's `exp` (the verifier's leeway is not extended to it)
+/// and at most [`SEEN_FOR`], so a person the database changed or a key the identity
+/// provider withdrew is honoured within that time, as with [`Seen`].
+#[derive(Default)]
+struct Verified(Mutex<HashMap<String, (u64, Instant, AuthUser)>>);
+
+impl Verified {
+    fn get(&self, token: &str) -> Option<AuthUser> {
+        let map = self.0.lock().ok()?;
+        let (expires, at, user) = map.get(token)?;
+        (unix_now() <= *expires && at.elapsed() < SEEN_FOR).then(|| user.clone())
+    }
+
+    fn put(&self, token: &str, expires: u64, user: &AuthUser) {
+        if let Ok(mut map) = self.0.lock() {
+            if map.len() >= SEEN_MAX {
+                map.clear();
+            }
+            map.insert(token.to_owned(), (expires, Instant::now(), user.clone()));
+        }
+    }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(u64::MAX, |d| d.as_secs())
+}
+
 fn fingerprint(claims: &UserClaims) -> u64 {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     (
@@ -65,6 +97,7 @@ pub struct Authenticator {
     verifier: Arc<JwtVerifier>,
     pool: PgPool,
     seen: Arc<Seen>,
+    verified: Arc<Verified>,
 }
 
 impl Authenticator {
@@ -73,6 +106,7 @@ impl Authenticator {
             verifier: Arc::new(verifier),
             pool,
             seen: Arc::default(),
+            verified: Arc::default(),
         }
     }
 
@@ -82,7 +116,11 @@ impl Authenticator {
 
     /// Verifies the token and returns the (possibly just created) person.
     pub async fn authenticate(&self, token: &str) -> Result<AuthUser, ApiError> {
+        if let Some(user) = self.verified.get(token) {
+            return Ok(user);
+        }
         let claims = self.verifier.verify(token).await.map_err(to_api_error)?;
+        let expires = claims.exp;
         let name = claims
             .name
             .as_deref()
@@ -102,12 +140,16 @@ impl Authenticator {
             team: claims.team.filter(|t| !t.is_empty() && t.len() <= 200),
         };
         let print = fingerprint(&user_claims);
-        if let Some(user) = self.seen.get(&user_claims.subject, print) {
-            return Ok(user);
-        }
-        let mut conn = self.pool.acquire().await?;
-        let user = AuthUser::from(users::provision(&mut conn, &user_claims).await?);
-        self.seen.put(print, &user);
+        let user = match self.seen.get(&user_claims.subject, print) {
+            Some(user) => user,
+            None => {
+                let mut conn = self.pool.acquire().await?;
+                let user = AuthUser::from(users::provision(&mut conn, &user_claims).await?);
+                self.seen.put(print, &user);
+                user
+            }
+        };
+        self.verified.put(token, expires, &user);
         Ok(user)
     }
 }
