@@ -1,5 +1,6 @@
 //! Every way a token can lie, checked against a real verifier. The JWKS is served over
-//! a real socket, as an identity provider would.
+//! a real socket, as an identity provider would. The authenticator, which keeps tokens
+//! it verified, stops honouring one at its `exp`.
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde_json::json;
-use skillreel_auth::{AuthError, JwtVerifier};
+use skillreel_auth::{AuthError, Authenticator, JwtVerifier};
 use skillreel_config::{AuthSettings, Secret};
 use tokio::sync::Notify;
 
@@ -279,4 +280,34 @@ async fn a_jwks_refresh_does_not_hold_up_tokens_with_known_keys() {
     release.notify_waiters();
     let outcome = waiting.await.unwrap_or_else(|e| panic!("{e}"));
     assert!(matches!(outcome, Err(AuthError::UnknownKey)), "{outcome:?}");
+}
+
+#[sqlx::test(migrator = "skillreel_db::MIGRATOR")]
+async fn a_kept_token_is_refused_once_it_expires(pool: sqlx::PgPool) {
+    let exp = now() + 2;
+    let token = sign(
+        Algorithm::HS256,
+        None,
+        &EncodingKey::from_secret(SECRET.as_bytes()),
+        &claims(exp),
+    );
+    let settings = AuthSettings {
+        hs256_secret: Some(Secret::new(SECRET.into())),
+        leeway_seconds: 0,
+        ..AuthSettings::default()
+    };
+    let verifier = JwtVerifier::from_settings(&settings).unwrap_or_else(|e| panic!("{e}"));
+    let auth = Authenticator::new(verifier, pool);
+
+    let first = auth.authenticate(&token).await.unwrap_or_else(|e| panic!("{e:?}"));
+    let again = auth.authenticate(&token).await.unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!((first.id, first.name.as_str()), (again.id, "Alice"));
+
+    while now() <= exp {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(
+        auth.authenticate(&token).await.is_err(),
+        "an expired token was honoured because it had been verified before"
+    );
 }
