@@ -23,54 +23,47 @@ const SEEN_FOR: Duration = Duration::from_secs(60);
 /// Entries kept before the cache starts over.
 const SEEN_MAX: usize = 50_000;
 
-/// People provisioned recently, by `sub`: a burst of requests costs one provisioning
-/// query, not one per request. An entry counts only while the token's claims are the
-/// ones it was made from, so a changed name or role is written at once.
-#[derive(Default)]
-struct Seen(Mutex<HashMap<String, (u64, Instant, AuthUser)>>);
+/// People the authenticator knows for [`SEEN_FOR`], each under a key and with a tag
+/// (`T`) that says when the entry still holds: at most [`SEEN_MAX`] entries, the map
+/// starting over when full.
+struct Kept<T>(Mutex<HashMap<String, (T, Instant, AuthUser)>>);
 
-impl Seen {
-    fn get(&self, subject: &str, fingerprint: u64) -> Option<AuthUser> {
+impl<T> Default for Kept<T> {
+    fn default() -> Self {
+        Self(Mutex::default())
+    }
+}
+
+impl<T> Kept<T> {
+    fn get(&self, key: &str, holds: impl FnOnce(&T) -> bool) -> Option<AuthUser> {
         let map = self.0.lock().ok()?;
-        let (seen_print, at, user) = map.get(subject)?;
-        (*seen_print == fingerprint && at.elapsed() < SEEN_FOR).then(|| user.clone())
+        let (tag, at, user) = map.get(key)?;
+        (at.elapsed() < SEEN_FOR && holds(tag)).then(|| user.clone())
     }
 
-    fn put(&self, fingerprint: u64, user: &AuthUser) {
+    fn put(&self, key: &str, tag: T, user: &AuthUser) {
         if let Ok(mut map) = self.0.lock() {
             if map.len() >= SEEN_MAX {
                 map.clear();
             }
-            map.insert(user.subject.clone(), (fingerprint, Instant::now(), user.clone()));
+            map.insert(key.to_owned(), (tag, Instant::now(), user.clone()));
         }
     }
 }
 
-/// Tokens verified recently, with the person each speaks for: a token's signature and
-/// claims are checked once, not on every request (the same bytes always carry the same
-/// claims; decoding and verifying them was a tenth of a point read's work). An entry
-/// counts only until the token's `exp` (the verifier's leeway is not extended to it)
-/// and at most [`SEEN_FOR`], so a person the database changed or a key the identity
-/// provider withdrew is honoured within that time, as with [`Seen`].
-#[derive(Default)]
-struct Verified(Mutex<HashMap<String, (u64, Instant, AuthUser)>>);
+/// People provisioned recently, by `sub`, tagged with their claims' fingerprint: a burst
+/// of requests costs one provisioning query, not one per request. An entry counts only
+/// while the token's claims are the ones it was made from, so a changed name or role is
+/// written at once.
+type Seen = Kept<u64>;
 
-impl Verified {
-    fn get(&self, token: &str) -> Option<AuthUser> {
-        let map = self.0.lock().ok()?;
-        let (expires, at, user) = map.get(token)?;
-        (unix_now() <= *expires && at.elapsed() < SEEN_FOR).then(|| user.clone())
-    }
-
-    fn put(&self, token: &str, expires: u64, user: &AuthUser) {
-        if let Ok(mut map) = self.0.lock() {
-            if map.len() >= SEEN_MAX {
-                map.clear();
-            }
-            map.insert(token.to_owned(), (expires, Instant::now(), user.clone()));
-        }
-    }
-}
+/// Tokens verified recently, tagged with their `exp`, with the person each speaks for: a
+/// token's signature and claims are checked once, not on every request (the same bytes
+/// always carry the same claims; decoding and verifying them was a tenth of a point
+/// read's work). An entry counts only until the token's `exp` (the verifier's leeway is
+/// not extended to it), so a person the database changed or a key the identity provider
+/// withdrew is honoured for at most [`SEEN_FOR`], as with [`Seen`].
+type Verified = Kept<u64>;
 
 fn unix_now() -> u64 {
     std::time::SystemTime::now()
@@ -116,7 +109,7 @@ impl Authenticator {
 
     /// Verifies the token and returns the (possibly just created) person.
     pub async fn authenticate(&self, token: &str) -> Result<AuthUser, ApiError> {
-        if let Some(user) = self.verified.get(token) {
+        if let Some(user) = self.verified.get(token, |&expires| unix_now() <= expires) {
             return Ok(user);
         }
         let claims = self.verifier.verify(token).await.map_err(to_api_error)?;
@@ -140,16 +133,19 @@ impl Authenticator {
             team: claims.team.filter(|t| !t.is_empty() && t.len() <= 200),
         };
         let print = fingerprint(&user_claims);
-        let user = match self.seen.get(&user_claims.subject, print) {
+        let user = match self.seen.get(&user_claims.subject, |&seen| seen == print) {
             Some(user) => user,
             None => {
                 let mut conn = self.pool.acquire().await?;
                 let user = AuthUser::from(users::provision(&mut conn, &user_claims).await?);
-                self.seen.put(print, &user);
+                self.seen.put(&user.subject, print, &user);
                 user
             }
         };
-        self.verified.put(token, expires, &user);
+        // (a token past its `exp`, accepted within the leeway, could never be taken)
+        if unix_now() <= expires {
+            self.verified.put(token, expires, &user);
+        }
         Ok(user)
     }
 }
