@@ -2,7 +2,7 @@
 
 use skillreel_domain::{CommunityId, UserId, VideoId, Visibility};
 use tantivy::TantivyDocument;
-use tantivy::tokenizer::PreTokenizedString;
+use tantivy::tokenizer::{PreTokenizedString, Token};
 
 use crate::schema::{Analyzer, Analyzers, Fields};
 
@@ -59,7 +59,7 @@ impl IndexedVideo {
         doc.add_u64(fields.id_hi, hi);
         doc.add_u64(fields.id_lo, lo);
         let tags = self.tags.join(" ");
-        let mut any_text: Vec<tantivy::tokenizer::Token> = Vec::new();
+        let mut any_text: Vec<Token> = Vec::new();
         let body = if self.spoken.is_empty() {
             self.description.clone()
         } else {
@@ -73,6 +73,9 @@ impl IndexedVideo {
             doc.add_text(text_fields.of(Analyzer::Simple), text);
             let words = analyzers.tokens(Analyzer::Simple, text);
             any_text.extend(words.iter().cloned());
+            let beginnings = beginnings(&words);
+            any_text.extend(beginnings.iter().cloned());
+            doc.add_pre_tokenized_text(text_fields.beginnings, pre_tokenized(beginnings));
             for stemmed in [Analyzer::English, Analyzer::German] {
                 // The analyzers cut alike and a stemmer maps token to token: the
                 // streams line up.
@@ -84,22 +87,10 @@ impl IndexedVideo {
                     .map(|(stem, _)| stem)
                     .collect();
                 any_text.extend(tokens.iter().cloned());
-                doc.add_pre_tokenized_text(
-                    text_fields.of(stemmed),
-                    PreTokenizedString {
-                        text: String::new(),
-                        tokens,
-                    },
-                );
+                doc.add_pre_tokenized_text(text_fields.of(stemmed), pre_tokenized(tokens));
             }
         }
-        doc.add_pre_tokenized_text(
-            fields.any_text,
-            PreTokenizedString {
-                text: String::new(),
-                tokens: any_text,
-            },
-        );
+        doc.add_pre_tokenized_text(fields.any_text, pre_tokenized(any_text));
         for term in audience_terms(self) {
             doc.add_text(fields.audience, term);
         }
@@ -116,5 +107,27 @@ impl IndexedVideo {
         }
         doc.add_i64(fields.published_at, self.published_at);
         doc
+    }
+}
+
+/// Each word's beginnings shorter than the word, one character at a time (`k`, `ku`,
+/// `kub` of `kube`): what a word typed so far is looked up as.
+fn beginnings(words: &[Token]) -> Vec<Token> {
+    words
+        .iter()
+        .flat_map(|word| {
+            word.text.char_indices().skip(1).map(|(end, _)| Token {
+                text: word.text[..end].to_owned(),
+                ..word.clone()
+            })
+        })
+        .collect()
+}
+
+/// Terms cut already (the index runs no analyzer on them).
+fn pre_tokenized(tokens: Vec<Token>) -> PreTokenizedString {
+    PreTokenizedString {
+        text: String::new(),
+        tokens,
     }
 }

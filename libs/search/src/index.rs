@@ -10,6 +10,7 @@ use tantivy::indexer::{IndexWriterOptions, LogMergePolicy, NoMergePolicy};
 use tantivy::{Index, IndexReader, ReloadPolicy, TantivyDocument, Term};
 use tokio::sync::{Notify, watch};
 
+use crate::columns::OpenColumns;
 use crate::query::{self, Found, SearchRequest};
 use crate::schema::{self, Analyzers, Fields, SCHEMA_VERSION};
 use crate::{IndexedVideo, SearchError};
@@ -26,6 +27,8 @@ pub struct SearchIndex {
     position: watch::Sender<Option<i64>>,
     /// Asks the writer's follower to look for changes now.
     wake: Notify,
+    /// The result columns of the segments searched, opened once each.
+    columns: Arc<OpenColumns>,
 }
 
 /// The write side: one per index, owned by whoever follows the change feed.
@@ -58,6 +61,7 @@ impl SearchIndex {
             reader,
             position: watch::Sender::new(position),
             wake: Notify::new(),
+            columns: Arc::default(),
         });
         let analyzers = Analyzers::new();
         Ok((
@@ -150,9 +154,17 @@ impl SearchIndex {
         typos: &[&str],
     ) -> Result<Vec<Found>, SearchError> {
         let searcher = self.reader.searcher();
-        let query = query::build(request, &self.fields, analyzers, typos, &searcher)?;
-        let ranked = searcher.search(&query, &query::collector(request))?;
+        let query = query::build(request, &self.fields, analyzers, typos);
+        let ranked = searcher.search(&query, &query::collector(request, Arc::clone(&self.columns)))?;
         Ok(query::found(ranked))
+    }
+
+    /// Moves searches to the segments last committed, closing the columns of those
+    /// merged away.
+    fn reload(&self) -> tantivy::Result<()> {
+        self.reader.reload()?;
+        self.columns.keep_only(&self.reader.searcher());
+        Ok(())
     }
 
     /// Videos the index holds.
@@ -212,7 +224,7 @@ impl IndexWriter {
         let segments = self.writer.index().searchable_segment_ids()?;
         if segments.len() > 1 {
             self.writer.merge(&segments).wait()?;
-            self.shared.reader.reload()?;
+            self.shared.reload()?;
         }
         Ok(())
     }
@@ -223,7 +235,7 @@ impl IndexWriter {
         let mut prepared = self.writer.prepare_commit()?;
         prepared.set_payload(&payload(position));
         prepared.commit()?;
-        self.shared.reader.reload()?;
+        self.shared.reload()?;
         self.shared.position.send_replace(Some(position));
         Ok(())
     }
@@ -272,5 +284,57 @@ fn reusable(directory: MmapDirectory, schema: &tantivy::schema::Schema) -> Resul
     match metas.payload.as_deref().and_then(position_in) {
         Some(position) => Ok((index, Some(position))),
         None => Err("written by another version, or never committed with a position".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use skillreel_domain::{UserId, VideoId, Visibility};
+
+    use super::*;
+    use crate::Lister;
+
+    fn video(title: &str) -> IndexedVideo {
+        IndexedVideo {
+            id: VideoId::new(),
+            owner: UserId::new(),
+            title: title.into(),
+            description: String::new(),
+            tags: Vec::new(),
+            spoken: String::new(),
+            language: "en".into(),
+            visibility: Visibility::Org,
+            community: None,
+            duration_ms: None,
+            published_at: 1,
+        }
+    }
+
+    fn found(index: &SearchIndex, words: &str) -> Result<usize, SearchError> {
+        Ok(index.search(&SearchRequest::new(words, Lister::Admin))?.len())
+    }
+
+    /// Each segment's columns are opened by the first search that reads it, and closed
+    /// once a merge has replaced the segment; results read through them stay right.
+    #[test]
+    fn columns_are_opened_once_per_segment_and_closed_after_a_merge() -> Result<(), SearchError> {
+        let (index, mut writer) = SearchIndex::open(None)?;
+        writer.clear()?;
+        writer.add(&[video("Rust basics")])?;
+        writer.commit(1)?;
+        writer.add(&[video("Rust advanced")])?;
+        writer.commit(2)?;
+        let segments = index.reader.searcher().segment_readers().len();
+        assert_eq!(segments, 2);
+        assert_eq!(index.columns.len(), 0, "nothing opened before a search");
+        assert_eq!(found(&index, "rust")?, 2);
+        assert_eq!(index.columns.len(), 2);
+        assert_eq!(found(&index, "basics")?, 1);
+        assert_eq!(index.columns.len(), 2, "opened once, not per search");
+        writer.compact()?;
+        assert_eq!(index.columns.len(), 0, "the merged-away segments' columns closed");
+        assert_eq!(found(&index, "rust")?, 2);
+        assert_eq!(index.columns.len(), 1);
+        Ok(())
     }
 }

@@ -16,6 +16,8 @@
 //! written by another schema, builds it from the `video` table while the catalog
 //! answers searches from PostgreSQL.
 
+mod any_of;
+mod columns;
 mod document;
 pub mod feed;
 mod index;

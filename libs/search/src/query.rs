@@ -8,11 +8,15 @@ use tantivy::collector::TopDocs;
 use tantivy::columnar::StrColumn;
 use tantivy::query::{BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption};
-use tantivy::{DocId, Score, Searcher, SegmentReader, Term};
+use tantivy::{DocId, Score, SegmentReader, Term};
 use uuid::Uuid;
 
+use std::sync::Arc;
+
+use crate::any_of::AnyOf;
+use crate::columns::OpenColumns;
 use crate::document::{EVERYONE, community_term, owner_term};
-use crate::schema::{AUDIENCE, Analyzer, Analyzers, Fields};
+use crate::schema::{Analyzer, Analyzers, Fields};
 
 /// Who lists: what the index's audience terms are matched against.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,8 +87,6 @@ pub struct Found {
 /// word itself is in no video: a typo is forgiven, not mixed into what was found as
 /// typed, and a search for two real words that no video has together stays cheap.
 const FUZZY_FROM_CHARS: usize = 5;
-/// How many longer indexed words a word may also stand for, as a prefix.
-const PREFIX_EXPANSIONS: usize = 64;
 /// What a match weighs, relative to the field's weight: the word as written or
 /// stemmed counts fully, a longer word it begins less, a word one typo away least.
 const PREFIX_WEIGHT: f32 = 0.5;
@@ -103,76 +105,46 @@ pub(crate) fn build(
     fields: &Fields,
     analyzers: &mut Analyzers,
     typos: &[&str],
-    searcher: &Searcher,
-) -> tantivy::Result<Box<dyn Query>> {
+) -> Box<dyn Query> {
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     for word in request.words.split(' ').filter(|w| !w.is_empty()) {
-        let (scored, forms) = word_query(word, fields, analyzers, typos, searcher)?;
+        let (scored, forms) = word_query(word, fields, analyzers, typos);
         clauses.push((Occur::Must, scored));
         if !typos.contains(&word) {
             clauses.push((Occur::Must, unscored(any_form(fields.any_text, &forms))));
         }
     }
     clauses.extend(filters(request, fields).into_iter().map(|f| (Occur::Must, unscored(f))));
-    Ok(Box::new(BooleanQuery::new(clauses)))
+    Box::new(BooleanQuery::new(clauses))
 }
 
-/// The indexed words in `field` that `word` begins (not `word` itself), at most
-/// [`PREFIX_EXPANSIONS`], read from each segment's term dictionary. Tantivy's own
-/// prefix query marks every match in a bitset as large as the index, per field and
-/// word: at a million videos that cost more than the rest of a search together.
-fn longer_words(searcher: &Searcher, field: Field, word: &str) -> tantivy::Result<Vec<String>> {
-    let mut found = std::collections::BTreeSet::new();
-    for segment in searcher.segment_readers() {
-        let index = segment.inverted_index(field)?;
-        let mut stream = index.terms().range().gt(word.as_bytes()).into_stream()?;
-        while found.len() < PREFIX_EXPANSIONS && stream.advance() {
-            if !stream.key().starts_with(word.as_bytes()) {
-                break;
-            }
-            found.insert(stream.key().to_vec());
-        }
-    }
-    Ok(found
-        .into_iter()
-        .filter_map(|bytes| String::from_utf8(bytes).ok())
-        .collect())
-}
-
-/// A video with any of these terms in any of its texts. Each word's scored query is a
-/// union over three fields and several forms, which Tantivy scores eagerly for every
-/// video in it; narrowed first by these single-field clauses (cheap to intersect, and
-/// the least costly clauses lead), the unions are only scored for the videos that
-/// hold every word.
+/// A video with any of these terms in any of its texts, as a word or a word's
+/// beginning (the any-text field holds both). Each word's scored query is a union
+/// over three fields and several forms; narrowed first by these single-field clauses
+/// (cheap to intersect, and the least costly clauses lead), the unions are only
+/// scored for the videos that hold every word.
 fn any_form(field: Field, forms: &std::collections::BTreeSet<String>) -> Box<dyn Query> {
-    let mut terms: Vec<(Occur, Box<dyn Query>)> =
-        forms.iter().map(|form| (Occur::Should, keyword(field, form))).collect();
-    if terms.len() == 1
-        && let Some((_, only)) = terms.pop()
-    {
-        return only;
-    }
-    Box::new(BooleanQuery::new(terms))
+    AnyOf::of(forms.iter().map(|form| keyword(field, form)).collect())
 }
 
 /// Any form of `word` in any text of the video: as written, stemmed (a stem is looked
-/// up among the words as written too, where an uninflected word is), as a prefix, and
-/// when it is one of `typos` one edit away.
+/// up among the words as written too, where an uninflected word is), as the beginning
+/// of a longer word, and when it is one of `typos` one edit away. Also the words the
+/// prefilter looks up (see [`any_form`]).
 fn word_query(
     word: &str,
     fields: &Fields,
     analyzers: &mut Analyzers,
     typos: &[&str],
-    searcher: &Searcher,
-) -> tantivy::Result<(Box<dyn Query>, std::collections::BTreeSet<String>)> {
+) -> (Box<dyn Query>, std::collections::BTreeSet<String>) {
     let written = analyzers.terms(Analyzer::Simple, word);
     let mut stems: Vec<(Analyzer, String)> = Vec::new();
     for stemmed in [Analyzer::English, Analyzer::German] {
         stems.extend(analyzers.terms(stemmed, word).into_iter().map(|s| (stemmed, s)));
     }
-    let mut forms: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    let mut forms: Vec<Box<dyn Query>> = Vec::new();
     // What the query matches, as words: the prefilter's terms (every one of them is in
-    // the any-text field of each video it is in).
+    // the any-text field of each video it is in, as a word or a word's beginning).
     let mut words: std::collections::BTreeSet<String> = written.iter().cloned().collect();
     words.extend(stems.iter().map(|(_, stem)| stem.clone()));
     for text in fields.texts() {
@@ -188,20 +160,19 @@ fn word_query(
         terms.dedup();
         for term in terms {
             let exact = TermQuery::new(term, IndexRecordOption::WithFreqs);
-            forms.push((Occur::Should, boosted(Box::new(exact), text.weight)));
+            forms.push(boosted(Box::new(exact), text.weight));
         }
-        let simple = text.of(Analyzer::Simple);
-        for longer in longer_words(searcher, simple, word)? {
-            let prefixed = TermQuery::new(Term::from_field_text(simple, &longer), IndexRecordOption::WithFreqs);
-            words.insert(longer);
-            forms.push((Occur::Should, boosted(Box::new(prefixed), text.weight * PREFIX_WEIGHT)));
-        }
+        let begun = TermQuery::new(
+            Term::from_field_text(text.beginnings, word),
+            IndexRecordOption::WithFreqs,
+        );
+        forms.push(boosted(Box::new(begun), text.weight * PREFIX_WEIGHT));
         if typos.contains(&word) {
-            let fuzzy = FuzzyTermQuery::new(Term::from_field_text(simple, word), 1, true);
-            forms.push((Occur::Should, boosted(Box::new(fuzzy), text.weight * FUZZY_WEIGHT)));
+            let fuzzy = FuzzyTermQuery::new(Term::from_field_text(text.of(Analyzer::Simple), word), 1, true);
+            forms.push(boosted(Box::new(fuzzy), text.weight * FUZZY_WEIGHT));
         }
     }
-    Ok((Box::new(BooleanQuery::new(forms)), words))
+    (AnyOf::of(forms), words)
 }
 
 fn boosted(query: Box<dyn Query>, weight: f32) -> Box<dyn Query> {
@@ -256,19 +227,16 @@ fn filters(request: &SearchRequest, fields: &Fields) -> Vec<Box<dyn Query>> {
 /// the terms' ordinals in this segment).
 enum Audience {
     All,
-    Held {
-        column: Option<StrColumn>,
-        ordinals: Vec<u64>,
-    },
+    /// The ordinals, in the segment's audience column, of the terms the lister holds.
+    Held(Vec<u64>),
 }
 
 impl Audience {
-    fn of(segment: &SegmentReader, lister: &Lister) -> Self {
+    fn of(column: Option<&StrColumn>, lister: &Lister) -> Self {
         let Lister::Person { id, communities } = lister else {
             return Audience::All;
         };
-        let column = segment.fast_fields().str(AUDIENCE).ok().flatten();
-        let mut ordinals: Vec<u64> = match &column {
+        let mut ordinals: Vec<u64> = match column {
             Some(column) => std::iter::once(EVERYONE.to_owned())
                 .chain(std::iter::once(owner_term(*id)))
                 .chain(communities.iter().map(|c| community_term(*c)))
@@ -279,17 +247,16 @@ impl Audience {
             None => Vec::new(),
         };
         ordinals.sort_unstable();
-        Audience::Held { column, ordinals }
+        Audience::Held(ordinals)
     }
 
-    fn allows(&self, doc: DocId) -> bool {
-        match self {
-            Audience::All => true,
-            Audience::Held {
-                column: Some(column),
-                ordinals,
-            } => column.term_ords(doc).any(|o| ordinals.binary_search(&o).is_ok()),
-            Audience::Held { column: None, .. } => false,
+    fn allows(&self, column: Option<&StrColumn>, doc: DocId) -> bool {
+        match (self, column) {
+            (Audience::All, _) => true,
+            (Audience::Held(ordinals), Some(column)) => {
+                column.term_ords(doc).any(|o| ordinals.binary_search(&o).is_ok())
+            }
+            (Audience::Held(_), None) => false,
         }
     }
 }
@@ -298,9 +265,11 @@ impl Audience {
 /// database orders a page), or `None` when it is not after the cursor.
 type Ranked = Option<(f64, u64, u64)>;
 
-/// Collects the top `request.limit` matches after the cursor, in the order asked for.
+/// Collects the top `request.limit` matches after the cursor, in the order asked for,
+/// reading each segment's columns from `open`.
 pub(crate) fn collector(
     request: &SearchRequest,
+    open: Arc<OpenColumns>,
 ) -> impl tantivy::collector::Collector<Fruit = Vec<(Ranked, tantivy::DocAddress)>> {
     let order = request.order;
     let lister = request.lister.clone();
@@ -309,20 +278,17 @@ pub(crate) fn collector(
         (key, hi, lo)
     });
     TopDocs::with_limit(request.limit.max(1)).tweak_score(move |segment: &SegmentReader| {
-        let columns = segment.fast_fields();
-        let id_hi = columns.u64("id_hi").ok();
-        let id_lo = columns.u64("id_lo").ok();
-        let published = columns.i64("published_at").ok();
-        let audience = Audience::of(segment, &lister);
+        let columns = open.of(segment);
+        let audience = Audience::of(columns.audience.as_ref(), &lister);
         move |doc: DocId, score: Score| -> Ranked {
-            if !audience.allows(doc) {
+            if !audience.allows(columns.audience.as_ref(), doc) {
                 return None;
             }
-            let hi = id_hi.as_ref()?.first(doc)?;
-            let lo = id_lo.as_ref()?.first(doc)?;
+            let hi = columns.id_hi.as_ref()?.first(doc)?;
+            let lo = columns.id_lo.as_ref()?.first(doc)?;
             let key = match order {
                 SearchOrder::Relevance => f64::from(score),
-                SearchOrder::Recent => published.as_ref()?.first(doc)? as f64 / 1e6,
+                SearchOrder::Recent => columns.published_at.as_ref()?.first(doc)? as f64 / 1e6,
             };
             let ranked = (key, hi, lo);
             after.is_none_or(|a| ranked < a).then_some(ranked)

@@ -8,7 +8,7 @@ use tantivy::tokenizer::{
 
 /// Bumped whenever the fields or analyzers change: an index written under another
 /// version is rebuilt (see [`crate::SearchIndex::open`]).
-pub(crate) const SCHEMA_VERSION: u32 = 4;
+pub(crate) const SCHEMA_VERSION: u32 = 5;
 
 /// How a text is cut into terms. Every text is indexed three ways, as PostgreSQL's
 /// search did: words as written (lowercased; prefix and typo matching work on these),
@@ -68,11 +68,15 @@ impl Analyzers {
     }
 }
 
-/// One text of a video, indexed by each [`Analyzer`] (in [`Analyzer::ALL`]'s order),
-/// and how much a match in it weighs.
+/// One text of a video, indexed by each [`Analyzer`] (in [`Analyzer::ALL`]'s order)
+/// and by its words' beginnings, and how much a match in it weighs.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct TextFields {
     pub(crate) by: [Field; 3],
+    /// Every beginning of every word as written, shorter than the word (`k`, `ku`,
+    /// `kub` of `kube`): a word typed so far is one term here, where it would be the
+    /// union of every longer word it begins in the words' own field.
+    pub(crate) beginnings: Field,
     pub(crate) weight: f32,
 }
 
@@ -94,8 +98,9 @@ pub(crate) struct Fields {
     pub(crate) tags: TextFields,
     /// Description and captions.
     pub(crate) body: TextFields,
-    /// Every word of every text, as written and stemmed both ways, without frequencies:
-    /// what a search narrows by before it scores (see `query::build`).
+    /// Every word of every text, as written and stemmed both ways, and every beginning
+    /// of a word as written, without frequencies: what a search narrows by before it
+    /// scores (see `query::build`).
     pub(crate) any_text: Field,
     /// Who may list the video (see `document::audience_terms`).
     pub(crate) audience: Field,
@@ -118,17 +123,19 @@ impl Fields {
 /// (search matches words, not phrases), and nothing is stored: results are ids.
 pub(crate) fn schema() -> (Schema, Fields) {
     let mut builder = Schema::builder();
-    let mut text = |name: &str, weight: f32| TextFields {
-        by: Analyzer::ALL.map(|analyzer| {
+    let mut text = |name: &str, weight: f32| {
+        let mut scored = |field: &str, analyzer: Analyzer| {
             let indexing = TextFieldIndexing::default()
                 .set_tokenizer(analyzer.name())
                 .set_index_option(IndexRecordOption::WithFreqs);
-            builder.add_text_field(
-                &format!("{name}_{}", analyzer.name()),
-                TextOptions::default().set_indexing_options(indexing),
-            )
-        }),
-        weight,
+            builder.add_text_field(field, TextOptions::default().set_indexing_options(indexing))
+        };
+        TextFields {
+            by: Analyzer::ALL.map(|analyzer| scored(&format!("{name}_{}", analyzer.name()), analyzer)),
+            // Written pre-tokenized (see `document`); the analyzer is never run on it.
+            beginnings: scored(&format!("{name}_beginnings"), Analyzer::Simple),
+            weight,
+        }
     };
     let (title, tags, body) = (text("title", 3.0), text("tags", 2.0), text("body", 1.0));
     let fields = Fields {

@@ -324,26 +324,48 @@ fn who_may_list_holds_in_every_segment() -> TestResult {
     Ok(())
 }
 
-/// A word also stands for the longer words it begins, up to a bound, so a short prefix
-/// in a large vocabulary stays cheap.
+/// A word stands for every longer word it begins, however many (one term of the
+/// beginnings field, not a union of the words), cut at characters, not bytes.
 #[test]
-fn a_prefix_stands_for_a_bounded_number_of_longer_words() -> TestResult {
+fn a_prefix_stands_for_every_longer_word_it_begins() -> TestResult {
     let videos: Vec<IndexedVideo> = (0..100).map(|n| video(&format!("pre{n:03}"), "", &[])).collect();
     let index = indexed(&videos)?;
-    let found = index.search(&SearchRequest {
-        limit: 100,
-        ..request("pre", Lister::Admin)
-    })?;
-    assert_eq!(found.len(), 64, "the first 64 longer words, in the dictionary's order");
-    let first: Vec<VideoId> = videos.iter().take(64).map(|v| v.id).collect();
-    let mut got = ids(&found);
-    got.sort();
-    let mut want = first.clone();
-    want.sort();
-    assert_eq!(got, want);
+    let finds = |words: &str| -> Result<Vec<VideoId>, SearchError> {
+        let mut found = ids(&index.search(&SearchRequest {
+            limit: 100,
+            ..request(words, Lister::Admin)
+        })?);
+        found.sort();
+        Ok(found)
+    };
+    let sorted = |range: std::ops::Range<usize>| {
+        let mut want: Vec<VideoId> = videos[range].iter().map(|v| v.id).collect();
+        want.sort();
+        want
+    };
+    assert_eq!(finds("pre")?, sorted(0..100), "every longer word");
+    assert_eq!(finds("p")?, sorted(0..100), "from the first character");
+    assert_eq!(finds("pre09")?, sorted(90..100));
+    assert_eq!(finds("pre099")?, vec![videos[99].id], "the whole word");
+    assert_eq!(finds("pre1")?, Vec::<VideoId>::new(), "no word begins so");
+    assert_eq!(finds("re")?, Vec::<VideoId>::new(), "a beginning, not any part");
+
+    let german = video("Gründlich", "", &[]);
+    let index = indexed(std::slice::from_ref(&german))?;
+    assert_eq!(ids(&index.search(&request("grü", Lister::Admin))?), vec![german.id]);
+    assert_eq!(ids(&index.search(&request("gr", Lister::Admin))?), vec![german.id]);
+    Ok(())
+}
+
+/// A word found whole ranks above a word it only begins.
+#[test]
+fn a_whole_word_ranks_above_a_longer_word_it_begins() -> TestResult {
+    let longer = video("Kubernetes at scale", "", &[]);
+    let whole = video("Kube at scale", "", &[]);
+    let index = indexed(&[longer.clone(), whole.clone()])?;
     assert_eq!(
-        ids(&index.search(&request("pre099", Lister::Admin))?),
-        vec![videos[99].id]
+        ids(&index.search(&request("kube", Lister::Admin))?),
+        vec![whole.id, longer.id]
     );
     Ok(())
 }
