@@ -2,7 +2,8 @@
 //!
 //! Opening a column reads its block index (about two thousand entries per column at a
 //! million videos) into memory: done for every search, opening the id and date columns
-//! cost more than scoring the matches (measured with `perf`, `docs/BENCHMARKS.md`).
+//! cost nearly as much as scoring the matches (measured with `perf`,
+//! `docs/BENCHMARKS.md`).
 //! A segment never changes once written (deletes are kept beside it), so what was
 //! opened stays right for as long as the segment is searched.
 

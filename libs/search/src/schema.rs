@@ -11,8 +11,8 @@ use tantivy::tokenizer::{
 pub(crate) const SCHEMA_VERSION: u32 = 5;
 
 /// How a text is cut into terms. Every text is indexed three ways, as PostgreSQL's
-/// search did: words as written (lowercased; prefix and typo matching work on these),
-/// and stemmed in English and in German (a search need not be in the video's language).
+/// search did: words as written (lowercased; typo matching works on these, prefix
+/// matching on their beginnings, see [`TextFields::beginnings`]), and stemmed in English and in German (a search need not be in the video's language).
 /// A stemmed field holds only the stems that differ from their word (`running` →
 /// `run`, not `run` → `run`), so a query reads each uninflected word's postings once,
 /// not three times; a query therefore looks a stem up in both fields.
