@@ -361,6 +361,7 @@ async fn post(ctx: &FederationContext, inbox: &str, activity: &Value) -> Result<
     })
     .await
     .map_err(|e| Posted::Failed(e.to_string()))?;
+    let headers = headers.map_err(|e| Posted::Failed(e.to_string()))?;
     let mut request = ctx.client.post(url.clone()).header("content-type", ACTIVITY_JSON);
     for (name, value) in headers {
         request = request.header(name, value);

@@ -2,17 +2,13 @@
 //! its key pair (made on first start, kept in the database so every replica signs
 //! with the same key and peers' caches stay valid).
 
-use rsa::RsaPrivateKey;
-use rsa::pkcs8::{DecodePrivateKey as _, EncodePrivateKey as _, EncodePublicKey as _, LineEnding};
 use skillreel_config::Settings;
 use sqlx::PgPool;
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
+use crate::keys::PrivateKey;
 use crate::signature::Signer;
-
-/// The size of the instance key; what Mastodon and PeerTube use.
-const KEY_BITS: usize = 2048;
 
 /// This instance's identity.
 #[derive(Debug)]
@@ -144,19 +140,12 @@ async fn load_or_create(pool: &PgPool, key_id: String) -> Result<InstanceKey, Ke
     }
     // RSA key generation takes a while; keep it off the async workers.
     let pem = tokio::task::spawn_blocking(|| {
-        let key = RsaPrivateKey::new(&mut rand::thread_rng(), KEY_BITS).map_err(|e| KeyError::Key(e.to_string()))?;
-        let private = key
-            .to_pkcs8_pem(LineEnding::LF)
-            .map_err(|e| KeyError::Key(e.to_string()))?
-            .to_string();
-        let public = key
-            .to_public_key()
-            .to_public_key_pem(LineEnding::LF)
-            .map_err(|e| KeyError::Key(e.to_string()))?;
-        Ok::<_, KeyError>((private, public))
+        let key = PrivateKey::generate()?;
+        Ok::<_, crate::keys::KeyError>((key.to_pem()?, key.public_key().to_pem()?))
     })
     .await
-    .map_err(|e| KeyError::Key(e.to_string()))??;
+    .map_err(|e| KeyError::Key(e.to_string()))?
+    .map_err(|e| KeyError::Key(e.to_string()))?;
     // Two replicas starting together: the first insert wins and both read it back.
     sqlx::query!(
         "insert into federation_key (private_key_pem, public_key_pem) values ($1, $2) on conflict do nothing",
@@ -172,11 +161,8 @@ async fn load_or_create(pool: &PgPool, key_id: String) -> Result<InstanceKey, Ke
 }
 
 fn read(private_pem: &str, key_id: String) -> Result<InstanceKey, KeyError> {
-    let key = RsaPrivateKey::from_pkcs8_pem(private_pem).map_err(|e| KeyError::Key(e.to_string()))?;
-    let public_key_pem = key
-        .to_public_key()
-        .to_public_key_pem(LineEnding::LF)
-        .map_err(|e| KeyError::Key(e.to_string()))?;
+    let key = PrivateKey::from_pem(private_pem).map_err(|e| KeyError::Key(e.to_string()))?;
+    let public_key_pem = key.public_key().to_pem().map_err(|e| KeyError::Key(e.to_string()))?;
     Ok(InstanceKey {
         signer: Signer::new(key, key_id),
         public_key_pem,

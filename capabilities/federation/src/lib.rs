@@ -53,6 +53,7 @@ mod follows;
 mod inbox;
 pub mod instance;
 mod journeys;
+pub mod keys;
 mod likes;
 mod mirror;
 pub mod objects;

@@ -77,7 +77,11 @@ pub async fn get_body(
             .key(&ctx.pool)
             .await
             .map_err(|e| FetchError::Unreachable(e.to_string()))?;
-        for (name, value) in key.signer.headers("GET", url, None, SystemTime::now()) {
+        let headers = key
+            .signer
+            .headers("GET", url, None, SystemTime::now())
+            .map_err(|e| FetchError::Unreachable(e.to_string()))?;
+        for (name, value) in headers {
             request = request.header(name, value);
         }
     }
@@ -165,8 +169,8 @@ fn actor_from(document: &Value, url: &Url) -> Result<Actor, FetchError> {
             short(&remote.id)
         )));
     }
-    crate::signature::public_key(&key.public_key_pem)
-        .map_err(|_| FetchError::Invalid(format!("the key of {} is unreadable", short(&remote.id))))?;
+    crate::keys::PublicKey::from_pem(&key.public_key_pem)
+        .map_err(|e| FetchError::Invalid(format!("the key of {}: {e}", short(&remote.id))))?;
     let shared_inbox = remote.endpoints.and_then(|e| e.shared_inbox).filter(|s| same_host(s));
     if !same_host(&remote.inbox) {
         return Err(FetchError::Invalid(format!(
@@ -267,11 +271,8 @@ mod tests {
     }
 
     fn pem() -> String {
-        use rsa::pkcs8::EncodePublicKey as _;
-        rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 1024)
-            .unwrap_or_else(|e| panic!("{e}"))
-            .to_public_key()
-            .to_public_key_pem(rsa::pkcs8::LineEnding::LF)
+        crate::keys::PrivateKey::generate()
+            .and_then(|key| key.public_key().to_pem())
             .unwrap_or_else(|e| panic!("{e}"))
     }
 
@@ -299,6 +300,13 @@ mod tests {
         let mut keyless = good.clone();
         keyless.as_object_mut().map(|o| o.remove("publicKey"));
         assert!(actor_from(&keyless, &url("https://a.example/actor")).is_err());
+        let mut short_key = good.clone();
+        short_key["publicKey"]["publicKeyPem"] = json!(crate::keys::tests::SHORT);
+        let refused = actor_from(&short_key, &url("https://a.example/actor")).map(|a| a.id);
+        assert!(
+            matches!(&refused, Err(FetchError::Invalid(why)) if why.contains("1024 bits")),
+            "{refused:?}"
+        );
         let mut bad_pem = good;
         bad_pem["publicKey"]["publicKeyPem"] = json!("nope");
         assert!(actor_from(&bad_pem, &url("https://a.example/actor")).is_err());

@@ -5,21 +5,19 @@
 //! public key. `rsa-sha256` and `hs2019` (with an RSA key, RSASSA-PKCS1-v1_5 over
 //! SHA-256, as the fediverse reads it) are both understood; `hs2019` is sent.
 //!
-//! Written here on RustCrypto's `rsa` rather than taken from a crate: the crates that
-//! speak this dialect are AGPL/GPL (`http-signature-normalization*`, Lemmy's) or bind
-//! OpenSSL (`sigh`, `httpsign`), which this tree does not build with. The format is
-//! small; what matters, the signing string, is tested below against both directions.
+//! Written here on the keys of [`crate::keys`] rather than taken from a crate: the
+//! crates that speak this dialect are AGPL/GPL (`http-signature-normalization*`,
+//! Lemmy's) or bind OpenSSL (`sigh`, `httpsign`), which this tree does not build with.
+//! The format is small; what matters, the signing string, is tested below against both
+//! directions.
 
 use std::time::SystemTime;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use rsa::pkcs1::DecodeRsaPublicKey as _;
-use rsa::pkcs1v15::{Signature, SigningKey, VerifyingKey};
-use rsa::pkcs8::DecodePublicKey as _;
-use rsa::signature::{SignatureEncoding as _, Signer as _, Verifier as _};
-use rsa::{RsaPrivateKey, RsaPublicKey};
 use sha2::{Digest as _, Sha256};
+
+use crate::keys::{KeyError, PrivateKey, PublicKey};
 
 /// Why a signature was not accepted; the inbox says it in its 401.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -34,8 +32,8 @@ pub enum SignatureError {
     Uncovered(&'static str),
     #[error("the signed header `{0}` is missing from the request")]
     HeaderMissing(String),
-    #[error("the signer's public key is unreadable")]
-    Key,
+    #[error("the signer's public key is unusable: {0}")]
+    Key(KeyError),
     #[error("the signature does not match the request")]
     Mismatch,
 }
@@ -164,26 +162,24 @@ pub fn digest_matches(header: &str, body: &[u8]) -> bool {
     })
 }
 
-/// Reads a public key as actors publish it: SPKI (`BEGIN PUBLIC KEY`) or PKCS#1
-/// (`BEGIN RSA PUBLIC KEY`).
-pub fn public_key(pem: &str) -> Result<RsaPublicKey, SignatureError> {
-    RsaPublicKey::from_public_key_pem(pem.trim())
-        .or_else(|_| RsaPublicKey::from_pkcs1_pem(pem.trim()))
-        .map_err(|_| SignatureError::Key)
+/// Reads a public key as actors publish it (see [`PublicKey::from_pem`]).
+pub fn public_key(pem: &str) -> Result<PublicKey, SignatureError> {
+    PublicKey::from_pem(pem).map_err(SignatureError::Key)
 }
 
 /// Checks `signature` over `signing_string` with `key`.
-pub fn verify(key: &RsaPublicKey, signing_string: &str, signature: &[u8]) -> Result<(), SignatureError> {
-    let signature = Signature::try_from(signature).map_err(|_| SignatureError::Mismatch)?;
-    VerifyingKey::<Sha256>::new(key.clone())
-        .verify(signing_string.as_bytes(), &signature)
-        .map_err(|_| SignatureError::Mismatch)
+pub fn verify(key: &PublicKey, signing_string: &str, signature: &[u8]) -> Result<(), SignatureError> {
+    if key.verifies(signing_string.as_bytes(), signature) {
+        Ok(())
+    } else {
+        Err(SignatureError::Mismatch)
+    }
 }
 
 /// Signs requests as one actor's key.
 #[derive(Clone)]
 pub struct Signer {
-    key: SigningKey<Sha256>,
+    key: PrivateKey,
     key_id: String,
 }
 
@@ -196,11 +192,8 @@ impl std::fmt::Debug for Signer {
 }
 
 impl Signer {
-    pub fn new(key: RsaPrivateKey, key_id: String) -> Self {
-        Self {
-            key: SigningKey::new(key),
-            key_id,
-        }
+    pub fn new(key: PrivateKey, key_id: String) -> Self {
+        Self { key, key_id }
     }
 
     pub fn key_id(&self) -> &str {
@@ -215,7 +208,7 @@ impl Signer {
         url: &url::Url,
         body: Option<&[u8]>,
         now: SystemTime,
-    ) -> Vec<(&'static str, String)> {
+    ) -> Result<Vec<(&'static str, String)>, KeyError> {
         let mut headers = vec![("host", host_header(url)), ("date", httpdate::fmt_http_date(now))];
         if let Some(body) = body {
             headers.push(("digest", digest_header(body)));
@@ -229,7 +222,7 @@ impl Signer {
         let lookup = |name: &str| headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone());
         // Every name we list is one we just set.
         let string = signing_string(method, &target, &names, lookup).unwrap_or_default();
-        let signature = STANDARD.encode(self.key.sign(string.as_bytes()).to_bytes());
+        let signature = STANDARD.encode(self.key.sign(string.as_bytes())?);
         headers.push((
             "signature",
             format!(
@@ -238,7 +231,7 @@ impl Signer {
                 names.join(" ")
             ),
         ));
-        headers
+        Ok(headers)
     }
 }
 
@@ -255,11 +248,9 @@ pub fn host_header(url: &url::Url) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rsa::pkcs8::EncodePublicKey as _;
 
-    fn key() -> RsaPrivateKey {
-        // A small key keeps the test fast; the code does not depend on the size.
-        RsaPrivateKey::new(&mut rand::thread_rng(), 1024).unwrap_or_else(|e| panic!("{e}"))
+    fn key() -> PrivateKey {
+        PrivateKey::generate().unwrap_or_else(|e| panic!("{e}"))
     }
 
     fn url(s: &str) -> url::Url {
@@ -268,7 +259,7 @@ mod tests {
 
     /// Verifies what `Signer::headers` produced the way the inbox does.
     fn check(
-        public: &RsaPublicKey,
+        public: &PublicKey,
         method: &str,
         target: &str,
         headers: &[(&'static str, String)],
@@ -287,15 +278,17 @@ mod tests {
     #[test]
     fn a_signed_post_verifies_and_any_change_breaks_it() {
         let private = key();
-        let public = private.to_public_key();
+        let public = private.public_key();
         let signer = Signer::new(private, "https://a.example/federation/actor#main-key".into());
         let body = br#"{"type":"Follow"}"#;
-        let headers = signer.headers(
-            "POST",
-            &url("https://b.example:8443/federation/inbox"),
-            Some(body),
-            SystemTime::now(),
-        );
+        let headers = signer
+            .headers(
+                "POST",
+                &url("https://b.example:8443/federation/inbox"),
+                Some(body),
+                SystemTime::now(),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(check(&public, "POST", "/federation/inbox", &headers, body), Ok(()));
         assert!(headers.iter().any(|(n, v)| *n == "host" && v == "b.example:8443"));
 
@@ -318,7 +311,7 @@ mod tests {
             Err(SignatureError::Mismatch),
             "another date"
         );
-        let other = key().to_public_key();
+        let other = key().public_key();
         assert_eq!(
             check(&other, "POST", "/federation/inbox", &headers, body),
             Err(SignatureError::Mismatch),
@@ -329,14 +322,16 @@ mod tests {
     #[test]
     fn a_signed_get_covers_the_query() {
         let private = key();
-        let public = private.to_public_key();
+        let public = private.public_key();
         let signer = Signer::new(private, "k".into());
-        let headers = signer.headers(
-            "GET",
-            &url("https://b.example/federation/actor?page=2"),
-            None,
-            SystemTime::now(),
-        );
+        let headers = signer
+            .headers(
+                "GET",
+                &url("https://b.example/federation/actor?page=2"),
+                None,
+                SystemTime::now(),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(check(&public, "GET", "/federation/actor?page=2", &headers, b""), Ok(()));
         assert_eq!(
             check(&public, "GET", "/federation/actor?page=3", &headers, b""),
@@ -412,21 +407,5 @@ mod tests {
         assert!(digest_matches(&format!("SHA-512=abc, {header}"), b"hello"));
         assert!(!digest_matches(&header, b"hello!"));
         assert!(!digest_matches("SHA-512=abc", b"hello"));
-    }
-
-    #[test]
-    fn both_public_key_encodings_are_read() {
-        let public = key().to_public_key();
-        let spki = public
-            .to_public_key_pem(rsa::pkcs8::LineEnding::LF)
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(public_key(&spki), Ok(public.clone()));
-        let pkcs1 = rsa::pkcs1::EncodeRsaPublicKey::to_pkcs1_pem(&public, rsa::pkcs8::LineEnding::LF)
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(public_key(&pkcs1), Ok(public));
-        assert_eq!(
-            public_key("-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----"),
-            Err(SignatureError::Key)
-        );
     }
 }

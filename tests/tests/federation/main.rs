@@ -12,10 +12,9 @@ use std::time::{Duration, SystemTime};
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use reqwest::{Method, StatusCode};
-use rsa::RsaPrivateKey;
-use rsa::pkcs8::{EncodePublicKey as _, LineEnding};
 use serde_json::{Value, json};
 use skillreel_config::{FederationMode, Settings};
+use skillreel_federation::keys::PrivateKey;
 use skillreel_federation::signature::{self, SignatureHeader, Signer};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use support::{Backend, TestApp, assert_problem};
@@ -540,17 +539,14 @@ async fn the_admin_api_is_for_admins_and_refuses_what_cannot_be_followed(_: PgPo
 /// and key, and an inbox that keeps what it receives.
 struct Remote {
     base: String,
-    key: RsaPrivateKey,
+    key: PrivateKey,
     received: Arc<Mutex<Vec<Received>>>,
 }
 
 impl Remote {
     async fn start() -> Self {
-        let key = RsaPrivateKey::new(&mut rand::thread_rng(), 2048).unwrap_or_else(|e| panic!("{e}"));
-        let pem = key
-            .to_public_key()
-            .to_public_key_pem(LineEnding::LF)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let key = PrivateKey::generate().unwrap_or_else(|e| panic!("{e}"));
+        let pem = key.public_key().to_pem().unwrap_or_else(|e| panic!("{e}"));
         let received: Arc<Mutex<Vec<Received>>> = Arc::default();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
         let port = listener.local_addr().unwrap_or_else(|e| panic!("{e}")).port();
@@ -651,6 +647,7 @@ impl Remote {
         let url = url::Url::parse(url).unwrap_or_else(|e| panic!("{e}"));
         self.signer()
             .headers("POST", &url, Some(body), when)
+            .unwrap_or_else(|e| panic!("{e}"))
             .into_iter()
             .filter(|(name, _)| *name != "host")
             .map(|(n, v)| (n.to_owned(), v))
@@ -704,7 +701,7 @@ async fn the_inbox_refuses_what_is_unsigned_forged_stale_replayed_or_unwelcome(_
     let now = SystemTime::now();
     let good = remote.signed(&inbox, &follow, now);
     let other_key = Signer::new(
-        RsaPrivateKey::new(&mut rand::thread_rng(), 1024).unwrap_or_else(|e| panic!("{e}")),
+        PrivateKey::generate().unwrap_or_else(|e| panic!("{e}")),
         format!("{}#main-key", remote.actor()),
     );
     let forged: Vec<(String, String)> = other_key
@@ -714,6 +711,7 @@ async fn the_inbox_refuses_what_is_unsigned_forged_stale_replayed_or_unwelcome(_
             Some(&follow),
             now,
         )
+        .unwrap_or_else(|e| panic!("{e}"))
         .into_iter()
         .filter(|(n, _)| *n != "host")
         .map(|(n, v)| (n.to_owned(), v))
@@ -987,7 +985,11 @@ async fn received(remote: &Remote, n: usize) -> Vec<Value> {
 async fn signed_get(client: &reqwest::Client, remote: &Remote, url: &str) -> reqwest::Response {
     let parsed = url::Url::parse(url).unwrap_or_else(|e| panic!("{e}"));
     let mut request = client.get(url).header("accept", "application/activity+json");
-    for (name, value) in remote.signer().headers("GET", &parsed, None, SystemTime::now()) {
+    let headers = remote
+        .signer()
+        .headers("GET", &parsed, None, SystemTime::now())
+        .unwrap_or_else(|e| panic!("{e}"));
+    for (name, value) in headers {
         if name != "host" {
             request = request.header(name, value);
         }
