@@ -273,18 +273,18 @@ macro_rules! select_videos {
         sqlx::query_as!(
             VideoRow,
             r#"
-            select v.id, v.owner_id, u.name as owner_name, v.title, v.description, v.tags, v.status,
+            select v.id, v.owner_id, v.owner_name, v.title, v.description, v.tags, v.status,
                    v.failure_reason, v.source_key, v.source_size, v.duration_ms, v.width, v.height,
                    v.hls_key, v.thumbnail_key, v.storyboard_key, v.renditions as "renditions: Json<Vec<Rendition>>",
                    v.created_at, v.updated_at, up.upload_offset as "upload_offset?", up.length as "upload_length?",
                    v.processing_progress, v.playable_at, v.time_to_playable_ms, v.time_to_complete_ms,
                    v.community_id, vc.approval_policy as "community_policy?",
-                   u.manager_subject as owner_manager_subject,
+                   v.owner_manager_subject,
                    v.visibility, v.language, v.published_at, v.review_reason, v.like_count, v.view_count,
                    v.origin, v.origin_id, v.origin_url, v.origin_hls_url, v.origin_thumbnail_url,
                    "# + $liked + r#" as "reader_likes?", "# + $role + r#" as "reader_role?",
                    "# + $key + r#" as "sort_key?", "# + $page + r#" as "page?"
-              from "# + $($source)+ + r#" join app_user u on u.id = v.owner_id
+              from "# + $($source)+ + r#"
               left join upload up on up.video_id = v.id and v.status = 'uploading'
               -- (a join, not a subquery per row: communities are few, and PostgreSQL
               -- scans a small table whole rather than probe its key, once per row)

@@ -92,7 +92,7 @@ pub async fn review_queue(
           and ($3
                or v.community_id in (select m.community_id from community_member m
                                       where m.user_id = $1 and m.role = 'moderator')
-               or (u.manager_subject = $2 and (v.community_id is null or exists(
+               or (v.owner_manager_subject = $2 and (v.community_id is null or exists(
                    select 1 from community c where c.id = v.community_id and c.approval_policy = 'manager'))))
         order by v.updated_at, v.id
         limit $4
