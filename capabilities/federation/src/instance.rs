@@ -33,6 +33,9 @@ pub enum KeyError {
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error("the instance key cannot be made or read: {0}")]
+    Unusable(#[from] crate::keys::KeyError),
+    /// The blocking task that makes the key did not finish.
+    #[error("the instance key cannot be made: {0}")]
     Key(String),
 }
 
@@ -144,8 +147,7 @@ async fn load_or_create(pool: &PgPool, key_id: String) -> Result<InstanceKey, Ke
         Ok::<_, crate::keys::KeyError>((key.to_pem()?, key.public_key().to_pem()?))
     })
     .await
-    .map_err(|e| KeyError::Key(e.to_string()))?
-    .map_err(|e| KeyError::Key(e.to_string()))?;
+    .map_err(|e| KeyError::Key(e.to_string()))??;
     // Two replicas starting together: the first insert wins and both read it back.
     sqlx::query!(
         "insert into federation_key (private_key_pem, public_key_pem) values ($1, $2) on conflict do nothing",
@@ -161,8 +163,8 @@ async fn load_or_create(pool: &PgPool, key_id: String) -> Result<InstanceKey, Ke
 }
 
 fn read(private_pem: &str, key_id: String) -> Result<InstanceKey, KeyError> {
-    let key = PrivateKey::from_pem(private_pem).map_err(|e| KeyError::Key(e.to_string()))?;
-    let public_key_pem = key.public_key().to_pem().map_err(|e| KeyError::Key(e.to_string()))?;
+    let key = PrivateKey::from_pem(private_pem)?;
+    let public_key_pem = key.public_key().to_pem()?;
     Ok(InstanceKey {
         signer: Signer::new(key, key_id),
         public_key_pem,

@@ -3,8 +3,10 @@
 //! only what orders the list; should it ever carry who may list a video too (tried at
 //! stop 36: `docs/BENCHMARKS.md`), this is the test that shows it kept up.
 
-use skillreel_db::videos::{self, CommonList, Sort, VideoFilter};
-use skillreel_domain::{UserId, VideoStatus};
+mod common;
+
+use skillreel_db::videos::{self, CommonList};
+use skillreel_domain::UserId;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
@@ -36,22 +38,8 @@ async fn rust_page(
         .iter()
         .map(|v| v.id.as_uuid())
         .collect();
-    let filter = VideoFilter {
-        tag: Some("rust".into()),
-        ..VideoFilter::default()
-    };
-    let alone = videos::list(
-        conn,
-        reader,
-        false,
-        VideoStatus::Published,
-        &filter,
-        Sort::Recent,
-        None,
-        21,
-    )
-    .await?;
-    let alone: Vec<Uuid> = alone.videos.iter().map(|v| v.id.as_uuid()).collect();
+    let alone = common::tag_page_alone(conn, reader, "rust").await?;
+    let alone: Vec<Uuid> = alone.iter().map(|v| v.id.as_uuid()).collect();
     assert_eq!(ids, alone, "batched and alone");
     Ok(ids)
 }

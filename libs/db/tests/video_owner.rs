@@ -3,9 +3,11 @@
 //! person changes. These tests show every read path keeps up: a point read, a tag's
 //! page (batched and alone), the feed, and the manager's review queue.
 
+mod common;
+
 use skillreel_db::users::{self, UserClaims};
-use skillreel_db::videos::{self, CommonList, Sort, VideoFilter};
-use skillreel_domain::{Roles, UserId, VideoId, VideoStatus};
+use skillreel_db::videos::{self, CommonList};
+use skillreel_domain::{Roles, UserId, VideoId};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
@@ -47,23 +49,9 @@ async fn shown_name(
         .ok_or("the video is gone")?;
     let tag = CommonList::Tag("rust".into());
     let batched = videos::first_pages(conn, &[(reader, tag.clone()), (reader, CommonList::Feed)]).await?;
-    let filter = VideoFilter {
-        tag: Some("rust".into()),
-        ..VideoFilter::default()
-    };
-    let alone = videos::list(
-        conn,
-        reader,
-        false,
-        VideoStatus::Published,
-        &filter,
-        Sort::Recent,
-        None,
-        21,
-    )
-    .await?;
+    let alone = common::tag_page_alone(conn, reader, "rust").await?;
     let mut names = vec![found.owner_name.clone()];
-    for page in batched.iter().map(|p| &p.videos).chain([&alone.videos]) {
+    for page in batched.iter().map(|p| &p.videos).chain([&alone]) {
         let listed = page.iter().find(|v| v.id.as_uuid() == video).ok_or("not listed")?;
         names.push(listed.owner_name.clone());
     }
